@@ -1,0 +1,134 @@
+// The cluster bus message (clusterMsg in cluster.h): a common header filled
+// by clusterBuildMessageHdr, a gossip section (clusterSendPing) and the
+// type-specific data of FAIL and UPDATE; plus the replication stream.
+package node
+
+// MsgType is clusterMsg.type (CLUSTERMSG_TYPE_*), extended with the
+// replication stream, which in Redis travels on its own connection.
+type MsgType uint8
+
+// Message types. The bus values follow CLUSTERMSG_TYPE_* order.
+const (
+	MsgPing         MsgType = iota // CLUSTERMSG_TYPE_PING
+	MsgPong                        // CLUSTERMSG_TYPE_PONG
+	MsgMeet                        // CLUSTERMSG_TYPE_MEET
+	MsgFail                        // CLUSTERMSG_TYPE_FAIL
+	MsgPublish                     // CLUSTERMSG_TYPE_PUBLISH
+	MsgAuthRequest                 // CLUSTERMSG_TYPE_FAILOVER_AUTH_REQUEST
+	MsgAuthAck                     // CLUSTERMSG_TYPE_FAILOVER_AUTH_ACK
+	MsgUpdate                      // CLUSTERMSG_TYPE_UPDATE
+	MsgMFStart                     // CLUSTERMSG_TYPE_MFSTART
+	MsgModule                      // CLUSTERMSG_TYPE_MODULE (not modelled)
+	MsgPublishShard                // CLUSTERMSG_TYPE_PUBLISHSHARD (not modelled)
+
+	// Replication stream (replication.c), on a Repl connection.
+	MsgReplSync // replica → master: PSYNC replid offset
+	MsgReplData // master → replica: FULLRESYNC/CONTINUE and command stream
+	MsgReplAck  // replica → master: REPLCONF ACK offset
+)
+
+var msgTypeNames = [...]string{"ping", "pong", "meet", "fail", "publish", "auth-request",
+	"auth-ack", "update", "mfstart", "module", "publishshard", "psync", "repl-data", "repl-ack"}
+
+// String names the type as trace events and scripts print it.
+func (t MsgType) String() string {
+	if int(t) < len(msgTypeNames) {
+		return msgTypeNames[t]
+	}
+	return "unknown"
+}
+
+// Flags are a node's flags as CLUSTER NODES and the bus carry them
+// (CLUSTER_NODE_*).
+type Flags uint16
+
+// Node flags.
+const (
+	FlagMaster     Flags = 1 << iota // CLUSTER_NODE_MASTER
+	FlagSlave                        // CLUSTER_NODE_SLAVE
+	FlagPFail                        // CLUSTER_NODE_PFAIL
+	FlagFail                         // CLUSTER_NODE_FAIL
+	FlagMyself                       // CLUSTER_NODE_MYSELF
+	FlagHandshake                    // CLUSTER_NODE_HANDSHAKE
+	FlagNoAddr                       // CLUSTER_NODE_NOADDR
+	FlagMeet                         // CLUSTER_NODE_MEET
+	FlagMigrateTo                    // CLUSTER_NODE_MIGRATE_TO
+	FlagNoFailover                   // CLUSTER_NODE_NOFAILOVER
+)
+
+// MFlags are clusterMsg.mflags[0].
+type MFlags uint8
+
+// Message flags.
+const (
+	MFlagPaused   MFlags = 1 << iota // CLUSTERMSG_FLAG0_PAUSED
+	MFlagForceAck                    // CLUSTERMSG_FLAG0_FORCEACK
+)
+
+// Header is the common part of every bus message, built at queueing time
+// (clusterBuildMessageHdr), so it reflects the sender's state at that moment.
+type Header struct {
+	Sender       ID
+	CurrentEpoch uint64
+	ConfigEpoch  uint64   // mine if master, my master's (as I know it) if replica
+	Offset       int64    // replication offset
+	MySlots      *SlotSet // mine if master, my master's if replica; shared, never modified
+	SlaveOf      ID       // "" if master
+	Flags        Flags
+	StateOK      bool // cluster_state ok (carried, unused by receivers, as in Redis)
+	MFlags       MFlags
+}
+
+// Gossip is one clusterMsgDataGossip entry. PingSent and PongReceived are in
+// whole seconds, as Redis sends them.
+type Gossip struct {
+	ID           ID
+	PingSent     int64 // seconds
+	PongReceived int64 // seconds
+	Addr         string
+	Flags        Flags
+}
+
+// Update is the payload of an UPDATE message.
+type Update struct {
+	ConfigEpoch uint64
+	Node        ID
+	Slots       *SlotSet
+}
+
+// Message is one cluster-bus or replication message. Fields unused by its
+// Type are zero.
+type Message struct {
+	Type   MsgType
+	Header Header
+	Gossip []Gossip // PING, PONG, MEET
+	About  ID       // FAIL: the failing node
+	Update *Update  // UPDATE
+	Repl   *Repl    // replication messages
+}
+
+// Repl is the payload of a replication message; its meaning depends on the
+// Type (see replication.go).
+type Repl struct {
+	ReplID string
+	Offset int64    // PSYNC: wanted offset; DATA: offset after Ops; ACK: processed offset
+	Full   bool     // DATA: a full resync; Snapshot holds the whole keyspace
+	Ops    []Write  // DATA: writes in stream order
+	Ping   bool     // DATA: a replication PING (keeps lastinteraction fresh)
+	Snap   []KeyVal // DATA with Full: the keyspace
+}
+
+// Write is one write command in the replication stream.
+type Write struct {
+	Op    Op
+	Key   string
+	Value string
+}
+
+// KeyVal is one key of a snapshot.
+type KeyVal struct {
+	Key  string
+	Str  string
+	List []string
+	Kind uint8 // 0 string, 1 list
+}

@@ -1,0 +1,144 @@
+// Package scenarios is the scenario file format: its schema, a strict loader
+// that names file, line and field for every error, validation, and the
+// embedded library of built-in scenarios.
+package scenarios
+
+import (
+	"strconv"
+	"time"
+)
+
+// Scenario is one loaded, validated scenario. Durations are virtual time.
+type Scenario struct {
+	Name        string
+	Description string
+	Duration    time.Duration // how much virtual time the run covers
+	Seed        uint64        // the seed used when none is given on the command line (default 1)
+	Cluster     Cluster
+	Network     Network
+	Workload    Workload
+	Faults      []Fault // sorted by At (stable: file order breaks ties)
+	Expect      Expect
+	File        string // where it was loaded from ("library/master-crash.yaml" for built-ins)
+}
+
+// Cluster is the topology and the redis.conf settings every node gets.
+type Cluster struct {
+	Masters           int // 1..100
+	ReplicasPerMaster int // 0..10
+	Config            RedisConfig
+}
+
+// RedisConfig holds the redis.conf settings a scenario may set, by their
+// Redis names (the yaml keys). Units are Redis's own: ms for
+// cluster-node-timeout, seconds for repl-*.
+type RedisConfig struct {
+	NodeTimeoutMs          int  // cluster-node-timeout (default 15000)
+	PingIntervalMs         int  // cluster-ping-interval (hidden; default 0 = timeout/2)
+	ReplicaValidityFactor  int  // cluster-replica-validity-factor (default 10)
+	MigrationBarrier       int  // cluster-migration-barrier (default 1)
+	AllowReplicaMigration  bool // cluster-allow-replica-migration (default yes)
+	RequireFullCoverage    bool // cluster-require-full-coverage (default yes)
+	ReplicaNoFailover      bool // cluster-replica-no-failover (default no)
+	AllowReadsWhenDown     bool // cluster-allow-reads-when-down (default no)
+	ReplPingReplicaPeriodS int  // repl-ping-replica-period (default 10)
+	ReplTimeoutS           int  // repl-timeout (default 60)
+	MinReplicasToWrite     int  // min-replicas-to-write (default 0)
+	MinReplicasMaxLagS     int  // min-replicas-max-lag (default 10)
+}
+
+// Network describes the simulated links.
+type Network struct {
+	Latency Latency // one-way latency of every link
+}
+
+// Latency is a one-way latency distribution. Which fields matter depends on
+// Dist: constant (Value), uniform (Min, Max), normal (Mean, Stddev),
+// lognormal (Median, P99).
+type Latency struct {
+	Dist   string // constant | uniform | normal | lognormal
+	Value  time.Duration
+	Min    time.Duration
+	Max    time.Duration
+	Mean   time.Duration
+	Stddev time.Duration
+	Median time.Duration
+	P99    time.Duration
+}
+
+// Workload is the client load.
+type Workload struct {
+	Kind      string        // register (SET/GET) | counter | list; "" or none: no clients
+	Clients   int           // number of clients, each with one operation outstanding at a time
+	Rate      int           // total operations per second over all clients
+	Keys      int           // number of distinct keys
+	Timeout   time.Duration // per-operation timeout; a timed-out op has an unknown outcome
+	ReadRatio int           // percent of operations that are reads (default 50)
+}
+
+// FaultKind names a fault step.
+type FaultKind string
+
+// Fault kinds.
+const (
+	Crash     FaultKind = "crash"     // kill a node's process; Persist says whether nodes.conf survives
+	Restart   FaultKind = "restart"   // start a crashed node again
+	Partition FaultKind = "partition" // split the network into Groups
+	Heal      FaultKind = "heal"      // remove every partition
+)
+
+// Fault is one scheduled fault step.
+type Fault struct {
+	At      time.Duration
+	Kind    FaultKind
+	Target  Target     // crash, restart
+	Persist bool       // crash: nodes.conf survives (default true)
+	Groups  [][]Target // partition: each group can reach only itself; a group holding Rest takes every unnamed endpoint
+	Line    int        // line in the scenario file, for messages
+}
+
+// Target names a node or client, directly or by its role at the moment the
+// fault fires.
+type Target struct {
+	Name         string  // "m0", "m0r1", "client-2"; "" when by role
+	MasterOfSlot *int    // the node that owns this slot as a master, in the majority's view
+	ReplicaOf    *Target // the first replica of that node
+	Rest         bool    // (partition only) every endpoint not named in another group
+	Crashed      bool    // (restart only) the most recently crashed node still down
+}
+
+// Expect holds the expectations checked after the run. A nil field is not
+// checked.
+type Expect struct {
+	FailoverWithin  *time.Duration // every crash of a master is followed by a promotion within this time
+	Linearizable    *bool          // the history's verdict
+	ConvergedWithin *time.Duration // after the last fault heals, all live nodes agree and are ok within this time
+	MaxLostWrites   *int           // at most this many acknowledged writes lost
+	ClusterOK       *bool          // cluster_state is ok on every live node at the end
+}
+
+// NodeNames returns the names of the scenario's nodes in their fixed order:
+// masters m0..m{M-1}, then replicas m0r0, m0r1, …, m1r0, ….
+func (c Cluster) NodeNames() []string {
+	names := make([]string, 0, c.Masters*(1+c.ReplicasPerMaster))
+	for m := 0; m < c.Masters; m++ {
+		names = append(names, masterName(m))
+	}
+	for m := 0; m < c.Masters; m++ {
+		for r := 0; r < c.ReplicasPerMaster; r++ {
+			names = append(names, masterName(m)+"r"+strconv.Itoa(r))
+		}
+	}
+	return names
+}
+
+// ClientNames returns client-0 … client-{n-1}.
+func (w Workload) ClientNames() []string {
+	names := make([]string, w.Clients)
+	for i := range names {
+		names[i] = "client-" + strconv.Itoa(i)
+	}
+	return names
+}
+
+func masterName(m int) string { return "m" + strconv.Itoa(m) }
