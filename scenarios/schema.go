@@ -19,8 +19,18 @@ type Scenario struct {
 	Workload    Workload
 	Faults      []Fault // sorted by At (stable: file order breaks ties)
 	Expect      Expect
+	Bugs        Bugs   // x-bugs: deliberate rule violations; the CLI refuses them without --allow-bugs
 	File        string // where it was loaded from ("library/master-crash.yaml" for built-ins)
 }
+
+// Bugs mirrors node.Bugs: named, off-by-default switches that break one Redis
+// rule each (the yaml mapping x-bugs, keys in kebab-case).
+type Bugs struct {
+	GrantTwoVotesPerEpoch bool // grant-two-votes-per-epoch
+}
+
+// Any reports whether any bug switch is on.
+func (b Bugs) Any() bool { return b != Bugs{} }
 
 // Cluster is the topology and the redis.conf settings every node gets.
 type Cluster struct {

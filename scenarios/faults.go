@@ -1,0 +1,259 @@
+// The faults list: each item is `at` plus exactly one action, and its targets
+// are checked against the cluster's node names and the workload's clients.
+package scenarios
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+var faultFields = []string{"at", "crash", "restart", "partition", "heal", "persist"}
+
+var faultKinds = []FaultKind{Crash, Restart, Partition, Heal}
+
+// maxSlot is the last of Redis Cluster's 16384 hash slots.
+const maxSlot = 16383
+
+// names is what a target may name.
+type names struct {
+	nodes, clients []string
+	replicas       bool // replicas-per-master > 0
+}
+
+// faults reads the list and sorts it stably by At. limit is the scenario's
+// duration, or negative when that is unknown.
+func (p *parser) faults(n *yaml.Node, s *Scenario, limit time.Duration) []Fault {
+	items, ok := p.list(n, "faults")
+	if !ok {
+		return nil
+	}
+	nm := names{nodes: s.Cluster.NodeNames(), clients: s.Workload.ClientNames(),
+		replicas: s.Cluster.ReplicasPerMaster > 0}
+	var out []Fault
+	paths := make(map[int]string) // Line → path, for the check below
+	for i, it := range items {
+		path := fmt.Sprintf("faults[%d]", i)
+		if f, ok := p.fault(it, path, nm, limit); ok {
+			out = append(out, f)
+			paths[f.Line] = path
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At < out[j].At })
+	crashes := 0
+	for _, f := range out {
+		if f.Kind == Crash {
+			crashes++
+		}
+		if f.Kind == Restart && f.Target.Crashed && crashes == 0 {
+			p.add(f.Line, paths[f.Line]+".restart", "crashed: no crash happens at or before this restart")
+		}
+	}
+	return out
+}
+
+// fault reads one item.
+func (p *parser) fault(n *yaml.Node, path string, nm names, limit time.Duration) (Fault, bool) {
+	f := Fault{Line: n.Line, Persist: true}
+	m := p.fields(n, path, faultFields, nil)
+	if m == nil {
+		return f, false
+	}
+	ok := true
+	if v := m["at"]; v == nil {
+		p.add(n.Line, path+".at", "required")
+		ok = false
+	} else if f.At, ok = p.duration(v, path+".at", 0); ok && limit >= 0 && f.At > limit {
+		p.add(v.Line, path+".at", fmt.Sprintf("%s is after the end of the run (duration %s)", fmtDur(f.At), fmtDur(limit)))
+		ok = false
+	}
+	var acts []string
+	for _, k := range faultKinds {
+		if m[string(k)] != nil {
+			acts = append(acts, string(k))
+		}
+	}
+	switch len(acts) {
+	case 0:
+		p.add(n.Line, path, "want one action: crash, restart, partition or heal")
+		return f, false
+	case 1:
+	default:
+		p.add(n.Line, path, "has "+strings.Join(acts, " and ")+": one action per fault")
+		return f, false
+	}
+	f.Kind = FaultKind(acts[0])
+	if v := m["persist"]; v != nil {
+		if f.Kind != Crash {
+			p.add(v.Line, path+".persist", "only a crash takes persist")
+			ok = false
+		} else if b, good := p.boolean(v, path+".persist"); good {
+			f.Persist = b
+		} else {
+			ok = false
+		}
+	}
+	return f, p.action(&f, m[string(f.Kind)], path+"."+string(f.Kind), nm) && ok
+}
+
+// action reads the value of the fault's action key.
+func (p *parser) action(f *Fault, v *yaml.Node, path string, nm names) bool {
+	var ok bool
+	switch f.Kind {
+	case Crash:
+		f.Target, ok = p.target(v, path, nm, 0, false)
+	case Restart:
+		f.Target, ok = p.restartTarget(v, path, nm)
+	case Partition:
+		f.Groups, ok = p.partition(v, path, nm)
+	case Heal:
+		if ok = v.Kind == yaml.ScalarNode && v.Value == "all"; !ok {
+			p.add(v.Line, path, "want all, got "+describe(v))
+		}
+	}
+	return ok
+}
+
+// restartTarget reads a node name or "crashed".
+func (p *parser) restartTarget(v *yaml.Node, path string, nm names) (Target, bool) {
+	if v.Kind != yaml.ScalarNode {
+		p.add(v.Line, path, "want a node name or crashed, got "+describe(v))
+		return Target{}, false
+	}
+	if v.Value == "crashed" {
+		return Target{Crashed: true}, true
+	}
+	if slices.Contains(nm.clients, v.Value) {
+		p.add(v.Line, path, fmt.Sprintf("%q is a client; only nodes restart", v.Value))
+		return Target{}, false
+	}
+	return p.target(v, path, nm, 0, false)
+}
+
+// target reads a name, "rest" (when inPartition), {master_of_slot: N} or
+// {replica_of: <target>}.
+func (p *parser) target(v *yaml.Node, path string, nm names, depth int, inPartition bool) (Target, bool) {
+	v = deref(v)
+	if v.Kind == yaml.MappingNode {
+		return p.roleTarget(v, path, nm, depth)
+	}
+	if v.Kind != yaml.ScalarNode || v.ShortTag() == "!!null" {
+		p.add(v.Line, path, "want a node or client name, {master_of_slot: N} or {replica_of: …}, got "+describe(v))
+		return Target{}, false
+	}
+	name := v.Value
+	switch {
+	case name == "rest" && inPartition:
+		return Target{Rest: true}, true
+	case name == "rest" || name == "crashed":
+		p.add(v.Line, path, fmt.Sprintf("%q is not allowed here", name))
+	case slices.Contains(nm.nodes, name) || slices.Contains(nm.clients, name):
+		return Target{Name: name}, true
+	case strings.HasPrefix(name, "client-") && len(nm.clients) == 0:
+		p.add(v.Line, path, fmt.Sprintf("no client %s (the workload has no clients)", quote(name)))
+	case strings.HasPrefix(name, "client-"):
+		p.add(v.Line, path, fmt.Sprintf("no client %s (have %s)", quote(name), have(nm.clients)))
+	default:
+		p.add(v.Line, path, fmt.Sprintf("no node %s (have %s)", quote(name), have(nm.nodes)))
+	}
+	return Target{}, false
+}
+
+// roleTarget reads {master_of_slot: N} or {replica_of: <target>}.
+func (p *parser) roleTarget(v *yaml.Node, path string, nm names, depth int) (Target, bool) {
+	m := p.fields(v, path, []string{"master_of_slot", "replica_of"}, nil)
+	if m == nil {
+		return Target{}, false
+	}
+	switch {
+	case len(m) != 1:
+		p.add(v.Line, path, "want exactly one of master_of_slot, replica_of")
+	case m["master_of_slot"] != nil:
+		slot, ok := p.integer(m["master_of_slot"], path+".master_of_slot", 0, maxSlot)
+		return Target{MasterOfSlot: &slot}, ok
+	case depth >= 8:
+		p.add(v.Line, path, "replica_of nested too deep")
+	case !nm.replicas:
+		p.add(v.Line, path+".replica_of", "no replicas (replicas-per-master is 0)")
+	default:
+		inner, ok := p.target(m["replica_of"], path+".replica_of", nm, depth+1, false)
+		if ok && slices.Contains(nm.clients, inner.Name) {
+			p.add(m["replica_of"].Line, path+".replica_of", fmt.Sprintf("%q is a client", inner.Name))
+			return Target{}, false
+		}
+		return Target{ReplicaOf: &inner}, ok
+	}
+	return Target{}, false
+}
+
+// partition reads at least two non-empty groups; each endpoint, and rest,
+// appears at most once.
+func (p *parser) partition(v *yaml.Node, path string, nm names) ([][]Target, bool) {
+	groups, ok := p.list(v, path)
+	if !ok {
+		return nil, false
+	}
+	if len(groups) < 2 {
+		p.add(v.Line, path, fmt.Sprintf("want at least 2 groups, got %d", len(groups)))
+		ok = false
+	}
+	seen := make(map[string]string)
+	out := make([][]Target, 0, len(groups))
+	for gi, g := range groups {
+		gpath := path + "[" + strconv.Itoa(gi) + "]"
+		items, good := p.list(g, gpath)
+		if good && len(items) == 0 {
+			p.add(g.Line, gpath, "empty group")
+			good = false
+		}
+		ok = ok && good
+		var grp []Target
+		for ti, it := range items {
+			tpath := gpath + "[" + strconv.Itoa(ti) + "]"
+			t, good := p.target(it, tpath, nm, 0, true)
+			if good {
+				key := t.String()
+				if first, dup := seen[key]; dup {
+					p.add(it.Line, tpath, fmt.Sprintf("%s is already in %s", key, first))
+					good = false
+				} else {
+					seen[key] = tpath
+				}
+			}
+			ok = ok && good
+			grp = append(grp, t)
+		}
+		out = append(out, grp)
+	}
+	return out, ok
+}
+
+// String writes a target the way a file spells it, in flow style:
+// m0, rest, crashed, {master_of_slot: 0}, {replica_of: {master_of_slot: 0}}.
+func (t Target) String() string {
+	switch {
+	case t.Rest:
+		return "rest"
+	case t.Crashed:
+		return "crashed"
+	case t.MasterOfSlot != nil:
+		return "{master_of_slot: " + strconv.Itoa(*t.MasterOfSlot) + "}"
+	case t.ReplicaOf != nil:
+		return "{replica_of: " + t.ReplicaOf.String() + "}"
+	}
+	return t.Name
+}
+
+// have lists names for a message, eliding the middle of a long list.
+func have(names []string) string {
+	if len(names) <= 12 {
+		return strings.Join(names, " ")
+	}
+	return strings.Join(names[:8], " ") + " … " + strings.Join(names[len(names)-2:], " ") +
+		", " + strconv.Itoa(len(names)) + " in all"
+}

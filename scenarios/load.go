@@ -1,0 +1,78 @@
+// Where scenarios come from: files on disk, or the library embedded in the
+// binary (scenarios/library/*.yaml), chosen by Resolve.
+package scenarios
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+	"strings"
+)
+
+//go:embed library/*.yaml
+var library embed.FS
+
+// ErrNotFound is wrapped by the errors of Builtin and Resolve for a name that
+// is neither a built-in nor a file.
+var ErrNotFound = errors.New("no such scenario")
+
+// Load reads and parses the scenario file at path; messages name the file as
+// path. A file that cannot be read gives the *os.PathError.
+func Load(path string) (*Scenario, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data)
+}
+
+// Builtin returns the built-in scenario called name, parsed from
+// library/<name>.yaml (its File).
+func Builtin(name string) (*Scenario, error) {
+	if strings.ContainsAny(name, `/\`) || name == "" {
+		return nil, notFound(name)
+	}
+	file := "library/" + name + ".yaml"
+	data, err := library.ReadFile(file)
+	if err != nil {
+		return nil, notFound(name)
+	}
+	return Parse(file, data)
+}
+
+// notFound says name is unknown and lists the built-ins.
+func notFound(name string) error {
+	return fmt.Errorf("%w: %q is not a built-in (have %s) nor a .yaml file",
+		ErrNotFound, name, strings.Join(BuiltinNames(), " "))
+}
+
+// BuiltinNames lists the built-in scenarios, sorted.
+func BuiltinNames() []string {
+	files, _ := fs.Glob(library, "library/*.yaml")
+	names := make([]string, 0, len(files))
+	for _, f := range files {
+		names = append(names, strings.TrimSuffix(path.Base(f), ".yaml"))
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Resolve turns a command-line argument into a scenario: a path (it ends in
+// .yaml or .yml, or holds a path separator) is loaded; otherwise a built-in
+// of that name wins over a file of that name in the working directory.
+func Resolve(arg string) (*Scenario, error) {
+	if strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".yml") || strings.ContainsAny(arg, `/\`) {
+		return Load(arg)
+	}
+	s, err := Builtin(arg)
+	if errors.Is(err, ErrNotFound) {
+		if st, statErr := os.Stat(arg); statErr == nil && st.Mode().IsRegular() {
+			return Load(arg)
+		}
+	}
+	return s, err
+}

@@ -1,0 +1,226 @@
+// Property and fuzz tests: Marshal round-trips any valid scenario, and Parse
+// never panics and always names file and line.
+package scenarios
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+
+	"pgregory.net/rapid"
+)
+
+// genDur draws a duration in [lo, hi], often a round number.
+func genDur(t *rapid.T, label string, lo, hi time.Duration) time.Duration {
+	if rapid.Bool().Draw(t, label+"-round") {
+		units := []time.Duration{time.Microsecond, time.Millisecond, time.Second, time.Minute}
+		u := rapid.SampledFrom(units).Draw(t, label+"-unit")
+		if hi/u >= lo/u+1 {
+			return u * time.Duration(rapid.Int64Range(int64((lo+u-1)/u), int64(hi/u)).Draw(t, label))
+		}
+	}
+	return time.Duration(rapid.Int64Range(int64(lo), int64(hi)).Draw(t, label))
+}
+
+func genPtr[V any](t *rapid.T, label string, g func() V) *V {
+	if !rapid.Bool().Draw(t, label+"-set") {
+		return nil
+	}
+	v := g()
+	return &v
+}
+
+// genScenario draws a valid scenario, faults sorted by At.
+func genScenario(t *rapid.T) *Scenario {
+	s := Default()
+	s.Name = rapid.StringMatching(`[a-z0-9-]{1,20}`).Draw(t, "name")
+	s.Description = rapid.StringMatching(`[ -~]{1,60}`).Draw(t, "description")
+	s.Duration = genDur(t, "duration", 1, maxDuration)
+	s.Seed = rapid.Uint64().Draw(t, "seed")
+	s.Cluster.Masters = rapid.IntRange(1, 100).Draw(t, "masters")
+	s.Cluster.ReplicasPerMaster = rapid.IntRange(0, 10).Draw(t, "replicas")
+	for _, cs := range confSettings {
+		if cs.intp != nil {
+			*cs.intp(&s.Cluster.Config) = rapid.IntRange(max(cs.min, 0), 1<<31-1).Draw(t, cs.name)
+		} else {
+			*cs.boolp(&s.Cluster.Config) = rapid.Bool().Draw(t, cs.name)
+		}
+	}
+	s.Network.Latency = genLatency(t)
+	w := &s.Workload
+	w.Kind = rapid.SampledFrom(workloadKinds).Draw(t, "kind")
+	if w.Kind != "none" {
+		w.Clients = rapid.IntRange(0, 1000).Draw(t, "clients")
+	}
+	w.Rate = rapid.IntRange(1, 10000000).Draw(t, "rate")
+	w.Keys = rapid.IntRange(1, 1000000).Draw(t, "keys")
+	w.Timeout = genDur(t, "timeout", 1, maxDuration)
+	w.ReadRatio = rapid.IntRange(0, 100).Draw(t, "read-ratio")
+	s.Faults = genFaults(t, s)
+	s.Expect = Expect{
+		FailoverWithin:  genPtr(t, "failover", func() time.Duration { return genDur(t, "failover", 1, maxDuration) }),
+		Linearizable:    genPtr(t, "linearizable", func() bool { return rapid.Bool().Draw(t, "linearizable") }),
+		ConvergedWithin: genPtr(t, "converged", func() time.Duration { return genDur(t, "converged", 1, maxDuration) }),
+		MaxLostWrites:   genPtr(t, "lost", func() int { return rapid.IntRange(0, 1<<31-1).Draw(t, "lost") }),
+		ClusterOK:       genPtr(t, "ok", func() bool { return rapid.Bool().Draw(t, "ok") }),
+	}
+	s.Bugs.GrantTwoVotesPerEpoch = rapid.Bool().Draw(t, "bug")
+	return s
+}
+
+func genLatency(t *rapid.T) Latency {
+	l := Latency{Dist: rapid.SampledFrom([]string{"constant", "uniform", "normal", "lognormal"}).Draw(t, "dist")}
+	a := genDur(t, "lat-a", 1, time.Second)
+	b := genDur(t, "lat-b", 1, time.Second)
+	lo, hi := min(a, b), max(a, b)
+	switch l.Dist {
+	case "constant":
+		l.Value = a
+	case "uniform":
+		l.Min, l.Max = lo, hi
+	case "normal":
+		l.Mean, l.Stddev = a, b
+	case "lognormal":
+		l.Median, l.P99 = lo, hi
+	}
+	return l
+}
+
+// genTarget draws a target that names an existing endpoint.
+func genTarget(t *rapid.T, s *Scenario, nodesOnly bool) Target {
+	choices := []string{"name", "slot"}
+	if s.Cluster.ReplicasPerMaster > 0 {
+		choices = append(choices, "replica")
+	}
+	switch rapid.SampledFrom(choices).Draw(t, "target-kind") {
+	case "slot":
+		slot := rapid.IntRange(0, maxSlot).Draw(t, "slot")
+		return Target{MasterOfSlot: &slot}
+	case "replica":
+		inner := genTarget(t, s, true)
+		return Target{ReplicaOf: &inner}
+	}
+	names := s.Cluster.NodeNames()
+	if !nodesOnly {
+		names = append(names, s.Workload.ClientNames()...)
+	}
+	return Target{Name: rapid.SampledFrom(names).Draw(t, "target-name")}
+}
+
+func genFaults(t *rapid.T, s *Scenario) []Fault {
+	n := rapid.IntRange(0, 6).Draw(t, "faults")
+	var out []Fault
+	crashed := false
+	for i := 0; i < n; i++ {
+		f := Fault{At: genDur(t, "at", 0, s.Duration), Persist: true}
+		f.Kind = rapid.SampledFrom(faultKinds).Draw(t, "fault-kind")
+		switch f.Kind {
+		case Crash:
+			f.Target = genTarget(t, s, false)
+			f.Persist = rapid.Bool().Draw(t, "persist")
+			crashed = true
+		case Restart:
+			if crashed && rapid.Bool().Draw(t, "restart-crashed") {
+				f.Target = Target{Crashed: true}
+			} else {
+				f.Target = Target{Name: rapid.SampledFrom(s.Cluster.NodeNames()).Draw(t, "restart-name")}
+			}
+		case Partition:
+			f.Groups = genGroups(t, s)
+		}
+		out = append(out, f)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At < out[j].At })
+	for i, f := range out { // a restart of "crashed" needs a crash at or before it
+		if f.Kind == Restart && f.Target.Crashed && !slices.ContainsFunc(out[:i], func(g Fault) bool { return g.Kind == Crash }) {
+			out[i].Target = Target{Name: "m0"}
+		}
+	}
+	return out
+}
+
+// genGroups draws 2+ groups of distinct endpoints; the last may hold rest.
+func genGroups(t *rapid.T, s *Scenario) [][]Target {
+	all := append(s.Cluster.NodeNames(), s.Workload.ClientNames()...)
+	perm := rapid.Permutation(all).Draw(t, "perm")
+	k := rapid.IntRange(2, 4).Draw(t, "groups")
+	groups := make([][]Target, k)
+	slots := map[int]bool{}
+	for g := range groups {
+		if g == k-1 && rapid.Bool().Draw(t, "rest") {
+			groups[g] = append(groups[g], Target{Rest: true})
+		}
+		for len(groups[g]) == 0 || rapid.IntRange(0, 2).Draw(t, "more") > 0 {
+			if slot := rapid.IntRange(0, maxSlot).Draw(t, "gslot"); !slots[slot] && rapid.Bool().Draw(t, "by-slot") {
+				slots[slot] = true
+				groups[g] = append(groups[g], Target{MasterOfSlot: &slot})
+			} else if len(perm) > 0 {
+				groups[g] = append(groups[g], Target{Name: perm[0]})
+				perm = perm[1:]
+			} else {
+				for slots[slot] {
+					slot = (slot + 1) % (maxSlot + 1)
+				}
+				slots[slot] = true
+				groups[g] = append(groups[g], Target{MasterOfSlot: &slot})
+			}
+		}
+	}
+	return groups
+}
+
+func TestMarshalRoundTrip(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		roundTrip(t, genScenario(t))
+	})
+}
+
+// TestSetAfterRoundTrip sets the node timeout on generated scenarios.
+func TestSetAfterRoundTrip(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		s := genScenario(t)
+		ms := rapid.IntRange(1, 100000).Draw(t, "timeout")
+		if err := s.Set("cluster-node-timeout", itoa(ms)); err != nil {
+			t.Fatalf("Set: %v", err)
+		}
+		if s.Cluster.Config.NodeTimeoutMs != ms {
+			t.Fatalf("timeout %d, want %d", s.Cluster.Config.NodeTimeoutMs, ms)
+		}
+	})
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// FuzzParse checks Parse never panics, and that each error line names the
+// file and a line.
+func FuzzParse(f *testing.F) {
+	files, _ := filepath.Glob("library/*.yaml")
+	more, _ := filepath.Glob("testdata/*/*.yaml")
+	for _, p := range append(files, more...) {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := Parse("fuzz.yaml", data)
+		if err == nil {
+			if s == nil {
+				t.Fatal("nil scenario without error")
+			}
+			roundTrip(t, s)
+			return
+		}
+		var e *Error
+		if !errors.As(err, &e) || len(e.Problems) == 0 {
+			t.Fatalf("error %T %v is not a non-empty *Error", err, err)
+		}
+		checkLines(t, "fuzz.yaml", err)
+	})
+}

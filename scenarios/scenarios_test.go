@@ -1,0 +1,235 @@
+// Tests for loading: bad files name their line, built-ins parse, Set
+// re-validates, and Marshal round-trips through Parse.
+package scenarios
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBadFiles checks each testdata/bad file fails with the message its
+// first line promises ("# want: <substring>").
+func TestBadFiles(t *testing.T) {
+	files, err := filepath.Glob("testdata/bad/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no bad files: %v", err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first, _, _ := bytes.Cut(data, []byte("\n"))
+			want, ok := strings.CutPrefix(string(first), "# want: ")
+			if !ok {
+				t.Fatalf("first line %q lacks '# want: '", first)
+			}
+			s, err := Load(f)
+			if err == nil {
+				t.Fatalf("parsed: %+v", s)
+			}
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error\n%v\ndoes not contain\n%s", err, want)
+			}
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Errorf("error is %T, not *Error", err)
+			}
+			checkLines(t, f, err)
+		})
+	}
+}
+
+// checkLines asserts every line of err starts with "name:<line>:".
+func checkLines(t *testing.T, name string, err error) {
+	t.Helper()
+	sc := bufio.NewScanner(strings.NewReader(err.Error()))
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), name+":")
+		digits := len(rest) - len(strings.TrimLeft(rest, "0123456789"))
+		if !ok || digits == 0 || !strings.HasPrefix(rest[digits:], ": ") {
+			t.Errorf("line %q does not start with %q:<line>: ", sc.Text(), name)
+		}
+	}
+}
+
+func TestManyProblemsCollectedInLineOrder(t *testing.T) {
+	_, err := Load("testdata/bad/many-problems.yaml")
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("got %v", err)
+	}
+	if len(e.Problems) != 3 {
+		t.Fatalf("want 3 problems (name, duration, masters), got:\n%v", err)
+	}
+	for i := 1; i < len(e.Problems); i++ {
+		if e.Problems[i-1].Line > e.Problems[i].Line {
+			t.Errorf("not sorted by line:\n%v", err)
+		}
+	}
+}
+
+func TestBuiltins(t *testing.T) {
+	names := BuiltinNames()
+	for _, want := range []string{"master-crash", "minority-partition", "no-faults"} {
+		if _, err := Builtin(want); err != nil {
+			t.Errorf("Builtin(%q): %v", want, err)
+		}
+	}
+	for i, n := range names {
+		if i > 0 && names[i-1] >= n {
+			t.Errorf("BuiltinNames not sorted: %v", names)
+		}
+		s, err := Builtin(n)
+		if err != nil {
+			t.Errorf("%s: %v", n, err)
+			continue
+		}
+		if s.Name != n || s.File != "library/"+n+".yaml" || s.Description == "" {
+			t.Errorf("%s: name %q file %q description %q", n, s.Name, s.File, s.Description)
+		}
+		roundTrip(t, s)
+	}
+	if _, err := Builtin("nope"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Builtin(nope) = %v, want ErrNotFound", err)
+	}
+}
+
+func TestMasterCrashContents(t *testing.T) {
+	s, err := Resolve("master-crash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.Cluster
+	if c.Masters != 3 || c.ReplicasPerMaster != 1 || c.Config.NodeTimeoutMs != 5000 || c.Config.ReplicaValidityFactor != 10 {
+		t.Errorf("cluster %+v", c)
+	}
+	if l := s.Network.Latency; l.Dist != "lognormal" || l.Median != 200*time.Microsecond || l.P99 != 2*time.Millisecond {
+		t.Errorf("latency %+v", l)
+	}
+	if w := s.Workload; w.Kind != "register" || w.Clients != 4 || w.Rate != 200 || w.Keys != 100 || w.Timeout != time.Second {
+		t.Errorf("workload %+v", w)
+	}
+	if len(s.Faults) != 2 || s.Faults[0].Kind != Crash || *s.Faults[0].Target.MasterOfSlot != 0 ||
+		!s.Faults[0].Persist || s.Faults[1].Kind != Restart || !s.Faults[1].Target.Crashed ||
+		s.Faults[1].At != 40*time.Second || s.Faults[0].Line != 21 {
+		t.Errorf("faults %+v", s.Faults)
+	}
+	if e := s.Expect; *e.FailoverWithin != 10*time.Second || *e.ConvergedWithin != 10*time.Second ||
+		!*e.ClusterOK || e.Linearizable != nil {
+		t.Errorf("expect %+v", e)
+	}
+}
+
+func TestResolve(t *testing.T) {
+	if _, err := Resolve("testdata/good/aliases.yaml"); err != nil {
+		t.Error(err)
+	}
+	if _, err := Resolve("missing.yaml"); err == nil || errors.Is(err, ErrNotFound) {
+		t.Errorf("missing.yaml: %v", err)
+	}
+	if _, err := Resolve("no-such-scenario"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("no-such-scenario: %v", err)
+	}
+}
+
+func TestGoodFile(t *testing.T) {
+	s, err := Load("testdata/good/aliases.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.Cluster.Config
+	if c.ReplicaValidityFactor != 0 || !c.ReplicaNoFailover || c.ReplPingReplicaPeriodS != 1 ||
+		c.MinReplicasToWrite != 1 || c.AllowReplicaMigration {
+		t.Errorf("config %+v", c)
+	}
+	if s.Workload.Rate != 1000 || s.Workload.Kind != "counter" || s.Seed != 7 || !s.Bugs.GrantTwoVotesPerEpoch {
+		t.Errorf("scenario %+v", s)
+	}
+	// Sorted stably by At: the heal at 5s comes first, the two 20s faults keep file order.
+	var kinds []FaultKind
+	for _, f := range s.Faults {
+		kinds = append(kinds, f.Kind)
+	}
+	if !reflect.DeepEqual(kinds, []FaultKind{Heal, Crash, Partition, Restart}) {
+		t.Errorf("kinds %v", kinds)
+	}
+	if g := s.Faults[2].Groups; len(g) != 2 || !g[1][0].Rest || g[0][0].ReplicaOf == nil || *g[0][0].ReplicaOf.MasterOfSlot != 100 {
+		t.Errorf("groups %+v", g)
+	}
+	roundTrip(t, s)
+}
+
+func TestSet(t *testing.T) {
+	s, err := Builtin("master-crash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range [][2]string{
+		{"cluster-node-timeout", "1000"}, {"masters", "5"}, {"replicas-per-master", "2"},
+		{"duration", "45s"}, {"workload.clients", "8"}, {"network.latency.median", "1ms"},
+		{"cluster-slave-validity-factor", "0"}, {"cluster.config.repl-ping-slave-period", "2"},
+		{"expect.max-lost-writes", "3"}, {"x-bugs.grant-two-votes-per-epoch", "true"},
+		{"workload.rate", "500/s"}, {"network.latency", "{dist: constant, value: 1ms}"},
+	} {
+		if err := s.Set(kv[0], kv[1]); err != nil {
+			t.Errorf("Set(%s, %s): %v", kv[0], kv[1], err)
+		}
+	}
+	c := s.Cluster
+	if c.Config.NodeTimeoutMs != 1000 || c.Masters != 5 || c.ReplicasPerMaster != 2 || s.Duration != 45*time.Second ||
+		s.Workload.Clients != 8 || c.Config.ReplicaValidityFactor != 0 || c.Config.ReplPingReplicaPeriodS != 2 ||
+		*s.Expect.MaxLostWrites != 3 || !s.Bugs.GrantTwoVotesPerEpoch || s.Workload.Rate != 500 ||
+		s.Network.Latency != (Latency{Dist: "constant", Value: time.Millisecond}) {
+		t.Errorf("after Set: %+v", s)
+	}
+	if s.File != "library/master-crash.yaml" || s.Faults[0].Line != 21 {
+		t.Errorf("Set lost File or Line: %q %d", s.File, s.Faults[0].Line)
+	}
+	before := *s
+	for _, kv := range [][2]string{
+		{"duration", "30s"}, // the restart at 40s would be after the end
+		{"masters", "0"}, {"nope", "1"}, {"workload.nope", "1"}, {"cluster-node-timeout", "-5"},
+		{"faults.at", "1s"}, {"network.latency.median", "[1"},
+	} {
+		if err := s.Set(kv[0], kv[1]); err == nil {
+			t.Errorf("Set(%s, %s) succeeded", kv[0], kv[1])
+		}
+	}
+	if !reflect.DeepEqual(before, *s) {
+		t.Errorf("failed Set changed the scenario")
+	}
+}
+
+// roundTrip checks Parse(Marshal(s)) equals s but for File and Lines.
+func roundTrip(t interface {
+	Helper()
+	Fatalf(string, ...any)
+}, s *Scenario) {
+	t.Helper()
+	data, err := Marshal(s)
+	if err != nil {
+		t.Fatalf("Marshal: %v", err)
+	}
+	got, err := Parse("marshalled.yaml", data)
+	if err != nil {
+		t.Fatalf("Parse(Marshal(s)): %v\n%s", err, data)
+	}
+	want := *s
+	want.File = got.File
+	want.Faults = append([]Fault(nil), s.Faults...)
+	for i := range want.Faults {
+		want.Faults[i].Line = got.Faults[i].Line
+	}
+	if !reflect.DeepEqual(&want, got) {
+		t.Fatalf("round trip differs:\nwant %+v\n got %+v\n%s", want, *got, data)
+	}
+}

@@ -1,0 +1,235 @@
+// The network, workload, expect and x-bugs sections of a scenario file.
+package scenarios
+
+import (
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// latencyFields lists, per distribution, the fields it takes.
+var latencyFields = map[string][]string{
+	"constant":  {"value"},
+	"uniform":   {"min", "max"},
+	"normal":    {"mean", "stddev"},
+	"lognormal": {"median", "p99"},
+}
+
+// latencyField gives the Latency field a yaml key names.
+func latencyField(l *Latency, key string) *time.Duration {
+	switch key {
+	case "value":
+		return &l.Value
+	case "min":
+		return &l.Min
+	case "max":
+		return &l.Max
+	case "mean":
+		return &l.Mean
+	case "stddev":
+		return &l.Stddev
+	case "median":
+		return &l.Median
+	case "p99":
+		return &l.P99
+	}
+	return nil
+}
+
+// network reads network.latency.
+func (p *parser) network(n *yaml.Node, nw *Network) {
+	m := p.fields(n, "network", []string{"latency"}, nil)
+	if v := m["latency"]; v != nil {
+		p.latency(v, &nw.Latency)
+	}
+}
+
+// latency reads a distribution and checks it has exactly its own fields.
+func (p *parser) latency(n *yaml.Node, l *Latency) {
+	const path = "network.latency"
+	m := p.fields(n, path, []string{"dist", "value", "min", "max", "mean", "stddev", "median", "p99"}, nil)
+	if m == nil {
+		return
+	}
+	dn := m["dist"]
+	if dn == nil {
+		p.add(n.Line, path+".dist", "required (constant, uniform, normal or lognormal)")
+		return
+	}
+	dist, ok := p.text(dn, path+".dist")
+	if !ok {
+		return
+	}
+	want, ok := latencyFields[dist]
+	if !ok {
+		p.add(dn.Line, path+".dist", "want constant, uniform, normal or lognormal, got "+describe(dn))
+		return
+	}
+	got := Latency{Dist: dist}
+	good := true
+	for _, key := range []string{"value", "min", "max", "mean", "stddev", "median", "p99"} {
+		v := m[key]
+		used := strings.Contains(" "+strings.Join(want, " ")+" ", " "+key+" ")
+		switch {
+		case v == nil && used:
+			p.add(n.Line, path+"."+key, "required for dist "+dist)
+			good = false
+		case v != nil && !used:
+			p.add(v.Line, path+"."+key, "not used by dist "+dist+" (it takes "+strings.Join(want, ", ")+")")
+			good = false
+		case v != nil:
+			d, ok := p.duration(v, path+"."+key, 0)
+			*latencyField(&got, key) = d
+			good = good && ok
+		}
+	}
+	if good && p.latencyShape(n.Line, got) {
+		*l = got
+	}
+}
+
+// latencyShape checks relations between a distribution's fields.
+func (p *parser) latencyShape(line int, l Latency) bool {
+	const path = "network.latency"
+	switch {
+	case l.Dist == "uniform" && l.Max < l.Min:
+		p.add(line, path+".max", "must be >= min ("+fmtDur(l.Min)+"), got "+fmtDur(l.Max))
+	case l.Dist == "normal" && l.Mean <= 0:
+		p.add(line, path+".mean", "must be > 0")
+	case l.Dist == "lognormal" && l.Median <= 0:
+		p.add(line, path+".median", "must be > 0")
+	case l.Dist == "lognormal" && l.P99 < l.Median:
+		p.add(line, path+".p99", "must be >= median ("+fmtDur(l.Median)+"), got "+fmtDur(l.P99))
+	default:
+		return true
+	}
+	return false
+}
+
+var workloadKinds = []string{"register", "counter", "list", "none"}
+
+var ratePattern = regexp.MustCompile(`^([0-9]+)/s$`)
+
+// workload reads the client load. Kind none (the default) means no clients.
+func (p *parser) workload(n *yaml.Node, w *Workload) {
+	m := p.fields(n, "workload", []string{"kind", "clients", "rate", "keys", "timeout", "read-ratio"}, nil)
+	if m == nil {
+		return
+	}
+	if v := m["kind"]; v != nil {
+		k, _ := p.text(v, "workload.kind")
+		if strings.Contains(" "+strings.Join(workloadKinds, " ")+" ", " "+k+" ") && k != "" {
+			w.Kind = k
+		} else {
+			p.add(v.Line, "workload.kind", "want "+strings.Join(workloadKinds, ", ")+"; got "+describe(v))
+		}
+	}
+	if w.Kind != "none" {
+		w.Clients = 4
+	}
+	if v := m["clients"]; v != nil {
+		if x, ok := p.integer(v, "workload.clients", 0, 1000); ok {
+			w.Clients = x
+			if x > 0 && w.Kind == "none" {
+				p.add(v.Line, "workload.clients", "must be 0 with kind none (set kind: register, counter or list)")
+			}
+		}
+	}
+	if v := m["rate"]; v != nil {
+		if x, ok := p.rate(v); ok {
+			w.Rate = x
+		}
+	}
+	if v := m["keys"]; v != nil {
+		if x, ok := p.integer(v, "workload.keys", 1, 1000000); ok {
+			w.Keys = x
+		}
+	}
+	if v := m["timeout"]; v != nil {
+		if d, ok := p.duration(v, "workload.timeout", 1); ok {
+			w.Timeout = d
+		}
+	}
+	if v := m["read-ratio"]; v != nil {
+		if x, ok := p.integer(v, "workload.read-ratio", 0, 100); ok {
+			w.ReadRatio = x
+		}
+	}
+}
+
+// rate reads total operations per second: "1000/s" or 1000.
+func (p *parser) rate(v *yaml.Node) (int, bool) {
+	const path, lo, hi = "workload.rate", 1, 10000000
+	if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!int" {
+		return p.integer(v, path, lo, hi)
+	}
+	if mm := ratePattern.FindStringSubmatch(v.Value); v.Kind == yaml.ScalarNode && mm != nil {
+		x, err := strconv.Atoi(mm[1])
+		if err == nil && x >= lo && x <= hi {
+			return x, true
+		}
+		p.add(v.Line, path, "must be between 1/s and 10000000/s, got "+describe(v))
+		return 0, false
+	}
+	p.add(v.Line, path, "want operations per second like 1000/s, got "+describe(v))
+	return 0, false
+}
+
+// expect reads the expectations; an absent one stays nil (not checked).
+func (p *parser) expect(n *yaml.Node, e *Expect) {
+	m := p.fields(n, "expect", []string{"failover-within", "linearizable", "converged-within",
+		"max-lost-writes", "cluster-ok"}, nil)
+	if v := m["failover-within"]; v != nil {
+		if d, ok := p.duration(v, "expect.failover-within", 1); ok {
+			e.FailoverWithin = &d
+		}
+	}
+	if v := m["linearizable"]; v != nil {
+		if b, ok := p.boolean(v, "expect.linearizable"); ok {
+			e.Linearizable = &b
+		}
+	}
+	if v := m["converged-within"]; v != nil {
+		if d, ok := p.duration(v, "expect.converged-within", 1); ok {
+			e.ConvergedWithin = &d
+		}
+	}
+	if v := m["max-lost-writes"]; v != nil {
+		if x, ok := p.integer(v, "expect.max-lost-writes", 0, math.MaxInt32); ok {
+			e.MaxLostWrites = &x
+		}
+	}
+	if v := m["cluster-ok"]; v != nil {
+		if b, ok := p.boolean(v, "expect.cluster-ok"); ok {
+			e.ClusterOK = &b
+		}
+	}
+}
+
+// bugSwitches lists the x-bugs keys, in the order Marshal writes them.
+var bugSwitches = []struct {
+	name string
+	ptr  func(*Bugs) *bool
+}{
+	{"grant-two-votes-per-epoch", func(b *Bugs) *bool { return &b.GrantTwoVotesPerEpoch }},
+}
+
+// bugs reads x-bugs.
+func (p *parser) bugs(n *yaml.Node, b *Bugs) {
+	var known []string
+	for _, sw := range bugSwitches {
+		known = append(known, sw.name)
+	}
+	m := p.fields(n, "x-bugs", known, nil)
+	for _, sw := range bugSwitches {
+		if v := m[sw.name]; v != nil {
+			if x, ok := p.boolean(v, "x-bugs."+sw.name); ok {
+				*sw.ptr(b) = x
+			}
+		}
+	}
+}
