@@ -29,7 +29,8 @@ type Op struct {
 	Client int           // client number
 	Node   string        // the node that answered last (or was last asked)
 	Kind   string        // get | set | incr | rpush | lrange
-	Key    string        //
+	Key    string        // the key the op reads or writes
+	Slot   int           // hash slot of Key (the workload fills it); -1 when not known
 	Value  string        // the argument written (set, rpush)
 	Invoke time.Duration // virtual time the client sent it
 	Return time.Duration // virtual time the answer arrived; meaningless when Unknown

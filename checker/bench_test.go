@@ -1,0 +1,110 @@
+package checker
+
+// Speed of the whole checker on a large linearizable register history.
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"testing"
+	"time"
+
+	"rcsim/checker/history"
+)
+
+// genRegister builds a linearizable register history: clients each keep one
+// op in flight on a random key; each op takes effect at one instant inside
+// its interval, so concurrency per key stays about clients/keys.
+func genRegister(seed uint64, n, keys, clients int) []history.Op {
+	rnd := rand.New(rand.NewPCG(seed, 0))
+	values := make([]string, keys) // current value per key ("" = missing)
+	next := make([]time.Duration, clients)
+	type pending struct {
+		op     history.Op
+		effect time.Duration
+	}
+	var inflight []pending
+	for i := 0; i < n; i++ {
+		c := i % clients
+		inv := next[c]
+		lat := time.Duration(1+rnd.IntN(40)) * time.Microsecond
+		eff := inv + time.Duration(rnd.Int64N(int64(lat)+1))
+		k := rnd.IntN(keys)
+		op := history.Op{Client: c, Key: fmt.Sprintf("k%d", k), Slot: k, Invoke: inv, Return: inv + lat, Status: history.OK}
+		if rnd.IntN(2) == 0 {
+			op.Kind, op.Value, op.Result = "set", fmt.Sprintf("c%d-%d", c, i), "OK"
+		} else {
+			op.Kind = "get"
+		}
+		inflight = append(inflight, pending{op, eff})
+		next[c] = op.Return + time.Duration(1+rnd.IntN(3))*time.Microsecond
+	}
+	// Apply effects in effect order (ties by creation order) to fill reads.
+	order := make([]int, len(inflight))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return inflight[order[a]].effect < inflight[order[b]].effect })
+	for _, i := range order {
+		p := &inflight[i]
+		k := p.op.Slot
+		if p.op.Kind == "set" {
+			values[k] = p.op.Value
+		} else if values[k] == "" {
+			p.op.Nil = true
+		} else {
+			p.op.Result = values[k]
+		}
+	}
+	ops := make([]history.Op, len(inflight))
+	for i, p := range inflight {
+		ops[i] = p.op
+	}
+	return ops
+}
+
+func TestGeneratedHistoryIsLinearizable(t *testing.T) {
+	ops := genRegister(1, 5000, 20, 10)
+	res, err := CheckLinearizable("register", ops, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != VerdictOK {
+		t.Fatalf("verdict %s on a generated linearizable history: %+v", res.Verdict, res.Keys)
+	}
+	// One wrong read makes it illegal, and is named.
+	for i := range ops {
+		if ops[i].Kind == "get" && !ops[i].Nil && i > 2500 {
+			ops[i].Result = "never-written"
+			res, err = CheckLinearizable("register", ops, time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Verdict != VerdictIllegal || len(res.Keys) != 1 {
+				t.Fatalf("verdict %s, keys %d after a bad read", res.Verdict, len(res.Keys))
+			}
+			named := false
+			for _, o := range res.Keys[0].Ops {
+				named = named || o.Result == "never-written"
+			}
+			if !named {
+				t.Fatalf("the bad read is not named: %+v", res.Keys[0].Ops)
+			}
+			return
+		}
+	}
+	t.Fatal("no read to corrupt")
+}
+
+// BenchmarkCheck50k checks 50,000 ops over 100 keys with 50 clients (about
+// one op in flight per two keys).
+func BenchmarkCheck50k(b *testing.B) {
+	ops := genRegister(42, 50000, 100, 50)
+	b.ResetTimer()
+	for b.Loop() {
+		s, err := Check(Input{History: ops, Model: "register", Budget: time.Minute})
+		if err != nil || s.Check.Verdict != VerdictOK {
+			b.Fatalf("verdict %s, err %v", s.Check.Verdict, err)
+		}
+	}
+}

@@ -1,0 +1,251 @@
+package checker
+
+// Failover timings: for each fault that takes a master away, how long until
+// the cluster suspected it, agreed it failed, promoted a replica, went back
+// to state ok, and served a write to the lost slots again.
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"rcsim/checker/history"
+	"rcsim/sim/trace"
+)
+
+// Failover is the timeline of one master's failure. Durations are whole
+// milliseconds after the fault; nil when the step never happened.
+type Failover struct {
+	FailedNode string `json:"failed_node"`
+	FaultAtMs  int64  `json:"fault_at_ms"` // virtual time of the crash or partition
+	// PFailMs: the first PFail about the node, by any observer.
+	PFailMs *int64 `json:"pfail_ms"`
+	// FailMs: the first Fail about the node.
+	FailMs *int64 `json:"fail_ms"`
+	// PromotedMs: the first Promoted whose Peer is the node.
+	PromotedMs *int64 `json:"promoted_ms"`
+	// ClusterOKMs: the first moment at or after the promotion when every live
+	// node's latest State is "ok".
+	ClusterOKMs *int64 `json:"cluster_ok_ms"`
+	// WritesResumedMs: the return of the first ok write to a slot the node
+	// owned, invoked after the fault and returned after the promotion.
+	WritesResumedMs *int64 `json:"writes_resumed_ms"`
+	PromotedNode    string `json:"promoted_node"` // "" when no promotion
+}
+
+// slotRange is an inclusive range of hash slots.
+type slotRange struct{ lo, hi int }
+
+// parseRanges reads "0-5460,5461,6000-6001"; malformed parts are skipped.
+func parseRanges(s string) []slotRange {
+	var out []slotRange
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		lo, hi, found := strings.Cut(part, "-")
+		a, err1 := strconv.Atoi(lo)
+		b, err2 := a, error(nil)
+		if found {
+			b, err2 = strconv.Atoi(hi)
+		}
+		if err1 == nil && err2 == nil && a <= b {
+			out = append(out, slotRange{a, b})
+		}
+	}
+	return out
+}
+
+func inRanges(rs []slotRange, slot int) bool {
+	for _, r := range rs {
+		if slot >= r.lo && slot <= r.hi {
+			return true
+		}
+	}
+	return false
+}
+
+// world is the checker's running picture of the cluster, built from the
+// trace one event at a time.
+type world struct {
+	nodes   []string // from Boot, in order
+	master  map[string]bool
+	owns    map[string][]slotRange // slots each master owns (Boot, Promoted)
+	crashed map[string]bool
+	state   map[string]string // latest State per node; "fail" at boot
+	cut     map[string]bool   // nodes a partition left without a majority of masters
+}
+
+func newWorld() *world {
+	return &world{master: map[string]bool{}, owns: map[string][]slotRange{},
+		crashed: map[string]bool{}, state: map[string]string{}, cut: map[string]bool{}}
+}
+
+// apply updates the picture with e.
+func (w *world) apply(e trace.Event) {
+	switch e.Kind {
+	case trace.Boot:
+		w.nodes = append(w.nodes, e.Node)
+		w.state[e.Node] = "fail"
+		if rest, ok := strings.CutPrefix(e.Value, "master"); ok {
+			w.master[e.Node] = true
+			w.owns[e.Node] = parseRanges(rest)
+		}
+	case trace.Crash:
+		w.crashed[e.Node] = true
+	case trace.Restart:
+		w.crashed[e.Node] = false
+		w.state[e.Node] = "fail"
+	case trace.State:
+		w.state[e.Node] = e.Value
+	case trace.Partition:
+		clear(w.cut)
+		for _, n := range w.minority(e.Value) {
+			w.cut[n] = true
+		}
+	case trace.Heal:
+		clear(w.cut)
+	case trace.Role:
+		w.master[e.Node] = e.Value == "master"
+	case trace.Promoted:
+		w.master[e.Node] = true
+		w.owns[e.Node] = parseRanges(e.Value)
+		delete(w.owns, e.Peer)
+	}
+}
+
+// allOK reports whether every live booted node's latest state is ok, leaving
+// out nodes a partition cut off from the majority: Redis keeps those in state
+// fail on purpose until the partition heals.
+func (w *world) allOK() bool {
+	for _, n := range w.nodes {
+		if !w.crashed[n] && !w.cut[n] && w.state[n] != "ok" {
+			return false
+		}
+	}
+	return true
+}
+
+// isolated returns the live masters that a partition value leaves in a group
+// without a majority of the masters.
+func (w *world) isolated(value string) []string {
+	var out []string
+	for _, n := range w.minority(value) {
+		if w.master[n] && !w.crashed[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// minority returns the booted nodes, masters or not, in the groups of a
+// partition value that hold no majority of the masters.
+func (w *world) minority(value string) []string {
+	total := 0
+	for _, n := range w.nodes {
+		if w.master[n] {
+			total++
+		}
+	}
+	var out []string
+	for _, group := range strings.Split(value, "|") {
+		var masters []string
+		for _, n := range strings.Fields(group) {
+			if w.master[n] && !w.crashed[n] {
+				masters = append(masters, n)
+			}
+		}
+		if len(masters) < total/2+1 {
+			for _, n := range strings.Fields(group) {
+				if slices.Contains(w.nodes, n) {
+					out = append(out, n)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Failovers finds every failover in a run: a Crash of a node that is a master
+// at that moment, or a Partition that leaves a master in a group without a
+// majority of the masters (roles tracked through Boot, Role and Promoted).
+// A master already being failed over starts no second failover until it is
+// promoted away. Steps are measured as documented on Failover; ops supply
+// the write that resumed service.
+func Failovers(events []trace.Event, ops []history.Op) []Failover {
+	w := newWorld()
+	var out []Failover
+	var owned [][]slotRange
+	var faultAt []time.Duration
+	open := map[string]bool{} // failed node -> awaiting promotion
+	for _, e := range events {
+		w.apply(e)
+		var victims []string
+		switch e.Kind {
+		case trace.Crash:
+			if w.master[e.Node] {
+				victims = []string{e.Node}
+			}
+		case trace.Partition:
+			victims = w.isolated(e.Value)
+		}
+		for _, v := range victims {
+			if open[v] {
+				continue
+			}
+			open[v] = true
+			out = append(out, Failover{FailedNode: v, FaultAtMs: e.At.Milliseconds()})
+			owned = append(owned, w.owns[v])
+			faultAt = append(faultAt, e.At)
+		}
+		if e.Kind == trace.Promoted {
+			delete(open, e.Peer)
+		}
+	}
+	for i := range out {
+		measure(&out[i], faultAt[i], owned[i], events, ops)
+	}
+	return out
+}
+
+// measure fills f's steps from the events after the fault.
+func measure(f *Failover, at time.Duration, owned []slotRange, events []trace.Event, ops []history.Op) {
+	ms := func(t time.Duration) *int64 { v := (t - at).Milliseconds(); return &v }
+	w := newWorld()
+	var promotedAt time.Duration
+	for _, e := range events {
+		w.apply(e)
+		if e.At < at {
+			continue
+		}
+		switch {
+		case e.Kind == trace.PFail && e.Peer == f.FailedNode && f.PFailMs == nil:
+			f.PFailMs = ms(e.At)
+		case e.Kind == trace.Fail && e.Peer == f.FailedNode && f.FailMs == nil:
+			f.FailMs = ms(e.At)
+		case e.Kind == trace.Promoted && e.Peer == f.FailedNode && f.PromotedMs == nil:
+			f.PromotedMs, f.PromotedNode, promotedAt = ms(e.At), e.Node, e.At
+		}
+		if f.PromotedMs != nil && f.ClusterOKMs == nil && w.allOK() {
+			f.ClusterOKMs = ms(e.At)
+		}
+	}
+	if f.PromotedMs == nil {
+		return
+	}
+	var best *history.Op
+	for i, op := range ops {
+		if op.Status != history.OK || !IsWrite(op.Kind) || op.Invoke < at || op.Return < promotedAt ||
+			!inRanges(owned, op.Slot) {
+			continue
+		}
+		if best == nil || op.Return < best.Return {
+			best = &ops[i]
+		}
+	}
+	if best != nil {
+		f.WritesResumedMs = ms(best.Return)
+	}
+}

@@ -1,0 +1,299 @@
+package checker
+
+// Linearizability: the history is split by key, each key is checked by
+// Porcupine on its own with a wall-clock budget, and an Illegal key names the
+// few operations around the point where every linearization got stuck.
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+
+	"rcsim/checker/history"
+)
+
+// Verdict is the result of a check: VerdictOK, VerdictIllegal or VerdictUnknown.
+type Verdict string
+
+// Verdicts.
+const (
+	// VerdictOK: a linearization exists (Porcupine found one).
+	VerdictOK Verdict = "ok"
+	// VerdictIllegal: no linearization exists. Deterministic.
+	VerdictIllegal Verdict = "illegal"
+	// VerdictUnknown: the budget ran out before Porcupine decided. This depends
+	// on wall-clock time, so it is never turned into "ok".
+	VerdictUnknown Verdict = "unknown"
+)
+
+// DefaultBudget is the per-key time limit used when a caller passes 0.
+const DefaultBudget = time.Minute
+
+// KeyVerdict is the verdict of one key that was not ok.
+type KeyVerdict struct {
+	Key     string  `json:"key"`
+	Verdict Verdict `json:"verdict"`
+	// Ops are the operations involved, in invoke order. Illegal: the op no
+	// linearization could place (the one with the earliest return among the
+	// ops left out of the longest partial linearization), every op
+	// concurrent with it, and the last write of that partial linearization
+	// (the write whose state it contradicts). Unknown: empty.
+	Ops []history.Op `json:"ops"`
+	// Checked is the number of this key's ops given to Porcupine; MaxConcurrent
+	// the most of them in flight at once (what Porcupine's cost grows with).
+	Checked       int `json:"checked"`
+	MaxConcurrent int `json:"max_concurrent"`
+}
+
+// Linearizability is the result of CheckLinearizable.
+type Linearizability struct {
+	Verdict Verdict
+	Ops     int          // operations in the history
+	Unknown int          // of which status unknown
+	Failed  int          // of which status fail (dropped: they had no effect)
+	Keys    []KeyVerdict // keys whose verdict is not ok, sorted by key
+}
+
+// prepared is one key's operations as Porcupine takes them, with the
+// history ops they came from (same index).
+type prepared struct {
+	key    string
+	ops    []porcupine.Operation
+	source []history.Op
+}
+
+// prepare drops failed ops and unknown reads, gives unknown writes an
+// open-ended return (after every other op of the key) and groups by key,
+// keys sorted. It rejects ops the model does not know.
+func prepare(model string, ops []history.Op) ([]prepared, error) {
+	allowed := kindsOf[model]
+	byKey := map[string]*prepared{}
+	for i, op := range ops {
+		if !slices.Contains(allowed, op.Kind) {
+			return nil, fmt.Errorf("checker: op %d (%s %q): the %s model takes only %s",
+				i+1, op.Kind, op.Key, model, strings.Join(allowed, " and "))
+		}
+		if op.Status == history.Fail || op.Status == history.Unknown && !IsWrite(op.Kind) {
+			continue
+		}
+		p := byKey[op.Key]
+		if p == nil {
+			p = &prepared{key: op.Key}
+			byKey[op.Key] = p
+		}
+		out := output{Result: op.Result, Nil: op.Nil, List: op.List, Unknown: op.Status == history.Unknown}
+		p.ops = append(p.ops, porcupine.Operation{ClientId: op.Client, Input: input{op.Kind, op.Value},
+			Call: int64(op.Invoke), Output: out, Return: int64(op.Return), Metadata: op})
+		p.source = append(p.source, op)
+	}
+	keys := make([]string, 0, len(byKey))
+	for k := range byKey {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]prepared, len(keys))
+	for i, k := range keys {
+		p := byKey[k]
+		end := int64(0)
+		for _, o := range p.ops {
+			end = max(end, o.Call, o.Return)
+		}
+		for j := range p.ops {
+			if p.source[j].Status == history.Unknown {
+				p.ops[j].Return = end + 1
+			}
+		}
+		out[i] = *p
+	}
+	return out, nil
+}
+
+// CheckLinearizable checks ops against model ("register", "counter" or
+// "list"), key by key. Status fail ops are dropped (they had no effect);
+// unknown reads are dropped; unknown writes may take effect at any time after
+// their invoke, or never. budget bounds each key's check in wall-clock time
+// (0: DefaultBudget); a key that runs out is "unknown", and so is the whole
+// verdict unless another key is "illegal". Ok and illegal verdicts do not
+// depend on the budget or the machine.
+func CheckLinearizable(model string, ops []history.Op, budget time.Duration) (Linearizability, error) {
+	m, err := porcupineModel(model)
+	if err != nil {
+		return Linearizability{}, err
+	}
+	parts, err := prepare(model, ops)
+	if err != nil {
+		return Linearizability{}, err
+	}
+	if budget <= 0 {
+		budget = DefaultBudget
+	}
+	res := Linearizability{Verdict: VerdictOK, Ops: len(ops)}
+	for _, op := range ops {
+		switch op.Status {
+		case history.Unknown:
+			res.Unknown++
+		case history.Fail:
+			res.Failed++
+		}
+	}
+	verdicts := make([]KeyVerdict, len(parts))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				verdicts[i] = checkKey(m, parts[i], budget)
+			}
+		}()
+	}
+	for i := range parts {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, kv := range verdicts {
+		switch kv.Verdict {
+		case VerdictIllegal:
+			res.Verdict = VerdictIllegal
+		case VerdictUnknown:
+			if res.Verdict == VerdictOK {
+				res.Verdict = VerdictUnknown
+			}
+		default:
+			continue
+		}
+		res.Keys = append(res.Keys, kv)
+	}
+	return res, nil
+}
+
+// checkKey runs Porcupine on one key.
+func checkKey(m porcupine.Model, p prepared, budget time.Duration) KeyVerdict {
+	kv := KeyVerdict{Key: p.key, Checked: len(p.ops), MaxConcurrent: maxConcurrent(p.ops)}
+	result, info := porcupine.CheckOperationsVerbose(m, p.ops, budget)
+	switch result {
+	case porcupine.Ok:
+		kv.Verdict = VerdictOK
+	case porcupine.Illegal:
+		kv.Verdict = VerdictIllegal
+		kv.Ops = involved(p, info)
+	default:
+		kv.Verdict = VerdictUnknown
+	}
+	return kv
+}
+
+// maxConcurrent is the largest number of ops whose closed intervals overlap.
+func maxConcurrent(ops []porcupine.Operation) int {
+	type edge struct {
+		at   int64
+		step int
+	}
+	edges := make([]edge, 0, 2*len(ops))
+	for _, o := range ops {
+		edges = append(edges, edge{o.Call, 1}, edge{o.Return, -1})
+	}
+	slices.SortFunc(edges, func(a, b edge) int {
+		if c := cmp.Compare(a.at, b.at); c != 0 {
+			return c
+		}
+		return -cmp.Compare(a.step, b.step) // calls first: intervals are closed
+	})
+	cur, best := 0, 0
+	for _, e := range edges {
+		cur += e.step
+		best = max(best, cur)
+	}
+	return best
+}
+
+// involved picks the ops around the violation from the longest partial
+// linearization (ties broken by the smallest op ids, for determinism).
+func involved(p prepared, info porcupine.LinearizationInfo) []history.Op {
+	var longest []int
+	for _, part := range info.PartialLinearizations() {
+		for _, seq := range part {
+			if len(seq) > len(longest) || len(seq) == len(longest) && slices.Compare(seq, longest) < 0 {
+				longest = seq
+			}
+		}
+	}
+	in := make([]bool, len(p.ops))
+	for _, id := range longest {
+		in[id] = true
+	}
+	culprit := -1
+	for i, o := range p.ops {
+		if in[i] {
+			continue
+		}
+		if culprit < 0 || o.Return < p.ops[culprit].Return ||
+			o.Return == p.ops[culprit].Return && o.Call < p.ops[culprit].Call {
+			culprit = i
+		}
+	}
+	if culprit < 0 {
+		return nil
+	}
+	pick := make([]bool, len(p.ops))
+	c := p.ops[culprit]
+	for i, o := range p.ops {
+		pick[i] = o.Call <= c.Return && o.Return >= c.Call
+	}
+	for j := len(longest) - 1; j >= 0; j-- {
+		if id := longest[j]; IsWrite(p.ops[id].Input.(input).Kind) {
+			pick[id] = true
+			break
+		}
+	}
+	var out []history.Op
+	for i, ok := range pick {
+		if ok {
+			out = append(out, p.source[i])
+		}
+	}
+	slices.SortStableFunc(out, func(a, b history.Op) int { return cmp.Compare(a.Invoke, b.Invoke) })
+	return out
+}
+
+// Visualize writes Porcupine's HTML visualization of ops checked against
+// model: one lane per client, the linearization (or the largest partial
+// ones) per key. The HTML is for people: it is not byte-stable, so keep it
+// out of golden files. Pass one key's ops (KeyVerdict.Ops, or all ops of a
+// failing key) to keep it small.
+func Visualize(model string, ops []history.Op, w io.Writer) error {
+	m, err := porcupineModel(model)
+	if err != nil {
+		return err
+	}
+	parts, err := prepare(model, ops)
+	if err != nil {
+		return err
+	}
+	var all []porcupine.Operation
+	index := map[string]int{}
+	for i, p := range parts {
+		index[p.key] = i
+		all = append(all, p.ops...)
+	}
+	m.Partition = func(h []porcupine.Operation) [][]porcupine.Operation {
+		out := make([][]porcupine.Operation, len(parts))
+		for _, o := range h {
+			k := index[o.Metadata.(history.Op).Key]
+			out[k] = append(out[k], o)
+		}
+		return out
+	}
+	_, info := porcupine.CheckOperationsVerbose(m, all, DefaultBudget)
+	return porcupine.Visualize(m, info, w)
+}

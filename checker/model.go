@@ -1,0 +1,225 @@
+// Package checker judges a run: linearizability of the client history with
+// Porcupine (register, counter and list models, partitioned by key), failover
+// timings from the trace, lost writes, and the summary record of a run.
+package checker
+
+// The Porcupine models: one per workload kind, each checking one key's
+// sub-history. Unknown writes carry an output flag the model accepts in any
+// state while still applying the effect (porcupine's etcdModel trick).
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+
+	"rcsim/checker/history"
+)
+
+// Models is the set of model names CheckLinearizable accepts.
+var Models = []string{"register", "counter", "list"}
+
+// input is an op's call as a model sees it.
+type input struct {
+	Kind  string
+	Value string
+}
+
+// output is an op's answer as a model sees it.
+type output struct {
+	Result  string
+	Nil     bool
+	List    []string
+	Unknown bool // no answer: accept any state, still apply the effect
+}
+
+// regState is the register state of one key.
+type regState struct {
+	Value  string
+	Exists bool
+}
+
+// ctrState is the counter state of one key.
+type ctrState struct {
+	N      int64
+	Exists bool
+}
+
+// writeKinds are the op kinds that change state.
+var writeKinds = map[string]bool{"set": true, "incr": true, "rpush": true}
+
+// IsWrite reports whether an op kind changes state (set, incr, rpush).
+func IsWrite(kind string) bool { return writeKinds[kind] }
+
+// kindsOf lists the op kinds each model accepts.
+var kindsOf = map[string][]string{
+	"register": {"get", "set"},
+	"counter":  {"get", "incr"},
+	"list":     {"rpush", "lrange"},
+}
+
+// porcupineModel returns the Porcupine model for name, without Partition:
+// callers hand it one key's operations.
+func porcupineModel(name string) (porcupine.Model, error) {
+	var step func(state, in, out any) (bool, any)
+	var m porcupine.Model
+	switch name {
+	case "register":
+		m.Init = func() any { return regState{} }
+		step = stepRegister
+		m.DescribeState = func(s any) string {
+			st := s.(regState)
+			if !st.Exists {
+				return "nil"
+			}
+			return strconv.Quote(st.Value)
+		}
+	case "counter":
+		m.Init = func() any { return ctrState{} }
+		step = stepCounter
+		m.DescribeState = func(s any) string {
+			st := s.(ctrState)
+			if !st.Exists {
+				return "nil"
+			}
+			return strconv.FormatInt(st.N, 10)
+		}
+	case "list":
+		m.Init = func() any { return []string(nil) }
+		step = stepList
+		m.Equal = func(a, b any) bool { return slices.Equal(a.([]string), b.([]string)) }
+		m.DescribeState = func(s any) string { return fmt.Sprintf("%q", s.([]string)) }
+	default:
+		return porcupine.Model{}, fmt.Errorf("checker: unknown model %q (want %s)", name, strings.Join(Models, ", "))
+	}
+	m.Step = step
+	m.DescribeOperation = describeOp
+	m.DescribeOperationMetadata = func(info any) string {
+		if info == nil {
+			return ""
+		}
+		return string(history.AppendJSON(nil, info.(history.Op)))
+	}
+	return m, nil
+}
+
+func stepRegister(state, in, out any) (bool, any) {
+	st, i, o := state.(regState), in.(input), out.(output)
+	switch i.Kind {
+	case "set":
+		return true, regState{Value: i.Value, Exists: true}
+	default: // get
+		if o.Unknown {
+			return true, st
+		}
+		if o.Nil {
+			return !st.Exists, st
+		}
+		return st.Exists && st.Value == o.Result, st
+	}
+}
+
+func stepCounter(state, in, out any) (bool, any) {
+	st, i, o := state.(ctrState), in.(input), out.(output)
+	switch i.Kind {
+	case "incr":
+		next := ctrState{N: st.N + 1, Exists: true}
+		if o.Unknown {
+			return true, next
+		}
+		n, err := strconv.ParseInt(o.Result, 10, 64)
+		return err == nil && n == next.N, next
+	default: // get
+		if o.Unknown {
+			return true, st
+		}
+		if o.Nil {
+			return !st.Exists, st
+		}
+		n, err := strconv.ParseInt(o.Result, 10, 64)
+		return err == nil && st.Exists && n == st.N, st
+	}
+}
+
+func stepList(state, in, out any) (bool, any) {
+	st, i, o := state.([]string), in.(input), out.(output)
+	switch i.Kind {
+	case "rpush":
+		next := make([]string, len(st)+1)
+		copy(next, st)
+		next[len(st)] = i.Value
+		if o.Unknown {
+			return true, next
+		}
+		n, err := strconv.Atoi(o.Result)
+		return err == nil && n == len(next), next
+	default: // lrange
+		if o.Unknown {
+			return true, st
+		}
+		return slices.Equal(st, o.List), st
+	}
+}
+
+func describeOp(in, out any) string {
+	i, o := in.(input), out.(output)
+	var b strings.Builder
+	b.WriteString(i.Kind)
+	if i.Value != "" || IsWrite(i.Kind) && i.Kind != "incr" {
+		b.WriteString(" " + strconv.Quote(i.Value))
+	}
+	switch {
+	case o.Unknown:
+		b.WriteString(" -> ?")
+	case o.Nil:
+		b.WriteString(" -> nil")
+	case i.Kind == "lrange":
+		fmt.Fprintf(&b, " -> %q", o.List)
+	default:
+		b.WriteString(" -> " + o.Result)
+	}
+	return b.String()
+}
+
+// DescribeOp renders one history operation on a line, with everything a
+// reader needs to find it again: client, node, key, call, outcome and its
+// invoke/return times in virtual milliseconds. Used wherever the checker
+// names the exact operations behind a verdict.
+func DescribeOp(op history.Op) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "client %d %s %s", op.Client, op.Kind, strconv.Quote(op.Key))
+	if op.Value != "" {
+		b.WriteString(" " + strconv.Quote(op.Value))
+	}
+	switch op.Status {
+	case history.Unknown:
+		b.WriteString(" -> ? (unknown)")
+	case history.Fail:
+		b.WriteString(" -> error " + strconv.Quote(op.Err))
+	default:
+		switch {
+		case op.Nil:
+			b.WriteString(" -> nil")
+		case op.Kind == "lrange":
+			fmt.Fprintf(&b, " -> %q", op.List)
+		default:
+			b.WriteString(" -> " + strconv.Quote(op.Result))
+		}
+	}
+	fmt.Fprintf(&b, " at %s", msString(op.Invoke))
+	if op.Status != history.Unknown {
+		fmt.Fprintf(&b, "..%s", msString(op.Return))
+	}
+	if op.Node != "" {
+		b.WriteString(" on " + op.Node)
+	}
+	return b.String()
+}
+
+// msString prints a virtual time in milliseconds with microsecond precision.
+func msString(d time.Duration) string {
+	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', -1, 64) + "ms"
+}

@@ -1,0 +1,201 @@
+package checker
+
+// The summary record of a run: what `rcsim run` writes as summary.json and a
+// sweep writes per run to runs.jsonl, with the expectations judged.
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"rcsim/checker/history"
+	"rcsim/sim/trace"
+)
+
+// MaxLostListed caps CheckSummary.Lost; LostWrites still counts them all.
+const MaxLostListed = 100
+
+// Summary is the record of one run. Its JSON names are part of the
+// versioned output format.
+type Summary struct {
+	Scenario    string `json:"scenario"`
+	Seed        uint64 `json:"seed"`
+	VirtualMs   int64  `json:"virtual_ms"`
+	Events      int    `json:"events"`
+	TraceSHA256 string `json:"trace_sha256"`
+	// Settings are the overridden settings of a sweep point, e.g.
+	// "cluster-node-timeout": "5000".
+	Settings     map[string]string `json:"settings,omitempty"`
+	Failovers    []Failover        `json:"failovers"`
+	Check        CheckSummary      `json:"check"`
+	Expectations []ExpectResult    `json:"expectations"`
+	OK           bool              `json:"ok"` // every expectation held
+}
+
+// CheckSummary is the checker's verdict on the history.
+type CheckSummary struct {
+	Linearizable bool         `json:"linearizable"` // true only for verdict "ok"
+	Verdict      Verdict      `json:"verdict"`      // ok | illegal | unknown
+	Ops          int          `json:"ops"`
+	Unknown      int          `json:"unknown"`
+	Failed       int          `json:"failed"`
+	LostWrites   int          `json:"lost_writes"`
+	Lost         []history.Op `json:"lost"` // the first MaxLostListed lost writes
+	Keys         []KeyVerdict `json:"keys"` // keys not ok, with the ops involved
+}
+
+// ExpectResult is one expectation judged: what the scenario wanted, what
+// the run gave, and whether that holds.
+type ExpectResult struct {
+	Name string `json:"name"` // failover_within | linearizable | converged_within | max_lost_writes | cluster_ok
+	Want string `json:"want"`
+	Got  string `json:"got"`
+	OK   bool   `json:"ok"`
+}
+
+// Expect is what a scenario expects; nil fields are not checked. It mirrors
+// scenarios.Expect, which checker cannot import.
+type Expect struct {
+	FailoverWithin  *time.Duration // every failover promoted within this, and one happened
+	Linearizable    *bool          // the verdict is ok (true) or illegal (false)
+	ConvergedWithin *time.Duration // after the last fault: all live nodes ok and agreeing on slots
+	MaxLostWrites   *int
+	ClusterOK       *bool // at the end every live node's last state is ok
+}
+
+// Input is everything Check needs about one run.
+type Input struct {
+	Scenario    string
+	Seed        uint64
+	VirtualMs   int64
+	Events      int
+	TraceSHA256 string
+	Settings    map[string]string
+	Trace       []trace.Event
+	History     []history.Op
+	Model       string // register | counter | list; "" with an empty history skips the check
+	Expect      Expect
+	Budget      time.Duration // per-key Porcupine budget (0: DefaultBudget)
+	EndMs       int64         // virtual end of the run
+}
+
+// Check judges one run: linearizability, lost writes, failovers and the
+// expectations. Its error is for bad input (an unknown model, an op the
+// model does not take); a failed expectation is Summary.OK == false.
+func Check(in Input) (Summary, error) {
+	s := Summary{Scenario: in.Scenario, Seed: in.Seed, VirtualMs: in.VirtualMs, Events: in.Events,
+		TraceSHA256: in.TraceSHA256, Settings: in.Settings, Failovers: Failovers(in.Trace, in.History)}
+	if s.Failovers == nil {
+		s.Failovers = []Failover{}
+	}
+	lin := Linearizability{Verdict: VerdictOK}
+	if in.Model != "" || len(in.History) > 0 {
+		var err error
+		if lin, err = CheckLinearizable(in.Model, in.History, in.Budget); err != nil {
+			return Summary{}, err
+		}
+	}
+	lost := LostWrites(in.Model, in.History)
+	s.Check = CheckSummary{Linearizable: lin.Verdict == VerdictOK, Verdict: lin.Verdict, Ops: lin.Ops,
+		Unknown: lin.Unknown, Failed: lin.Failed, LostWrites: len(lost), Lost: lost[:min(len(lost), MaxLostListed)],
+		Keys: lin.Keys}
+	if s.Check.Lost == nil {
+		s.Check.Lost = []history.Op{}
+	}
+	if s.Check.Keys == nil {
+		s.Check.Keys = []KeyVerdict{}
+	}
+	s.Expectations = expectations(in, s)
+	s.OK = true
+	for _, e := range s.Expectations {
+		s.OK = s.OK && e.OK
+	}
+	return s, nil
+}
+
+// expectations judges in.Expect, in a fixed order.
+func expectations(in Input, s Summary) []ExpectResult {
+	out := []ExpectResult{}
+	x := in.Expect
+	if x.FailoverWithin != nil {
+		out = append(out, expectFailover(*x.FailoverWithin, s.Failovers))
+	}
+	if x.Linearizable != nil {
+		r := ExpectResult{Name: "linearizable", Want: strconv.FormatBool(*x.Linearizable)}
+		switch s.Check.Verdict {
+		case VerdictOK:
+			r.Got, r.OK = "true", *x.Linearizable
+		case VerdictIllegal:
+			r.Got, r.OK = fmt.Sprintf("false (%d illegal keys)", len(s.Check.Keys)), !*x.Linearizable
+		default:
+			r.Got = "unknown (the checker's budget ran out)"
+		}
+		out = append(out, r)
+	}
+	if x.ConvergedWithin != nil {
+		out = append(out, expectConverged(*x.ConvergedWithin, in.Trace))
+	}
+	if x.MaxLostWrites != nil {
+		out = append(out, ExpectResult{Name: "max_lost_writes", Want: "<= " + strconv.Itoa(*x.MaxLostWrites),
+			Got: strconv.Itoa(s.Check.LostWrites), OK: s.Check.LostWrites <= *x.MaxLostWrites})
+	}
+	if x.ClusterOK != nil {
+		w := newWorld()
+		for _, e := range in.Trace {
+			w.apply(e)
+		}
+		bad := w.notOK()
+		r := ExpectResult{Name: "cluster_ok", Want: strconv.FormatBool(*x.ClusterOK), Got: "true"}
+		if bad != "" {
+			r.Got = "false (" + bad + ")"
+		}
+		r.OK = (bad == "") == *x.ClusterOK
+		out = append(out, r)
+	}
+	return out
+}
+
+func expectFailover(bound time.Duration, fs []Failover) ExpectResult {
+	r := ExpectResult{Name: "failover_within", Want: "<= " + bound.String(), OK: len(fs) > 0}
+	if len(fs) == 0 {
+		r.Got = "no failover: no master was crashed or isolated"
+		return r
+	}
+	var got []string
+	for _, f := range fs {
+		if f.PromotedMs == nil {
+			got = append(got, f.FailedNode+": never promoted")
+			r.OK = false
+			continue
+		}
+		d := time.Duration(*f.PromotedMs) * time.Millisecond
+		got = append(got, fmt.Sprintf("%s: %s promoted after %s", f.FailedNode, f.PromotedNode, trace.FormatTime(d)))
+		r.OK = r.OK && d <= bound
+	}
+	r.Got = strings.Join(got, "; ")
+	return r
+}
+
+func expectConverged(bound time.Duration, events []trace.Event) ExpectResult {
+	r := ExpectResult{Name: "converged_within", Want: "<= " + bound.String() + " after the last fault"}
+	last, at, ok, why := convergence(events)
+	if !ok {
+		r.Got = "not converged by the end: " + why
+		return r
+	}
+	r.Got = "converged " + trace.FormatTime(at-last) + " after the last fault at " + trace.FormatTime(last)
+	r.OK = at-last <= bound
+	return r
+}
+
+// WriteJSON writes s as indented JSON and a newline (summary.json). The
+// bytes depend on s alone.
+func WriteJSON(w io.Writer, s Summary) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(s)
+}
