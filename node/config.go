@@ -24,6 +24,11 @@ type Config struct {
 	// replies and CLUSTER NODES.
 	Addr string
 
+	// Incarnation counts restarts of this node's process; the kernel bumps it
+	// on every restart. Connection numbers start at Incarnation<<32 + 1 so a
+	// restarted process never reuses an old connection's name.
+	Incarnation uint64
+
 	// Bugs are deliberate rule violations for testing the checker and the
 	// property tests. All false in any real run; a scenario can set them
 	// only when the CLI is given --allow-bugs.

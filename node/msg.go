@@ -111,14 +111,15 @@ type Message struct {
 // Type (see replication.go).
 type Repl struct {
 	ReplID string
-	Offset int64    // PSYNC: wanted offset; DATA: offset after Ops; ACK: processed offset
-	Full   bool     // DATA: a full resync; Snapshot holds the whole keyspace
-	Ops    []Write  // DATA: writes in stream order
-	Ping   bool     // DATA: a replication PING (keeps lastinteraction fresh)
+	Offset int64    // PSYNC: offset I have; DATA: offset after Ops; ACK: processed offset
+	Full   bool     // DATA: a full resync; Snap holds the whole keyspace
+	Ops    []Write  // DATA: writes in stream order (a zero Op is a replication PING)
+	Ping   bool     // DATA: carries a replication PING (keeps lastinteraction fresh)
+	GetAck bool     // DATA: REPLCONF GETACK, the replica acks at once
 	Snap   []KeyVal // DATA with Full: the keyspace
 }
 
-// Write is one write command in the replication stream.
+// Write is one write command in the replication stream (Op 0: PING).
 type Write struct {
 	Op    Op
 	Key   string

@@ -1,5 +1,16 @@
-// What nodes.conf keeps (clusterSaveConfig / clusterLoadConfig).
+// What nodes.conf keeps and how a node comes back from it
+// (clusterSaveConfig, clusterLoadConfig), and the CLUSTER NODES text
+// (clusterGenNodesDescription).
 package node
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+)
 
 // NodesConf is the content of a node's nodes.conf: one line per known node
 // (as CLUSTER NODES, without handshake nodes) and the vars line.
@@ -18,4 +29,131 @@ type ConfNode struct {
 	Master      ID
 	ConfigEpoch uint64
 	Slots       []SlotRange
+}
+
+// persistedFlags are the flags nodes.conf keeps (MIGRATE_TO and MEET are
+// not written).
+const persistedFlags = FlagMaster | FlagSlave | FlagPFail | FlagFail | FlagMyself |
+	FlagHandshake | FlagNoAddr | FlagNoFailover
+
+// Disk returns what nodes.conf holds now: what survives a crash.
+func (n *Node) Disk() NodesConf {
+	d := NodesConf{Myself: n.self, CurrentEpoch: n.currentEpoch, LastVoteEpoch: n.lastVoteEpoch}
+	for _, p := range n.nodes {
+		if p.is(FlagHandshake) {
+			continue
+		}
+		c := ConfNode{ID: p.id, Addr: p.addr, Flags: p.flags & persistedFlags,
+			ConfigEpoch: nodeEpoch(p), Slots: p.slots.Ranges()}
+		if p.master != nil {
+			c.Master = p.master.id
+		}
+		d.Nodes = append(d.Nodes, c)
+	}
+	return d
+}
+
+// Restore returns a node restarted from what its nodes.conf kept (a crash
+// with persistence): clusterLoadConfig. The keyspace starts empty; state
+// starts FAIL; replicas load with configEpoch 0; currentEpoch is raised to
+// the largest configEpoch.
+func Restore(cfg Config, disk NodesConf, rnd *rand.Rand) (*Node, error) {
+	n := newNode(cfg, disk.Myself, rnd)
+	n.currentEpoch = disk.CurrentEpoch
+	n.lastVoteEpoch = disk.LastVoteEpoch
+	for _, c := range disk.Nodes {
+		if n.byID[c.ID] != nil {
+			return nil, fmt.Errorf("node: nodes.conf: duplicate node %s", c.ID)
+		}
+		p := n.addPeer(c.ID, c.Addr)
+		p.flags = c.Flags &^ FlagMyself
+		p.configEpoch = c.ConfigEpoch
+		if p.is(FlagSlave) {
+			p.configEpoch = 0
+		}
+	}
+	if n.byID[disk.Myself] == nil {
+		return nil, errors.New("node: nodes.conf: no myself line")
+	}
+	for _, c := range disk.Nodes {
+		p := n.byID[c.ID]
+		if c.Master != "" {
+			m := n.byID[c.Master]
+			if m == nil {
+				m = n.addPeer(c.Master, "")
+				m.flags |= FlagNoAddr
+			}
+			n.attachReplica(p, m)
+		}
+		for _, r := range c.Slots {
+			for s := r.Start; s <= r.End && s < NumSlots; s++ {
+				if s >= 0 && n.slots[s] == nil {
+					n.addSlot(p, s)
+				}
+			}
+		}
+	}
+	n.currentEpoch = max(n.currentEpoch, n.maxEpoch())
+	n.finishBoot()
+	if n.myself.is(FlagSlave) && n.myself.master == nil {
+		return nil, errors.New("node: nodes.conf: replica without master")
+	}
+	return n, nil
+}
+
+// flagNames is representClusterNodeFlags, in Redis's order.
+func flagNames(f Flags) string {
+	var parts []string
+	for _, x := range []struct {
+		f    Flags
+		name string
+	}{{FlagMyself, "myself"}, {FlagMaster, "master"}, {FlagSlave, "slave"},
+		{FlagPFail, "fail?"}, {FlagFail, "fail"}, {FlagHandshake, "handshake"},
+		{FlagNoAddr, "noaddr"}, {FlagNoFailover, "nofailover"}} {
+		if f&x.f != 0 {
+			parts = append(parts, x.name)
+		}
+	}
+	if len(parts) == 0 {
+		return "noflags"
+	}
+	return strings.Join(parts, ",")
+}
+
+// ClusterNodes is CLUSTER NODES (clusterGenNodesDescription) as of now:
+// one line per node, sorted by ID (Redis prints dict order).
+func (n *Node) ClusterNodes(now time.Duration) string {
+	var b strings.Builder
+	for _, p := range n.nodes {
+		if p.is(FlagHandshake) {
+			continue
+		}
+		b.WriteString(n.nodeLine(p))
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// nodeLine is clusterGenNodeDescription for one node.
+func (n *Node) nodeLine(p *peer) string {
+	addr := p.addr
+	if i := strings.LastIndexByte(addr, ':'); i >= 0 {
+		if port, err := strconv.Atoi(addr[i+1:]); err == nil {
+			addr = fmt.Sprintf("%s@%d", addr, port+10000)
+		}
+	}
+	master := "-"
+	if p.master != nil {
+		master = string(p.master.id)
+	}
+	state := "disconnected"
+	if p.link != nil || p == n.myself {
+		state = "connected"
+	}
+	line := fmt.Sprintf("%s %s %s %s %d %d %d %s", p.id, addr, flagNames(p.flags), master,
+		p.pingSent.Milliseconds(), p.pongReceived.Milliseconds(), nodeEpoch(p), state)
+	if rs := p.slots.Ranges(); len(rs) > 0 {
+		line += " " + FormatRanges(rs)
+	}
+	return line
 }

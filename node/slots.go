@@ -1,9 +1,290 @@
-// Slot bitmaps and slot ownership (clusterAddSlot, clusterDelSlot and the
-// CLUSTER NODES range format).
+// Slot bitmaps, slot ownership and role changes that follow slot claims
+// (clusterAddSlot, clusterDelSlot, clusterUpdateSlotsConfigWith,
+// clusterSetNodeAsMaster, clusterSetMaster, keyHashSlot and the CLUSTER
+// NODES range format).
 package node
+
+import (
+	"strconv"
+	"strings"
+
+	"rcsim/sim/trace"
+)
 
 // NumSlots is CLUSTER_SLOTS.
 const NumSlots = 16384
 
 // SlotSet is a bitmap of the 16384 slots, as clusterMsg.myslots.
 type SlotSet [NumSlots / 64]uint64
+
+// Has reports whether slot s is in the set.
+func (s *SlotSet) Has(slot int) bool { return s[slot/64]&(1<<(slot%64)) != 0 }
+
+// Add puts slot into the set.
+func (s *SlotSet) Add(slot int) { s[slot/64] |= 1 << (slot % 64) }
+
+// Del removes slot from the set.
+func (s *SlotSet) Del(slot int) { s[slot/64] &^= 1 << (slot % 64) }
+
+// Count is the number of slots in the set.
+func (s *SlotSet) Count() int {
+	c := 0
+	for _, w := range s {
+		for ; w != 0; w &= w - 1 {
+			c++
+		}
+	}
+	return c
+}
+
+// Ranges returns the set as sorted inclusive ranges.
+func (s *SlotSet) Ranges() []SlotRange {
+	var rs []SlotRange
+	start := -1
+	for i := 0; i <= NumSlots; i++ {
+		in := i < NumSlots && s.Has(i)
+		if in && start < 0 {
+			start = i
+		} else if !in && start >= 0 {
+			rs = append(rs, SlotRange{start, i - 1})
+			start = -1
+		}
+	}
+	return rs
+}
+
+// SlotSetOf builds a set from ranges.
+func SlotSetOf(rs []SlotRange) *SlotSet {
+	s := new(SlotSet)
+	for _, r := range rs {
+		for i := r.Start; i <= r.End; i++ {
+			s.Add(i)
+		}
+	}
+	return s
+}
+
+// FormatRanges prints ranges as CLUSTER NODES does: "0-5460 5462".
+func FormatRanges(rs []SlotRange) string {
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		if r.Start == r.End {
+			parts[i] = strconv.Itoa(r.Start)
+		} else {
+			parts[i] = strconv.Itoa(r.Start) + "-" + strconv.Itoa(r.End)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// slotSnap returns an immutable copy of p's slots for headers (copy on
+// write: a new copy is made only after p's slots changed).
+func (p *peer) slotSnap() *SlotSet {
+	if p.snap == nil {
+		c := p.slots
+		p.snap = &c
+	}
+	return p.snap
+}
+
+// addSlot is clusterAddSlot: bind slot to p (it must be unbound).
+func (n *Node) addSlot(p *peer, slot int) {
+	if n.slots[slot] != nil {
+		panic("node: invariant: addSlot on a bound slot")
+	}
+	n.slots[slot] = p
+	p.slots.Add(slot)
+	p.numSlots++
+	p.snap = nil
+}
+
+// delSlot is clusterDelSlot: unbind slot from its owner.
+func (n *Node) delSlot(slot int) {
+	p := n.slots[slot]
+	if p == nil {
+		return
+	}
+	n.slots[slot] = nil
+	p.slots.Del(slot)
+	p.numSlots--
+	p.snap = nil
+	n.notClaiming.Del(slot)
+}
+
+// delNodeSlots is clusterDelNodeSlots.
+func (n *Node) delNodeSlots(p *peer) {
+	for s := 0; s < NumSlots && p.numSlots > 0; s++ {
+		if n.slots[s] == p {
+			n.delSlot(s)
+		}
+	}
+}
+
+// attachReplica is clusterNodeAddSlave (plus setting slaveof).
+func (n *Node) attachReplica(r, m *peer) {
+	if r.master != nil {
+		detachReplica(r)
+	}
+	r.master = m
+	i := 0
+	for i < len(m.replicas) && m.replicas[i].id < r.id {
+		i++
+	}
+	if i < len(m.replicas) && m.replicas[i] == r {
+		return
+	}
+	m.replicas = append(m.replicas, nil)
+	copy(m.replicas[i+1:], m.replicas[i:])
+	m.replicas[i] = r
+	m.flags |= FlagMigrateTo
+}
+
+// detachReplica is clusterNodeRemoveSlave (plus clearing slaveof).
+func detachReplica(r *peer) {
+	m := r.master
+	r.master = nil
+	if m == nil {
+		return
+	}
+	for i, x := range m.replicas {
+		if x == r {
+			m.replicas = append(m.replicas[:i], m.replicas[i+1:]...)
+			break
+		}
+	}
+	if len(m.replicas) == 0 {
+		m.flags &^= FlagMigrateTo
+	}
+}
+
+// setNodeAsMaster is clusterSetNodeAsMaster.
+func (n *Node) setNodeAsMaster(p *peer) {
+	if p.is(FlagMaster) {
+		return
+	}
+	if p.master != nil {
+		detachReplica(p)
+		if p != n.myself {
+			p.flags |= FlagMigrateTo
+		}
+	}
+	p.flags &^= FlagSlave
+	p.flags |= FlagMaster
+	n.doBeforeSleep(todoSaveConfig | todoUpdateState)
+}
+
+// setMaster is clusterSetMaster: myself becomes a replica of m.
+func (n *Node) setMaster(m *peer) {
+	me := n.myself
+	if m == me || me.numSlots != 0 {
+		panic("node: invariant: clusterSetMaster with own slots or to myself")
+	}
+	if me.is(FlagMaster) {
+		me.flags &^= FlagMaster | FlagMigrateTo
+		me.flags |= FlagSlave
+	}
+	n.attachReplica(me, m)
+	n.emit(trace.Role, m, 0, "replica")
+	n.replicationSetMaster(m)
+	n.resetManualFailover()
+}
+
+// updateSlotsConfigWith is clusterUpdateSlotsConfigWith: rebind the slots
+// sender claims with configEpoch epoch wherever the claim wins, then follow
+// the slots of my master (or mine) if they all moved.
+func (n *Node) updateSlotsConfigWith(sender *peer, epoch uint64, claimed *SlotSet) {
+	if sender == n.myself {
+		return
+	}
+	cur := n.myself
+	if cur.is(FlagSlave) {
+		cur = n.myself.master
+	}
+	var newMaster *peer
+	migrated, senderSlots := 0, 0
+	var moved, dirty SlotSet
+	for s := 0; s < NumSlots; s++ {
+		owner := n.slots[s]
+		if !claimed.Has(s) {
+			if owner == sender {
+				n.notClaiming.Add(s)
+			}
+			continue
+		}
+		senderSlots++
+		if owner == sender {
+			n.notClaiming.Del(s)
+			continue
+		}
+		if owner == nil || owner.configEpoch < epoch || n.notClaiming.Has(s) {
+			if owner == n.myself && n.db.countKeysInSlot(s) > 0 {
+				dirty.Add(s)
+			}
+			if owner != nil && owner == cur {
+				newMaster = sender
+				migrated++
+			}
+			n.delSlot(s)
+			n.addSlot(sender, s)
+			moved.Add(s)
+			n.doBeforeSleep(todoUpdateState | todoSaveConfig)
+		}
+	}
+	if rs := moved.Ranges(); len(rs) > 0 {
+		n.emit(trace.Slots, sender, epoch, FormatRanges(rs))
+	}
+	switch {
+	case newMaster != nil && cur.numSlots == 0 &&
+		(n.cfg.AllowReplicaMigration || senderSlots == migrated):
+		n.setMaster(sender)
+		n.doBeforeSleep(todoSaveConfig | todoUpdateState)
+	case n.myself.master != nil && n.myself.master.master != nil && n.myself.master.master != n.myself:
+		n.setMaster(n.myself.master.master)
+		n.doBeforeSleep(todoSaveConfig | todoUpdateState)
+	default:
+		for s := 0; s < NumSlots; s++ {
+			if dirty.Has(s) {
+				n.db.delKeysInSlot(s)
+			}
+		}
+	}
+}
+
+// KeySlot is keyHashSlot: CRC16 (XMODEM) of the key, or of its hash tag, mod
+// 16384.
+func KeySlot(key string) int {
+	s := -1
+	for i := 0; i < len(key); i++ {
+		if key[i] == '{' {
+			s = i
+			break
+		}
+	}
+	if s >= 0 {
+		for e := s + 1; e < len(key); e++ {
+			if key[e] == '}' {
+				if e > s+1 {
+					key = key[s+1 : e]
+				}
+				break
+			}
+		}
+	}
+	return int(crc16(key) & 0x3FFF)
+}
+
+// crc16 is crc16.c: CRC16-CCITT (XMODEM), poly 0x1021, init 0.
+func crc16(s string) uint16 {
+	var crc uint16
+	for i := 0; i < len(s); i++ {
+		crc ^= uint16(s[i]) << 8
+		for b := 0; b < 8; b++ {
+			if crc&0x8000 != 0 {
+				crc = crc<<1 ^ 0x1021
+			} else {
+				crc <<= 1
+			}
+		}
+	}
+	return crc
+}

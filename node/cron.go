@@ -1,0 +1,189 @@
+// The periodic work and the bus links it keeps alive: clusterCron,
+// clusterNodeCronHandleReconnect, clusterLinkConnectHandler and freeClusterLink.
+package node
+
+import (
+	"time"
+
+	"rcsim/sim/trace"
+)
+
+// pingInterval is cluster-ping-interval, or T/2 when unset.
+func (n *Node) pingInterval() time.Duration {
+	if n.cfg.PingInterval > 0 {
+		return n.cfg.PingInterval
+	}
+	return n.cfg.NodeTimeout / 2
+}
+
+// clusterCron runs every CronPeriod (reference 3.2, in its order).
+func (n *Node) clusterCron() {
+	n.iteration++
+	n.statsPfailNodes = 0
+	for _, p := range n.nodes {
+		if p == n.myself || p.is(FlagNoAddr) {
+			continue
+		}
+		if p.is(FlagPFail) {
+			n.statsPfailNodes++
+		}
+		if p.link == nil {
+			n.createLink(p)
+		}
+	}
+	if n.iteration%10 == 0 {
+		n.randomPing()
+	}
+	updateState := n.cronCheckNodes()
+	// Step 6: a replica not yet replicating its master starts to (retries
+	// of a configured link are replicationCron's, once a second).
+	if m := n.myself.master; n.myself.is(FlagSlave) && m != nil && n.repl.master != m.id {
+		n.replicationSetMaster(m)
+	}
+	n.manualFailoverCheckTimeout()
+	if n.myself.is(FlagSlave) {
+		n.handleManualFailover()
+		n.handleSlaveFailover()
+		n.maybeMigrate()
+	}
+	if updateState || !n.stateOK {
+		n.updateState()
+	}
+}
+
+// randomPing is clusterCron's once-a-second ping: the best of 5 random draws
+// (with replacement, myself included) by oldest pong_received.
+func (n *Node) randomPing() {
+	var best *peer
+	for j := 0; j < 5; j++ {
+		p := n.nodes[n.rnd.IntN(len(n.nodes))]
+		if p.link == nil || p.pingSent != 0 || p == n.myself || p.is(FlagHandshake) {
+			continue
+		}
+		if best == nil || p.pongReceived < best.pongReceived {
+			best = p
+		}
+	}
+	if best != nil {
+		n.sendPing(best, MsgPing)
+	}
+}
+
+// cronCheckNodes is clusterCron's per-node loop (steps 5a–5f); it reports
+// whether a node turned PFAIL.
+func (n *Node) cronCheckNodes() bool {
+	update := false
+	n.orphaned.reset()
+	T := n.cfg.NodeTimeout
+	for _, p := range n.nodes {
+		if p == n.myself || p.is(FlagNoAddr|FlagHandshake) {
+			continue
+		}
+		n.orphaned.count(n, p)
+		l := p.link
+		if l != nil && n.now-l.ctime > T && p.pingSent != 0 &&
+			n.now-p.pingSent > T/2 && n.now-p.dataReceived > T/2 {
+			n.freeLink(p, "timeout")
+			l = nil
+		}
+		if l != nil && p.pingSent == 0 && n.now-p.pongReceived > n.pingInterval() {
+			n.sendPing(p, MsgPing)
+			continue
+		}
+		if n.myself.is(FlagMaster) && n.mfEnd != 0 && n.mfReplica == p && l != nil {
+			n.sendPing(p, MsgPing)
+			continue
+		}
+		if p.pingSent == 0 {
+			continue
+		}
+		delay := min(n.now-p.pingSent, n.now-p.dataReceived)
+		if delay > T && !p.is(FlagPFail|FlagFail) {
+			p.flags |= FlagPFail
+			n.emit(trace.PFail, p, 0, "")
+			update = true
+		}
+	}
+	return update
+}
+
+// createLink opens my outbound bus link to p (createClusterLink + a
+// non-blocking connect): the link object exists at once.
+func (n *Node) createLink(p *peer) {
+	c := ConnID{Dialer: n.self, Peer: p.id, N: n.nextConn}
+	n.nextConn++
+	p.link = &link{conn: c, ctime: n.now}
+	n.out.Dials = append(n.out.Dials, c)
+}
+
+// freeLink is freeClusterLink on my outbound link to p, closed by me.
+func (n *Node) freeLink(p *peer, why string) {
+	if p.link == nil {
+		return
+	}
+	n.out.Closes = append(n.out.Closes, p.link.conn)
+	n.dropLink(p, why)
+}
+
+// dropLink forgets my outbound link to p (ping_sent survives, as in Redis).
+func (n *Node) dropLink(p *peer, why string) {
+	wasUp := p.link.connected
+	p.link = nil
+	if wasUp || !p.downReported {
+		n.emit(trace.LinkDown, p, 0, why)
+		p.downReported = true
+	}
+}
+
+// busLinkEvent handles connect results and closes of bus connections.
+func (n *Node) busLinkEvent(ev LinkEvent) {
+	if ev.Conn.Dialer != n.self {
+		return // an inbound connection: nothing is bound to it here
+	}
+	p := n.byID[ev.Conn.Peer]
+	if p == nil || p.link == nil || p.link.conn != ev.Conn {
+		return // a link I already freed
+	}
+	switch ev.Kind {
+	case Connected:
+		// clusterLinkConnectHandler: queue a PING (or MEET), keeping an
+		// older outstanding ping_sent.
+		p.link.connected = true
+		p.downReported = false
+		old := p.pingSent
+		typ := MsgPing
+		if p.is(FlagMeet) {
+			typ = MsgMeet
+			p.flags &^= FlagMeet
+		}
+		n.sendPing(p, typ)
+		if old != 0 {
+			p.pingSent = old
+		}
+	case Refused:
+		n.dropLink(p, "refused")
+	case Closed:
+		n.dropLink(p, "closed")
+	}
+}
+
+// sendTo queues m on my outbound link to p; without a link it is dropped,
+// as clusterSendMessage on a NULL link.
+func (n *Node) sendTo(p *peer, m *Message) bool {
+	if p.link == nil {
+		return false
+	}
+	n.out.Msgs = append(n.out.Msgs, Envelope{Conn: p.link.conn, Msg: m})
+	return true
+}
+
+// broadcast is clusterBroadcastMessage: every node with a link but myself
+// and handshake nodes.
+func (n *Node) broadcast(m *Message) {
+	for _, p := range n.nodes {
+		if p == n.myself || p.is(FlagHandshake) {
+			continue
+		}
+		n.sendTo(p, m)
+	}
+}

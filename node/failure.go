@@ -1,0 +1,95 @@
+// Failure detection beyond PFAIL: failure reports, escalation to FAIL, FAIL
+// messages and clearing FAIL (clusterNodeAddFailureReport,
+// clusterNodeCleanupFailureReports, markNodeAsFailingIfNeeded,
+// clusterSendFail, clearNodeFailureIfNeeded).
+package node
+
+import "rcsim/sim/trace"
+
+// addFailureReport is clusterNodeAddFailureReport: add or refresh the
+// report of reporter about p.
+func (n *Node) addFailureReport(p, reporter *peer) {
+	for i := range p.failReports {
+		if p.failReports[i].reporter == reporter.id {
+			p.failReports[i].time = n.now
+			return
+		}
+	}
+	p.failReports = append(p.failReports, failReport{reporter.id, n.now})
+}
+
+// cleanupFailureReports is clusterNodeCleanupFailureReports: drop reports
+// older than 2T (CLUSTER_FAIL_REPORT_VALIDITY_MULT).
+func (n *Node) cleanupFailureReports(p *peer) {
+	maxAge := n.cfg.NodeTimeout * 2
+	kept := p.failReports[:0]
+	for _, r := range p.failReports {
+		if n.now-r.time <= maxAge {
+			kept = append(kept, r)
+		}
+	}
+	p.failReports = kept
+}
+
+// delFailureReport is clusterNodeDelFailureReport.
+func (n *Node) delFailureReport(p, reporter *peer) {
+	n.cleanupFailureReports(p)
+	for i, r := range p.failReports {
+		if r.reporter == reporter.id {
+			p.failReports = append(p.failReports[:i], p.failReports[i+1:]...)
+			return
+		}
+	}
+}
+
+// failureReportsCount is clusterNodeFailureReportsCount.
+func (n *Node) failureReportsCount(p *peer) int {
+	n.cleanupFailureReports(p)
+	return len(p.failReports)
+}
+
+// markNodeAsFailingIfNeeded escalates PFAIL to FAIL on a majority of
+// reports (I count myself if I am a master) and broadcasts FAIL.
+func (n *Node) markNodeAsFailingIfNeeded(p *peer) {
+	if !p.is(FlagPFail) || p.is(FlagFail) {
+		return
+	}
+	failures := n.failureReportsCount(p)
+	if n.myself.is(FlagMaster) {
+		failures++
+	}
+	if failures < n.quorum() {
+		return
+	}
+	p.flags &^= FlagPFail
+	p.flags |= FlagFail
+	p.failTime = n.now
+	n.emit(trace.Fail, p, 0, "quorum")
+	n.broadcast(&Message{Type: MsgFail, Header: n.header(MsgFail), About: p.id})
+	n.doBeforeSleep(todoUpdateState | todoSaveConfig)
+}
+
+// processFail handles a FAIL message: the node is failed, no questions.
+func (n *Node) processFail(sender *peer, about ID) {
+	p := n.byID[about]
+	if p == nil || p.is(FlagFail|FlagMyself) {
+		return
+	}
+	p.flags |= FlagFail
+	p.failTime = n.now
+	p.flags &^= FlagPFail
+	n.emit(trace.Fail, p, 0, "message")
+	n.doBeforeSleep(todoUpdateState | todoSaveConfig)
+}
+
+// clearNodeFailureIfNeeded clears FAIL on a PONG: at once for replicas and
+// slot-less masters, after 2T (CLUSTER_FAIL_UNDO_TIME_MULT) for masters that
+// still own slots.
+func (n *Node) clearNodeFailureIfNeeded(p *peer) {
+	if p.is(FlagSlave) || p.numSlots == 0 ||
+		n.now-p.failTime > n.cfg.NodeTimeout*2 {
+		p.flags &^= FlagFail
+		n.emit(trace.FailCleared, p, 0, "")
+		n.doBeforeSleep(todoUpdateState | todoSaveConfig)
+	}
+}

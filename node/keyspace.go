@@ -1,0 +1,184 @@
+// The keyspace of strings and lists the workload uses (t_string.c, t_list.c,
+// db.c's countKeysInSlot and delKeysInSlot), and the replicated form of a
+// write.
+package node
+
+import (
+	"sort"
+	"strconv"
+)
+
+// Value kinds of KeyVal.Kind.
+const (
+	KindString uint8 = 0
+	KindList   uint8 = 1
+)
+
+// value is one key's value.
+type value struct {
+	kind uint8
+	str  string
+	list []string
+}
+
+// keyspace is the node's one database.
+type keyspace struct {
+	m      map[string]*value
+	inSlot [NumSlots]int32
+}
+
+func (k *keyspace) init() { k.m = map[string]*value{} }
+
+func (k *keyspace) get(key string) *value { return k.m[key] }
+
+func (k *keyspace) put(key string, v *value) {
+	if k.m[key] == nil {
+		k.inSlot[KeySlot(key)]++
+	}
+	k.m[key] = v
+}
+
+func (k *keyspace) del(key string) bool {
+	if k.m[key] == nil {
+		return false
+	}
+	delete(k.m, key)
+	k.inSlot[KeySlot(key)]--
+	return true
+}
+
+// countKeysInSlot is db.c's countKeysInSlot.
+func (k *keyspace) countKeysInSlot(s int) int { return int(k.inSlot[s]) }
+
+// delKeysInSlot is delKeysInSlot (keys deleted in sorted order).
+func (k *keyspace) delKeysInSlot(s int) {
+	if k.inSlot[s] == 0 {
+		return
+	}
+	for _, key := range k.sortedKeys() {
+		if KeySlot(key) == s {
+			k.del(key)
+		}
+	}
+}
+
+func (k *keyspace) sortedKeys() []string {
+	keys := make([]string, 0, len(k.m))
+	for key := range k.m {
+		keys = append(keys, key)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// snapshot is the RDB of a full resync: every key, sorted.
+func (k *keyspace) snapshot() []KeyVal {
+	var out []KeyVal
+	for _, key := range k.sortedKeys() {
+		v := k.m[key]
+		out = append(out, KeyVal{Key: key, Str: v.str, List: append([]string(nil), v.list...), Kind: v.kind})
+	}
+	return out
+}
+
+// load replaces the keyspace with a snapshot.
+func (k *keyspace) load(snap []KeyVal) {
+	k.init()
+	k.inSlot = [NumSlots]int32{}
+	for _, kv := range snap {
+		k.put(kv.Key, &value{kind: kv.Kind, str: kv.Str, list: append([]string(nil), kv.List...)})
+	}
+}
+
+// apply executes one write and returns its reply. It is used both for client
+// writes and for the replication stream, so both take the same path.
+func (k *keyspace) apply(w Write) Reply {
+	v := k.get(w.Key)
+	switch w.Op {
+	case OpSet:
+		k.put(w.Key, &value{kind: KindString, str: w.Value})
+		return Reply{Kind: ReplyOK, Value: "OK"}
+	case OpIncr:
+		if v != nil && v.kind != KindString {
+			return wrongType()
+		}
+		cur := int64(0)
+		if v != nil {
+			var err error
+			if cur, err = strconv.ParseInt(v.str, 10, 64); err != nil {
+				return Reply{Kind: ReplyError, Err: "ERR value is not an integer or out of range"}
+			}
+		}
+		cur++
+		k.put(w.Key, &value{kind: KindString, str: strconv.FormatInt(cur, 10)})
+		return Reply{Kind: ReplyOK, Int: cur}
+	case OpDel:
+		if k.del(w.Key) {
+			return Reply{Kind: ReplyOK, Int: 1}
+		}
+		return Reply{Kind: ReplyOK, Int: 0}
+	case OpRPush:
+		if v != nil && v.kind != KindList {
+			return wrongType()
+		}
+		nv := &value{kind: KindList}
+		if v != nil {
+			nv.list = append(nv.list, v.list...)
+		}
+		nv.list = append(nv.list, w.Value)
+		k.put(w.Key, nv)
+		return Reply{Kind: ReplyOK, Int: int64(len(nv.list))}
+	}
+	panic("node: invariant: apply of a non-write op")
+}
+
+func wrongType() Reply {
+	return Reply{Kind: ReplyError, Err: "WRONGTYPE Operation against a key holding the wrong kind of value"}
+}
+
+// read executes GET or LRANGE key 0 -1.
+func (k *keyspace) read(op Op, key string) Reply {
+	v := k.get(key)
+	switch op {
+	case OpGet:
+		if v == nil {
+			return Reply{Kind: ReplyNil}
+		}
+		if v.kind != KindString {
+			return wrongType()
+		}
+		return Reply{Kind: ReplyOK, Value: v.str}
+	case OpLRange:
+		if v == nil {
+			return Reply{Kind: ReplyOK, List: []string{}}
+		}
+		if v.kind != KindList {
+			return wrongType()
+		}
+		return Reply{Kind: ReplyOK, List: append([]string{}, v.list...)}
+	}
+	panic("node: invariant: read of a non-read op")
+}
+
+// writeSize is the byte count a write adds to the replication offset: the
+// length of its RESP encoding, as the master's backlog holds it.
+func writeSize(w Write) int64 {
+	var args []string
+	switch w.Op {
+	case OpSet:
+		args = []string{"SET", w.Key, w.Value}
+	case OpIncr:
+		args = []string{"INCR", w.Key}
+	case OpDel:
+		args = []string{"DEL", w.Key}
+	case OpRPush:
+		args = []string{"RPUSH", w.Key, w.Value}
+	default:
+		args = []string{"PING"}
+	}
+	size := len("*" + strconv.Itoa(len(args)) + "\r\n")
+	for _, a := range args {
+		size += len("$"+strconv.Itoa(len(a))+"\r\n") + len(a) + 2
+	}
+	return int64(size)
+}

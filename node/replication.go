@@ -1,0 +1,317 @@
+// Asynchronous master–replica replication, simplified but real
+// (replication.c): replicationSetMaster, connectWithMaster, PSYNC with full
+// or partial resync from a backlog, the command stream, replication PINGs,
+// REPLCONF ACK, repl-timeout and shiftReplicationId on promotion.
+//
+// Protocol on a Repl connection dialed by the replica: the replica sends
+// MsgReplSync{ReplID, Offset}; the master answers one MsgReplData (Full with
+// a snapshot, or the backlog after Offset) and then streams every write and
+// PING as MsgReplData; the replica sends MsgReplAck once a second and on
+// GETACK.
+package node
+
+import (
+	"fmt"
+	"time"
+)
+
+// Replica-side link states (repl_state, simplified).
+const (
+	replNone       = iota // REPL_STATE_CONNECT: configured, no link
+	replConnecting        // connecting or handshaking
+	replConnected         // REPL_STATE_CONNECTED: synced, streaming
+)
+
+// backlogSize is how many stream entries the backlog keeps.
+const backlogSize = 4096
+
+// backlogEntry is one write in the backlog, with the offset after it.
+type backlogEntry struct {
+	end int64
+	w   Write
+}
+
+// replicaClient is a replica connected to me (a slave client).
+type replicaClient struct {
+	conn      ConnID
+	id        ID
+	ackOffset int64
+	ackTime   time.Duration
+}
+
+// replication is the server's replication state, both roles.
+type replication struct {
+	replID       string
+	replID2      string
+	secondOffset int64 // second_replid_offset
+	offset       int64 // master_repl_offset, or processed offset on a replica
+	backlog      []backlogEntry
+
+	// Replica side.
+	master          ID // masterhost: "" when not replicating
+	state           int
+	conn            ConnID
+	lastInteraction time.Duration
+	downSince       time.Duration // repl_down_since; never = never connected
+	lastAck         time.Duration
+
+	// Master side.
+	replicas []*replicaClient // in connection order
+	lastPing time.Duration
+	waiters  []waiter
+	woff     map[ClientID]int64 // each client's last write offset
+}
+
+func (r *replication) init(n *Node) {
+	r.replID = n.randomHex()
+	r.downSince = never
+	r.lastPing = never
+	r.woff = map[ClientID]int64{}
+}
+
+// randomHex is 40 random hex characters (getRandomHexChars).
+func (n *Node) randomHex() string {
+	return fmt.Sprintf("%016x%016x%08x", n.rnd.Uint64(), n.rnd.Uint64(), n.rnd.Uint32())
+}
+
+// replOffsetForHeader is the header offset: master_repl_offset on a master,
+// replicationGetSlaveOffset on a replica.
+func (n *Node) replOffsetForHeader() int64 { return n.repl.offset }
+
+// connectWithMaster dials a replication link to my master.
+func (n *Node) connectWithMaster() {
+	m := n.myself.master
+	if m == nil {
+		return
+	}
+	r := &n.repl
+	if r.master != m.id {
+		n.replicationSetMaster(m)
+		return
+	}
+	if r.state != replNone {
+		return
+	}
+	r.conn = ConnID{Dialer: n.self, Peer: m.id, N: n.nextConn, Repl: true}
+	n.nextConn++
+	r.state = replConnecting
+	n.out.Dials = append(n.out.Dials, r.conn)
+}
+
+// replicationSetMaster points replication at m, keeping my data so a
+// partial resync is possible, and connects at once.
+func (n *Node) replicationSetMaster(m *peer) {
+	r := &n.repl
+	n.closeReplLink()
+	for _, c := range r.replicas {
+		n.out.Closes = append(n.out.Closes, c.conn)
+	}
+	r.replicas = nil
+	r.master = m.id
+	n.connectWithMaster()
+}
+
+// replicationUnsetMaster turns me into a replication master: stop
+// replicating, keep the data, shiftReplicationId.
+func (n *Node) replicationUnsetMaster() {
+	r := &n.repl
+	n.closeReplLink()
+	r.master = ""
+	r.replID2 = r.replID
+	r.secondOffset = r.offset + 1
+	r.replID = n.randomHex()
+	r.lastPing = n.now
+}
+
+// closeReplLink closes my link to my master, if any.
+func (n *Node) closeReplLink() {
+	r := &n.repl
+	if r.state == replNone {
+		return
+	}
+	n.out.Closes = append(n.out.Closes, r.conn)
+	n.masterDisconnected()
+}
+
+// masterDisconnected is replicationHandleMasterDisconnection.
+func (n *Node) masterDisconnected() {
+	r := &n.repl
+	if r.state == replConnected {
+		r.downSince = n.now
+	}
+	r.state = replNone
+}
+
+// replLinkEvent handles events on replication connections.
+func (n *Node) replLinkEvent(ev LinkEvent) {
+	r := &n.repl
+	if ev.Conn.Dialer != n.self {
+		if ev.Kind == Closed {
+			n.dropReplica(ev.Conn)
+		}
+		return
+	}
+	if ev.Conn != r.conn || r.state == replNone {
+		return
+	}
+	switch ev.Kind {
+	case Connected:
+		n.out.Msgs = append(n.out.Msgs, Envelope{Conn: r.conn, Msg: &Message{Type: MsgReplSync,
+			Header: Header{Sender: n.self}, Repl: &Repl{ReplID: r.replID, Offset: r.offset}}})
+	case Refused, Closed:
+		n.masterDisconnected()
+	}
+}
+
+func (n *Node) dropReplica(c ConnID) {
+	r := &n.repl
+	for i, x := range r.replicas {
+		if x.conn == c {
+			r.replicas = append(r.replicas[:i], r.replicas[i+1:]...)
+			return
+		}
+	}
+}
+
+// processReplMessage handles the replication stream.
+func (n *Node) processReplMessage(conn ConnID, m *Message) {
+	if m.Repl == nil {
+		return
+	}
+	switch m.Type {
+	case MsgReplSync:
+		n.syncCommand(conn, m.Repl)
+	case MsgReplData:
+		n.replicaReceive(conn, m.Repl)
+	case MsgReplAck:
+		for _, c := range n.repl.replicas {
+			if c.conn == conn {
+				c.ackOffset = max(c.ackOffset, m.Repl.Offset)
+				c.ackTime = n.now
+			}
+		}
+		n.checkWaiters()
+	}
+}
+
+// syncCommand is syncCommand/masterTryPartialResynchronization.
+func (n *Node) syncCommand(conn ConnID, req *Repl) {
+	r := &n.repl
+	if n.myself.is(FlagSlave) || conn.Dialer == n.self {
+		n.out.Closes = append(n.out.Closes, conn) // no chained replication here
+		return
+	}
+	n.dropReplica(conn)
+	c := &replicaClient{conn: conn, id: conn.Dialer, ackOffset: req.Offset, ackTime: n.now}
+	r.replicas = append(r.replicas, c)
+	data := &Repl{ReplID: r.replID, Offset: r.offset}
+	idOK := req.ReplID == r.replID || (req.ReplID == r.replID2 && req.Offset < r.secondOffset)
+	start := r.offset
+	if len(r.backlog) > 0 {
+		start = r.backlog[0].end - writeSize(r.backlog[0].w)
+	}
+	if idOK && req.Offset <= r.offset && req.Offset >= start {
+		for _, e := range r.backlog {
+			if e.end > req.Offset {
+				data.Ops = append(data.Ops, e.w)
+			}
+		}
+	} else {
+		data.Full = true
+		data.Snap = n.db.snapshot()
+		c.ackOffset = 0
+	}
+	n.out.Msgs = append(n.out.Msgs, Envelope{Conn: conn, Msg: &Message{Type: MsgReplData, Repl: data}})
+}
+
+// replicaReceive applies stream data from my master.
+func (n *Node) replicaReceive(conn ConnID, d *Repl) {
+	r := &n.repl
+	if conn != r.conn || r.state == replNone || n.myself.is(FlagMaster) {
+		return
+	}
+	r.state = replConnected
+	r.lastInteraction = n.now
+	if d.Full {
+		n.db.load(d.Snap)
+		r.backlog = r.backlog[:0]
+		r.offset = d.Offset
+		r.replID = d.ReplID
+	} else {
+		if d.ReplID != "" {
+			r.replID = d.ReplID
+		}
+		for _, w := range d.Ops {
+			n.appendBacklog(w)
+			if w.Op != 0 {
+				n.db.apply(w)
+			}
+		}
+	}
+	if d.GetAck {
+		n.sendAck()
+	}
+}
+
+// appendBacklog adds a write to the stream: offset and backlog.
+func (n *Node) appendBacklog(w Write) {
+	r := &n.repl
+	r.offset += writeSize(w)
+	r.backlog = append(r.backlog, backlogEntry{end: r.offset, w: w})
+	if len(r.backlog) > backlogSize {
+		r.backlog = append(r.backlog[:0], r.backlog[len(r.backlog)-backlogSize:]...)
+	}
+}
+
+// propagate streams one write (or PING, Op 0) to every replica.
+func (n *Node) propagate(w Write, getAck bool) {
+	r := &n.repl
+	n.appendBacklog(w)
+	if len(r.replicas) == 0 {
+		return
+	}
+	m := &Message{Type: MsgReplData, Repl: &Repl{ReplID: r.replID, Offset: r.offset,
+		Ops: []Write{w}, Ping: w.Op == 0, GetAck: getAck}}
+	for _, c := range r.replicas {
+		n.out.Msgs = append(n.out.Msgs, Envelope{Conn: c.conn, Msg: m})
+	}
+}
+
+// sendAck is replicationSendAck (REPLCONF ACK).
+func (n *Node) sendAck() {
+	r := &n.repl
+	r.lastAck = n.now
+	n.out.Msgs = append(n.out.Msgs, Envelope{Conn: r.conn, Msg: &Message{Type: MsgReplAck,
+		Header: Header{Sender: n.self}, Repl: &Repl{ReplID: r.replID, Offset: r.offset}}})
+}
+
+// replicationCron runs once a second.
+func (n *Node) replicationCron() {
+	r := &n.repl
+	if n.myself.is(FlagSlave) {
+		if r.state == replNone {
+			n.connectWithMaster()
+		}
+		if r.state == replConnected && n.now-r.lastInteraction > n.cfg.ReplTimeout {
+			n.closeReplLink()
+		}
+		if r.state == replConnected {
+			n.sendAck()
+		}
+		return
+	}
+	period := max(n.cfg.ReplPingReplicaPeriod, time.Second)
+	if len(r.replicas) > 0 && n.now-r.lastPing >= period && n.now >= n.pausedUntil {
+		r.lastPing = n.now
+		n.propagate(Write{}, false)
+	}
+	kept := r.replicas[:0]
+	for _, c := range r.replicas {
+		if n.now-c.ackTime > n.cfg.ReplTimeout {
+			n.out.Closes = append(n.out.Closes, c.conn)
+			continue
+		}
+		kept = append(kept, c)
+	}
+	r.replicas = kept
+}

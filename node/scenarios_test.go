@@ -1,0 +1,277 @@
+package node_test
+
+import (
+	"testing"
+	"time"
+
+	"rcsim/node"
+	"rcsim/node/nodetest"
+	"rcsim/sim/trace"
+)
+
+// formed returns a 3+1 cluster that has reached state ok.
+func formed(t *testing.T, cfg node.Config, seed uint64, replicas int) *nodetest.Cluster {
+	t.Helper()
+	c := nodetest.New(3, replicas, cfg, seed)
+	if !c.RunUntilCond(10*time.Second, func() bool { return allOK(c) }) {
+		dump(t, c)
+		t.Fatal("cluster never reached state ok")
+	}
+	c.RunFor(2 * time.Second)
+	return c
+}
+
+// keyOn returns a key whose slot m0 (slots 0-5460) owns.
+func keyOn(prefix string) string {
+	for i := 0; ; i++ {
+		k := prefix + string(rune('a'+i%26)) + string(rune('a'+i/26%26))
+		if node.KeySlot(k) <= 5460 {
+			return k
+		}
+	}
+}
+
+// TestWritesReplicateAndSurviveFailover: a write acknowledged with WAIT 1
+// survives the master's crash (async replication + promotion keeps data);
+// a write the replica never received is lost.
+func TestWritesReplicateAndSurviveFailover(t *testing.T) {
+	c := formed(t, testConfig(), 3, 1)
+	k := keyOn("x")
+	rs := c.Command("m0", 1, node.Cmd{Seq: 1, Op: node.OpSet, Key: k, Value: "v1"})
+	if len(rs) != 1 || rs[0].Reply.Kind != node.ReplyOK {
+		t.Fatalf("SET: %+v", rs)
+	}
+	c.Command("m0", 1, node.Cmd{Seq: 2, Op: node.OpWait, Replicas: 1, Timeout: time.Second})
+	c.RunFor(100 * time.Millisecond)
+	m0 := c.Host("m0")
+	if got := m0.Replies[len(m0.Replies)-1]; got.Seq != 2 || got.Reply.Int != 1 {
+		t.Fatalf("WAIT reply %+v", got)
+	}
+	lost := keyOn("y")
+	c.Command("m0", 1, node.Cmd{Seq: 3, Op: node.OpSet, Key: lost, Value: "gone"})
+	c.Crash("m0") // before the stream reaches the replica
+	r := c.Host("m0r0")
+	if !c.RunUntilCond(c.Now+30*time.Second, func() bool { return r.N.Master() == "" }) {
+		t.Fatal("m0r0 not promoted")
+	}
+	if v, ok := r.N.Get(k); !ok || v != "v1" {
+		t.Fatalf("replicated write lost: %q %v", v, ok)
+	}
+	if _, ok := r.N.Get(lost); ok {
+		t.Fatal("a write the replica never received survived")
+	}
+	c.RunFor(2 * time.Second)
+	// Other nodes redirect to the new owner.
+	rs = c.Command("m1", 2, node.Cmd{Seq: 1, Op: node.OpGet, Key: k})
+	if rs[0].Reply.Kind != node.ReplyMoved || rs[0].Reply.Addr != r.Cfg.Addr {
+		t.Fatalf("m1 GET: %+v", rs[0].Reply)
+	}
+}
+
+// TestReplicaAndMasterDeadClusterFails: with the only replica of m0 dead,
+// m0's crash leaves its slots uncovered: cluster_state fail everywhere
+// (clusterUpdateState, full coverage), no promotion.
+func TestReplicaAndMasterDeadClusterFails(t *testing.T) {
+	c := formed(t, testConfig(), 4, 1)
+	c.Crash("m0r0")
+	c.RunFor(15 * time.Second)
+	if !allOK(c) {
+		t.Fatal("a dead replica broke the cluster state")
+	}
+	c.Crash("m0")
+	c.RunFor(30 * time.Second)
+	for _, h := range c.Hosts {
+		if h.Alive() && h.N.StateOK() {
+			t.Fatalf("%s still ok with m0's slots uncovered", h.Name)
+		}
+	}
+	if len(c.Find(trace.Promoted, "")) != 0 {
+		t.Fatal("someone was promoted")
+	}
+	// Restart m0: peers clear its FAIL after 2T, state ok again.
+	c.Restart("m0")
+	if !c.RunUntilCond(c.Now+30*time.Second, func() bool { return allOK(c) }) {
+		dump(t, c)
+		t.Fatal("cluster not ok after m0 came back")
+	}
+}
+
+// TestNoFailoverReplicaNeverPromoted: cluster-replica-no-failover stops the
+// election (clusterHandleSlaveFailover precondition).
+func TestNoFailoverReplicaNeverPromoted(t *testing.T) {
+	cfg := testConfig()
+	c := nodetest.New(3, 1, cfg, 5)
+	r := c.Host("m0r0")
+	r.Cfg.ReplicaNoFailover = true
+	// Rebuild m0r0 with the option (a restart from its disk).
+	c.RunFor(3 * time.Second)
+	c.Crash("m0r0")
+	c.Restart("m0r0")
+	c.RunFor(10 * time.Second)
+	for _, h := range c.Hosts {
+		if h.Name == "m0r0" {
+			continue
+		}
+		for _, p := range h.N.View().Peers {
+			if p.ID == r.ID && p.Flags&node.FlagNoFailover == 0 {
+				t.Fatalf("%s does not see nofailover on m0r0", h.Name)
+			}
+		}
+	}
+	c.Crash("m0")
+	c.RunFor(30 * time.Second)
+	if r.N.Master() == "" || len(c.Find(trace.ElectionStart, "")) != 0 {
+		t.Fatal("no-failover replica started an election")
+	}
+	if c.Host("m1").N.StateOK() {
+		t.Fatal("m1 ok without m0's slots")
+	}
+}
+
+// TestMinorityMasterGoesFail: a master cut off from the majority turns
+// cluster_state fail (reachable < size/2+1) and its replica replaces it.
+func TestMinorityMasterGoesFail(t *testing.T) {
+	c := formed(t, testConfig(), 6, 1)
+	c.Partition("m0")
+	m0 := c.Host("m0")
+	if !c.RunUntilCond(c.Now+10*time.Second, func() bool { return !m0.N.StateOK() }) {
+		t.Fatal("minority master stayed ok")
+	}
+	r := c.Host("m0r0")
+	if !c.RunUntilCond(c.Now+20*time.Second, func() bool { return r.N.Master() == "" }) {
+		t.Fatal("majority did not promote m0r0")
+	}
+	c.Heal()
+	if !c.RunUntilCond(c.Now+30*time.Second, func() bool { return m0.N.Master() == r.ID && allOK(c) }) {
+		dump(t, c)
+		t.Fatal("old master did not rejoin as a replica after heal")
+	}
+}
+
+// TestManualFailoverDefault: CLUSTER FAILOVER promotes the replica with no
+// write loss; the old master becomes its replica.
+func TestManualFailoverDefault(t *testing.T) {
+	c := formed(t, testConfig(), 7, 1)
+	k := keyOn("mf")
+	for i := 0; i < 5; i++ {
+		c.Command("m0", 1, node.Cmd{Seq: uint64(i + 1), Op: node.OpRPush, Key: k, Value: "e"})
+	}
+	rs := c.Command("m0r0", 9, node.Cmd{Seq: 1, Op: node.OpClusterFailover})
+	if rs[0].Reply.Kind != node.ReplyOK {
+		t.Fatalf("CLUSTER FAILOVER: %+v", rs[0].Reply)
+	}
+	r, m0 := c.Host("m0r0"), c.Host("m0")
+	if !c.RunUntilCond(c.Now+5*time.Second, func() bool { return r.N.Master() == "" && m0.N.Master() == r.ID }) {
+		dump(t, c)
+		t.Fatal("manual failover did not complete")
+	}
+	c.RunFor(time.Second)
+	rs = c.Command("m0r0", 1, node.Cmd{Seq: 10, Op: node.OpLRange, Key: k})
+	if len(rs[0].Reply.List) != 5 {
+		t.Fatalf("list after manual failover: %+v", rs[0].Reply)
+	}
+}
+
+// TestManualFailoverTakeover: TAKEOVER bumps the configEpoch without votes.
+func TestManualFailoverTakeover(t *testing.T) {
+	c := formed(t, testConfig(), 8, 1)
+	c.Command("m0r0", 9, node.Cmd{Seq: 1, Op: node.OpClusterFailover, Value: "TAKEOVER"})
+	r, m0 := c.Host("m0r0"), c.Host("m0")
+	if !c.RunUntilCond(c.Now+5*time.Second, func() bool { return r.N.Master() == "" && m0.N.Master() == r.ID }) {
+		dump(t, c)
+		t.Fatal("takeover did not complete")
+	}
+	if len(c.Find(trace.VoteGranted, "")) != 0 {
+		t.Fatal("takeover used votes")
+	}
+	if ev := c.Find(trace.ConfigEpoch, "m0r0"); len(ev) == 0 || ev[0].Value != "takeover" {
+		t.Fatalf("config epoch events %+v", ev)
+	}
+}
+
+// TestManualFailoverForce: FORCE elects with the master crashed.
+func TestManualFailoverForce(t *testing.T) {
+	c := formed(t, testConfig(), 9, 1)
+	c.Crash("m0")
+	c.RunFor(time.Second)
+	rs := c.Command("m0r0", 9, node.Cmd{Seq: 1, Op: node.OpClusterFailover, Value: "FORCE"})
+	if rs[0].Reply.Kind != node.ReplyOK {
+		t.Fatalf("FAILOVER FORCE: %+v", rs[0].Reply)
+	}
+	r := c.Host("m0r0")
+	if !c.RunUntilCond(c.Now+3*time.Second, func() bool { return r.N.Master() == "" }) {
+		dump(t, c)
+		t.Fatal("forced failover did not complete within 3 s")
+	}
+}
+
+// TestReplicaMigration: when both replicas of m1 die, one replica of a
+// master with two migrates to it (clusterHandleSlaveMigration).
+func TestReplicaMigration(t *testing.T) {
+	c := formed(t, testConfig(), 10, 2)
+	c.Crash("m1r0")
+	c.Crash("m1r1")
+	m1 := c.Host("m1")
+	migrated := func() bool {
+		for _, h := range c.Hosts {
+			if h.Alive() && h.Name != "m1r0" && h.Name != "m1r1" && h.N.Master() == m1.ID {
+				return true
+			}
+		}
+		return false
+	}
+	if !c.RunUntilCond(c.Now+40*time.Second, migrated) {
+		dump(t, c)
+		t.Fatal("no replica migrated to the orphaned master")
+	}
+}
+
+// TestDeterministic: the same seed gives the same events.
+func TestDeterministic(t *testing.T) {
+	run := func() []trace.Event {
+		c := nodetest.New(3, 1, testConfig(), 11)
+		c.RunFor(8 * time.Second)
+		c.Crash("m1")
+		c.RunFor(20 * time.Second)
+		return c.Events
+	}
+	a, b := run(), run()
+	if len(a) != len(b) {
+		t.Fatalf("%d vs %d events", len(a), len(b))
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("event %d: %v vs %v", i, trace.Describe(a[i]), trace.Describe(b[i]))
+		}
+	}
+}
+
+// TestSiblingRepointsAfterPromotion: with two replicas, one wins; the other
+// follows the winner (clusterUpdateSlotsConfigWith → clusterSetMaster) and
+// gets its data.
+func TestSiblingRepointsAfterPromotion(t *testing.T) {
+	c := formed(t, testConfig(), 12, 2)
+	k := keyOn("s")
+	c.Command("m0", 1, node.Cmd{Seq: 1, Op: node.OpSet, Key: k, Value: "v"})
+	c.RunFor(2 * time.Second)
+	c.Crash("m0")
+	a, b := c.Host("m0r0"), c.Host("m0r1")
+	if !c.RunUntilCond(c.Now+30*time.Second, func() bool { return a.N.Master() == "" || b.N.Master() == "" }) {
+		t.Fatal("no replica promoted")
+	}
+	winner, loser := a, b
+	if b.N.Master() == "" {
+		winner, loser = b, a
+	}
+	if !c.RunUntilCond(c.Now+5*time.Second, func() bool { return loser.N.Master() == winner.ID }) {
+		dump(t, c)
+		t.Fatal("sibling did not follow the winner")
+	}
+	c.RunFor(2 * time.Second)
+	if v, ok := loser.N.Get(k); !ok || v != "v" {
+		t.Fatal("sibling lost data")
+	}
+	if n := len(c.Find(trace.Promoted, "")); n != 1 {
+		t.Fatalf("%d promotions", n)
+	}
+}
