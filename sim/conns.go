@@ -1,0 +1,252 @@
+package sim
+
+import (
+	"rcsim/node"
+)
+
+// connState is the life of one TCP connection as the kernel models it.
+type connState uint8
+
+const (
+	connConnecting connState = iota + 1
+	connOpen
+	connClosed
+)
+
+// conn is one TCP connection between two node endpoints. A connection is a
+// pair of FIFO byte streams: when the network loses a message (a partition)
+// the stream in that direction is broken and nothing after it arrives, until
+// one side closes the connection (TCP cannot skip a lost segment).
+type conn struct {
+	id      node.ConnID
+	gen     uint64 // unique per connection object, checked at delivery
+	dialer  int
+	peer    int
+	state   connState
+	broken  [2]bool
+	pending []*node.Message // queued by the dialer while connecting
+}
+
+// connTable holds the live connections. Lookup is by ConnID; iteration (on a
+// crash) is over the creation-ordered slice, never over the map.
+type connTable struct {
+	byID map[node.ConnID]*conn
+	all  []*conn
+	gen  uint64
+}
+
+func (t *connTable) get(id node.ConnID) *conn {
+	if t.byID == nil {
+		return nil
+	}
+	return t.byID[id]
+}
+
+func (t *connTable) add(c *conn) {
+	if t.byID == nil {
+		t.byID = map[node.ConnID]*conn{}
+	}
+	t.gen++
+	c.gen = t.gen
+	t.byID[c.id] = c
+	t.all = append(t.all, c)
+}
+
+func (t *connTable) remove(c *conn) {
+	c.state = connClosed
+	delete(t.byID, c.id)
+}
+
+// compact drops closed connections from the ordered slice; it is called only
+// where no iteration over the slice is in progress.
+func (t *connTable) compact() {
+	if len(t.byID) >= len(t.all)/2 {
+		return
+	}
+	live := t.all[:0]
+	for _, x := range t.all {
+		if x.state != connClosed {
+			live = append(live, x)
+		}
+	}
+	clear(t.all[len(live):])
+	t.all = live
+}
+
+// dial opens a connection from h. The connect completes after a round trip if
+// the peer's host answers: accepted when its process is up (or paused: the
+// kernel's listen backlog accepts), refused when the process is down. Across a
+// partition the SYN is lost and the dial hangs until the node gives up on it.
+func (w *world) dial(h *host, id node.ConnID) {
+	p, ok := w.byID[id.Peer]
+	if !ok || id.Dialer != h.id {
+		panic("node: invariant: dial of unknown peer or not as dialer")
+	}
+	if old := w.conns.get(id); old != nil {
+		panic("sim: invariant: connection name reused: " + string(id.Dialer) + "->" + string(id.Peer))
+	}
+	c := &conn{id: id, dialer: h.idx, peer: p.idx, state: connConnecting}
+	w.conns.add(c)
+	if !w.net.Reachable(h.idx, p.idx) || !w.net.Reachable(p.idx, h.idx) {
+		return
+	}
+	rtt := w.net.Latency(h.idx, p.idx) + w.net.Latency(p.idx, h.idx)
+	kind := node.Connected
+	if !p.up {
+		kind = node.Refused
+	}
+	w.q.push(event{at: w.now + rtt, kind: evLink, dst: h.idx, inc: h.inc, conn: c, gen: c.gen, link: kind})
+}
+
+// linkEvent delivers a connection event to a node.
+func (w *world) linkEvent(ev *event) {
+	h := w.hosts[ev.dst]
+	c := ev.conn
+	if !h.up || ev.inc != h.inc || c.gen != ev.gen {
+		return
+	}
+	switch ev.link {
+	case node.Connected:
+		if c.state != connConnecting {
+			return
+		}
+		p := w.hosts[c.peer]
+		if !p.up {
+			// The peer died during the handshake: the connect is refused.
+			ev.link = node.Refused
+			w.conns.remove(c)
+			break
+		}
+		c.state = connOpen
+		pending := c.pending
+		c.pending = nil
+		for _, m := range pending {
+			w.transmit(c, 0, m)
+		}
+	case node.Refused:
+		if c.state != connConnecting {
+			return
+		}
+		w.conns.remove(c)
+	case node.Closed:
+		// The connection was already removed when its other side closed it.
+	}
+	w.out.Reset()
+	h.n.Link(w.clock(h), node.LinkEvent{Conn: c.id, Kind: ev.link}, &w.out)
+	w.apply(h)
+}
+
+// closeConn is a node closing one of its connections: later messages on it
+// are dropped, and the other side learns of it one latency later if the FIN
+// can reach it.
+func (w *world) closeConn(h *host, id node.ConnID) {
+	c := w.conns.get(id)
+	if c == nil {
+		return
+	}
+	wasOpen := c.state == connOpen
+	w.conns.remove(c)
+	other := c.peer
+	if h.idx == c.peer {
+		other = c.dialer
+	}
+	if wasOpen {
+		w.notifyClosed(c, h.idx, other)
+	}
+}
+
+// notifyClosed schedules the Closed event for the side `to` of c, sent by
+// `from`, if the network lets the FIN through.
+func (w *world) notifyClosed(c *conn, from, to int) {
+	o := w.hosts[to]
+	if !o.up || !w.net.Reachable(from, to) {
+		return
+	}
+	w.q.push(event{at: w.now + w.net.Latency(from, to), kind: evLink, dst: to, inc: o.inc,
+		conn: c, gen: c.gen, link: node.Closed})
+}
+
+// send queues a node's message on its connection.
+func (w *world) send(h *host, env node.Envelope) {
+	c := w.conns.get(env.Conn)
+	if c == nil {
+		return // the link is gone: Redis drops messages queued on a freed link
+	}
+	dir := uint8(0)
+	if h.idx == c.peer {
+		dir = 1
+	} else if h.idx != c.dialer {
+		panic("node: invariant: message on a connection the node is not part of")
+	}
+	if c.state == connConnecting {
+		if dir == 0 {
+			c.pending = append(c.pending, env.Msg)
+		}
+		return
+	}
+	w.transmit(c, dir, env.Msg)
+}
+
+func (w *world) transmit(c *conn, dir uint8, m *node.Message) {
+	if c.broken[dir] {
+		return
+	}
+	from, to := c.dialer, c.peer
+	if dir == 1 {
+		from, to = to, from
+	}
+	v := w.net.Send(w.now, from, to)
+	if v.Lost {
+		c.broken[dir] = true
+		return
+	}
+	w.q.push(event{at: v.Due, kind: evDeliver, dst: to, conn: c, gen: c.gen, dir: dir, msg: m})
+}
+
+// deliver hands a message to its destination if the connection still carries
+// it and the network still lets it through at arrival.
+func (w *world) deliver(ev *event) {
+	c := ev.conn
+	if c.gen != ev.gen || c.state != connOpen || c.broken[ev.dir] {
+		return
+	}
+	from := c.dialer
+	if ev.dir == 1 {
+		from = c.peer
+	}
+	if !w.net.Deliverable(w.now, from, ev.dst) {
+		c.broken[ev.dir] = true
+		return
+	}
+	h := w.hosts[ev.dst]
+	if !h.up {
+		return
+	}
+	w.out.Reset()
+	h.n.Step(w.clock(h), c.id, ev.msg, &w.out)
+	w.apply(h)
+}
+
+// closeAllOf closes every connection of a crashed host; the surviving sides
+// see the reset one latency later. A dial to the host still in progress is
+// left alone: its connect event finds the process down and is refused.
+func (w *world) closeAllOf(h *host) {
+	w.conns.compact()
+	for _, c := range w.conns.all {
+		if c.state == connClosed || (c.dialer != h.idx && c.peer != h.idx) {
+			continue
+		}
+		if c.state == connConnecting && c.peer == h.idx {
+			continue
+		}
+		wasOpen := c.state == connOpen
+		w.conns.remove(c)
+		other := c.peer
+		if other == h.idx {
+			other = c.dialer
+		}
+		if wasOpen {
+			w.notifyClosed(c, h.idx, other)
+		}
+	}
+}

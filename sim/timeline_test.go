@@ -1,0 +1,77 @@
+package sim
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/datadriven"
+
+	"rcsim/scenarios"
+	"rcsim/sim/simtest"
+	"rcsim/sim/trace"
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if *simtest.Update {
+		_ = flag.Set("rewrite", "true")
+	}
+	os.Exit(m.Run())
+}
+
+// TestTimelines runs the scripts in testdata/timeline: each `run` prints the
+// trace hash and a filtered, readable timeline of a scenario.
+//
+//	run scenario=master-crash seed=7 until=20s only=crash,promoted
+func TestTimelines(t *testing.T) {
+	datadriven.Walk(t, "testdata/timeline", func(t *testing.T, path string) {
+		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
+			if d.Cmd != "run" {
+				d.Fatalf(t, "unknown command %q", d.Cmd)
+			}
+			var name, only, until string
+			var seed uint64 = 1
+			d.ScanArgs(t, "scenario", &name)
+			d.MaybeScanArgs(t, "seed", &seed)
+			d.MaybeScanArgs(t, "only", &only)
+			d.MaybeScanArgs(t, "until", &until)
+			s, err := scenarios.Builtin(name)
+			if err != nil {
+				d.Fatalf(t, "%v", err)
+			}
+			opt := Options{Seed: seed, KeepTrace: true}
+			if until != "" {
+				if opt.Until, err = time.ParseDuration(until); err != nil {
+					d.Fatalf(t, "until: %v", err)
+				}
+			}
+			res, err := Run(s, opt)
+			if err != nil {
+				d.Fatalf(t, "%v", err)
+			}
+			return describeFiltered(res, only)
+		})
+	})
+}
+
+func describeFiltered(res *Result, only string) string {
+	keep := map[trace.Kind]bool{}
+	for _, k := range strings.Split(only, ",") {
+		if k != "" {
+			keep[trace.Kind(k)] = true
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "trace_sha256 %s\n", res.TraceSHA256)
+	for _, e := range res.Trace {
+		if len(keep) == 0 || keep[e.Kind] {
+			b.WriteString(trace.Describe(e))
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
