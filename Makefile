@@ -1,0 +1,38 @@
+# rcsim: `make run` runs the default failover scenario end to end; `make test`
+# runs the whole test suite. Everything else is for developers.
+
+GO        ?= go
+SCENARIO  ?= master-crash
+SEED      ?= 7
+OUT       ?= out
+GOLDEN_PKGS = ./sim/... ./cmd/...
+
+.PHONY: run test bench lint golden proptest fuzz build clean
+
+build:
+	$(GO) build -o bin/rcsim ./cmd/rcsim
+
+run: build
+	./bin/rcsim run $(SCENARIO) --seed $(SEED) --out $(OUT)/$(SCENARIO)
+
+test:
+	$(GO) vet ./...
+	RAPID_NOFAILFILE=1 $(GO) test -count=1 -timeout 9m ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x ./sim/...
+	$(GO) test -run '^$$' -bench . -benchmem ./netmodel/... ./checker/...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool -modfile=tools/lint.mod staticcheck ./...
+
+golden:
+	$(GO) test -count=1 $(GOLDEN_PKGS) -update
+
+proptest:
+	RAPID_NOFAILFILE=1 $(GO) test -count=1 -run 'Prop|Property' ./... -rapid.checks=2000
+
+clean:
+	rm -rf bin out

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runCLI runs the program in-process and returns its exit code and output.
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestRunMasterCrash(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errs := runCLI(t, "run", "master-crash", "--seed", "7", "--out", dir)
+	if code != exitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	for _, f := range []string{"trace.jsonl", "history.jsonl", "summary.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("missing %s: %v", f, err)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum map[string]any
+	if err := json.Unmarshal(b, &sum); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"scenario", "seed", "virtual_ms", "events", "trace_sha256", "failovers", "check"} {
+		if _, ok := sum[k]; !ok {
+			t.Errorf("summary.json lacks %q", k)
+		}
+	}
+	if !strings.Contains(out, "failover of m0") {
+		t.Errorf("stdout does not show the failover:\n%s", out)
+	}
+}
+
+// TestRunTwiceSameHash: two runs of the same scenario and seed print the same
+// trace hash (the subprocess version lives in sim's determinism test).
+func TestRunTwiceSameHash(t *testing.T) {
+	hash := func(seed string) string {
+		code, out, errs := runCLI(t, "run", "master-crash", "--seed", seed, "--out", t.TempDir(), "-q")
+		if code != exitOK {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		i := strings.Index(out, "trace_sha256 ")
+		if i < 0 {
+			t.Fatalf("no hash in %q", out)
+		}
+		return strings.TrimSpace(out[i+len("trace_sha256 "):])
+	}
+	a, b, c := hash("7"), hash("7"), hash("8")
+	if a != b {
+		t.Errorf("seed 7 twice: %s vs %s", a, b)
+	}
+	if a == c {
+		t.Errorf("seeds 7 and 8 give the same hash %s", a)
+	}
+}
+
+// TestBadInputExits2 covers the input errors of `rcsim run`: each exits 2
+// and names the file, line and field.
+func TestBadInputExits2(t *testing.T) {
+	cases := []struct{ name, yaml, want string }{
+		{"bad yaml", "name: x\n  description: [\n", "bad.yaml:"},
+		{"unknown field", "name: x\ndescription: d\nduration: 10s\nnod: 3\n", "bad.yaml:4: nod"},
+		{"negative timeout", "name: x\ndescription: d\nduration: 10s\ncluster:\n  config:\n    cluster-node-timeout: -5\n", "bad.yaml:6: cluster.config.cluster-node-timeout"},
+		{"unknown node", "name: x\ndescription: d\nduration: 10s\nfaults:\n  - at: 1s\n    crash: m4\n", "bad.yaml:6: faults[0].crash"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "bad.yaml")
+			if err := os.WriteFile(path, []byte(c.yaml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			code, _, errs := runCLI(t, "run", path, "--out", t.TempDir())
+			if code != exitBadInput {
+				t.Fatalf("exit %d, want %d; stderr: %s", code, exitBadInput, errs)
+			}
+			if !strings.Contains(errs, c.want) {
+				t.Errorf("stderr %q does not contain %q", errs, c.want)
+			}
+		})
+	}
+}
+
+func TestUsageErrorsExit2(t *testing.T) {
+	for _, args := range [][]string{{"run"}, {"nosuchcommand"}, {"run", "no-such-scenario"}, {"run", "master-crash", "--seed", "x"}} {
+		if code, _, errs := runCLI(t, args...); code != exitBadInput {
+			t.Errorf("%v: exit %d, want 2 (stderr %q)", args, code, errs)
+		}
+	}
+}
+
+func TestScenariosLists(t *testing.T) {
+	code, out, _ := runCLI(t, "scenarios")
+	if code != exitOK || !strings.Contains(out, "master-crash") || !strings.Contains(out, "minority-partition") {
+		t.Errorf("exit %d, output:\n%s", code, out)
+	}
+}

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"rcsim/checker"
+	"rcsim/checker/history"
+	"rcsim/scenarios"
+	"rcsim/sim"
+	"rcsim/sim/trace"
+)
+
+// runFlags are the options of `rcsim run`.
+type runFlags struct {
+	seed      uint64
+	out       string
+	until     time.Duration
+	hashEvery int
+	dumpAt    []time.Duration
+	allowBugs bool
+	quiet     bool
+}
+
+func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run FILE|NAME",
+		Short: "Run one scenario and check it",
+		Long: `Run a scenario file or built-in scenario for one seed. Writes trace.jsonl,
+history.jsonl and summary.json to --out, prints the failover timings and the
+checker's verdict, and exits 0 if every expectation held, 1 if one failed,
+2 on bad input and 3 if the simulator itself failed.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error { return runOne(args[0], f, stdout, stderr) },
+	}
+	fl := cmd.Flags()
+	fl.Uint64Var(&f.seed, "seed", 0, "seed of the run (0: the scenario's own seed)")
+	fl.StringVarP(&f.out, "out", "o", "", "output directory (default out/NAME-seedN)")
+	fl.DurationVar(&f.until, "until", 0, "stop at this virtual time (default: the scenario's duration)")
+	fl.IntVar(&f.hashEvery, "trace-hash-every", 0, "print a running trace hash every N events (to find where two runs diverge)")
+	fl.DurationSliceVar(&f.dumpAt, "dump-at", nil, "dump every node's state at these virtual times (e.g. 12s,30s)")
+	fl.BoolVar(&f.allowBugs, "allow-bugs", false, "allow the scenario's x-bugs switches (deliberately broken Redis rules)")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only the summary line")
+	return cmd
+}
+
+func runOne(arg string, f runFlags, stdout, stderr io.Writer) error {
+	s, err := scenarios.Resolve(arg)
+	if err != nil {
+		return inputError{err}
+	}
+	if s.Bugs.Any() && !f.allowBugs {
+		return badInput("%s: x-bugs: the scenario breaks Redis rules on purpose; rerun with --allow-bugs", s.File)
+	}
+	seed := f.seed
+	if seed == 0 {
+		seed = s.Seed
+	}
+	dir := f.out
+	if dir == "" {
+		dir = filepath.Join("out", fmt.Sprintf("%s-seed%d", s.Name, seed))
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return badInput("%v", err)
+	}
+	res, err := simulate(s, seed, dir, f, stdout)
+	if err != nil {
+		return err
+	}
+	sum, err := checkRun(s, res, nil)
+	if err != nil {
+		return err
+	}
+	if err := writeOutputs(dir, s, res, sum); err != nil {
+		return err
+	}
+	printSummary(stdout, s, sum, dir, f.quiet)
+	if !sum.OK {
+		return failedError{fmt.Sprintf("%s seed %d: an expectation failed (see %s)", s.Name, seed, filepath.Join(dir, "summary.json"))}
+	}
+	return nil
+}
+
+// simulate runs the scenario, writing trace.jsonl as it goes; a panic inside
+// the simulator becomes exit 3 with the line that reproduces it.
+func simulate(s *scenarios.Scenario, seed uint64, dir string, f runFlags, stdout io.Writer) (res *sim.Result, err error) {
+	tf, err := os.Create(filepath.Join(dir, "trace.jsonl"))
+	if err != nil {
+		return nil, badInput("%v", err)
+	}
+	defer tf.Close()
+	bw := bufio.NewWriterSize(tf, 1<<20)
+	opt := sim.Options{Seed: seed, Until: f.until, Trace: bw, KeepTrace: true, AllowBugs: f.allowBugs,
+		HashEvery: f.hashEvery, HashOut: stdout, DumpAt: f.dumpAt}
+	if len(f.dumpAt) > 0 {
+		opt.Dump = func(at time.Duration, name, text string) {
+			fmt.Fprintf(stdout, "--- %s %s\n%s", trace.FormatTime(at), name, text)
+		}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = simBugError{fmt.Sprintf("rcsim: simulator failure: %v\nscenario %s, seed %d\nreproduce with: rcsim run %s --seed %d\n%s",
+				r, s.File, seed, s.File, seed, debug.Stack())}
+		}
+	}()
+	res, err = sim.Run(s, opt)
+	if err != nil {
+		return nil, inputError{err}
+	}
+	if err := bw.Flush(); err != nil {
+		return nil, badInput("writing trace: %v", err)
+	}
+	return res, nil
+}
+
+// checkRun judges a run: linearizability, lost writes, failover timings and
+// the scenario's expectations.
+func checkRun(s *scenarios.Scenario, res *sim.Result, settings map[string]string) (checker.Summary, error) {
+	in := checker.Input{
+		Scenario: s.Name, Seed: res.Seed, VirtualMs: res.VirtualEnd.Milliseconds(), Events: res.Events,
+		TraceSHA256: res.TraceSHA256, Settings: settings, Trace: res.Trace, History: res.History,
+		Model: modelOf(s), Expect: expectOf(s.Expect), Budget: 30 * time.Second, EndMs: res.VirtualEnd.Milliseconds(),
+	}
+	sum, err := checker.Check(in)
+	if err != nil {
+		return sum, simBugError{fmt.Sprintf("rcsim: checker: %v", err)}
+	}
+	return sum, nil
+}
+
+func modelOf(s *scenarios.Scenario) string {
+	if s.Workload.Kind == "none" {
+		return ""
+	}
+	return s.Workload.Kind
+}
+
+func expectOf(e scenarios.Expect) checker.Expect {
+	return checker.Expect{FailoverWithin: e.FailoverWithin, Linearizable: e.Linearizable,
+		ConvergedWithin: e.ConvergedWithin, MaxLostWrites: e.MaxLostWrites, ClusterOK: e.ClusterOK}
+}
+
+func writeOutputs(dir string, s *scenarios.Scenario, res *sim.Result, sum checker.Summary) error {
+	hf, err := os.Create(filepath.Join(dir, "history.jsonl"))
+	if err != nil {
+		return badInput("%v", err)
+	}
+	bw := bufio.NewWriter(hf)
+	if err := history.Write(bw, res.History); err != nil {
+		hf.Close()
+		return badInput("writing history: %v", err)
+	}
+	if err := bw.Flush(); err != nil {
+		hf.Close()
+		return badInput("writing history: %v", err)
+	}
+	hf.Close()
+	b, err := json.MarshalIndent(sum, "", "  ")
+	if err != nil {
+		return simBugError{fmt.Sprintf("rcsim: encoding summary: %v", err)}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "summary.json"), append(b, '\n'), 0o644); err != nil {
+		return badInput("%v", err)
+	}
+	if m := modelOf(s); m != "" && sum.Check.Verdict != "ok" && len(res.History) > 0 {
+		vf, err := os.Create(filepath.Join(dir, "linearizability.html"))
+		if err != nil {
+			return badInput("%v", err)
+		}
+		defer vf.Close()
+		if err := checker.Visualize(m, res.History, vf); err != nil {
+			return simBugError{fmt.Sprintf("rcsim: visualization: %v", err)}
+		}
+	}
+	return nil
+}
+
+// printSummary prints what a person wants to see after a run.
+func printSummary(w io.Writer, s *scenarios.Scenario, sum checker.Summary, dir string, quiet bool) {
+	fmt.Fprintf(w, "%s seed %d: %s virtual, %d events, trace_sha256 %s\n", sum.Scenario, sum.Seed,
+		trace.FormatTime(time.Duration(sum.VirtualMs)*time.Millisecond), sum.Events, sum.TraceSHA256)
+	if quiet {
+		return
+	}
+	for _, fo := range sum.Failovers {
+		fmt.Fprintf(w, "failover of %s at %s: pfail %s, fail %s, promoted %s %s, cluster ok %s, writes resumed %s\n",
+			fo.FailedNode, trace.FormatTime(time.Duration(fo.FaultAtMs)*time.Millisecond),
+			ms(fo.PFailMs), ms(fo.FailMs), fo.PromotedNode, ms(fo.PromotedMs), ms(fo.ClusterOKMs), ms(fo.WritesResumedMs))
+	}
+	c := sum.Check
+	fmt.Fprintf(w, "check: %s (%d ops, %d unknown, %d failed), %d acknowledged writes lost\n",
+		c.Verdict, c.Ops, c.Unknown, c.Failed, c.LostWrites)
+	for _, e := range sum.Expectations {
+		mark := "ok"
+		if !e.OK {
+			mark = "FAILED"
+		}
+		fmt.Fprintf(w, "expect %s %s: %s (got %s)\n", e.Name, e.Want, mark, e.Got)
+	}
+	fmt.Fprintf(w, "wrote %s\n", strings.Join([]string{filepath.Join(dir, "trace.jsonl"),
+		filepath.Join(dir, "history.jsonl"), filepath.Join(dir, "summary.json")}, " "))
+}
+
+// ms prints a time after the fault, or "never".
+func ms(p *int64) string {
+	if p == nil {
+		return "never"
+	}
+	return "+" + trace.FormatTime(time.Duration(*p)*time.Millisecond)
+}
