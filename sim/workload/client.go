@@ -11,6 +11,7 @@ package workload
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"time"
 
@@ -260,8 +261,9 @@ func (c *Client) reload(now time.Duration, bad string, send Send) {
 func (c *Client) loadSlots(owners []node.SlotOwner) {
 	c.slots = [node.NumSlots]int{}
 	for _, o := range owners {
+		i := slices.Index(c.seeds, o.Master) + 1
 		for s := o.Start; s <= o.End; s++ {
-			c.learn(s, o.Master)
+			c.slots[s] = i
 		}
 	}
 }
