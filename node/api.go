@@ -24,6 +24,10 @@ type ConnID struct {
 	Peer   ID
 	N      uint64
 	Repl   bool // a replication link, not a cluster-bus link
+	// Addr is set only when Peer is a handshake node's temporary name
+	// (clusterStartHandshake): the kernel dials this "ip:port" instead of
+	// looking Peer up.
+	Addr string
 }
 
 // Envelope is one message queued on a connection. The message travels from
@@ -105,6 +109,7 @@ const (
 	OpWait                          // WAIT numreplicas timeout
 	OpClusterSlots                  // CLUSTER SLOTS
 	OpClusterFailover               // CLUSTER FAILOVER [FORCE|TAKEOVER] (Value)
+	OpCluster                       // any other CLUSTER subcommand, its arguments in Value: "MEET 127.0.0.1 7001"
 )
 
 // Cmd is one client command. Seq identifies it within its client so the

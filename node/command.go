@@ -44,6 +44,8 @@ func (n *Node) processCommand(c ClientID, cmd Cmd) {
 		n.reply(c, cmd.Seq, Reply{Kind: ReplyOK, Slots: n.clusterSlots()})
 	case OpClusterFailover:
 		n.reply(c, cmd.Seq, n.clusterFailoverCommand(cmd.Value))
+	case OpCluster:
+		n.reply(c, cmd.Seq, n.clusterCommand(cmd.Value))
 	default:
 		n.reply(c, cmd.Seq, errReply(ReplyError, "ERR unknown command"))
 	}

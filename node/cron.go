@@ -20,17 +20,7 @@ func (n *Node) pingInterval() time.Duration {
 func (n *Node) clusterCron() {
 	n.iteration++
 	n.statsPfailNodes = 0
-	for _, p := range n.nodes {
-		if p == n.myself || p.is(FlagNoAddr) {
-			continue
-		}
-		if p.is(FlagPFail) {
-			n.statsPfailNodes++
-		}
-		if p.link == nil {
-			n.createLink(p)
-		}
-	}
+	n.cronReconnect()
 	if n.iteration%10 == 0 {
 		n.randomPing()
 	}
@@ -48,6 +38,28 @@ func (n *Node) clusterCron() {
 	}
 	if updateState || !n.stateOK {
 		n.updateState()
+	}
+}
+
+// cronReconnect is clusterCron's loop over clusterNodeCronHandleReconnect:
+// count PFAIL nodes, delete handshake nodes older than the handshake
+// timeout, and open a link to every node that has none.
+func (n *Node) cronReconnect() {
+	timeout := n.handshakeTimeout()
+	for _, p := range append([]*peer(nil), n.nodes...) {
+		if p == n.myself || p.is(FlagNoAddr) {
+			continue
+		}
+		if p.is(FlagPFail) {
+			n.statsPfailNodes++
+		}
+		if p.is(FlagHandshake) && n.now-p.ctime > timeout {
+			n.delNode(p, "handshake_timeout")
+			continue
+		}
+		if p.link == nil {
+			n.createLink(p)
+		}
 	}
 }
 
@@ -111,6 +123,9 @@ func (n *Node) cronCheckNodes() bool {
 // non-blocking connect): the link object exists at once.
 func (n *Node) createLink(p *peer) {
 	c := ConnID{Dialer: n.self, Peer: p.id, N: n.nextConn}
+	if p.is(FlagHandshake) {
+		c.Addr = p.addr // the name is temporary: dial the address
+	}
 	n.nextConn++
 	p.link = &link{conn: c, ctime: n.now}
 	n.out.Dials = append(n.out.Dials, c)
@@ -140,8 +155,8 @@ func (n *Node) busLinkEvent(ev LinkEvent) {
 	if ev.Conn.Dialer != n.self {
 		return // an inbound connection: nothing is bound to it here
 	}
-	p := n.byID[ev.Conn.Peer]
-	if p == nil || p.link == nil || p.link.conn != ev.Conn {
+	p := n.linkPeer(ev.Conn)
+	if p == nil {
 		return // a link I already freed
 	}
 	switch ev.Kind {
@@ -165,6 +180,23 @@ func (n *Node) busLinkEvent(ev LinkEvent) {
 	case Closed:
 		n.dropLink(p, "closed")
 	}
+}
+
+// linkPeer is the node my outbound link conn belongs to (link->node): by
+// the connection, since a handshake node is renamed after it dialed.
+func (n *Node) linkPeer(conn ConnID) *peer {
+	if conn.Dialer != n.self {
+		return nil
+	}
+	if p := n.byID[conn.Peer]; p != nil && p.link != nil && p.link.conn == conn {
+		return p
+	}
+	for _, p := range n.nodes {
+		if p.link != nil && p.link.conn == conn {
+			return p
+		}
+	}
+	return nil
 }
 
 // sendTo queues m on my outbound link to p; without a link it is dropped,

@@ -18,6 +18,7 @@ func (n *Node) header(t MsgType) Header {
 	}
 	h := Header{
 		Sender:       n.self,
+		Addr:         me.addr,
 		CurrentEpoch: n.currentEpoch,
 		ConfigEpoch:  master.configEpoch,
 		Offset:       n.replOffsetForHeader(),
@@ -100,33 +101,36 @@ func (n *Node) sendPing(p *peer, t MsgType) {
 // processPacket is clusterProcessPacket (reference 4.4, in its order).
 func (n *Node) processPacket(conn ConnID, m *Message) {
 	h := &m.Header
-	sender := n.byID[h.Sender]
-	if sender == n.myself {
-		sender = nil
+	if int(m.Type) < busTypes {
+		n.statsReceived[m.Type]++
 	}
-	outbound := conn.Dialer == n.self
-	if outbound && conn.Peer != h.Sender {
-		n.emit(trace.Ignored, n.byID[conn.Peer], 0, "sender_mismatch")
-		return
-	}
+	linkNode := n.linkPeer(conn) // nil on an inbound connection
+	sender := n.packetSender(linkNode, h)
 	if sender != nil {
 		sender.dataReceived = n.now
-		n.mergeHeaderEpochs(sender, h)
+		if !sender.is(FlagHandshake) {
+			n.mergeHeaderEpochs(sender, h)
+		}
 	}
 	if m.Type == MsgPing || m.Type == MsgMeet {
+		if sender == nil && m.Type == MsgMeet {
+			n.meetFrom(h)
+			n.processGossip(nil, m.Gossip)
+		}
 		// The PONG is built before anything in this packet is applied.
 		n.out.Msgs = append(n.out.Msgs, Envelope{Conn: conn, Msg: n.buildPing(h.Sender, MsgPong)})
 	}
+	switch m.Type {
+	case MsgPing, MsgPong, MsgMeet:
+		n.processPingPong(linkNode, sender, m)
+		return
+	}
 	if sender == nil {
-		if m.Type != MsgPing && m.Type != MsgMeet && m.Type != MsgPong {
-			n.out.Events = append(n.out.Events, trace.Event{Kind: trace.Ignored,
-				Peer: string(h.Sender), Value: "unknown_sender"})
-		}
+		n.out.Events = append(n.out.Events, trace.Event{Kind: trace.Ignored,
+			Peer: string(h.Sender), Value: "unknown_sender"})
 		return
 	}
 	switch m.Type {
-	case MsgPing, MsgPong, MsgMeet:
-		n.processPingPong(conn, sender, m)
 	case MsgFail:
 		n.processFail(sender, m.About)
 	case MsgUpdate:
@@ -138,6 +142,18 @@ func (n *Node) processPacket(conn ConnID, m *Message) {
 	case MsgMFStart:
 		n.processMFStart(conn, sender)
 	}
+}
+
+// packetSender is getNodeFromLinkAndMsg: the node of my outbound link if it
+// is known and out of handshake, else the node the header names.
+func (n *Node) packetSender(linkNode *peer, h *Header) *peer {
+	if linkNode != nil && !linkNode.is(FlagHandshake) {
+		return linkNode
+	}
+	if s := n.byID[h.Sender]; s != nil && s != n.myself {
+		return s
+	}
+	return nil
 }
 
 // mergeHeaderEpochs is clusterProcessPacket's step 4: epochs and offset
@@ -159,24 +175,40 @@ func (n *Node) mergeHeaderEpochs(sender *peer, h *Header) {
 	}
 }
 
-// processPingPong is clusterProcessPacket's PING/PONG/MEET part (steps 6b–6h).
-func (n *Node) processPingPong(conn ConnID, sender *peer, m *Message) {
+// processPingPong is clusterProcessPacket's PING/PONG/MEET part (steps
+// 6a–6h). linkNode is the node of my outbound link the packet came on (nil
+// if inbound).
+func (n *Node) processPingPong(linkNode, sender *peer, m *Message) {
 	h := &m.Header
-	if h.Flags&FlagNoFailover != 0 {
-		sender.flags |= FlagNoFailover
-	} else {
-		sender.flags &^= FlagNoFailover
-	}
-	if m.Type == MsgPong && sender.link != nil && sender.link.conn == conn {
-		sender.pongReceived = n.now
-		sender.pingSent = 0
-		if sender.is(FlagPFail) {
-			sender.flags &^= FlagPFail
-			n.emit(trace.PFailCleared, sender, 0, "")
-			n.doBeforeSleep(todoSaveConfig | todoUpdateState)
-		} else if sender.is(FlagFail) {
-			n.clearNodeFailureIfNeeded(sender)
+	if linkNode != nil {
+		if linkNode.is(FlagHandshake) {
+			if n.handshakeReply(linkNode, h) {
+				return
+			}
+		} else if linkNode.id != h.Sender {
+			n.markNoAddr(linkNode)
+			return
 		}
+	}
+	if sender != nil {
+		if h.Flags&FlagNoFailover != 0 {
+			sender.flags |= FlagNoFailover
+		} else {
+			sender.flags &^= FlagNoFailover
+		}
+	}
+	if m.Type == MsgPing && sender != nil && sender.link != nil && h.Addr != "" && sender.addr != h.Addr {
+		// nodeUpdateAddressIfNeeded on a PING from a known node.
+		sender.addr = h.Addr
+		sender.flags &^= FlagNoAddr
+		n.freeLink(sender, "address")
+		n.doBeforeSleep(todoSaveConfig | todoUpdateState)
+	}
+	if m.Type == MsgPong && linkNode != nil {
+		n.pongReceived(linkNode)
+	}
+	if sender == nil {
+		return
 	}
 	n.roleSwitch(sender, h)
 	n.checkSlotClaims(sender, h)
@@ -184,6 +216,19 @@ func (n *Node) processPingPong(conn ConnID, sender *peer, m *Message) {
 		n.handleConfigEpochCollision(sender)
 	}
 	n.processGossip(sender, m.Gossip)
+}
+
+// pongReceived is step 6d: a PONG on my outbound link proves p alive.
+func (n *Node) pongReceived(p *peer) {
+	p.pongReceived = n.now
+	p.pingSent = 0
+	if p.is(FlagPFail) {
+		p.flags &^= FlagPFail
+		n.emit(trace.PFailCleared, p, 0, "")
+		n.doBeforeSleep(todoSaveConfig | todoUpdateState)
+	} else if p.is(FlagFail) {
+		n.clearNodeFailureIfNeeded(p)
+	}
 }
 
 // roleSwitch is step 6e as Redis 7.0 has it: a master that names a master
@@ -239,17 +284,11 @@ func (n *Node) processGossip(sender *peer, gs []Gossip) {
 	for _, g := range gs {
 		p := n.byID[g.ID]
 		if p == nil {
-			// Redis 7.0 starts a handshake with the address; knowing the
-			// ID already, this simulator adds the node directly (7.4 style).
-			if g.Flags&FlagNoAddr == 0 && g.ID != "" {
-				q := n.addPeer(g.ID, g.Addr)
-				q.flags = g.Flags &^ (FlagMyself | FlagPFail | FlagFail | FlagMigrateTo)
-				n.doBeforeSleep(todoSaveConfig)
-			}
+			n.gossipNewNode(sender, g)
 			continue
 		}
 		failing := g.Flags&(FlagPFail|FlagFail) != 0
-		if sender.is(FlagMaster) && p != n.myself {
+		if sender != nil && sender.is(FlagMaster) && p != n.myself {
 			if failing {
 				n.addFailureReport(p, sender)
 				n.markNodeAsFailingIfNeeded(p)
@@ -263,7 +302,31 @@ func (n *Node) processGossip(sender *peer, gs []Gossip) {
 				p.pongReceived = pong
 			}
 		}
+		if p.is(FlagPFail|FlagFail) && g.Flags&FlagNoAddr == 0 && !failing && g.Addr != "" && g.Addr != p.addr {
+			// A node I cannot reach, seen healthy at another address by
+			// a node that can: adopt the address and reconnect.
+			p.addr = g.Addr
+			p.flags &^= FlagNoAddr
+			n.freeLink(p, "address")
+		}
 	}
+}
+
+// gossipNewNode is clusterProcessGossipSection's unknown-node branch as
+// Redis 7.0 has it: a known sender's entry that is neither NOADDR nor
+// blacklisted adds the node with its exact ID and the entry's flags (no
+// handshake: the ID is trusted because the sender is).
+func (n *Node) gossipNewNode(sender *peer, g Gossip) {
+	if sender == nil || g.Flags&FlagNoAddr != 0 || g.ID == "" || n.blacklisted(g.ID) {
+		return
+	}
+	q := n.addPeer(g.ID, g.Addr)
+	q.flags = g.Flags &^ (FlagMyself | FlagMigrateTo | FlagMeet)
+	if q.is(FlagFail) {
+		q.failTime = never // createClusterNode leaves fail_time 0 (1970)
+	}
+	n.emit(trace.Note, q, 0, "learned from gossip")
+	n.doBeforeSleep(todoSaveConfig)
 }
 
 // broadcastPong is clusterBroadcastPong: to all nodes, or only to the

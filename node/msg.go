@@ -69,6 +69,7 @@ const (
 // (clusterBuildMessageHdr), so it reflects the sender's state at that moment.
 type Header struct {
 	Sender       ID
+	Addr         string // announced "ip:port" (myip/port; a MEET receiver learns the address from it)
 	CurrentEpoch uint64
 	ConfigEpoch  uint64   // mine if master, my master's (as I know it) if replica
 	Offset       int64    // replication offset

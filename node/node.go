@@ -53,6 +53,7 @@ type link struct {
 type peer struct {
 	id           ID
 	addr         string
+	ctime        time.Duration // creation time (handshake timeout)
 	flags        Flags
 	master       *peer   // slaveof
 	replicas     []*peer // slaves, sorted by ID
@@ -98,6 +99,10 @@ type Node struct {
 	todo              int
 	nextConn          uint64
 	orphaned          orphanCount
+	blacklist         []blackEntry     // nodes_black_list, in insertion order
+	statsSent         [busTypes]uint64 // stats_bus_messages_sent
+	statsReceived     [busTypes]uint64 // stats_bus_messages_received
+	restored          bool             // built by Restore: boot applies the nodes.conf time columns
 
 	// Election (replica side).
 	failoverAuthTime  time.Duration
@@ -121,8 +126,9 @@ type Node struct {
 	booted bool // the first entry point ran (boot)
 
 	// The entry point being run.
-	now time.Duration
-	out *Output
+	now      time.Duration
+	out      *Output
+	msgStart int // len(out.Msgs) when the entry point began
 }
 
 // New returns a node as `redis-cli --cluster create` leaves it: it knows
@@ -190,7 +196,7 @@ func (n *Node) addPeer(id ID, addr string) *peer {
 	if p := n.byID[id]; p != nil {
 		return p
 	}
-	p := &peer{id: id, addr: addr, votedTime: never}
+	p := &peer{id: id, addr: addr, votedTime: never, ctime: n.now}
 	n.byID[id] = p
 	i := sort.Search(len(n.nodes), func(i int) bool { return n.nodes[i].id >= id })
 	n.nodes = append(n.nodes, nil)
@@ -204,7 +210,7 @@ func (n *Node) ID() ID { return n.self }
 
 // begin and end bracket every entry point: end runs beforeSleep.
 func (n *Node) begin(now time.Duration, out *Output) {
-	n.now, n.out = now, out
+	n.now, n.out, n.msgStart = now, out, len(out.Msgs)
 	if !n.booted {
 		n.boot()
 	}
@@ -220,7 +226,15 @@ func (n *Node) boot() {
 		if p == n.myself {
 			continue
 		}
-		p.pongReceived = n.now
+		switch {
+		case !n.restored:
+			p.pongReceived = n.now // `cluster create` leaves every node just ponged
+		case p.pongReceived != 0:
+			p.pongReceived = n.now // clusterLoadConfig: a non-zero column is "now"
+		}
+		if p.pingSent != 0 {
+			p.pingSent = n.stamp()
+		}
 		if p.is(FlagFail) {
 			p.failTime = n.now
 		}
@@ -229,6 +243,7 @@ func (n *Node) boot() {
 
 func (n *Node) end() {
 	n.beforeSleep()
+	n.countSent(n.msgStart)
 	n.out = nil
 }
 

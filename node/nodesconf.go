@@ -29,6 +29,11 @@ type ConfNode struct {
 	Master      ID
 	ConfigEpoch uint64
 	Slots       []SlotRange
+	// PingSent and PongReceived are the ping_sent and pong_received
+	// columns (0: none). A restarted node only asks whether they are
+	// non-zero: clusterLoadConfig sets non-zero ones to the load time.
+	PingSent     time.Duration
+	PongReceived time.Duration
 }
 
 // persistedFlags are the flags nodes.conf keeps (MIGRATE_TO and MEET are
@@ -44,7 +49,8 @@ func (n *Node) Disk() NodesConf {
 			continue
 		}
 		c := ConfNode{ID: p.id, Addr: p.addr, Flags: p.flags & persistedFlags,
-			ConfigEpoch: nodeEpoch(p), Slots: p.slots.Ranges()}
+			ConfigEpoch: nodeEpoch(p), Slots: p.slots.Ranges(),
+			PingSent: p.pingSent, PongReceived: p.pongReceived}
 		if p.master != nil {
 			c.Master = p.master.id
 		}
@@ -59,6 +65,7 @@ func (n *Node) Disk() NodesConf {
 // the largest configEpoch.
 func Restore(cfg Config, disk NodesConf, rnd *rand.Rand) (*Node, error) {
 	n := newNode(cfg, disk.Myself, rnd)
+	n.restored = true
 	n.currentEpoch = disk.CurrentEpoch
 	n.lastVoteEpoch = disk.LastVoteEpoch
 	for _, c := range disk.Nodes {
@@ -68,6 +75,7 @@ func Restore(cfg Config, disk NodesConf, rnd *rand.Rand) (*Node, error) {
 		p := n.addPeer(c.ID, c.Addr)
 		p.flags = c.Flags &^ FlagMyself
 		p.configEpoch = c.ConfigEpoch
+		p.pingSent, p.pongReceived = min(c.PingSent, 1), min(c.PongReceived, 1) // boot sets them to now
 		if p.is(FlagSlave) {
 			p.configEpoch = 0
 		}
@@ -120,12 +128,17 @@ func flagNames(f Flags) string {
 	return strings.Join(parts, ",")
 }
 
-// ClusterNodes is CLUSTER NODES (clusterGenNodesDescription) as of now:
-// one line per node, sorted by ID (Redis prints dict order).
-func (n *Node) ClusterNodes(now time.Duration) string {
+// ClusterNodes is CLUSTER NODES (clusterGenNodesDescription with no
+// filter: handshake nodes included) as of now: one line per node, sorted by
+// ID (Redis prints dict order).
+func (n *Node) ClusterNodes(now time.Duration) string { return n.genNodes(0) }
+
+// genNodes is clusterGenNodesDescription: every node without a flag of
+// filter (nodes.conf filters out HANDSHAKE).
+func (n *Node) genNodes(filter Flags) string {
 	var b strings.Builder
 	for _, p := range n.nodes {
-		if p.is(FlagHandshake) {
+		if p.flags&filter != 0 {
 			continue
 		}
 		b.WriteString(n.nodeLine(p))
@@ -137,7 +150,9 @@ func (n *Node) ClusterNodes(now time.Duration) string {
 // nodeLine is clusterGenNodeDescription for one node.
 func (n *Node) nodeLine(p *peer) string {
 	addr := p.addr
-	if i := strings.LastIndexByte(addr, ':'); i >= 0 {
+	if addr == "" {
+		addr = ":0@0" // NOADDR: ip wiped, ports 0
+	} else if i := strings.LastIndexByte(addr, ':'); i >= 0 {
 		if port, err := strconv.Atoi(addr[i+1:]); err == nil {
 			addr = fmt.Sprintf("%s@%d", addr, port+10000)
 		}
