@@ -68,6 +68,10 @@ type Output struct {
 	Msgs    []Envelope    // messages in send order
 	Replies []ClientReply // answers to client commands (maybe to earlier calls: WAIT)
 	Events  []trace.Event // what changed; Node and At are filled in by the kernel, Peer holds an ID
+	// Migrate is a MIGRATE this node started: the kernel runs it on the
+	// target (RestoreAsking) and reports back (MigrateDone) before anything
+	// else reaches this node, as Redis's blocking MIGRATE does.
+	Migrate *MigrateRequest
 }
 
 // Reset empties out, keeping its capacity.
@@ -78,6 +82,7 @@ func (o *Output) Reset() {
 	o.Msgs = o.Msgs[:0]
 	o.Replies = o.Replies[:0]
 	o.Events = o.Events[:0]
+	o.Migrate = nil
 }
 
 // Member describes one node of a cluster as `redis-cli --cluster create`
@@ -110,6 +115,7 @@ const (
 	OpClusterSlots                  // CLUSTER SLOTS
 	OpClusterFailover               // CLUSTER FAILOVER [FORCE|TAKEOVER] (Value)
 	OpCluster                       // any other CLUSTER subcommand, its arguments in Value: "MEET 127.0.0.1 7001"
+	OpMigrate                       // MIGRATE to Value ("ip:port") of Keys (or Key), with Replace and Timeout
 )
 
 // Cmd is one client command. Seq identifies it within its client so the
@@ -122,7 +128,9 @@ type Cmd struct {
 	Asking   bool          // ASKING was sent just before
 	ReadOnly bool          // the connection sent READONLY
 	Replicas int           // WAIT numreplicas
-	Timeout  time.Duration // WAIT timeout
+	Timeout  time.Duration // WAIT timeout; MIGRATE timeout
+	Keys     []string      // MIGRATE … KEYS key…
+	Replace  bool          // MIGRATE … REPLACE
 }
 
 // ReplyKind classifies a reply the way a client library must branch on it.

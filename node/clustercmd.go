@@ -42,6 +42,9 @@ func (n *Node) clusterCommand(line string) Reply {
 	case sub == "MYID" && len(rest) == 0:
 		return text(string(n.self))
 	}
+	if r, ok := n.migrationCommand(sub, rest); ok {
+		return r
+	}
 	return errReply(ReplyError, fmt.Sprintf("ERR unknown subcommand or wrong number of arguments for '%s'", args[0]))
 }
 
@@ -68,6 +71,7 @@ func (n *Node) addSlotsCommand(args []string) Reply {
 		}
 	}
 	for _, s := range slots {
+		n.clearImporting(s) // clusterUpdateSlots
 		n.addSlot(n.myself, s)
 	}
 	n.doBeforeSleep(todoUpdateState | todoSaveConfig)

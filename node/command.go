@@ -24,7 +24,7 @@ type waiter struct {
 }
 
 func isWrite(op Op) bool {
-	return op == OpSet || op == OpIncr || op == OpDel || op == OpRPush
+	return op == OpSet || op == OpIncr || op == OpDel || op == OpRPush || op == OpMigrate
 }
 
 func (n *Node) reply(c ClientID, seq uint64, r Reply) {
@@ -46,6 +46,8 @@ func (n *Node) processCommand(c ClientID, cmd Cmd) {
 		n.reply(c, cmd.Seq, n.clusterFailoverCommand(cmd.Value))
 	case OpCluster:
 		n.reply(c, cmd.Seq, n.clusterCommand(cmd.Value))
+	case OpMigrate:
+		n.migrateCommand(c, cmd)
 	default:
 		n.reply(c, cmd.Seq, errReply(ReplyError, "ERR unknown command"))
 	}
@@ -69,6 +71,9 @@ func (n *Node) redirect(cmd Cmd) *Reply {
 			r := errReply(ReplyClusterDown, "CLUSTERDOWN The cluster is down and only accepts read commands")
 			return &r
 		}
+	}
+	if r, done := n.openSlotRedirect(cmd, slot); done {
+		return r
 	}
 	if cmd.ReadOnly && !write && n.myself.is(FlagSlave) && n.myself.master == owner {
 		return nil

@@ -148,6 +148,7 @@ func (n *Node) delNode(p *peer, why string) {
 			n.delSlot(s)
 		}
 	}
+	n.clearOpenFor(p)
 	for _, q := range n.nodes {
 		if q != p {
 			n.delFailureReport(q, p)

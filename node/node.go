@@ -91,7 +91,8 @@ type Node struct {
 	stateOK           bool
 	size              int
 	slots             [NumSlots]*peer
-	notClaiming       SlotSet // owner_not_claiming_slot
+	notClaiming       SlotSet    // owner_not_claiming_slot
+	open              []openSlot // migrating_slots_to and importing_slots_from, by slot
 	iteration         uint64
 	firstCallTime     time.Duration // clusterUpdateState's static first_call_time
 	amongMinorityTime time.Duration

@@ -19,6 +19,7 @@ type NodesConf struct {
 	CurrentEpoch  uint64
 	LastVoteEpoch uint64
 	Nodes         []ConfNode
+	Open          []OpenSlot // the markers on the myself line
 }
 
 // ConfNode is one line of nodes.conf.
@@ -43,7 +44,8 @@ const persistedFlags = FlagMaster | FlagSlave | FlagPFail | FlagFail | FlagMysel
 
 // Disk returns what nodes.conf holds now: what survives a crash.
 func (n *Node) Disk() NodesConf {
-	d := NodesConf{Myself: n.self, CurrentEpoch: n.currentEpoch, LastVoteEpoch: n.lastVoteEpoch}
+	d := NodesConf{Myself: n.self, CurrentEpoch: n.currentEpoch, LastVoteEpoch: n.lastVoteEpoch,
+		Open: n.OpenSlots()}
 	for _, p := range n.nodes {
 		if p.is(FlagHandshake) {
 			continue
@@ -101,6 +103,7 @@ func Restore(cfg Config, disk NodesConf, rnd *rand.Rand) (*Node, error) {
 			}
 		}
 	}
+	n.restoreOpen(disk.Open)
 	n.currentEpoch = max(n.currentEpoch, n.maxEpoch())
 	n.finishBoot()
 	if n.myself.is(FlagSlave) && n.myself.master == nil {
@@ -170,5 +173,5 @@ func (n *Node) nodeLine(p *peer) string {
 	if rs := p.slots.Ranges(); len(rs) > 0 {
 		line += " " + FormatRanges(rs)
 	}
-	return line
+	return line + n.openSlotMarkers(p)
 }

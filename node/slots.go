@@ -216,6 +216,9 @@ func (n *Node) updateSlotsConfigWith(sender *peer, epoch uint64, claimed *SlotSe
 			n.notClaiming.Del(s)
 			continue
 		}
+		if n.importingFrom(s) != nil {
+			continue // only redis-cli closes a slot I am importing
+		}
 		if owner == nil || owner.configEpoch < epoch || n.notClaiming.Has(s) {
 			if owner == n.myself && n.db.countKeysInSlot(s) > 0 {
 				dirty.Add(s)

@@ -53,6 +53,14 @@ const (
 	Note           Kind = "note"            // anything else worth a line; Value says what
 )
 
+// Cluster administration: slot migration on a node, and the admin steps
+// the kernel runs as redis-cli would.
+const (
+	SetSlot Kind = "setslot" // CLUSTER SETSLOT took effect; Value: "<slot> migrating|importing|stable|node"; Peer: the node named
+	Migrate Kind = "migrate" // a MIGRATE finished on its source; Value: "slot=<n> keys=<moved>/<sent>"; Peer: the target
+	Admin   Kind = "admin"   // an admin step began, ended or failed; Value: the step and its outcome
+)
+
 // Client events, written by the workload.
 const (
 	ClientWrite Kind = "client_write" // first acknowledged write after a gap; Value: key
@@ -64,7 +72,7 @@ func init() {
 	for _, k := range []Kind{Boot, Crash, Restart, Partition, Heal, Fault, Finish,
 		PFail, PFailCleared, Fail, FailCleared, State, Epoch, ConfigEpoch,
 		ElectionSched, ElectionStart, ElectionExpire, VoteGranted, VoteRefused,
-		VoteReceived, Promoted, Role, Slots, UpdateSent, LinkDown, Ignored, Note, ClientWrite} {
+		VoteReceived, Promoted, Role, Slots, UpdateSent, LinkDown, Ignored, Note, SetSlot, Migrate, Admin, ClientWrite} {
 		kinds[k] = true
 	}
 }
