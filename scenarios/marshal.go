@@ -42,6 +42,13 @@ func marshalNode(s *Scenario) *yaml.Node {
 		}
 		add(top, "faults", faults)
 	}
+	if len(s.Admin) > 0 {
+		admin := &yaml.Node{Kind: yaml.SequenceNode}
+		for _, st := range s.Admin {
+			admin.Content = append(admin.Content, marshalAdmin(st))
+		}
+		add(top, "admin", admin)
+	}
 	if e := marshalExpect(s.Expect); len(e.Content) > 0 {
 		add(top, "expect", e)
 	}
@@ -66,10 +73,14 @@ func marshalCluster(c Cluster) *yaml.Node {
 			add(conf, cs.name, yesNo(*cs.boolp(&c.Config)))
 		}
 	}
-	return mapping(false,
+	n := mapping(false,
 		"masters", integer(c.Masters),
-		"replicas-per-master", integer(c.ReplicasPerMaster),
-		"config", conf)
+		"replicas-per-master", integer(c.ReplicasPerMaster))
+	if c.Spares > 0 {
+		add(n, "spares", integer(c.Spares))
+	}
+	add(n, "config", conf)
+	return n
 }
 
 func marshalLatency(l Latency) *yaml.Node {

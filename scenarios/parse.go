@@ -83,7 +83,7 @@ func (p *parser) yamlError(err error) {
 }
 
 var topFields = []string{"name", "description", "duration", "seed", "cluster", "network",
-	"workload", "faults", "expect", "x-bugs"}
+	"workload", "faults", "admin", "expect", "x-bugs"}
 
 var namePattern = regexp.MustCompile(`^[a-z0-9-]+$`)
 
@@ -136,6 +136,13 @@ func (p *parser) scenario(root *yaml.Node) *Scenario {
 		}
 		s.Faults = p.faults(n, s, limit)
 	}
+	if n := m["admin"]; n != nil {
+		limit := time.Duration(-1)
+		if durOK {
+			limit = s.Duration
+		}
+		s.Admin = p.admin(n, s, limit)
+	}
 	if n := m["expect"]; n != nil {
 		p.expect(n, &s.Expect)
 	}
@@ -169,7 +176,7 @@ func Default() *Scenario {
 
 // cluster reads the topology and its redis.conf settings.
 func (p *parser) cluster(n *yaml.Node, c *Cluster) {
-	m := p.fields(n, "cluster", []string{"masters", "replicas-per-master", "config"}, nil)
+	m := p.fields(n, "cluster", []string{"masters", "replicas-per-master", "spares", "config"}, nil)
 	if v := m["masters"]; v != nil {
 		if x, ok := p.integer(v, "cluster.masters", 1, 100); ok {
 			c.Masters = x
@@ -178,6 +185,11 @@ func (p *parser) cluster(n *yaml.Node, c *Cluster) {
 	if v := m["replicas-per-master"]; v != nil {
 		if x, ok := p.integer(v, "cluster.replicas-per-master", 0, 10); ok {
 			c.ReplicasPerMaster = x
+		}
+	}
+	if v := m["spares"]; v != nil {
+		if x, ok := p.integer(v, "cluster.spares", 0, 10); ok {
+			c.Spares = x
 		}
 	}
 	if v := m["config"]; v != nil {

@@ -17,7 +17,8 @@ type Scenario struct {
 	Cluster     Cluster
 	Network     Network
 	Workload    Workload
-	Faults      []Fault // sorted by At (stable: file order breaks ties)
+	Faults      []Fault     // sorted by At (stable: file order breaks ties)
+	Admin       []AdminStep // sorted by At (stable: file order breaks ties)
 	Expect      Expect
 	Bugs        Bugs   // x-bugs: deliberate rule violations; the CLI refuses them without --allow-bugs
 	File        string // where it was loaded from ("library/master-crash.yaml" for built-ins)
@@ -36,6 +37,7 @@ func (b Bugs) Any() bool { return b != Bugs{} }
 type Cluster struct {
 	Masters           int // 1..100
 	ReplicasPerMaster int // 0..10
+	Spares            int // 0..10 nodes s0…, running but not joined: for add_node
 	Config            RedisConfig
 }
 
@@ -128,7 +130,7 @@ type Expect struct {
 }
 
 // NodeNames returns the names of the scenario's nodes in their fixed order:
-// masters m0..m{M-1}, then replicas m0r0, m0r1, …, m1r0, ….
+// masters m0..m{M-1}, then replicas m0r0, m0r1, …, m1r0, …, then spares.
 func (c Cluster) NodeNames() []string {
 	names := make([]string, 0, c.Masters*(1+c.ReplicasPerMaster))
 	for m := 0; m < c.Masters; m++ {
@@ -138,6 +140,16 @@ func (c Cluster) NodeNames() []string {
 		for r := 0; r < c.ReplicasPerMaster; r++ {
 			names = append(names, masterName(m)+"r"+strconv.Itoa(r))
 		}
+	}
+	return append(names, c.SpareNames()...)
+}
+
+// SpareNames returns s0 … s{Spares-1}: nodes that run from the start as
+// lone empty masters, outside the cluster until an add_node step.
+func (c Cluster) SpareNames() []string {
+	names := make([]string, c.Spares)
+	for i := range names {
+		names[i] = "s" + strconv.Itoa(i)
 	}
 	return names
 }
