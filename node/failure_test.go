@@ -134,7 +134,8 @@ func TestGossipPongTime(t *testing.T) {
 	}{
 		{"raised", 99, FlagMaster, 0, false, 99 * time.Second},
 		{"never_lowered", 10, FlagMaster, 0, false, 50 * time.Second},
-		{"future_within_500ms", 100, FlagMaster, 0, false, 100 * time.Second},
+		{"not_in_the_future", 100, FlagMaster, 0, false, 100 * time.Second},
+		{"future_beyond_500ms", 101, FlagMaster, 0, false, 50 * time.Second},
 		{"ping_pending", 99, FlagMaster, now - time.Second, false, 50 * time.Second},
 		{"failure_reports", 99, FlagMaster, 0, true, 50 * time.Second},
 		{"failing_entry", 99, FlagMaster | FlagPFail, 0, false, 50 * time.Second},
