@@ -77,7 +77,7 @@ func TestElectionRetry(t *testing.T) {
 	if o := tick(first + timeout + time.Millisecond); !hasEvent(o, trace.ElectionExpire, "") {
 		t.Fatal("attempt did not expire after auth_timeout")
 	}
-	if tick(first+retry); n.failoverAuthTime != first {
+	if tick(first + retry); n.failoverAuthTime != first {
 		t.Fatal("rescheduled before auth_retry_time")
 	}
 	tick(first + retry + time.Millisecond)
