@@ -390,3 +390,43 @@ func TestManualFailoverLosesNoAcknowledgedWrite(t *testing.T) {
 		t.Fatalf("list has %d elements, %d RPUSHes acknowledged", got, acked)
 	}
 }
+
+// TestSplitVoteRetriedWithHigherEpoch: two replicas of a dead master each
+// reach a different surviving master, each gets one vote of the two it
+// needs (one vote per master per epoch, and the 2T voted_time block), both
+// attempts expire after auth_timeout, and once the network heals the retry
+// after auth_retry_time wins with a higher epoch (clusterHandleSlaveFailover,
+// clusterSendFailoverAuthIfNeeded).
+func TestSplitVoteRetriedWithHigherEpoch(t *testing.T) {
+	c := formed(t, testConfig(), 23, 2)
+	c.Cut("m0r0", "m2")
+	c.Cut("m0r1", "m1")
+	c.Crash("m0")
+	expired := func() bool { return len(c.Find(trace.ElectionExpire, "")) >= 2 }
+	if !c.RunUntilCond(c.Now+40*time.Second, expired) {
+		dump(t, c)
+		t.Fatal("the split attempts did not both expire")
+	}
+	if n := len(c.Find(trace.Promoted, "")); n != 0 {
+		t.Fatalf("%d promotions with split votes", n)
+	}
+	var firstEpoch uint64
+	for _, e := range c.Find(trace.ElectionStart, "") {
+		firstEpoch = max(firstEpoch, e.Epoch)
+	}
+	c.Heal()
+	promoted := func() bool { return len(c.Find(trace.Promoted, "")) > 0 }
+	if !c.RunUntilCond(c.Now+60*time.Second, promoted) {
+		dump(t, c)
+		t.Fatal("no replica won the retry")
+	}
+	win := c.Find(trace.Promoted, "")[0]
+	if win.Epoch <= firstEpoch {
+		t.Fatalf("retry won in epoch %d, not above the split attempts' %d", win.Epoch, firstEpoch)
+	}
+	c.RunFor(10 * time.Second)
+	other := map[string]string{"m0r0": "m0r1", "m0r1": "m0r0"}[win.Node]
+	if c.Host(other).N.Master() != c.Host(win.Node).ID {
+		t.Fatalf("%s does not follow the winner %s", other, win.Node)
+	}
+}

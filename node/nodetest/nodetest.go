@@ -450,6 +450,13 @@ func (c *Cluster) Partition(group ...string) {
 	}
 }
 
+// Cut blocks the network between two hosts only (both directions).
+func (c *Cluster) Cut(a, b string) {
+	x, y := c.Host(a).ID, c.Host(b).ID
+	c.cut[[2]node.ID{x, y}] = true
+	c.cut[[2]node.ID{y, x}] = true
+}
+
 // Heal removes every partition.
 func (c *Cluster) Heal() { c.cut = map[[2]node.ID]bool{} }
 
