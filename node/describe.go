@@ -169,21 +169,12 @@ func formatTTY(r resp, prefix string) string {
 	return b.String()
 }
 
-// NodesConfText is the nodes.conf file as clusterSaveConfig writes it in
-// Redis 7.0: the CLUSTER NODES lines of every node but those in handshake,
-// then the vars line.
-func (n *Node) NodesConfText() string {
-	return n.genNodes(FlagHandshake) + fmt.Sprintf("vars currentEpoch %d lastVoteEpoch %d\n",
-		n.currentEpoch, n.lastVoteEpoch)
-}
-
-// Describe is what rcsim's --dump-at prints for a node: nodes.conf, then
-// CLUSTER NODES, CLUSTER INFO (with "\n" line ends) and CLUSTER SHARDS, each
-// under a "# " heading.
+// Describe is what rcsim's --dump-at prints for a live node after its
+// nodes.conf (NodesConf.Text of what the kernel last stored): CLUSTER NODES,
+// CLUSTER INFO (with "\n" line ends) and CLUSTER SHARDS, each under a "# "
+// heading.
 func (n *Node) Describe() string {
 	var b strings.Builder
-	b.WriteString("# nodes.conf\n")
-	b.WriteString(n.NodesConfText())
 	b.WriteString("# CLUSTER NODES\n")
 	b.WriteString(n.ClusterNodes(n.now))
 	b.WriteString("# CLUSTER INFO\n")

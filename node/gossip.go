@@ -197,8 +197,9 @@ func (n *Node) processPingPong(linkNode, sender *peer, m *Message) {
 			sender.flags &^= FlagNoFailover
 		}
 	}
-	if m.Type == MsgPing && sender != nil && sender.link != nil && h.Addr != "" && sender.addr != h.Addr {
-		// nodeUpdateAddressIfNeeded on a PING from a known node.
+	if m.Type == MsgPing && sender != nil && linkNode != sender && h.Addr != "" && sender.addr != h.Addr {
+		// nodeUpdateAddressIfNeeded on a PING from a known node (not on
+		// my own link to it): adopt the address and reconnect.
 		sender.addr = h.Addr
 		sender.flags &^= FlagNoAddr
 		n.freeLink(sender, "address")

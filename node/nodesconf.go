@@ -35,6 +35,7 @@ type ConfNode struct {
 	// non-zero: clusterLoadConfig sets non-zero ones to the load time.
 	PingSent     time.Duration
 	PongReceived time.Duration
+	Connected    bool // the link column as written: I had a link to it (always true for myself)
 }
 
 // persistedFlags are the flags nodes.conf keeps (MIGRATE_TO and MEET are
@@ -52,7 +53,8 @@ func (n *Node) Disk() NodesConf {
 		}
 		c := ConfNode{ID: p.id, Addr: p.addr, Flags: p.flags & persistedFlags,
 			ConfigEpoch: nodeEpoch(p), Slots: p.slots.Ranges(),
-			PingSent: p.pingSent, PongReceived: p.pongReceived}
+			PingSent: p.pingSent, PongReceived: p.pongReceived,
+			Connected: p.link != nil || p == n.myself}
 		if p.master != nil {
 			c.Master = p.master.id
 		}
@@ -152,7 +154,23 @@ func (n *Node) genNodes(filter Flags) string {
 
 // nodeLine is clusterGenNodeDescription for one node.
 func (n *Node) nodeLine(p *peer) string {
-	addr := p.addr
+	c := ConfNode{ID: p.id, Addr: p.addr, Flags: p.flags, ConfigEpoch: nodeEpoch(p),
+		Slots: p.slots.Ranges(), PingSent: p.pingSent, PongReceived: p.pongReceived,
+		Connected: p.link != nil || p == n.myself}
+	if p.master != nil {
+		c.Master = p.master.id
+	}
+	if p == n.myself {
+		return c.line() + formatOpenSlots(n.OpenSlots())
+	}
+	return c.line()
+}
+
+// line is the CLUSTER NODES / nodes.conf line of c (Redis 7.0 has no aux
+// fields): id ip:port@cport flags master ping_sent pong_received
+// configEpoch link-state slots.
+func (c ConfNode) line() string {
+	addr := c.Addr
 	if addr == "" {
 		addr = ":0@0" // NOADDR: ip wiped, ports 0
 	} else if i := strings.LastIndexByte(addr, ':'); i >= 0 {
@@ -161,17 +179,33 @@ func (n *Node) nodeLine(p *peer) string {
 		}
 	}
 	master := "-"
-	if p.master != nil {
-		master = string(p.master.id)
+	if c.Master != "" {
+		master = string(c.Master)
 	}
 	state := "disconnected"
-	if p.link != nil || p == n.myself {
+	if c.Connected {
 		state = "connected"
 	}
-	line := fmt.Sprintf("%s %s %s %s %d %d %d %s", p.id, addr, flagNames(p.flags), master,
-		p.pingSent.Milliseconds(), p.pongReceived.Milliseconds(), nodeEpoch(p), state)
-	if rs := p.slots.Ranges(); len(rs) > 0 {
-		line += " " + FormatRanges(rs)
+	line := fmt.Sprintf("%s %s %s %s %d %d %d %s", c.ID, addr, flagNames(c.Flags), master,
+		c.PingSent.Milliseconds(), c.PongReceived.Milliseconds(), c.ConfigEpoch, state)
+	if len(c.Slots) > 0 {
+		line += " " + FormatRanges(c.Slots)
 	}
-	return line + n.openSlotMarkers(p)
+	return line
+}
+
+// Text is the nodes.conf file as clusterSaveConfig wrote it (Redis 7.0):
+// one CLUSTER NODES line per node but those in handshake, then the vars
+// line. Times are virtual milliseconds.
+func (d NodesConf) Text() string {
+	var b strings.Builder
+	for _, c := range d.Nodes {
+		b.WriteString(c.line())
+		if c.ID == d.Myself {
+			b.WriteString(formatOpenSlots(d.Open))
+		}
+		b.WriteByte('\n')
+	}
+	fmt.Fprintf(&b, "vars currentEpoch %d lastVoteEpoch %d\n", d.CurrentEpoch, d.LastVoteEpoch)
+	return b.String()
 }

@@ -1,6 +1,8 @@
 package node_test
 
 import (
+	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
@@ -273,5 +275,158 @@ func TestSiblingRepointsAfterPromotion(t *testing.T) {
 	}
 	if n := len(c.Find(trace.Promoted, "")); n != 1 {
 		t.Fatalf("%d promotions", n)
+	}
+}
+
+// slotArgs is "a a+1 … b" for CLUSTER ADDSLOTS.
+func slotArgs(a, b int) string {
+	var s []byte
+	for i := a; i <= b; i++ {
+		s = strconv.AppendInt(append(s, ' '), int64(i), 10)
+	}
+	return string(s)
+}
+
+// TestClusterFormedFromMeet: six empty nodes joined by CLUSTER MEET (a
+// chain, the rest by gossip), slots given with CLUSTER ADDSLOTS and
+// replicas with CLUSTER REPLICATE reach one view and state ok; configEpoch
+// collisions (all start at 0) end with distinct epochs
+// (clusterStartHandshake, clusterProcessGossipSection,
+// clusterHandleConfigEpochCollision).
+func TestClusterFormedFromMeet(t *testing.T) {
+	c := nodetest.NewEmpty(6, testConfig(), 21)
+	for i := 1; i < 6; i++ {
+		if r := c.Cluster(fmt.Sprintf("n%d", i-1), fmt.Sprintf("MEET 127.0.0.1 %d", 7000+i)); r.Kind != node.ReplyOK {
+			t.Fatalf("MEET: %+v", r)
+		}
+	}
+	knowsAll := func() bool {
+		for _, h := range c.Hosts {
+			v := h.N.View()
+			if len(v.Peers) != 5 {
+				return false
+			}
+			for _, p := range v.Peers {
+				if p.Flags&node.FlagHandshake != 0 {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	if !c.RunUntilCond(20*time.Second, knowsAll) {
+		dump(t, c)
+		t.Fatal("nodes never all met")
+	}
+	per := node.NumSlots / 3
+	for i := 0; i < 3; i++ {
+		end := (i+1)*per - 1
+		if i == 2 {
+			end = node.NumSlots - 1
+		}
+		if r := c.Cluster(fmt.Sprintf("n%d", i), "ADDSLOTS"+slotArgs(i*per, end)); r.Kind != node.ReplyOK {
+			t.Fatalf("ADDSLOTS: %+v", r)
+		}
+		if r := c.Cluster(fmt.Sprintf("n%d", i+3), "REPLICATE "+string(c.Host(fmt.Sprintf("n%d", i)).ID)); r.Kind != node.ReplyOK {
+			t.Fatalf("REPLICATE: %+v", r)
+		}
+	}
+	if !c.RunUntilCond(c.Now+20*time.Second, func() bool { return allOK(c) }) {
+		dump(t, c)
+		t.Fatal("cluster formed from MEET never reached state ok")
+	}
+	c.RunFor(5 * time.Second)
+	epochs := map[uint64]bool{}
+	for i := 0; i < 3; i++ {
+		epochs[c.Host(fmt.Sprintf("n%d", i)).N.View().ConfigEpoch] = true
+	}
+	if len(epochs) != 3 {
+		t.Fatalf("masters' configEpochs not distinct: %v", epochs)
+	}
+}
+
+// TestManualFailoverLosesNoAcknowledgedWrite: CLUSTER FAILOVER in the
+// middle of a stream of RPUSHes: the master pauses writes, the replica
+// catches up to the paused offset before the election, so every RPUSH
+// acknowledged by either node is in the list on the new master (Redis's
+// 10-manual-failover.tcl).
+func TestManualFailoverLosesNoAcknowledgedWrite(t *testing.T) {
+	c := formed(t, testConfig(), 17, 1)
+	k := keyOn("mfw")
+	m0, r := c.Host("m0"), c.Host("m0r0")
+	acked := 0
+	var seq uint64
+	push := func() {
+		seq++
+		target := m0
+		if r.N.Master() == "" {
+			target = r
+		}
+		c.Command(target.Name, 1, node.Cmd{Seq: seq, Op: node.OpRPush, Key: k, Value: fmt.Sprint(seq)})
+	}
+	for i := 0; i < 300; i++ {
+		push()
+		if i == 100 {
+			if rs := c.Command("m0r0", 9, node.Cmd{Seq: 1, Op: node.OpClusterFailover}); rs[0].Reply.Kind != node.ReplyOK {
+				t.Fatalf("CLUSTER FAILOVER: %+v", rs[0].Reply)
+			}
+		}
+		c.RunFor(5 * time.Millisecond)
+	}
+	c.RunFor(time.Second)
+	if r.N.Master() != "" || m0.N.Master() != r.ID {
+		dump(t, c)
+		t.Fatal("manual failover did not complete")
+	}
+	for _, h := range []*nodetest.Host{m0, r} {
+		for _, rep := range h.Replies {
+			if rep.Client == 1 && rep.Reply.Kind == node.ReplyOK {
+				acked++
+			}
+		}
+	}
+	rs := c.Command("m0r0", 2, node.Cmd{Seq: 1, Op: node.OpLRange, Key: k})
+	if got := len(rs[0].Reply.List); got != acked || acked < 200 {
+		t.Fatalf("list has %d elements, %d RPUSHes acknowledged", got, acked)
+	}
+}
+
+// TestSplitVoteRetriedWithHigherEpoch: two replicas of a dead master each
+// reach a different surviving master, each gets one vote of the two it
+// needs (one vote per master per epoch, and the 2T voted_time block), both
+// attempts expire after auth_timeout, and once the network heals the retry
+// after auth_retry_time wins with a higher epoch (clusterHandleSlaveFailover,
+// clusterSendFailoverAuthIfNeeded).
+func TestSplitVoteRetriedWithHigherEpoch(t *testing.T) {
+	c := formed(t, testConfig(), 23, 2)
+	c.Cut("m0r0", "m2")
+	c.Cut("m0r1", "m1")
+	c.Crash("m0")
+	expired := func() bool { return len(c.Find(trace.ElectionExpire, "")) >= 2 }
+	if !c.RunUntilCond(c.Now+40*time.Second, expired) {
+		dump(t, c)
+		t.Fatal("the split attempts did not both expire")
+	}
+	if n := len(c.Find(trace.Promoted, "")); n != 0 {
+		t.Fatalf("%d promotions with split votes", n)
+	}
+	var firstEpoch uint64
+	for _, e := range c.Find(trace.ElectionStart, "") {
+		firstEpoch = max(firstEpoch, e.Epoch)
+	}
+	c.Heal()
+	promoted := func() bool { return len(c.Find(trace.Promoted, "")) > 0 }
+	if !c.RunUntilCond(c.Now+60*time.Second, promoted) {
+		dump(t, c)
+		t.Fatal("no replica won the retry")
+	}
+	win := c.Find(trace.Promoted, "")[0]
+	if win.Epoch <= firstEpoch {
+		t.Fatalf("retry won in epoch %d, not above the split attempts' %d", win.Epoch, firstEpoch)
+	}
+	c.RunFor(10 * time.Second)
+	other := map[string]string{"m0r0": "m0r1", "m0r1": "m0r0"}[win.Node]
+	if c.Host(other).N.Master() != c.Host(win.Node).ID {
+		t.Fatalf("%s does not follow the winner %s", other, win.Node)
 	}
 }

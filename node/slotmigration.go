@@ -141,19 +141,16 @@ func (n *Node) OpenSlots() []OpenSlot {
 	return out
 }
 
-// openSlotMarkers is the tail clusterGenNodeDescription adds to the myself
+// formatOpenSlots is the tail clusterGenNodeDescription adds to the myself
 // line: " [slot->-id]" for a migrating slot, else " [slot-<-id]" for an
 // importing one, in slot order.
-func (n *Node) openSlotMarkers(p *peer) string {
-	if p != n.myself {
-		return ""
-	}
+func formatOpenSlots(open []OpenSlot) string {
 	var b strings.Builder
-	for _, o := range n.open {
-		if o.migrating != nil {
-			fmt.Fprintf(&b, " [%d->-%s]", o.slot, o.migrating.id)
-		} else if o.importing != nil {
-			fmt.Fprintf(&b, " [%d-<-%s]", o.slot, o.importing.id)
+	for _, o := range open {
+		if o.Migrating != "" {
+			fmt.Fprintf(&b, " [%d->-%s]", o.Slot, o.Migrating)
+		} else if o.Importing != "" {
+			fmt.Fprintf(&b, " [%d-<-%s]", o.Slot, o.Importing)
 		}
 	}
 	return b.String()

@@ -79,8 +79,18 @@ func (t *connTable) compact() {
 // partition the SYN is lost and the dial hangs until the node gives up on it.
 func (w *world) dial(h *host, id node.ConnID) {
 	p, ok := w.byID[id.Peer]
-	if !ok || id.Dialer != h.id {
-		panic("node: invariant: dial of unknown peer or not as dialer")
+	if id.Addr != "" {
+		p, ok = w.hostAt(id.Addr) // a handshake: the name is temporary
+	}
+	if id.Dialer != h.id {
+		panic("node: invariant: dial not as dialer")
+	}
+	if !ok {
+		// Nobody listens at that address: the connect is refused.
+		c := &conn{id: id, dialer: h.idx, peer: h.idx, state: connConnecting}
+		w.conns.add(c)
+		w.q.push(event{at: w.now + refuseDelay, kind: evLink, dst: h.idx, inc: h.inc, conn: c, gen: c.gen, link: node.Refused})
+		return
 	}
 	if old := w.conns.get(id); old != nil {
 		panic("sim: invariant: connection name reused: " + string(id.Dialer) + "->" + string(id.Peer))
@@ -96,6 +106,20 @@ func (w *world) dial(h *host, id node.ConnID) {
 		kind = node.Refused
 	}
 	w.q.push(event{at: w.now + rtt, kind: evLink, dst: h.idx, inc: h.inc, conn: c, gen: c.gen, link: kind})
+}
+
+// refuseDelay is how long a connect to an address nobody serves takes
+// to be refused.
+const refuseDelay = node.CronPeriod / 2
+
+// hostAt is the node host serving client address addr ("ip:port").
+func (w *world) hostAt(addr string) (*host, bool) {
+	for _, h := range w.hosts {
+		if h.addr == addr {
+			return h, true
+		}
+	}
+	return nil, false
 }
 
 // linkEvent delivers a connection event to a node.

@@ -255,16 +255,23 @@ func describeTarget(t scenarios.Target) string {
 	return "?"
 }
 
-// dump hands every live node's state to Options.Dump.
+// dump hands every live node's state to Options.Dump: the kernel's summary
+// line with names, then what the node itself shows (nodes.conf, CLUSTER
+// NODES, CLUSTER INFO, CLUSTER SHARDS in Redis's formats).
 func (w *world) dump() {
 	if w.opt.Dump == nil {
 		return
 	}
 	for _, h := range w.hosts {
 		if !h.up {
-			w.opt.Dump(w.now, h.name, "(down)\n")
+			text := "(down)\n"
+			if h.hasDisk {
+				text += "# nodes.conf\n" + h.disk.Text()
+			}
+			w.opt.Dump(w.now, h.name, text)
 			continue
 		}
-		w.opt.Dump(w.now, h.name, describeView(h.n.View(), w.nameOf))
+		w.opt.Dump(w.now, h.name, describeView(h.n.View(), w.nameOf)+
+			"# nodes.conf\n"+h.disk.Text()+h.n.Describe())
 	}
 }

@@ -37,7 +37,8 @@ type Options struct {
 	AllowBugs bool
 	// DumpAt lists virtual times at which every node's state is dumped.
 	DumpAt []time.Duration
-	// Dump receives the dumps (nodes.conf and CLUSTER NODES per node).
+	// Dump receives the dumps: per node a named summary, then nodes.conf,
+	// CLUSTER NODES, CLUSTER INFO and CLUSTER SHARDS as Redis prints them.
 	Dump func(at time.Duration, node string, text string)
 }
 

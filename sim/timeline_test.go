@@ -24,7 +24,8 @@ func TestMain(m *testing.M) {
 }
 
 // TestTimelines runs the scripts in testdata/timeline: each `run` prints the
-// trace hash and a filtered, readable timeline of a scenario.
+// trace hash and a filtered, readable timeline of a scenario, a built-in one
+// or the YAML given as the command's input.
 //
 //	run scenario=master-crash seed=7 until=20s only=crash,promoted
 func TestTimelines(t *testing.T) {
@@ -35,11 +36,11 @@ func TestTimelines(t *testing.T) {
 			}
 			var name, only, until string
 			var seed uint64 = 1
-			d.ScanArgs(t, "scenario", &name)
+			d.MaybeScanArgs(t, "scenario", &name)
 			d.MaybeScanArgs(t, "seed", &seed)
 			d.MaybeScanArgs(t, "only", &only)
 			d.MaybeScanArgs(t, "until", &until)
-			s, err := scenarios.Builtin(name)
+			s, err := timelineScenario(path, name, d.Input)
 			if err != nil {
 				d.Fatalf(t, "%v", err)
 			}
@@ -56,6 +57,15 @@ func TestTimelines(t *testing.T) {
 			return describeFiltered(res, only)
 		})
 	})
+}
+
+// timelineScenario is the built-in scenario name, or the inline YAML when
+// name is empty.
+func timelineScenario(path, name, input string) (*scenarios.Scenario, error) {
+	if name != "" {
+		return scenarios.Builtin(name)
+	}
+	return scenarios.Parse(path, []byte(input))
 }
 
 func describeFiltered(res *Result, only string) string {

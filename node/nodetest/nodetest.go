@@ -40,6 +40,7 @@ const (
 
 type conn struct {
 	id      node.ConnID
+	peer    node.ID // the host dialed: id.Peer, or the one at id.Addr for a handshake
 	state   connState
 	pending []*node.Message
 	dead    bool // a partition dropped something: nothing more is delivered
@@ -143,6 +144,39 @@ func New(masters, replicas int, cfg node.Config, seed uint64) *Cluster {
 	return c
 }
 
+// NewEmpty starts n masters that know only themselves and own no slots,
+// as freshly booted nodes with an empty nodes.conf (n0, n1, …); a test
+// forms the cluster with CLUSTER MEET, ADDSLOTS and REPLICATE.
+func NewEmpty(n int, cfg node.Config, seed uint64) *Cluster {
+	c := &Cluster{Latency: time.Millisecond, byID: map[node.ID]*Host{},
+		conns: map[node.ConnID]*conn{}, cut: map[[2]node.ID]bool{},
+		rnd: rand.New(rand.NewPCG(seed, 1))}
+	for i := 0; i < n; i++ {
+		m := node.Member{ID: c.newID(), Addr: fmt.Sprintf("127.0.0.1:%d", 7000+i)}
+		c.addHost(fmt.Sprintf("n%d", i), m, cfg)
+	}
+	for i, h := range c.Hosts {
+		disk := node.NodesConf{Myself: h.ID, Nodes: []node.ConfNode{{ID: h.ID, Addr: h.Cfg.Addr,
+			Flags: node.FlagMaster | node.FlagMyself}}}
+		n, err := node.Restore(h.Cfg, disk, rand.New(rand.NewPCG(seed, uint64(100+i))))
+		if err != nil {
+			panic(err)
+		}
+		h.N = n
+		c.startTicks(h)
+	}
+	return c
+}
+
+// Cluster runs "CLUSTER <args>" on a host and returns the reply.
+func (c *Cluster) Cluster(name, args string) node.Reply {
+	rs := c.Command(name, 0, node.Cmd{Op: node.OpCluster, Value: args})
+	if len(rs) != 1 {
+		panic("nodetest: CLUSTER " + args + ": no reply")
+	}
+	return rs[0].Reply
+}
+
 func (c *Cluster) newID() node.ID {
 	return node.ID(fmt.Sprintf("%016x%016x%08x", c.rnd.Uint64(), c.rnd.Uint64(), c.rnd.Uint32()))
 }
@@ -152,6 +186,20 @@ func (c *Cluster) addHost(name string, m node.Member, cfg node.Config) {
 	h := &Host{Name: name, ID: m.ID, Cfg: cfg, phase: time.Duration(c.rnd.IntN(100)) * time.Millisecond}
 	c.Hosts = append(c.Hosts, h)
 	c.byID[m.ID] = h
+}
+
+// dialTarget is the host a dial reaches: by address for a handshake
+// (the name is temporary), else by ID. "" when nobody listens there.
+func (c *Cluster) dialTarget(id node.ConnID) node.ID {
+	if id.Addr == "" {
+		return id.Peer
+	}
+	for _, h := range c.Hosts {
+		if h.Cfg.Addr == id.Addr {
+			return h.ID
+		}
+	}
+	return ""
 }
 
 // Host returns the host with a name.
@@ -244,8 +292,8 @@ func (c *Cluster) connect(cn *conn) {
 	if cn.state != connConnecting {
 		return
 	}
-	d, p := c.byID[cn.id.Dialer], c.byID[cn.id.Peer]
-	if c.isCut(cn.id.Dialer, cn.id.Peer) {
+	d, p := c.byID[cn.id.Dialer], c.byID[cn.peer]
+	if c.isCut(cn.id.Dialer, cn.peer) {
 		return // never answered
 	}
 	if !d.Alive() {
@@ -260,7 +308,7 @@ func (c *Cluster) connect(cn *conn) {
 	}
 	cn.state = connOpen
 	for _, m := range cn.pending {
-		c.push(&event{at: c.Now + c.Latency, kind: evDeliver, c: cn, to: cn.id.Peer, msg: m})
+		c.push(&event{at: c.Now + c.Latency, kind: evDeliver, c: cn, to: cn.peer, msg: m})
 	}
 	cn.pending = nil
 	d.N.Link(c.Now, node.LinkEvent{Conn: cn.id, Kind: node.Connected}, &c.out)
@@ -273,7 +321,7 @@ func (c *Cluster) deliver(e *event) {
 	if cn.state != connOpen || cn.dead || h == nil || !h.Alive() {
 		return
 	}
-	if c.isCut(cn.id.Dialer, cn.id.Peer) {
+	if c.isCut(cn.id.Dialer, cn.peer) {
 		cn.dead = true
 		return
 	}
@@ -288,7 +336,7 @@ func (c *Cluster) apply(h *Host) {
 		h.Disk = h.N.Disk()
 	}
 	for _, id := range o.Dials {
-		cn := &conn{id: id}
+		cn := &conn{id: id, peer: c.dialTarget(id)}
 		c.conns[id] = cn
 		c.push(&event{at: c.Now + c.Latency, kind: evConnect, c: cn})
 	}
@@ -298,8 +346,8 @@ func (c *Cluster) apply(h *Host) {
 			continue
 		}
 		cn.state = connClosed
-		other := id.Peer
-		if h.ID == id.Peer {
+		other := cn.peer
+		if h.ID == cn.peer {
 			other = id.Dialer
 		}
 		c.push(&event{at: c.Now + c.Latency, kind: evClosed, c: cn, to: other})
@@ -309,8 +357,8 @@ func (c *Cluster) apply(h *Host) {
 		if cn == nil {
 			continue
 		}
-		to := env.Conn.Peer
-		if h.ID == env.Conn.Peer {
+		to := cn.peer
+		if h.ID == cn.peer {
 			to = env.Conn.Dialer
 		}
 		switch {
@@ -337,11 +385,11 @@ func (c *Cluster) Crash(name string) {
 	h := c.Host(name)
 	h.N = nil
 	for _, cn := range c.sortedConns() {
-		if cn.state == connClosed || (cn.id.Dialer != h.ID && cn.id.Peer != h.ID) {
+		if cn.state == connClosed || (cn.id.Dialer != h.ID && cn.peer != h.ID) {
 			continue
 		}
 		cn.state = connClosed
-		other := cn.id.Peer
+		other := cn.peer
 		if other == h.ID {
 			other = cn.id.Dialer
 		}
@@ -400,6 +448,13 @@ func (c *Cluster) Partition(group ...string) {
 			}
 		}
 	}
+}
+
+// Cut blocks the network between two hosts only (both directions).
+func (c *Cluster) Cut(a, b string) {
+	x, y := c.Host(a).ID, c.Host(b).ID
+	c.cut[[2]node.ID{x, y}] = true
+	c.cut[[2]node.ID{y, x}] = true
 }
 
 // Heal removes every partition.
