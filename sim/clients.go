@@ -37,10 +37,11 @@ func (w *world) bootClients(n int) {
 	wl := w.s.Workload
 	cfg := workload.Config{Kind: wl.Kind, Clients: wl.Clients, Rate: wl.Rate, Keys: wl.Keys,
 		Timeout: wl.Timeout, ReadRatio: wl.ReadRatio}
-	seeds := make([]string, len(w.hosts))
-	for i, h := range w.hosts {
-		seeds[i] = h.addr
-		w.byAddr[h.addr] = i
+	// Clients are configured with the cluster's members, not the spares;
+	// they reach a spare only when a MOVED or ASK names it.
+	seeds := make([]string, len(w.hosts)-w.s.Cluster.Spares)
+	for i := range seeds {
+		seeds[i] = w.hosts[i].addr
 	}
 	for i := 0; i < n; i++ {
 		name := "client-" + strconv.Itoa(i)
@@ -116,6 +117,10 @@ func (w *world) replyTo(from, client int, seq uint64, r node.Reply) {
 }
 
 func (w *world) reply(ev *event) {
+	if w.admin != nil && ev.dst == w.admin.idx {
+		w.adminReply(ev.reply.seq, ev.reply.reply)
+		return
+	}
 	cs := w.clients[ev.dst-len(w.hosts)]
 	w.scheduleWake(cs, cs.c.OnReply(w.now, ev.reply.seq, ev.reply.reply, w.sender(cs)))
 }

@@ -87,7 +87,7 @@ func (w *world) restart(h *host) {
 // partition splits the endpoints into groups; the group holding `rest` takes
 // every endpoint not named elsewhere.
 func (w *world) partition(groups [][]scenarios.Target) {
-	endpoints := len(w.hosts) + len(w.clients)
+	endpoints := w.net.Endpoints()
 	owner := make([]int, endpoints)
 	for i := range owner {
 		owner[i] = -1
@@ -131,6 +131,9 @@ func (w *world) partition(groups [][]scenarios.Target) {
 func (w *world) endpointName(idx int) string {
 	if idx < len(w.hosts) {
 		return w.hosts[idx].name
+	}
+	if w.admin != nil && idx == w.admin.idx {
+		return "admin"
 	}
 	return w.clients[idx-len(w.hosts)].name
 }

@@ -27,6 +27,9 @@ const (
 	evCommand                   // a client command arrives at node dst
 	evReply                     // a reply arrives at client dst
 	evDump                      // dump every node's state
+	evAdminStep                 // admin step number `fault` is due
+	evAdminSend                 // the admin client sends call number `gen` (after its pace)
+	evAdminTimeout              // the admin client gives up on call number `gen`
 )
 
 // event is one entry of the queue. Small payloads inline, large ones by
@@ -87,6 +90,7 @@ type world struct {
 	events  []trace.Event
 	ops     []history.Op
 	crashed []int // crash order of hosts still down, for `restart: crashed`
+	admin   *adminClient // nil without admin steps
 }
 
 func newWorld(s *scenarios.Scenario, opt Options) (*world, error) {
@@ -105,6 +109,11 @@ func newWorld(s *scenarios.Scenario, opt Options) (*world, error) {
 	endpoints := len(w.hosts) + nClients
 	seed := w.seed
 	names := w.endpointNames(nClients)
+	if len(s.Admin) > 0 {
+		w.names["admin"] = endpoints
+		names = append(names, "admin")
+		endpoints++
+	}
 	net, err := netmodel.New(netConfig(s.Network), endpoints, func(from, to int) *rand.Rand {
 		return rng.Derive(seed, "net/"+names[from]+"->"+names[to])
 	})
@@ -114,6 +123,7 @@ func newWorld(s *scenarios.Scenario, opt Options) (*world, error) {
 	w.net = net
 	w.bootNodes(members)
 	w.bootClients(nClients)
+	w.bootAdmin(len(w.hosts) + nClients)
 	for i := range s.Faults {
 		w.q.push(event{at: s.Faults[i].At, kind: evFault, fault: i})
 	}
@@ -145,13 +155,16 @@ func (w *world) buildHosts() []node.Member {
 	c := w.s.Cluster
 	ids := rng.Derive(w.seed, "ids")
 	names := c.NodeNames()
-	members := make([]node.Member, len(names))
+	members := make([]node.Member, len(names)-c.Spares)
 	for i, name := range names {
 		h := &host{name: name, idx: i, id: randomID(ids), addr: "127.0.0.1:" + strconv.Itoa(30001+i)}
 		h.cfg = nodeConfig(c.Config, h.addr, w.s)
 		w.hosts = append(w.hosts, h)
 		w.byID[h.id] = h
-		members[i] = node.Member{ID: h.id, Addr: h.addr, ConfigEpoch: uint64(i + 1)}
+		w.byAddr[h.addr] = i
+		if i < len(members) {
+			members[i] = node.Member{ID: h.id, Addr: h.addr, ConfigEpoch: uint64(i + 1)}
+		}
 	}
 	for m := 0; m < c.Masters; m++ {
 		lo, hi := slotRange(m, c.Masters)
@@ -189,8 +202,16 @@ func randomID(r *rand.Rand) node.ID {
 
 func (w *world) bootNodes(members []node.Member) {
 	for i, h := range w.hosts {
-		h.n = node.New(h.cfg, h.id, members, rng.Derive(w.seed, "node/"+h.name))
 		h.up = true
+		if i >= len(members) {
+			// A spare: a fresh node that knows only itself (configEpoch 0).
+			alone := []node.Member{{ID: h.id, Addr: h.addr}}
+			h.n = node.New(h.cfg, h.id, alone, rng.Derive(w.seed, "node/"+h.name))
+			w.emit(trace.Event{Node: h.name, Kind: trace.Boot, Value: "spare"})
+			w.scheduleFirstTick(h)
+			continue
+		}
+		h.n = node.New(h.cfg, h.id, members, rng.Derive(w.seed, "node/"+h.name))
 		w.emit(trace.Event{Node: h.name, Kind: trace.Boot, Value: bootValue(members[i]), Peer: w.nameOf(members[i].Master)})
 		w.scheduleFirstTick(h)
 	}
@@ -285,6 +306,12 @@ func (w *world) dispatch(ev *event) {
 		w.reply(ev)
 	case evDump:
 		w.dump()
+	case evAdminStep:
+		w.adminStepDue(ev.fault)
+	case evAdminSend:
+		w.adminSend(ev.gen)
+	case evAdminTimeout:
+		w.adminTimedOut(ev.gen)
 	}
 }
 
@@ -311,6 +338,9 @@ func (w *world) apply(h *host) {
 		e.Node = h.name
 		e.Peer = w.nameOf(node.ID(e.Peer))
 		w.emit(e)
+	}
+	if o.Migrate != nil {
+		w.migrate(h, *o.Migrate)
 	}
 }
 
