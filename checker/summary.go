@@ -28,11 +28,14 @@ type Summary struct {
 	TraceSHA256 string `json:"trace_sha256"`
 	// Settings are the overridden settings of a sweep point, e.g.
 	// "cluster-node-timeout": "5000".
-	Settings     map[string]string `json:"settings,omitempty"`
-	Failovers    []Failover        `json:"failovers"`
-	Check        CheckSummary      `json:"check"`
-	Expectations []ExpectResult    `json:"expectations"`
-	OK           bool              `json:"ok"` // every expectation held
+	Settings  map[string]string `json:"settings,omitempty"`
+	Failovers []Failover        `json:"failovers"`
+	// OpenSlots are slots a live node still had MIGRATING or IMPORTING when
+	// the run ended ("m1: 1234 importing from m0"): a reshard interrupted.
+	OpenSlots    []string       `json:"open_slots,omitempty"`
+	Check        CheckSummary   `json:"check"`
+	Expectations []ExpectResult `json:"expectations"`
+	OK           bool           `json:"ok"` // every expectation held
 }
 
 // CheckSummary is the checker's verdict on the history.

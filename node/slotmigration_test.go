@@ -342,3 +342,18 @@ func TestMigrateNoKeyAndCrossSlot(t *testing.T) {
 		t.Errorf("cross slot: %+v", r)
 	}
 }
+
+// TestBecomingReplicaClosesSlots: a master turned replica forgets its open
+// slots (clusterSetMaster calls clusterCloseAllSlots).
+func TestBecomingReplicaClosesSlots(t *testing.T) {
+	n := mk(t, testCfg(), tid(1))
+	cluster(n, "SETSLOT 6000 IMPORTING "+string(tid(2)))
+	for s := 0; s <= 5460; s++ {
+		n.delSlot(s)
+		n.addSlot(n.byID[tid(2)], s)
+	}
+	n.at(testT, func() { n.setMaster(n.byID[tid(2)]) })
+	if len(n.OpenSlots()) != 0 {
+		t.Errorf("open slots after becoming a replica: %v", n.OpenSlots())
+	}
+}

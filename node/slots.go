@@ -182,6 +182,7 @@ func (n *Node) setMaster(m *peer) {
 	if me.is(FlagMaster) {
 		me.flags &^= FlagMaster | FlagMigrateTo
 		me.flags |= FlagSlave
+		n.open = nil // clusterCloseAllSlots
 	}
 	n.attachReplica(me, m)
 	n.emit(trace.Role, m, 0, "replica")

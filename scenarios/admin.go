@@ -273,3 +273,12 @@ func marshalAdmin(st AdminStep) *yaml.Node {
 	add(body, "pace", str(fmtDur(st.Pace)))
 	return mapping(false, "at", str(fmtDur(st.At)), string(st.Kind), body)
 }
+
+// AdminNames is ["admin"] when the scenario has admin steps: the admin
+// client is an endpoint a partition can name, like a workload client.
+func (s *Scenario) AdminNames() []string {
+	if len(s.Admin) == 0 {
+		return nil
+	}
+	return []string{"admin"}
+}

@@ -33,7 +33,7 @@ func (p *parser) faults(n *yaml.Node, s *Scenario, limit time.Duration) []Fault 
 	if !ok {
 		return nil
 	}
-	nm := names{nodes: s.Cluster.NodeNames(), clients: s.Workload.ClientNames(),
+	nm := names{nodes: s.Cluster.NodeNames(), clients: append(s.Workload.ClientNames(), s.AdminNames()...),
 		replicas: s.Cluster.ReplicasPerMaster > 0}
 	var out []Fault
 	paths := make(map[int]string) // Line → path, for the check below

@@ -129,19 +129,19 @@ func (p *parser) scenario(root *yaml.Node) *Scenario {
 	if n := m["workload"]; n != nil {
 		p.workload(n, &s.Workload)
 	}
-	if n := m["faults"]; n != nil {
-		limit := time.Duration(-1)
-		if durOK {
-			limit = s.Duration
-		}
-		s.Faults = p.faults(n, s, limit)
-	}
 	if n := m["admin"]; n != nil {
 		limit := time.Duration(-1)
 		if durOK {
 			limit = s.Duration
 		}
 		s.Admin = p.admin(n, s, limit)
+	}
+	if n := m["faults"]; n != nil {
+		limit := time.Duration(-1)
+		if durOK {
+			limit = s.Duration
+		}
+		s.Faults = p.faults(n, s, limit)
 	}
 	if n := m["expect"]; n != nil {
 		p.expect(n, &s.Expect)

@@ -228,3 +228,22 @@ func (w *world) migrate(src *host, req node.MigrateRequest) {
 	src.n.MigrateDone(w.clock(src), req, answers, connErr, &w.out)
 	w.apply(src)
 }
+
+// reportOpenSlots records, when the run ends, every slot a live node still
+// has MIGRATING or IMPORTING: what an interrupted reshard leaves behind and
+// `redis-cli --cluster fix` would have to close.
+func (w *world) reportOpenSlots() {
+	for _, h := range w.hosts {
+		if !h.up {
+			continue
+		}
+		for _, o := range h.n.OpenSlots() {
+			v := fmt.Sprintf("%d migrating to %s", o.Slot, w.nameOf(o.Migrating))
+			if o.Migrating == "" {
+				v = fmt.Sprintf("%d importing from %s", o.Slot, w.nameOf(o.Importing))
+			}
+			w.emit(trace.Event{Kind: trace.OpenSlot, Node: h.name, Value: v})
+			w.openSlots = append(w.openSlots, h.name+": "+v)
+		}
+	}
+}

@@ -53,6 +53,7 @@ type Result struct {
 	VirtualEnd  time.Duration // virtual time at which the run stopped
 	StopReason  string        // "duration" or "event limit"
 	Nodes       []NodeInfo    // the nodes, in endpoint order
+	OpenSlots   []string      // slots still open at the end on live nodes: "m1: 1234 importing from m0"
 }
 
 // NodeInfo names one node of the run.

@@ -19,17 +19,17 @@ import (
 type evKind uint8
 
 const (
-	evTick    evKind = iota + 1 // clusterCron of node dst
-	evDeliver                   // a bus or replication message arrives over a connection
-	evLink                      // a connection event reaches node dst
-	evFault                     // scenario fault number `fault`
-	evClient                    // client dst wakes up (next op or a timeout)
-	evCommand                   // a client command arrives at node dst
-	evReply                     // a reply arrives at client dst
-	evDump                      // dump every node's state
-	evAdminStep                 // admin step number `fault` is due
-	evAdminSend                 // the admin client sends call number `gen` (after its pace)
-	evAdminTimeout              // the admin client gives up on call number `gen`
+	evTick         evKind = iota + 1 // clusterCron of node dst
+	evDeliver                        // a bus or replication message arrives over a connection
+	evLink                           // a connection event reaches node dst
+	evFault                          // scenario fault number `fault`
+	evClient                         // client dst wakes up (next op or a timeout)
+	evCommand                        // a client command arrives at node dst
+	evReply                          // a reply arrives at client dst
+	evDump                           // dump every node's state
+	evAdminStep                      // admin step number `fault` is due
+	evAdminSend                      // the admin client sends call number `gen` (after its pace)
+	evAdminTimeout                   // the admin client gives up on call number `gen`
 )
 
 // event is one entry of the queue. Small payloads inline, large ones by
@@ -85,12 +85,13 @@ type world struct {
 	phase   *rand.Rand
 	conns   connTable
 
-	out     node.Output
-	tw      *trace.Writer
-	events  []trace.Event
-	ops     []history.Op
-	crashed []int // crash order of hosts still down, for `restart: crashed`
-	admin   *adminClient // nil without admin steps
+	out       node.Output
+	tw        *trace.Writer
+	events    []trace.Event
+	ops       []history.Op
+	crashed   []int        // crash order of hosts still down, for `restart: crashed`
+	admin     *adminClient // nil without admin steps
+	openSlots []string     // filled when the run ends (reportOpenSlots)
 }
 
 func newWorld(s *scenarios.Scenario, opt Options) (*world, error) {
@@ -278,6 +279,7 @@ func (w *world) run() {
 		w.now = w.opt.Until
 	}
 	w.finishClients()
+	w.reportOpenSlots()
 	w.emit(trace.Event{Kind: trace.Finish, Value: w.stop})
 }
 
@@ -357,7 +359,7 @@ func (w *world) emit(e trace.Event) {
 
 func (w *world) result() *Result {
 	r := &Result{Seed: w.seed, Trace: w.events, History: w.ops, TraceSHA256: w.tw.Sum(),
-		Events: w.tw.Count(), Steps: w.steps, VirtualEnd: w.now, StopReason: w.stop}
+		Events: w.tw.Count(), Steps: w.steps, VirtualEnd: w.now, StopReason: w.stop, OpenSlots: w.openSlots}
 	for _, h := range w.hosts {
 		r.Nodes = append(r.Nodes, NodeInfo{Name: h.name, ID: string(h.id), Addr: h.addr})
 	}

@@ -135,6 +135,7 @@ func checkRun(s *scenarios.Scenario, res *sim.Result, settings map[string]string
 	if err != nil {
 		return sum, simBugError{fmt.Sprintf("rcsim: checker: %v", err)}
 	}
+	sum.OpenSlots = res.OpenSlots
 	return sum, nil
 }
 
@@ -196,6 +197,9 @@ func printSummary(w io.Writer, s *scenarios.Scenario, sum checker.Summary, dir s
 		fmt.Fprintf(w, "failover of %s at %s: pfail %s, fail %s, promoted %s %s, cluster ok %s, writes resumed %s\n",
 			fo.FailedNode, trace.FormatTime(time.Duration(fo.FaultAtMs)*time.Millisecond),
 			ms(fo.PFailMs), ms(fo.FailMs), fo.PromotedNode, ms(fo.PromotedMs), ms(fo.ClusterOKMs), ms(fo.WritesResumedMs))
+	}
+	for _, o := range sum.OpenSlots {
+		fmt.Fprintf(w, "slot left open at the end: %s\n", o)
 	}
 	c := sum.Check
 	fmt.Fprintf(w, "check: %s (%d ops, %d unknown, %d failed), %d acknowledged writes lost\n",

@@ -59,6 +59,9 @@ const (
 	SetSlot Kind = "setslot" // CLUSTER SETSLOT took effect; Value: "<slot> migrating|importing|stable|node"; Peer: the node named
 	Migrate Kind = "migrate" // a MIGRATE finished on its source; Value: "slot=<n> keys=<moved>/<sent>"; Peer: the target
 	Admin   Kind = "admin"   // an admin step began, ended or failed; Value: the step and its outcome
+	// OpenSlot: a slot still open on Node when the run ended (an interrupted
+	// migration); Value: "1234 importing from m0" or "1234 migrating to m1".
+	OpenSlot Kind = "open_slot"
 )
 
 // Client events, written by the workload.
@@ -72,7 +75,7 @@ func init() {
 	for _, k := range []Kind{Boot, Crash, Restart, Partition, Heal, Fault, Finish,
 		PFail, PFailCleared, Fail, FailCleared, State, Epoch, ConfigEpoch,
 		ElectionSched, ElectionStart, ElectionExpire, VoteGranted, VoteRefused,
-		VoteReceived, Promoted, Role, Slots, UpdateSent, LinkDown, Ignored, Note, SetSlot, Migrate, Admin, ClientWrite} {
+		VoteReceived, Promoted, Role, Slots, UpdateSent, LinkDown, Ignored, Note, SetSlot, Migrate, Admin, OpenSlot, ClientWrite} {
 		kinds[k] = true
 	}
 }
