@@ -357,3 +357,29 @@ func TestBecomingReplicaClosesSlots(t *testing.T) {
 		t.Errorf("open slots after becoming a replica: %v", n.OpenSlots())
 	}
 }
+
+// TestRangesMatchesBitByBit: the word-skipping Ranges gives the same ranges
+// as a bit-by-bit scan, for sets with ranges on and across word edges.
+func TestRangesMatchesBitByBit(t *testing.T) {
+	naive := func(s *SlotSet) []SlotRange {
+		var rs []SlotRange
+		for i := 0; i < NumSlots; i++ {
+			if !s.Has(i) {
+				continue
+			}
+			if len(rs) > 0 && rs[len(rs)-1].End == i-1 {
+				rs[len(rs)-1].End = i
+			} else {
+				rs = append(rs, SlotRange{i, i})
+			}
+		}
+		return rs
+	}
+	for _, rs := range [][]SlotRange{nil, {{0, NumSlots - 1}}, {{0, 63}}, {{63, 64}}, {{64, 127}, {129, 129}},
+		{{0, 5460}, {5462, 5462}, {16383, 16383}}, {{100, 6000}, {6400, 6463}}} {
+		s := SlotSetOf(rs)
+		if got, want := s.Ranges(), naive(s); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("Ranges(%v) = %v, want %v", rs, got, want)
+		}
+	}
+}

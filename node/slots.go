@@ -37,11 +37,19 @@ func (s *SlotSet) Count() int {
 	return c
 }
 
-// Ranges returns the set as sorted inclusive ranges.
+// Ranges returns the set as sorted inclusive ranges. Whole words that
+// cannot start or end a range are skipped (Disk calls it for every node on
+// every save).
 func (s *SlotSet) Ranges() []SlotRange {
 	var rs []SlotRange
 	start := -1
 	for i := 0; i <= NumSlots; i++ {
+		if i%64 == 0 && i < NumSlots {
+			if w := s[i/64]; (w == 0 && start < 0) || (w == ^uint64(0) && start >= 0) {
+				i += 63
+				continue
+			}
+		}
 		in := i < NumSlots && s.Has(i)
 		if in && start < 0 {
 			start = i

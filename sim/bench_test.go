@@ -37,3 +37,6 @@ func benchScenario(b *testing.B, name string) {
 	b.ReportMetric(float64(steps)/sec, "events/s")
 	b.ReportMetric(virtual.Seconds()/sec, "virtual-s/s")
 }
+
+// BenchmarkReshardUnderLoad is 2000 slots resharded under client load.
+func BenchmarkReshardUnderLoad(b *testing.B) { benchScenario(b, "reshard-under-load") }
