@@ -1,0 +1,223 @@
+package sim
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"rcsim/checker/history"
+	"rcsim/node"
+	"rcsim/scenarios"
+	"rcsim/sim/trace"
+)
+
+// runBuiltin runs a built-in scenario to its end at seed and returns the
+// world, with the trace kept.
+func runBuiltin(t *testing.T, name string, seed uint64) *world {
+	t.Helper()
+	s, err := scenarios.Builtin(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := testWorld(t, s, seed)
+	w.run()
+	return w
+}
+
+// adminOutcomes lists the admin trace values in order.
+func adminOutcomes(w *world) []string {
+	var out []string
+	for _, e := range w.events {
+		if e.Kind == trace.Admin {
+			out = append(out, e.Value)
+		}
+	}
+	return out
+}
+
+// TestReshardUnderLoadKeepsAcknowledgedWrites: after 2000 slots moved under
+// load, every key that had an acknowledged write is readable on its slot's
+// owner, with the value of a write nothing acknowledged came strictly after.
+// (The cmd/rcsim test runs the same scenario through the checker:
+// linearizable, no lost write.)
+func TestReshardUnderLoadKeepsAcknowledgedWrites(t *testing.T) {
+	w := runBuiltin(t, "reshard-under-load", 7)
+	if got := adminOutcomes(w); len(got) != 2 || !strings.HasSuffix(got[1], ": ok") {
+		t.Fatalf("admin steps %q, want the reshard to finish ok", got)
+	}
+	moved := 0
+	for _, e := range w.events {
+		if e.Kind == trace.Migrate {
+			moved++
+		}
+	}
+	if moved == 0 {
+		t.Fatalf("no MIGRATE carried keys: the test moves no data")
+	}
+	writes := map[string][]history.Op{}
+	for _, op := range w.ops {
+		if op.Kind == "set" && op.Status != history.Fail {
+			writes[op.Key] = append(writes[op.Key], op)
+		}
+	}
+	for key, ws := range writes {
+		h := w.ownerOf(node.KeySlot(key))
+		got, ok := h.n.Get(key)
+		if !ok {
+			t.Errorf("%s (slot %d): acknowledged writes but missing on owner %s", key, node.KeySlot(key), h.name)
+			continue
+		}
+		if !notSuperseded(ws, got) {
+			t.Errorf("%s on %s = %q: not the value of any write that could be last", key, h.name, got)
+		}
+	}
+}
+
+// notSuperseded reports whether v is the value of a write in ws that no
+// acknowledged write began after it returned.
+func notSuperseded(ws []history.Op, v string) bool {
+	for _, a := range ws {
+		if a.Value != v {
+			continue
+		}
+		last := true
+		for _, b := range ws {
+			if b.Status == history.OK && a.Status == history.OK && b.Invoke > a.Return {
+				last = false
+			}
+		}
+		if last {
+			return true
+		}
+	}
+	return false
+}
+
+// TestSourceCrashLeavesSlotOpen: a reshard whose source crashes stops at
+// the refused connection; the target keeps the slot IMPORTING (in CLUSTER
+// NODES, in nodes.conf and in the run's OpenSlots), and keeps the dead
+// source as its owner, so its cluster_state stays fail.
+func TestSourceCrashLeavesSlotOpen(t *testing.T) {
+	w := runBuiltin(t, "reshard-source-crash", 7)
+	got := adminOutcomes(w)
+	if len(got) != 2 || !strings.Contains(got[1], "failed") || !strings.Contains(got[1], "ECONNREFUSED") {
+		t.Fatalf("admin steps %q, want the reshard to fail on a refused connection", got)
+	}
+	res := w.result()
+	if len(res.OpenSlots) != 1 || !regexp.MustCompile(`^m1: \d+ importing from m0$`).MatchString(res.OpenSlots[0]) {
+		t.Fatalf("open slots %q, want one slot importing on m1 from m0", res.OpenSlots)
+	}
+	m0, m1 := w.host("m0"), w.host("m1")
+	marker := regexp.MustCompile(`\[\d+-<-` + string(m0.id) + `\]`)
+	for what, text := range map[string]string{"CLUSTER NODES": m1.n.ClusterNodes(w.now), "nodes.conf": m1.disk.Text()} {
+		if !marker.MatchString(text) {
+			t.Errorf("m1 %s lacks the importing marker:\n%s", what, text)
+		}
+	}
+	if m1.n.StateOK() {
+		t.Errorf("m1 cluster_state ok: want fail, the importing slot still bound to the dead m0")
+	}
+}
+
+// TestAdminStepsRunInOrder: add_node joins a spare as a replica, failover
+// promotes it, and the old master follows it.
+func TestAdminStepsRunInOrder(t *testing.T) {
+	w := runBuiltin(t, "add-replica-failover", 7)
+	got := adminOutcomes(w)
+	want := []string{"add_node s0 replica of m0: start", "add_node s0 replica of m0: ok", "failover s0: start", "failover s0: ok"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("admin steps %q, want %q", got, want)
+	}
+	s0, m0 := w.host("s0"), w.host("m0")
+	if v := s0.n.View(); v.Master != "" || len(v.Slots) == 0 {
+		t.Errorf("s0 master %q slots %v: want a master with m0's slots", v.Master, v.Slots)
+	}
+	if v := m0.n.View(); v.Master != s0.id {
+		t.Errorf("m0 replicates %q, want s0", v.Master)
+	}
+}
+
+// TestRebalanceByWeight: a weight of 11 against 10 moves the difference to
+// m0 (clusterManagerCommandRebalance), and every node ends up agreeing.
+func TestRebalanceByWeight(t *testing.T) {
+	s := parse(t, `name: rb
+description: d
+duration: 20s
+cluster: {masters: 2, replicas-per-master: 0}
+admin:
+  - at: 3s
+    rebalance: {weights: {m0: 11, m1: 10}}
+`)
+	w := testWorld(t, s, 3)
+	w.run()
+	if got := adminOutcomes(w); len(got) != 2 || !strings.HasSuffix(got[1], ": ok") {
+		t.Fatalf("admin steps %q", got)
+	}
+	want := node.NumSlots * 11 / 21
+	for _, name := range []string{"m0", "m1"} {
+		owned := 0
+		for _, r := range w.host(name).n.View().Peers {
+			if r.ID == w.host("m0").id {
+				owned = slotCount(r.Slots)
+			}
+		}
+		if name == "m0" {
+			owned = slotCount(w.host("m0").n.View().Slots)
+		}
+		if owned < want-1 || owned > want+1 {
+			t.Errorf("%s sees m0 with %d slots, want %d±1", name, owned, want)
+		}
+	}
+}
+
+func slotCount(rs []node.SlotRange) int {
+	n := 0
+	for _, r := range rs {
+		n += r.End - r.Start + 1
+	}
+	return n
+}
+
+// TestPlanRebalance checks the plan of clusterManagerCommandRebalance.
+func TestPlanRebalance(t *testing.T) {
+	mk := func(id string, slots, weight int) *balanceNode {
+		return &balanceNode{line: nodesLine{id: id, slots: make([]int, slots)}, weight: weight}
+	}
+	for _, tc := range []struct {
+		name  string
+		nodes []*balanceNode
+		want  string
+	}{
+		{"balanced: nothing to do", []*balanceNode{mk("a", 8192, 1), mk("b", 8192, 1)}, ""},
+		{"within the 2% threshold", []*balanceNode{mk("a", 8300, 1), mk("b", 8084, 1)}, ""},
+		{"empty master gets a share", []*balanceNode{mk("a", 8192, 1), mk("b", 8192, 1), mk("c", 0, 1)}, "b->c 2731 a->c 2731 "},
+		{"weight zero drains a node", []*balanceNode{mk("a", 8192, 1), mk("b", 8192, 0)}, "b->a 8192 "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got strings.Builder
+			for _, m := range planRebalance(tc.nodes, 2) {
+				got.WriteString(m.src + "->" + m.dst + " " + itoa(m.slots) + " ")
+			}
+			if got.String() != tc.want {
+				t.Errorf("plan %q, want %q", got.String(), tc.want)
+			}
+		})
+	}
+}
+
+// TestParseClusterNodes reads what redis-cli reads from CLUSTER NODES.
+func TestParseClusterNodes(t *testing.T) {
+	text := "aaa 127.0.0.1:30001@40001 myself,master - 0 0 1 connected 0-2 5 [7->-bbb]\n" +
+		"bbb 127.0.0.1:30002@40002 slave,fail aaa 0 0 1 disconnected\n"
+	ls := parseClusterNodes(text)
+	if len(ls) != 2 {
+		t.Fatalf("%d lines", len(ls))
+	}
+	a, b := ls[0], ls[1]
+	if a.addr != "127.0.0.1:30001" || !a.has("myself") || !a.open || len(a.slots) != 4 || a.slots[3] != 5 {
+		t.Errorf("myself line parsed as %+v", a)
+	}
+	if b.master != "aaa" || b.usable() || b.has("master") {
+		t.Errorf("replica line parsed as %+v", b)
+	}
+}
