@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -107,5 +108,42 @@ func TestScenariosLists(t *testing.T) {
 	code, out, _ := runCLI(t, "scenarios")
 	if code != exitOK || !strings.Contains(out, "master-crash") || !strings.Contains(out, "minority-partition") {
 		t.Errorf("exit %d, output:\n%s", code, out)
+	}
+}
+
+// TestRunReshardUnderLoad: the reshard scenario's expectations hold through
+// the checker (linearizable, no acknowledged write lost).
+func TestRunReshardUnderLoad(t *testing.T) {
+	code, out, errs := runCLI(t, "run", "reshard-under-load", "--seed", "7", "--out", t.TempDir())
+	if code != exitOK || !strings.Contains(out, "check: ok") || !strings.Contains(out, "0 acknowledged writes lost") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+}
+
+// TestDumpShowsMigrationMarkers: --dump-at prints the open slot of an
+// interrupted reshard as Redis's CLUSTER NODES does, on the myself lines of
+// the source ([slot->-target]) and the target ([slot-<-source]), and the
+// summary lists the open slots.
+func TestDumpShowsMigrationMarkers(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errs := runCLI(t, "run", "reshard-partition", "--seed", "1", "--out", dir, "--dump-at", "30s")
+	if code != exitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	for _, re := range []string{
+		`(?m)^[0-9a-f]{40} 127\.0\.0\.1:30001@40001 myself,master - \d+ \d+ \d+ connected [0-9 -]+ \[(\d+)->-[0-9a-f]{40}\]$`,
+		`(?m)^[0-9a-f]{40} 127\.0\.0\.1:30002@40002 myself,master - \d+ \d+ \d+ connected [0-9 -]+ \[(\d+)-<-[0-9a-f]{40}\]$`,
+		`slot left open at the end: m0: \d+ migrating to m1`,
+	} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("output lacks %s:\n%s", re, out)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"open_slots": [`) {
+		t.Errorf("summary.json lacks open_slots:\n%s", b)
 	}
 }
