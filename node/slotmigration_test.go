@@ -117,8 +117,7 @@ func TestSetSlotNodeOnImporterBumpsEpoch(t *testing.T) {
 		}
 	}
 	cluster(n, "SETSLOT 100 IMPORTING "+string(tid(1)))
-	var out *Output
-	out = n.at(testT, func() { n.clusterCommand("SETSLOT 100 NODE " + string(tid(2))) })
+	out := n.at(testT, func() { n.clusterCommand("SETSLOT 100 NODE " + string(tid(2))) })
 	if n.myself.configEpoch != 7 || n.currentEpoch != 7 {
 		t.Errorf("configEpoch %d currentEpoch %d, want 7 and 7 (max epoch 6, plus one)", n.myself.configEpoch, n.currentEpoch)
 	}
