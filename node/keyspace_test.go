@@ -17,7 +17,7 @@ func TestCRC16SpecValues(t *testing.T) {
 		{"123456789", 0x31C3, 12739}, // cluster spec, "Keys distribution model"
 		{"", 0x0000, 0},
 		{"A", 0x58E5, 6373},
-		{"foo", 0xAF96, 12182},   // the MOVED 12182 of the cluster tutorial
+		{"foo", 0xAF96, 12182},     // the MOVED 12182 of the cluster tutorial
 		{"somekey", 0x6B32, 11058}, // CLUSTER KEYSLOT somekey
 		{"hello", 0xC362, 866},
 	}

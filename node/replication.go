@@ -62,8 +62,8 @@ type replication struct {
 	replicas   []*replicaClient // in connection order
 	goodSlaves int              // repl_good_slaves_count (refreshGoodSlavesCount)
 	lastPing   time.Duration
-	waiters  []waiter
-	woff     map[ClientID]int64 // each client's last write offset
+	waiters    []waiter
+	woff       map[ClientID]int64 // each client's last write offset
 }
 
 func (r *replication) init(n *Node) {

@@ -56,7 +56,9 @@ func TestContinueWithNewIDKeepsOldAsID2(t *testing.T) {
 	n.repl.conn = ConnID{Dialer: tid(4), Peer: tid(1), N: 7, Repl: true}
 	old := n.repl.replID
 	w := Write{Op: OpSet, Key: "k", Value: "v"}
-	n.at(0, func() { n.replicaReceive(n.repl.conn, &Repl{ReplID: "fresh", Offset: 300 + writeSize(w), Ops: []Write{w}}) })
+	n.at(0, func() {
+		n.replicaReceive(n.repl.conn, &Repl{ReplID: "fresh", Offset: 300 + writeSize(w), Ops: []Write{w}})
+	})
 	if n.repl.replID != "fresh" || n.repl.replID2 != old || n.repl.secondOffset != 301 {
 		t.Fatalf("replid %s replid2 %s second %d", n.repl.replID, n.repl.replID2, n.repl.secondOffset)
 	}
