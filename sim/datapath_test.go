@@ -212,3 +212,40 @@ func TestClientsOnBothSidesOfAPartition(t *testing.T) {
 		t.Fatal("the minority master's writes were not lost")
 	}
 }
+
+// TestMinReplicasBoundsMinorityWrites: with min-replicas-to-write 1 and
+// min-replicas-max-lag 2, the master cut off from its replica refuses
+// writes with NOREPLICAS within a few seconds instead of acknowledging
+// them until its node timeout makes it CLUSTERDOWN.
+func TestMinReplicasBoundsMinorityWrites(t *testing.T) {
+	s := builtin(t, "minority-partition")
+	for k, v := range map[string]string{"workload.timeout": "250ms", "workload.read-ratio": "20",
+		"cluster-node-timeout": "15000", "min-replicas-to-write": "1", "min-replicas-max-lag": "2"} {
+		if err := s.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, _ := runChecked(t, s)
+	const cut = 10 * time.Second
+	// The replica's last ACK is at most 1 s old at the cut; refreshGoodSlavesCount
+	// runs once a second and lag is compared in whole seconds.
+	const refusedBy = cut + 5*time.Second
+	acked, refused := 0, 0
+	for _, op := range res.History {
+		if op.Client != 0 || op.Node != "m0" || op.Kind != "set" || op.Invoke < cut {
+			continue
+		}
+		switch {
+		case op.Status == history.OK && op.Invoke >= refusedBy:
+			t.Errorf("write acknowledged %v after the cut: %+v", op.Invoke-cut, op)
+		case op.Status == history.OK:
+			acked++
+		case op.Status == history.Fail && op.Err == "NOREPLICAS Not enough good replicas to write.":
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Fatalf("no NOREPLICAS (acked %d)", acked)
+	}
+	t.Logf("client-0 on m0 after the cut: %d acknowledged, %d refused", acked, refused)
+}
