@@ -13,6 +13,7 @@ import (
 	"rcsim/scenarios"
 	"rcsim/sim"
 	"rcsim/sim/trace"
+	"rcsim/sim/workload"
 )
 
 // runChecked runs s at its own seed and judges the history.
@@ -204,6 +205,19 @@ func TestClientsOnBothSidesOfAPartition(t *testing.T) {
 		if op.Client == 0 && op.Node != "m0" {
 			t.Errorf("client-0 reached %s across the partition: %+v", op.Node, op)
 		}
+	}
+	// Across the partition client-0's established connections time out
+	// (unknown), are dropped as bad, and the new dials are never answered:
+	// those operations definitely did not run.
+	dialFailed := 0
+	for _, op := range res.History {
+		if op.Client == 0 && op.Invoke > cut && op.Invoke < healed && op.Status == history.Fail &&
+			op.Err == workload.ErrDialTimeout {
+			dialFailed++
+		}
+	}
+	if dialFailed == 0 {
+		t.Error("client-0 never failed a dial across the partition")
 	}
 	if minorityAcked == 0 || majorityOnPromoted == 0 {
 		t.Fatalf("minority acked %d, majority on %s %d", minorityAcked, promoted, majorityOnPromoted)

@@ -141,9 +141,13 @@ func (c *Client) Wake(now time.Duration, net Net) time.Duration {
 		if now >= a.deadline {
 			if a.inFlight {
 				// redis-py reinitializes the map after a timeout; go-redis
-				// marks the node as failing.
+				// marks the node as failing and drops the connection as bad,
+				// so the next command to it dials again.
 				c.markFailing(now, a.addr)
+				c.conns[a.addr] = conn{}
 				c.reload(now, a.addr, net)
+			} else if !a.waitSlots && c.conns[a.addr].state == connDialing {
+				c.reload(now, a.addr, net) // a connect timeout is a connection error
 			}
 			c.finishTimeout(now)
 		} else if a.retryAt != 0 && now >= a.retryAt {

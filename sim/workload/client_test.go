@@ -229,6 +229,20 @@ func TestClientStateMachine(t *testing.T) {
 				t.Error("late reply changed the history")
 			}
 		}},
+		{"timeout drops the connection: the next command dials again", nil, func(h *harness, first sent) {
+			h.wakeAt(h.c.cur.deadline)
+			h.net.dials = nil
+			for h.c.cur == nil {
+				h.wakeNext()
+			}
+			dialed := false
+			for _, d := range h.net.dials {
+				dialed = dialed || d == first.addr
+			}
+			if !dialed && h.c.conns[h.c.index(first.addr)].state == connUp {
+				t.Fatal("the timed-out connection was reused")
+			}
+		}},
 		{"refused connection: retried, a definite failure", nil, func(h *harness, first sent) {
 			h.reply(first, time.Millisecond, node.Reply{Kind: node.ReplyError, Err: ErrRefused})
 			for h.c.cur != nil {
@@ -249,8 +263,8 @@ func TestClientStateMachine(t *testing.T) {
 				h.wakeNext()
 				h.net.dials = nil
 			}
-			if op := h.lastOp(); op.Status != history.Fail {
-				t.Fatalf("op %+v, want fail: the command never left", op)
+			if op := h.lastOp(); op.Status != history.Fail || op.Err != ErrDialTimeout {
+				t.Fatalf("op %+v, want fail with a dial timeout: the command never left", op)
 			}
 		}},
 		{"an error reply is a definite failure", nil, func(h *harness, first sent) {

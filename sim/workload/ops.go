@@ -144,7 +144,10 @@ func (c *Client) finishTimeout(now time.Duration) {
 		return
 	}
 	errText := a.op.Err
-	if errText == "" {
+	switch {
+	case !a.waitSlots && c.conns[a.addr].state == connDialing:
+		errText = ErrDialTimeout // the deadline cut the dial short
+	case errText == "":
 		errText = "timeout before sending"
 	}
 	c.finish(now, history.Fail, errText)
