@@ -5,6 +5,7 @@ package sim_test
 // imported by these tests only (sim itself never imports it).
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -262,4 +263,37 @@ func TestMinReplicasBoundsMinorityWrites(t *testing.T) {
 		t.Fatalf("no NOREPLICAS (acked %d)", acked)
 	}
 	t.Logf("client-0 on m0 after the cut: %d acknowledged, %d refused", acked, refused)
+}
+
+// TestReadsFromReplicas: with read-from-replicas every read is served by a
+// replica (READONLY), every write by a master.
+func TestReadsFromReplicas(t *testing.T) {
+	s := builtin(t, "no-faults")
+	for k, v := range map[string]string{"duration": "5s", "workload.read-from-replicas": "yes"} {
+		if err := s.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := sim.Run(s, sim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads := 0
+	for _, op := range res.History {
+		if op.Status != history.OK {
+			continue
+		}
+		replica := strings.Contains(op.Node, "r")
+		switch {
+		case op.Kind == "get" && !replica:
+			t.Errorf("read served by master %s: %+v", op.Node, op)
+		case op.Kind == "set" && replica:
+			t.Errorf("write served by replica %s: %+v", op.Node, op)
+		case op.Kind == "get":
+			reads++
+		}
+	}
+	if reads == 0 {
+		t.Fatal("no read served")
+	}
 }
