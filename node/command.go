@@ -96,12 +96,13 @@ func (n *Node) keyedCommand(c ClientID, cmd Cmd) {
 		n.reply(c, cmd.Seq, n.db.read(cmd.Op, cmd.Key))
 		return
 	}
-	if n.now < n.pausedUntil {
-		n.paused = append(n.paused, pendingCmd{c, cmd})
+	// processCommand checks min-replicas before postponing a paused client.
+	if !n.goodReplicasOK() {
+		n.reply(c, cmd.Seq, errReply(ReplyError, "NOREPLICAS Not enough good replicas to write."))
 		return
 	}
-	if n.cfg.MinReplicasToWrite > 0 && n.goodReplicas() < n.cfg.MinReplicasToWrite {
-		n.reply(c, cmd.Seq, errReply(ReplyError, "NOREPLICAS Not enough good replicas to write."))
+	if n.now < n.pausedUntil {
+		n.paused = append(n.paused, pendingCmd{c, cmd})
 		return
 	}
 	w := Write{Op: cmd.Op, Key: cmd.Key, Value: cmd.Value}
@@ -113,15 +114,34 @@ func (n *Node) keyedCommand(c ClientID, cmd Cmd) {
 	n.reply(c, cmd.Seq, r)
 }
 
-// goodReplicas counts replicas whose last ACK is within min-replicas-max-lag.
-func (n *Node) goodReplicas() int {
-	good := 0
-	for _, r := range n.repl.replicas {
-		if n.now-r.ackTime <= n.cfg.MinReplicasMaxLag {
-			good++
+// refreshGoodSlavesCount counts online replicas whose last ACK is at most
+// min-replicas-max-lag seconds old. Redis compares whole seconds
+// (server.unixtime − repl_ack_time) and refreshes the count only in
+// replicationCron, when a replica comes online and when one is freed, so a
+// master keeps accepting writes for up to a second after its replicas went
+// quiet past the lag.
+func (n *Node) refreshGoodSlavesCount() {
+	r := &n.repl
+	r.goodSlaves = 0
+	if n.cfg.MinReplicasToWrite == 0 || n.cfg.MinReplicasMaxLag == 0 {
+		return
+	}
+	maxLag := int64(n.cfg.MinReplicasMaxLag / time.Second)
+	for _, c := range r.replicas {
+		if unixSeconds(n.now)-unixSeconds(c.ackTime) <= maxLag {
+			r.goodSlaves++
 		}
 	}
-	return good
+}
+
+// unixSeconds is the whole-second clock server.unixtime reads.
+func unixSeconds(t time.Duration) int64 { return int64(t / time.Second) }
+
+// goodReplicasOK is checkGoodReplicasStatus: a replica, or a master without
+// min-replicas-to-write/max-lag, always passes.
+func (n *Node) goodReplicasOK() bool {
+	return n.myself.is(FlagSlave) || n.cfg.MinReplicasToWrite == 0 || n.cfg.MinReplicasMaxLag == 0 ||
+		n.repl.goodSlaves >= n.cfg.MinReplicasToWrite
 }
 
 // ackedReplicas is replicationCountAcksByOffset.
@@ -160,7 +180,10 @@ func (n *Node) waitCommand(c ClientID, cmd Cmd) {
 	}
 }
 
-// checkWaiters is processClientsWaitingReplicas plus WAIT timeouts.
+// checkWaiters is processClientsWaitingReplicas plus the WAIT timeouts of
+// handleBlockedClientsTimeout (replyToBlockedClientTimedOut answers with the
+// count of replicas that acked so far). Timeouts are seen at the next cron
+// tick or ACK, so a WAIT may answer up to a cron period late.
 func (n *Node) checkWaiters() {
 	kept := n.repl.waiters[:0]
 	for _, w := range n.repl.waiters {
@@ -172,6 +195,18 @@ func (n *Node) checkWaiters() {
 		kept = append(kept, w)
 	}
 	n.repl.waiters = kept
+}
+
+// disconnectAllBlockedClients answers every client blocked in WAIT with
+// an error when this master turns into a replica (replicationSetMaster):
+// Redis 7.0 unblocks them with -UNBLOCKED and closes their connections.
+// Clients postponed by a pause are kept: they are re-run later and get MOVED.
+func (n *Node) disconnectAllBlockedClients() {
+	for _, w := range n.repl.waiters {
+		n.reply(w.client, w.seq, errReply(ReplyError,
+			"UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"))
+	}
+	n.repl.waiters = nil
 }
 
 // clientsCron times out WAITs and releases paused writes.

@@ -12,7 +12,10 @@ package node
 
 import (
 	"fmt"
+	"strconv"
 	"time"
+
+	"rcsim/sim/trace"
 )
 
 // Replica-side link states (repl_state, simplified).
@@ -56,10 +59,11 @@ type replication struct {
 	lastAck         time.Duration
 
 	// Master side.
-	replicas []*replicaClient // in connection order
-	lastPing time.Duration
-	waiters  []waiter
-	woff     map[ClientID]int64 // each client's last write offset
+	replicas   []*replicaClient // in connection order
+	goodSlaves int              // repl_good_slaves_count (refreshGoodSlavesCount)
+	lastPing   time.Duration
+	waiters    []waiter
+	woff       map[ClientID]int64 // each client's last write offset
 }
 
 func (r *replication) init(n *Node) {
@@ -107,6 +111,8 @@ func (n *Node) replicationSetMaster(m *peer) {
 		n.out.Closes = append(n.out.Closes, c.conn)
 	}
 	r.replicas = nil
+	n.refreshGoodSlavesCount()
+	n.disconnectAllBlockedClients()
 	r.master = m.id
 	n.connectWithMaster()
 }
@@ -168,6 +174,7 @@ func (n *Node) dropReplica(c ConnID) {
 	for i, x := range r.replicas {
 		if x.conn == c {
 			r.replicas = append(r.replicas[:i], r.replicas[i+1:]...)
+			n.refreshGoodSlavesCount() // freeClient of a replica
 			return
 		}
 	}
@@ -194,7 +201,9 @@ func (n *Node) processReplMessage(conn ConnID, m *Message) {
 	}
 }
 
-// syncCommand is syncCommand/masterTryPartialResynchronization.
+// syncCommand is syncCommand: register the replica, then answer its PSYNC
+// with the backlog after its offset (+CONTINUE) or a snapshot
+// (+FULLRESYNC), as masterTryPartialResynchronization decides.
 func (n *Node) syncCommand(conn ConnID, req *Repl) {
 	r := &n.repl
 	if n.myself.is(FlagSlave) || conn.Dialer == n.self {
@@ -205,23 +214,51 @@ func (n *Node) syncCommand(conn ConnID, req *Repl) {
 	c := &replicaClient{conn: conn, id: conn.Dialer, ackOffset: req.Offset, ackTime: n.now}
 	r.replicas = append(r.replicas, c)
 	data := &Repl{ReplID: r.replID, Offset: r.offset}
-	idOK := req.ReplID == r.replID || (req.ReplID == r.replID2 && req.Offset < r.secondOffset)
-	start := r.offset
-	if len(r.backlog) > 0 {
-		start = r.backlog[0].end - writeSize(r.backlog[0].w)
-	}
-	if idOK && req.Offset <= r.offset && req.Offset >= start {
+	if why := r.partialResyncRefusal(req); why == "" {
 		for _, e := range r.backlog {
 			if e.end > req.Offset {
 				data.Ops = append(data.Ops, e.w)
 			}
 		}
+		n.emit(trace.Note, n.byID[conn.Dialer], 0, "psync partial from offset "+itoa64(req.Offset))
 	} else {
 		data.Full = true
 		data.Snap = n.db.snapshot()
 		c.ackOffset = 0
+		n.emit(trace.Note, n.byID[conn.Dialer], 0, "psync full: "+why)
 	}
+	n.refreshGoodSlavesCount() // replicaPutOnline
 	n.out.Msgs = append(n.out.Msgs, Envelope{Conn: conn, Msg: &Message{Type: MsgReplData, Repl: data}})
+}
+
+// partialResyncRefusal is masterTryPartialResynchronization's test: ""
+// when a replica that has req.Offset bytes of history req.ReplID can
+// continue from my backlog, else why not. The history must be mine
+// (replid), or my previous one (replid2) up to second_replid_offset, which
+// is how a promoted replica lets its former siblings continue; and the
+// offset must fall inside the backlog.
+func (r *replication) partialResyncRefusal(req *Repl) string {
+	// Redis compares psync_offset = have+1 with second_replid_offset.
+	switch {
+	case req.ReplID != r.replID && req.ReplID != r.replID2:
+		return "replication ID mismatch"
+	case req.ReplID != r.replID && req.Offset+1 > r.secondOffset:
+		return "offset beyond the end of the previous ID's history"
+	case req.Offset > r.offset:
+		return "offset ahead of mine"
+	case req.Offset < r.backlogStart():
+		return "offset before the backlog"
+	}
+	return ""
+}
+
+// backlogStart is the lowest offset a replica may continue from: the
+// offset before the backlog's first entry (repl_backlog->offset − 1).
+func (r *replication) backlogStart() int64 {
+	if len(r.backlog) == 0 {
+		return r.offset
+	}
+	return r.backlog[0].end - writeSize(r.backlog[0].w)
 }
 
 // replicaReceive applies stream data from my master.
@@ -232,15 +269,19 @@ func (n *Node) replicaReceive(conn ConnID, d *Repl) {
 	}
 	r.state = replConnected
 	r.lastInteraction = n.now
-	if d.Full {
+	switch {
+	case d.Full:
 		n.db.load(d.Snap)
 		r.backlog = r.backlog[:0]
 		r.offset = d.Offset
-		r.replID = d.ReplID
-	} else {
-		if d.ReplID != "" {
-			r.replID = d.ReplID
-		}
+		r.replID, r.replID2, r.secondOffset = d.ReplID, "", -1
+	case d.ReplID != "" && d.ReplID != r.replID:
+		// +CONTINUE <new replid> (replicationCreateMasterClient's caller in
+		// syncWithMaster): the master changed history, my old ID becomes
+		// replid2 so my own replicas could still continue.
+		r.replID2, r.secondOffset, r.replID = r.replID, r.offset+1, d.ReplID
+	}
+	if !d.Full {
 		for _, w := range d.Ops {
 			n.appendBacklog(w)
 			if w.Op != 0 {
@@ -314,4 +355,7 @@ func (n *Node) replicationCron() {
 		kept = append(kept, c)
 	}
 	r.replicas = kept
+	n.refreshGoodSlavesCount()
 }
+
+func itoa64(x int64) string { return strconv.FormatInt(x, 10) }

@@ -92,13 +92,20 @@ func marshalLatency(l Latency) *yaml.Node {
 }
 
 func marshalWorkload(w Workload) *yaml.Node {
-	return mapping(false,
+	n := mapping(false,
 		"kind", str(w.Kind),
 		"clients", integer(w.Clients),
 		"rate", str(strconv.Itoa(w.Rate)+"/s"),
 		"keys", integer(w.Keys),
 		"timeout", str(fmtDur(w.Timeout)),
-		"read-ratio", integer(w.ReadRatio))
+		"read-ratio", integer(w.ReadRatio),
+		"distribution", str(w.Distribution))
+	if w.Distribution == "zipf" {
+		add(n, "zipf-exponent", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!float", Value: fmtMilli(w.ZipfMilli)})
+	}
+	add(n, "wait", integer(w.Wait))
+	add(n, "read-from-replicas", boolean(w.ReadFromReplicas))
+	return n
 }
 
 func marshalFault(f Fault) *yaml.Node {

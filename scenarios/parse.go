@@ -127,7 +127,7 @@ func (p *parser) scenario(root *yaml.Node) *Scenario {
 		p.network(n, &s.Network)
 	}
 	if n := m["workload"]; n != nil {
-		p.workload(n, &s.Workload)
+		p.workload(n, &s.Workload, s.Cluster)
 	}
 	if n := m["admin"]; n != nil {
 		limit := time.Duration(-1)
@@ -170,7 +170,8 @@ func Default() *Scenario {
 		}},
 		Network: Network{Latency: Latency{Dist: "lognormal",
 			Median: 200 * time.Microsecond, P99: 2 * time.Millisecond}},
-		Workload: Workload{Kind: "none", Rate: 1000, Keys: 100, Timeout: time.Second, ReadRatio: 50},
+		Workload: Workload{Kind: "none", Rate: 1000, Keys: 100, Timeout: time.Second, ReadRatio: 50,
+			Distribution: "uniform"},
 	}
 }
 

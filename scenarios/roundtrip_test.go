@@ -61,6 +61,12 @@ func genScenario(t *rapid.T) *Scenario {
 	w.Keys = rapid.IntRange(1, 1000000).Draw(t, "keys")
 	w.Timeout = genDur(t, "timeout", 1, maxDuration)
 	w.ReadRatio = rapid.IntRange(0, 100).Draw(t, "read-ratio")
+	w.Distribution, w.ZipfMilli = "uniform", 0
+	if rapid.Bool().Draw(t, "zipf") {
+		w.Distribution, w.ZipfMilli = "zipf", rapid.IntRange(1, 10000).Draw(t, "zipf-exponent")
+	}
+	w.Wait = rapid.IntRange(0, s.Cluster.ReplicasPerMaster).Draw(t, "wait")
+	w.ReadFromReplicas = rapid.Bool().Draw(t, "read-from-replicas")
 	s.Faults = genFaults(t, s)
 	s.Expect = Expect{
 		FailoverWithin:  genPtr(t, "failover", func() time.Duration { return genDur(t, "failover", 1, maxDuration) }),

@@ -86,6 +86,17 @@ type Workload struct {
 	Keys      int           // number of distinct keys
 	Timeout   time.Duration // per-operation timeout; a timed-out op has an unknown outcome
 	ReadRatio int           // percent of operations that are reads (default 50)
+	// Distribution is how keys are drawn: "uniform" (default) or "zipf".
+	Distribution string
+	// ZipfMilli is the zipf exponent s in thousandths (zipf-exponent: 1.2
+	// is 1200; default 1000); 0 unless Distribution is zipf.
+	ZipfMilli int
+	// Wait, when > 0, makes each write a WAIT for this many replicas before
+	// the client counts it acknowledged (wait: 1).
+	Wait int
+	// ReadFromReplicas sends reads to replicas with READONLY (go-redis's
+	// ReadOnly option).
+	ReadFromReplicas bool
 }
 
 // FaultKind names a fault step.

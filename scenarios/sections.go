@@ -2,6 +2,7 @@
 package scenarios
 
 import (
+	"fmt"
 	"math"
 	"regexp"
 	"strconv"
@@ -114,9 +115,14 @@ var workloadKinds = []string{"register", "counter", "list", "none"}
 
 var ratePattern = regexp.MustCompile(`^([0-9]+)/s$`)
 
+// workloadFields lists the keys of the workload section.
+var workloadFields = []string{"kind", "clients", "rate", "keys", "timeout", "read-ratio",
+	"distribution", "zipf-exponent", "wait", "read-from-replicas"}
+
 // workload reads the client load. Kind none (the default) means no clients.
-func (p *parser) workload(n *yaml.Node, w *Workload) {
-	m := p.fields(n, "workload", []string{"kind", "clients", "rate", "keys", "timeout", "read-ratio"}, nil)
+// c is the cluster already read, which bounds wait.
+func (p *parser) workload(n *yaml.Node, w *Workload, c Cluster) {
+	m := p.fields(n, "workload", workloadFields, nil)
 	if m == nil {
 		return
 	}
@@ -159,6 +165,76 @@ func (p *parser) workload(n *yaml.Node, w *Workload) {
 			w.ReadRatio = x
 		}
 	}
+	p.workloadKeys(m, w)
+	p.workloadClient(m, w, c)
+}
+
+// workloadKeys reads the key distribution: uniform, or zipf with an
+// exponent (default 1).
+func (p *parser) workloadKeys(m map[string]*yaml.Node, w *Workload) {
+	if v := m["distribution"]; v != nil {
+		if d, ok := p.text(v, "workload.distribution"); ok && (d == "uniform" || d == "zipf") {
+			w.Distribution = d
+		} else if ok {
+			p.add(v.Line, "workload.distribution", "want uniform or zipf, got "+describe(v))
+		}
+	}
+	if w.Distribution == "zipf" {
+		w.ZipfMilli = 1000
+	}
+	if v := m["zipf-exponent"]; v != nil {
+		x, ok := p.milli(v, "workload.zipf-exponent", 1, 10000)
+		switch {
+		case ok && w.Distribution != "zipf":
+			p.add(v.Line, "workload.zipf-exponent", "only used with distribution: zipf")
+		case ok:
+			w.ZipfMilli = x
+		}
+	}
+}
+
+// workloadClient reads the client options: wait and read-from-replicas.
+func (p *parser) workloadClient(m map[string]*yaml.Node, w *Workload, c Cluster) {
+	if v := m["wait"]; v != nil {
+		if x, ok := p.integer(v, "workload.wait", 0, 10); ok {
+			w.Wait = x
+			if x > c.ReplicasPerMaster {
+				p.add(v.Line, "workload.wait", fmt.Sprintf("WAIT %d can never be satisfied with replicas-per-master %d", x, c.ReplicasPerMaster))
+			}
+		}
+	}
+	if v := m["read-from-replicas"]; v != nil {
+		if b, ok := p.boolean(v, "workload.read-from-replicas"); ok {
+			w.ReadFromReplicas = b
+		}
+	}
+}
+
+// milli reads a decimal with at most three digits after the point
+// ("1", "1.2", "0.75") as thousandths, without floating point, in [lo, hi].
+func (p *parser) milli(v *yaml.Node, path string, lo, hi int) (int, bool) {
+	mm := decimalPattern.FindStringSubmatch(v.Value)
+	if v.Kind != yaml.ScalarNode || mm == nil || len(mm[1]) > 6 {
+		p.add(v.Line, path, "want a decimal number like 1.2 (at most 3 decimals), got "+describe(v))
+		return 0, false
+	}
+	whole, _ := strconv.Atoi(mm[1])
+	frac, _ := strconv.Atoi((mm[2] + "000")[:3])
+	x := whole*1000 + frac
+	if x < lo || x > hi {
+		p.add(v.Line, path, fmt.Sprintf("must be between %s and %s, got %s", fmtMilli(lo), fmtMilli(hi), v.Value))
+		return 0, false
+	}
+	return x, true
+}
+
+var decimalPattern = regexp.MustCompile(`^([0-9]+)(?:\.([0-9]{1,3}))?$`)
+
+// fmtMilli writes thousandths as the shortest decimal: 1200 → "1.2".
+func fmtMilli(x int) string {
+	s := strconv.Itoa(x/1000) + "." + fmt.Sprintf("%03d", x%1000)
+	s = strings.TrimRight(s, "0")
+	return strings.TrimSuffix(s, ".")
 }
 
 // rate reads total operations per second: "1000/s" or 1000.

@@ -12,6 +12,7 @@ import (
 	"rcsim/node"
 	"rcsim/scenarios"
 	"rcsim/sim/trace"
+	"rcsim/sim/workload"
 )
 
 // adminTimeout is how long the admin client waits for one reply before it
@@ -246,4 +247,16 @@ func (w *world) reportOpenSlots() {
 			w.openSlots = append(w.openSlots, h.name+": "+v)
 		}
 	}
+}
+
+// adminCommand runs an admin command that reached h. The admin client opens
+// no lasting connections: a process that is down refuses it.
+func (w *world) adminCommand(h *host, cmd node.Cmd) {
+	if !h.up {
+		w.replyTo(h.idx, w.admin.client, cmd.Seq, node.Reply{Kind: node.ReplyError, Err: workload.ErrRefused})
+		return
+	}
+	w.out.Reset()
+	h.n.Command(w.clock(h), node.ClientID(w.admin.client), cmd, &w.out)
+	w.apply(h)
 }

@@ -1,3 +1,6 @@
+// Clients and the kernel: client commands, TCP connects and replies cross
+// the network model like any message; a node's host answers a connect (or
+// resets a connection) for its process.
 package sim
 
 import (
@@ -16,18 +19,28 @@ type clientState struct {
 	idx    int // endpoint index
 	c      *workload.Client
 	wakeAt time.Duration // the one wake-up event that is current
+	// connInc is, per host, the incarnation of the process the client's
+	// connection reached (-1: none): a connection to an earlier process is
+	// reset by the host.
+	connInc []int64
 }
 
-// clientCmd is a command on its way to a node.
+// clientCmd is a command (or, with dial, a SYN) on its way to a node.
 type clientCmd struct {
 	client int
 	cmd    node.Cmd
+	dial   bool
 }
 
-// clientReply is a reply on its way to a client.
+// clientReply is a reply (or, with dial, a SYN-ACK or RST) on its way to a
+// client.
 type clientReply struct {
-	seq   uint64
-	reply node.Reply
+	seq    uint64
+	reply  node.Reply
+	dial   bool
+	dialOK bool
+	from   string // dial: the address that answered
+	src    int    // endpoint index of the sender, to re-check at arrival
 }
 
 func (w *world) bootClients(n int) {
@@ -35,8 +48,12 @@ func (w *world) bootClients(n int) {
 		return
 	}
 	wl := w.s.Workload
-	cfg := workload.Config{Kind: wl.Kind, Clients: wl.Clients, Rate: wl.Rate, Keys: wl.Keys,
-		Timeout: wl.Timeout, ReadRatio: wl.ReadRatio}
+	keys, err := workload.NewKeyDist(wl.Keys, wl.ZipfMilli)
+	if err != nil {
+		panic("sim: invariant: workload validated by scenarios: " + err.Error())
+	}
+	cfg := workload.Config{Kind: wl.Kind, Clients: wl.Clients, Rate: wl.Rate, Keys: keys,
+		Timeout: wl.Timeout, ReadRatio: wl.ReadRatio, Wait: wl.Wait, ReadFromReplicas: wl.ReadFromReplicas}
 	// Clients are configured with the cluster's members, not the spares;
 	// they reach a spare only when a MOVED or ASK names it.
 	seeds := make([]string, len(w.hosts)-w.s.Cluster.Spares)
@@ -45,8 +62,11 @@ func (w *world) bootClients(n int) {
 	}
 	for i := 0; i < n; i++ {
 		name := "client-" + strconv.Itoa(i)
-		cs := &clientState{name: name, idx: len(w.hosts) + i, wakeAt: -1,
+		cs := &clientState{name: name, idx: len(w.hosts) + i, wakeAt: -1, connInc: make([]int64, len(w.hosts)),
 			c: workload.New(i, cfg, seeds, rng.Derive(w.seed, "client/"+strconv.Itoa(i)))}
+		for j := range cs.connInc {
+			cs.connInc[j] = -1
+		}
 		w.clients = append(w.clients, cs)
 		w.scheduleWake(cs, cs.c.Wake(w.now, w.sender(cs)))
 	}
@@ -69,32 +89,66 @@ func (w *world) wakeClient(idx int) {
 	w.scheduleWake(cs, cs.c.Wake(w.now, w.sender(cs)))
 }
 
-// sender returns the client's send function: a command crosses the network
-// like any message; a lost one is simply never answered.
-func (w *world) sender(cs *clientState) workload.Send {
-	return func(addr string, cmd node.Cmd) {
-		dst, ok := w.byAddr[addr]
-		if !ok {
-			panic("sim: invariant: client sent to unknown address " + addr)
-		}
-		v := w.net.Send(w.now, cs.idx, dst)
-		if v.Lost {
-			return
-		}
-		w.q.push(event{at: v.Due, kind: evCommand, dst: dst, cmd: &clientCmd{client: cs.idx - len(w.hosts), cmd: cmd}})
-	}
+// clientNet is one client's view of the network: it implements
+// workload.Net over the kernel's network model.
+type clientNet struct {
+	w  *world
+	cs *clientState
 }
 
-// command hands a client's command to its node, or answers for the host when
-// the process is down (the connection is refused).
+func (w *world) sender(cs *clientState) workload.Net { return clientNet{w, cs} }
+
+func (n clientNet) dst(addr string) int {
+	dst, ok := n.w.byAddr[addr]
+	if !ok {
+		panic("sim: invariant: client sent to unknown address " + addr)
+	}
+	return dst
+}
+
+// Send puts a command on the wire; a lost one is never answered.
+func (n clientNet) Send(addr string, cmd node.Cmd) { n.push(addr, clientCmd{cmd: cmd}) }
+
+// Dial sends a SYN; one lost to a partition is never answered, and the
+// client's dial timeout ends the attempt (SYN retransmissions are not
+// modelled).
+func (n clientNet) Dial(addr string) { n.push(addr, clientCmd{dial: true}) }
+
+func (n clientNet) push(addr string, cc clientCmd) {
+	w, dst := n.w, n.dst(addr)
+	v := w.net.Send(w.now, n.cs.idx, dst)
+	if v.Lost {
+		return
+	}
+	cc.client = n.cs.idx - len(w.hosts)
+	w.q.push(event{at: v.Due, kind: evCommand, dst: dst, cmd: &cc})
+}
+
+// command hands a client's command to its node. The host answers for a
+// process that is down, or that is not the one the client's connection
+// reached (it restarted): the connection is reset and the command never
+// ran. A SYN is answered by the host: accepted while the process is up,
+// refused otherwise.
 func (w *world) command(ev *event) {
 	cc := ev.cmd
 	src := len(w.hosts) + cc.client
 	if !w.net.Deliverable(w.now, src, ev.dst) {
 		return
 	}
-	h := w.hosts[ev.dst]
-	if !h.up {
+	if w.admin != nil && src == w.admin.idx {
+		w.adminCommand(w.hosts[ev.dst], cc.cmd)
+		return
+	}
+	h, cs := w.hosts[ev.dst], w.clients[cc.client]
+	if cc.dial {
+		if h.up {
+			cs.connInc[h.idx] = int64(h.inc)
+		}
+		w.sendToClient(h.idx, cc.client, &clientReply{dial: true, dialOK: h.up, from: h.addr})
+		return
+	}
+	if !h.up || cs.connInc[h.idx] != int64(h.inc) {
+		cs.connInc[h.idx] = -1
 		w.replyTo(h.idx, cc.client, cc.cmd.Seq, node.Reply{Kind: node.ReplyError, Err: workload.ErrRefused})
 		return
 	}
@@ -108,21 +162,34 @@ func (w *world) sendReply(h *host, r node.ClientReply) {
 }
 
 func (w *world) replyTo(from, client int, seq uint64, r node.Reply) {
+	w.sendToClient(from, client, &clientReply{seq: seq, reply: r})
+}
+
+func (w *world) sendToClient(from, client int, cr *clientReply) {
 	dst := len(w.hosts) + client
 	v := w.net.Send(w.now, from, dst)
 	if v.Lost {
 		return
 	}
-	w.q.push(event{at: v.Due, kind: evReply, dst: dst, reply: &clientReply{seq: seq, reply: r}})
+	cr.src = from
+	w.q.push(event{at: v.Due, kind: evReply, dst: dst, reply: cr})
 }
 
 func (w *world) reply(ev *event) {
+	r := ev.reply
+	if !w.net.Deliverable(w.now, r.src, ev.dst) {
+		return // a partition formed while the reply was on its way
+	}
 	if w.admin != nil && ev.dst == w.admin.idx {
-		w.adminReply(ev.reply.seq, ev.reply.reply)
+		w.adminReply(r.seq, r.reply)
 		return
 	}
 	cs := w.clients[ev.dst-len(w.hosts)]
-	w.scheduleWake(cs, cs.c.OnReply(w.now, ev.reply.seq, ev.reply.reply, w.sender(cs)))
+	if r.dial {
+		w.scheduleWake(cs, cs.c.OnDial(w.now, r.from, r.dialOK, w.sender(cs)))
+		return
+	}
+	w.scheduleWake(cs, cs.c.OnReply(w.now, r.seq, r.reply, w.sender(cs)))
 }
 
 // finishClients ends every operation still in flight and gathers the history

@@ -1,17 +1,20 @@
 // Package workload is the clients of a run: small state machines modelled on
-// go-redis's ClusterClient (slot cache, MOVED/ASK, retries with backoff on
-// CLUSTERDOWN and TRYAGAIN, per-operation timeouts) that record every
-// operation they make as a history.Op.
+// the common cluster clients (go-redis's ClusterClient, redis-py's
+// RedisCluster) that record every operation they make as a history.Op. A
+// client loads the slot map with CLUSTER SLOTS, follows MOVED (learning the
+// slot and reloading the map lazily) and ASK (without touching the map),
+// retries CLUSTERDOWN, TRYAGAIN and connection errors with go-redis's
+// backoff, opens TCP connections that can be refused or time out, and
+// records an operation whose answer never came as an unknown outcome.
 //
-// A client never reads a clock or starts a goroutine: the kernel calls Wake
-// and OnReply with the virtual time, and the client says through the send
-// function what it puts on the wire and through its return value when it
-// wants to be woken next.
+// A client never reads a clock or starts a goroutine: the kernel calls Wake,
+// OnReply and OnDial with the virtual time, the client acts through the Net
+// it is given and says through its return value when it wants to be woken
+// next.
 package workload
 
 import (
 	"math/rand/v2"
-	"slices"
 	"strconv"
 	"time"
 
@@ -24,39 +27,56 @@ type Config struct {
 	Kind      string        // register | counter | list
 	Clients   int           // number of clients
 	Rate      int           // total operations per second over all clients
-	Keys      int           // distinct keys, "k0" … "k{Keys-1}"
-	Timeout   time.Duration // per operation, from the first send
+	Keys      *KeyDist      // which key each operation touches (nil: 100 keys, uniform)
+	Timeout   time.Duration // per operation, from its invocation
 	ReadRatio int           // percent of operations that read
+	// Wait, when > 0, makes every write a WAIT Wait before it counts as
+	// acknowledged: a write WAIT confirms on fewer replicas has an unknown
+	// outcome (it is on the master, maybe nowhere else).
+	Wait int
+	// ReadFromReplicas is go-redis's ReadOnly option: connections send
+	// READONLY and reads go to a random replica of the slot's master.
+	ReadFromReplicas bool
 }
 
-// go-redis ClusterOptions defaults the client follows.
+// go-redis ClusterOptions and clusterStateHolder behaviour the client follows.
 const (
-	maxRedirects    = 3                      // ClusterOptions.MaxRedirects
-	maxRetries      = 3                      // Options.MaxRetries
+	maxRedirects    = 3                      // ClusterOptions.MaxRedirects: tries after the first
 	minRetryBackoff = 8 * time.Millisecond   // Options.MinRetryBackoff
 	maxRetryBackoff = 512 * time.Millisecond // Options.MaxRetryBackoff
 	// reloadTimeout bounds one CLUSTER SLOTS reload; after it a new reload
-	// may start (go-redis dials with a 5s DialTimeout, reads with 3s).
+	// may start (go-redis reads with a 3 s ReadTimeout).
 	reloadTimeout = 3 * time.Second
+	// reloadCooldown: LazyReload holds its flag 200 ms after a reload, so
+	// reloads are at most five a second.
+	reloadCooldown = 200 * time.Millisecond
+	// stateMaxAge: clusterStateHolder.Get reloads a map older than 10 s.
+	stateMaxAge = 10 * time.Second
+	// failingFor: MarkAsFailing keeps a node out of random picks for 15 s.
+	failingFor = 15 * time.Second
 )
 
-// ErrRefused is the error text a client records when the node's process is
-// down and its host resets the connection.
-const ErrRefused = "ECONNREFUSED connection refused"
-
-// Send puts one command on the wire to the node at addr.
-type Send func(addr string, cmd node.Cmd)
+// Net is how a client reaches nodes; the kernel implements it.
+type Net interface {
+	// Dial opens a connection to addr. The kernel later calls OnDial with
+	// the outcome, or never, when the SYN is lost to a partition.
+	Dial(addr string)
+	// Send writes cmd on the client's established connection to addr.
+	Send(addr string, cmd node.Cmd)
+}
 
 // Never is the wake time of a client that needs no wake-up.
 const Never = time.Duration(1<<63 - 1)
 
 // Client is one cluster-aware client with at most one operation in flight.
 type Client struct {
-	id    int
-	cfg   Config
-	rnd   *rand.Rand
-	seeds []string           // every node address, to start from and to fall back on
-	slots [node.NumSlots]int // slot → index in seeds + 1; 0 = unknown
+	id      int
+	cfg     Config
+	rnd     *rand.Rand
+	seeds   []string // every node address, to start from and to fall back on
+	conns   []conn   // by seed index
+	failing []time.Duration
+	slots   slotMap
 
 	seq     uint64
 	n       int           // operations started
@@ -64,26 +84,36 @@ type Client struct {
 	cur     *attempt
 	history []history.Op
 
-	reloadSeq uint64        // the CLUSTER SLOTS in flight; 0: none
-	reloadEnd time.Duration // when to give up waiting for it
+	reloadSeq  uint64        // the CLUSTER SLOTS in flight; 0: none
+	reloadEnd  time.Duration // when to give up waiting for it
+	reloadIdle time.Duration // no new reload before this (cooldown)
+	reloadAddr int           // seed index the reload went to
 }
 
 // attempt is the operation in flight.
 type attempt struct {
 	op        history.Op
 	cmd       node.Cmd
-	addr      string
+	addr      int // seed index of the node of the current try
 	deadline  time.Duration
 	retryAt   time.Duration // 0: not waiting to retry
-	inFlight  bool          // sent and not answered: an answer may still come
-	redirects int
-	retries   int
+	waitSlots bool          // waiting for the first slot map
+	inFlight  bool          // on the wire and not answered: it may execute
+	applied   bool          // the write executed (WAIT pending)
+	sameNode  bool          // the retry goes to the same node (go-redis's first retry)
+	tries     int
+	result    node.Reply // the write's reply, kept while WAIT runs
 }
 
 // New returns client id with its own random stream. seeds lists the node
 // addresses the client knows at start (as a ClusterClient's Addrs).
 func New(id int, cfg Config, seeds []string, rnd *rand.Rand) *Client {
-	c := &Client{id: id, cfg: cfg, rnd: rnd, seeds: seeds}
+	if cfg.Keys == nil {
+		cfg.Keys, _ = NewKeyDist(100, 0)
+	}
+	c := &Client{id: id, cfg: cfg, rnd: rnd, seeds: seeds,
+		conns: make([]conn, len(seeds)), failing: make([]time.Duration, len(seeds))}
+	c.slots.loadedAt = -1
 	c.next = time.Duration(rnd.Int64N(int64(c.interval()) + 1))
 	return c
 }
@@ -93,49 +123,62 @@ func (c *Client) interval() time.Duration {
 	if c.cfg.Rate <= 0 {
 		return time.Second
 	}
-	return time.Duration(int64(time.Second) * int64(c.cfg.Clients) / int64(c.cfg.Rate))
+	return time.Duration(int64(time.Second) * int64(max(c.cfg.Clients, 1)) / int64(c.cfg.Rate))
 }
 
 // History returns the operations completed so far, in completion order.
 func (c *Client) History() []history.Op { return c.history }
 
-// Wake lets the client act at now: start an operation, retry one, or give
-// up on one. It returns when it next wants to be woken.
-func (c *Client) Wake(now time.Duration, send Send) time.Duration {
+// Wake lets the client act at now: load the slot map, start an operation,
+// retry one, give up on one, or time out a dial. It returns when it next
+// wants to be woken.
+func (c *Client) Wake(now time.Duration, net Net) time.Duration {
+	if c.slots.loadedAt < 0 && c.reloadSeq == 0 && c.n == 0 {
+		c.reload(now, -1, net) // go-redis loads the map before the first command
+	}
+	c.expireDials(now, net)
 	if a := c.cur; a != nil {
 		if now >= a.deadline {
 			if a.inFlight {
-				c.reload(now, a.addr, send)
+				// redis-py reinitializes the map after a timeout; go-redis
+				// marks the node as failing and drops the connection as bad,
+				// so the next command to it dials again.
+				c.markFailing(now, a.addr)
+				c.conns[a.addr] = conn{}
+				c.reload(now, a.addr, net)
+			} else if !a.waitSlots && c.conns[a.addr].state == connDialing {
+				c.reload(now, a.addr, net) // a connect timeout is a connection error
 			}
 			c.finishTimeout(now)
 		} else if a.retryAt != 0 && now >= a.retryAt {
 			a.retryAt = 0
-			c.transmit(a, send)
+			c.try(now, net)
 		}
 	}
 	if c.cur == nil && now >= c.next {
-		c.start(now, send)
+		c.start(now, net)
 	}
 	return c.wakeAt()
 }
 
 func (c *Client) wakeAt() time.Duration {
+	t := min(c.next, c.nextDialEnd())
 	if a := c.cur; a != nil {
-		if a.retryAt != 0 && a.retryAt < a.deadline {
-			return a.retryAt
+		t = min(c.nextDialEnd(), a.deadline)
+		if a.retryAt != 0 {
+			t = min(t, a.retryAt)
 		}
-		return a.deadline
 	}
-	return c.next
+	return t
 }
 
-// start begins a new operation on a random key.
-func (c *Client) start(now time.Duration, send Send) {
+// start begins a new operation on a key the distribution draws.
+func (c *Client) start(now time.Duration, net Net) {
 	c.n++
-	key := "k" + strconv.Itoa(c.rnd.IntN(max(c.cfg.Keys, 1)))
+	key := c.cfg.Keys.Key(c.rnd)
 	read := c.rnd.IntN(100) < c.cfg.ReadRatio
 	op := history.Op{Client: c.id, Key: key, Slot: node.KeySlot(key), Invoke: now}
-	cmd := node.Cmd{Key: key}
+	cmd := node.Cmd{Key: key, ReadOnly: c.cfg.ReadFromReplicas}
 	switch {
 	case c.cfg.Kind == "list" && read:
 		op.Kind, cmd.Op = "lrange", node.OpLRange
@@ -152,183 +195,130 @@ func (c *Client) start(now time.Duration, send Send) {
 		op.Value = "c" + strconv.Itoa(c.id) + "-" + strconv.Itoa(c.n)
 		cmd.Value = op.Value
 	}
-	a := &attempt{op: op, cmd: cmd, deadline: now + c.cfg.Timeout}
-	a.addr = c.addrFor(op.Slot)
-	c.cur = a
-	c.transmit(a, send)
-}
-
-// addrFor is the slot cache lookup; an unknown slot goes to a random node,
-// which answers MOVED if it is not the owner.
-func (c *Client) addrFor(slot int) string {
-	if i := c.slots[slot]; i > 0 {
-		return c.seeds[i-1]
+	c.cur = &attempt{op: op, cmd: cmd, deadline: now + c.cfg.Timeout}
+	if c.slots.loadedAt < 0 || now-c.slots.loadedAt > stateMaxAge {
+		c.reload(now, -1, net)
 	}
-	return c.seeds[c.rnd.IntN(len(c.seeds))]
+	if c.slots.loadedAt < 0 && c.reloadSeq != 0 && now < c.reloadEnd {
+		c.cur.waitSlots = true // clusterStateHolder.Get waits for the first load
+		return
+	}
+	c.try(now, net)
 }
 
-func (c *Client) transmit(a *attempt, send Send) {
+// try sends the operation's command to the node its route picks.
+func (c *Client) try(now time.Duration, net Net) {
+	a := c.cur
+	a.waitSlots = false
+	if !a.sameNode {
+		a.addr = c.route(now, a.op.Slot, isRead(a.cmd.Op))
+	}
+	a.sameNode = false
+	a.tries++
+	c.transmit(now, a, net)
+}
+
+func (c *Client) transmit(now time.Duration, a *attempt, net Net) {
 	c.seq++
 	a.cmd.Seq = c.seq
-	a.inFlight = true
-	a.op.Node = a.addr
-	send(a.addr, a.cmd)
+	a.op.Node = c.seeds[a.addr]
+	a.inFlight = c.request(now, a.addr, a.cmd, net)
 	a.cmd.Asking = false
 }
 
-// OnReply handles the answer to command seq. Answers to attempts the client
-// has given up on are ignored, as a client that closed the connection would.
-func (c *Client) OnReply(now time.Duration, seq uint64, r node.Reply, send Send) time.Duration {
-	if seq == c.reloadSeq {
-		c.reloadSeq = 0
-		if r.Kind == node.ReplyOK {
-			c.loadSlots(r.Slots)
+func isRead(op node.Op) bool { return op == node.OpGet || op == node.OpLRange }
+
+// route is cmdNode: the slot's master from the map, a random replica for a
+// read with ReadFromReplicas (slotSlaveNode: a non-failing one, else the
+// master), a random node when the slot is unknown (MOVED corrects it).
+func (c *Client) route(now time.Duration, slot int, read bool) int {
+	sh := c.slots.shardOf(slot)
+	if sh == nil {
+		return c.randomNode(now, -1)
+	}
+	if read && c.cfg.ReadFromReplicas && len(sh.replicas) > 0 {
+		var ok []int
+		for _, r := range sh.replicas {
+			if !c.isFailing(now, r) {
+				ok = append(ok, r)
+			}
 		}
-		return c.wakeAt()
-	}
-	a := c.cur
-	if a == nil || !a.inFlight || seq != a.cmd.Seq {
-		return c.wakeAt()
-	}
-	a.inFlight = false
-	switch r.Kind {
-	case node.ReplyOK, node.ReplyNil:
-		c.finishOK(now, r)
-	case node.ReplyMoved, node.ReplyAsk:
-		c.redirect(now, r, send)
-	case node.ReplyClusterDown, node.ReplyTryAgain:
-		c.retryLater(now, r.Err, "")
-	case node.ReplyError:
-		if r.Err == ErrRefused {
-			// The node is gone: go-redis reloads the slot map and retries
-			// on a random node.
-			c.reload(now, a.addr, send)
-			c.retryLater(now, r.Err, c.seeds[c.rnd.IntN(len(c.seeds))])
-		} else {
-			c.finish(now, history.Fail, r.Err)
+		if len(ok) > 0 {
+			return ok[c.rnd.IntN(len(ok))]
 		}
-	default:
-		c.finish(now, history.Fail, "unexpected reply")
 	}
-	return c.wakeAt()
+	return sh.master
 }
 
-func (c *Client) redirect(now time.Duration, r node.Reply, send Send) {
-	a := c.cur
-	a.redirects++
-	if a.redirects > maxRedirects {
-		c.finish(now, history.Fail, r.Err)
-		return
+// randomNode picks a random node, preferring ones not marked failing, and
+// not avoid when there is a choice.
+func (c *Client) randomNode(now time.Duration, avoid int) int {
+	var ok []int
+	for i := range c.seeds {
+		if i != avoid && !c.isFailing(now, i) {
+			ok = append(ok, i)
+		}
 	}
-	if r.Kind == node.ReplyMoved {
-		c.learn(r.Slot, r.Addr)
-	} else {
-		a.cmd.Asking = true
+	if len(ok) == 0 {
+		for i := range c.seeds {
+			if i != avoid || len(c.seeds) == 1 {
+				ok = append(ok, i)
+			}
+		}
 	}
-	a.addr = r.Addr
-	c.transmit(a, send)
+	return ok[c.rnd.IntN(len(ok))]
 }
 
-// learn records a MOVED target in the slot cache.
-func (c *Client) learn(slot int, addr string) {
+// markFailing is go-redis's clusterNode.MarkAsFailing.
+func (c *Client) markFailing(now time.Duration, i int) { c.failing[i] = now + failingFor }
+
+func (c *Client) isFailing(now time.Duration, i int) bool { return c.failing[i] > now }
+
+// index returns addr's seed index, or -1.
+func (c *Client) index(addr string) int {
 	for i, s := range c.seeds {
 		if s == addr {
-			c.slots[slot] = i + 1
-			return
+			return i
 		}
 	}
+	return -1
 }
 
-// reload is go-redis's LazyReload after a node timed out or refused: a
-// CLUSTER SLOTS to another random node, whose answer replaces the slot
-// cache. Without it a client would keep sending a failed master's slots to
-// the dead address until a MOVED corrects it, which never comes.
-func (c *Client) reload(now time.Duration, bad string, send Send) {
-	if c.reloadSeq != 0 && now < c.reloadEnd || len(c.seeds) < 2 {
-		return
+// nodeAt is index, adding addr to the known nodes when a MOVED, an ASK or
+// CLUSTER SLOTS names a node the client was not configured with (a node
+// added to the cluster): go-redis's clusterNodes.GetOrCreate.
+func (c *Client) nodeAt(addr string) int {
+	if i := c.index(addr); i >= 0 {
+		return i
 	}
-	addr := bad
-	for addr == bad {
-		addr = c.seeds[c.rnd.IntN(len(c.seeds))]
-	}
-	c.seq++
-	c.reloadSeq, c.reloadEnd = c.seq, now+reloadTimeout
-	send(addr, node.Cmd{Op: node.OpClusterSlots, Seq: c.seq})
+	c.seeds = append(c.seeds, addr)
+	c.conns = append(c.conns, conn{})
+	c.failing = append(c.failing, 0)
+	return len(c.seeds) - 1
 }
 
-// loadSlots replaces the slot cache with a CLUSTER SLOTS answer; slots the
-// answer leaves out become unknown.
-func (c *Client) loadSlots(owners []node.SlotOwner) {
-	c.slots = [node.NumSlots]int{}
-	for _, o := range owners {
-		i := slices.Index(c.seeds, o.Master) + 1
-		for s := o.Start; s <= o.End; s++ {
-			c.slots[s] = i
-		}
-	}
+// wanted reports whether a reply to seq would still be used.
+func (c *Client) wanted(seq uint64) bool {
+	return seq == c.reloadSeq || (c.cur != nil && c.cur.cmd.Seq == seq)
 }
 
-// retryLater waits the go-redis backoff before trying again, at addr if given.
-func (c *Client) retryLater(now time.Duration, errText, addr string) {
-	a := c.cur
-	a.retries++
-	if a.retries > maxRetries {
-		c.finish(now, history.Fail, errText)
-		return
+// OnReply handles a node's answer to command seq. Answers to commands the
+// client has given up on are ignored, as a client that closed the
+// connection would.
+func (c *Client) OnReply(now time.Duration, seq uint64, r node.Reply, net Net) time.Duration {
+	addr := -1
+	switch a := c.cur; {
+	case seq == c.reloadSeq:
+		addr = c.reloadAddr
+	case a != nil && a.cmd.Seq == seq && a.inFlight:
+		a.inFlight = false
+		addr = a.addr
+	default:
+		return c.wakeAt()
 	}
-	if addr != "" {
-		a.addr = addr
+	if isConnError(r) {
+		c.connReset(now, addr) // the host reset the connection
 	}
-	backoff := minRetryBackoff << (a.retries - 1)
-	backoff = min(backoff, maxRetryBackoff)
-	a.retryAt = now + backoff/2 + time.Duration(c.rnd.Int64N(int64(backoff/2)+1))
-	a.op.Err = errText
-}
-
-func (c *Client) finishOK(now time.Duration, r node.Reply) {
-	a := c.cur
-	switch a.cmd.Op {
-	case node.OpGet:
-		a.op.Result, a.op.Nil = r.Value, r.Kind == node.ReplyNil
-	case node.OpSet:
-		a.op.Result = "OK"
-	case node.OpIncr, node.OpRPush:
-		a.op.Result = strconv.FormatInt(r.Int, 10)
-	case node.OpLRange:
-		a.op.List = append([]string{}, r.List...)
-	}
-	a.op.Err = ""
-	c.finish(now, history.OK, "")
-}
-
-// finishTimeout ends an operation whose deadline passed: unknown if an
-// attempt may still have executed, failed if every attempt was refused.
-func (c *Client) finishTimeout(now time.Duration) {
-	a := c.cur
-	if a.inFlight {
-		c.finish(now, history.Unknown, "timeout")
-		return
-	}
-	c.finish(now, history.Fail, a.op.Err)
-}
-
-func (c *Client) finish(now time.Duration, st history.Status, errText string) {
-	a := c.cur
-	a.op.Status = st
-	a.op.Return = now
-	if st != history.OK {
-		a.op.Err = errText
-	}
-	c.history = append(c.history, a.op)
-	c.cur = nil
-	jitter := time.Duration(c.rnd.Int64N(int64(c.interval()) + 1))
-	c.next = now + c.interval()/2 + jitter
-}
-
-// Abort ends the operation in flight when the run stops: its outcome is
-// unknown unless it was waiting to retry after definite errors.
-func (c *Client) Abort(now time.Duration) {
-	if c.cur != nil {
-		c.finishTimeout(now)
-	}
+	c.handle(now, seq, r, net)
+	return c.wakeAt()
 }
