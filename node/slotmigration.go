@@ -173,7 +173,8 @@ func (n *Node) restoreOpen(open []OpenSlot) {
 	}
 }
 
-// migrationCommand runs the CLUSTER subcommands of this file; ok is false
+// migrationCommand runs the CLUSTER subcommands of this file (and
+// SET-CONFIG-EPOCH, the other command of an admin's sequence); ok is false
 // for any other subcommand.
 func (n *Node) migrationCommand(sub string, args []string) (r Reply, ok bool) {
 	switch {
@@ -196,8 +197,32 @@ func (n *Node) migrationCommand(sub string, args []string) (r Reply, ok bool) {
 			word = "BUMPED"
 		}
 		return Reply{Kind: ReplyOK, Value: fmt.Sprintf("%s %d", word, n.myself.configEpoch)}, true
+	case sub == "SET-CONFIG-EPOCH" && len(args) == 1:
+		return n.setConfigEpochCommand(args[0]), true
 	}
 	return Reply{}, false
+}
+
+// setConfigEpochCommand is CLUSTER SET-CONFIG-EPOCH, which redis-cli's
+// create sends so a new cluster starts with distinct epochs: only a node
+// that knows no other node and has configEpoch 0 takes it.
+func (n *Node) setConfigEpochCommand(arg string) Reply {
+	e, err := strconv.ParseInt(arg, 10, 64)
+	switch {
+	case err != nil:
+		return errReply(ReplyError, "ERR value is not an integer or out of range")
+	case e < 0:
+		return errReply(ReplyError, fmt.Sprintf("ERR Invalid config epoch specified: %d", e))
+	case len(n.nodes) > 1:
+		return errReply(ReplyError, "ERR The user can assign a config epoch only when the node does not know any other node.")
+	case n.myself.configEpoch != 0:
+		return errReply(ReplyError, "ERR Node config epoch is already non-zero")
+	}
+	n.myself.configEpoch = uint64(e)
+	n.emit(trace.ConfigEpoch, nil, uint64(e), "set-config-epoch")
+	n.setCurrentEpoch(uint64(e), "set-config-epoch")
+	n.doBeforeSleep(todoSaveConfig)
+	return okReply()
 }
 
 // getKeysInSlotCommand is CLUSTER GETKEYSINSLOT slot count. Redis lists a

@@ -382,3 +382,22 @@ func TestRangesMatchesBitByBit(t *testing.T) {
 		}
 	}
 }
+
+// TestSetConfigEpoch: only a lone node with configEpoch 0 takes an epoch
+// (clusterCommand's set-config-epoch branch).
+func TestSetConfigEpoch(t *testing.T) {
+	n := mk(t, testCfg(), tid(1))
+	if r := cluster(n, "SET-CONFIG-EPOCH 9"); r.Err != "ERR The user can assign a config epoch only when the node does not know any other node." {
+		t.Errorf("node knowing others: %q", r.Err)
+	}
+	lone := New(testCfg(), tid(7), []Member{{ID: tid(7), Addr: "127.0.0.1:7007"}}, n.rnd)
+	if r := cluster(lone, "SET-CONFIG-EPOCH -1"); r.Err != "ERR Invalid config epoch specified: -1" {
+		t.Errorf("negative: %q", r.Err)
+	}
+	if r := cluster(lone, "SET-CONFIG-EPOCH 9"); r.Kind != ReplyOK || lone.myself.configEpoch != 9 || lone.currentEpoch != 9 {
+		t.Errorf("lone node: %+v, configEpoch %d currentEpoch %d", r, lone.myself.configEpoch, lone.currentEpoch)
+	}
+	if r := cluster(lone, "SET-CONFIG-EPOCH 10"); r.Err != "ERR Node config epoch is already non-zero" {
+		t.Errorf("second time: %q", r.Err)
+	}
+}

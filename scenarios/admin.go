@@ -24,9 +24,10 @@ const (
 	Failover  AdminKind = "failover"  // CLUSTER FAILOVER [FORCE|TAKEOVER] on Node, a replica
 	AddNode   AdminKind = "add_node"  // join spare Node as an empty master, or as a replica of Master
 	DelNode   AdminKind = "del_node"  // make every node forget Node, which must own no slots
+	Create    AdminKind = "create"    // form the cluster from unjoined nodes (cluster.formed: false)
 )
 
-var adminKinds = []AdminKind{Reshard, Rebalance, Failover, AddNode, DelNode}
+var adminKinds = []AdminKind{Reshard, Rebalance, Failover, AddNode, DelNode, Create}
 
 // Admin defaults, redis-cli's own where it has one.
 const (
@@ -58,7 +59,7 @@ type Weight struct {
 	Weight int
 }
 
-var adminFields = append([]string{"at"}, "reshard", "rebalance", "failover", "add_node", "del_node")
+var adminFields = append([]string{"at"}, "reshard", "rebalance", "failover", "add_node", "del_node", "create")
 
 var stepFields = map[AdminKind][]string{
 	Reshard:   {"from", "to", "slots", "batch", "pace"},
@@ -66,6 +67,7 @@ var stepFields = map[AdminKind][]string{
 	Failover:  {"node", "mode", "pace"},
 	AddNode:   {"node", "master", "pace"},
 	DelNode:   {"node", "pace"},
+	Create:    {"pace"},
 }
 
 // admin reads the list and sorts it stably by At.
@@ -107,7 +109,7 @@ func (p *parser) adminStep(n *yaml.Node, path string, s *Scenario, limit time.Du
 	}
 	if len(kinds) != 1 {
 		if len(kinds) == 0 {
-			p.add(n.Line, path, "want one step: reshard, rebalance, failover, add_node or del_node")
+			p.add(n.Line, path, "want one step: reshard, rebalance, failover, add_node, del_node or create")
 		} else {
 			p.add(n.Line, path, "has "+strings.Join(kinds, " and ")+": one step per item")
 		}
@@ -176,6 +178,11 @@ func (p *parser) stepBody(st *AdminStep, v *yaml.Node, path string, s *Scenario)
 				good = false
 			}
 			st.Mode, ok = mode, ok && good
+		}
+	case Create:
+		if s.Cluster.Formed {
+			p.add(v.Line, path, "the cluster starts formed: set cluster.formed: false to create it")
+			ok = false
 		}
 	case AddNode, DelNode:
 		need("node")
@@ -270,7 +277,7 @@ func marshalAdmin(st AdminStep) *yaml.Node {
 			add(body, "master", str(st.Master))
 		}
 	}
-	add(body, "pace", str(fmtDur(st.Pace)))
+	add(body, "pace", str(fmtDur(st.Pace))) // create has nothing else
 	return mapping(false, "at", str(fmtDur(st.At)), string(st.Kind), body)
 }
 

@@ -75,6 +75,7 @@ func TestAdminStepErrors(t *testing.T) {
 		{"after the end", "  - at: 90s\n    del_node: {node: s0}\n", "a.yaml:6: admin[0].at: 1m30s is after the end of the run"},
 		{"same node", "  - at: 1s\n    reshard: {from: m0, to: m0, slots: 1}\n", "a.yaml:7: admin[0].reshard.to: same node as from"},
 		{"bad weight", "  - at: 1s\n    rebalance: {weights: {m0: x}}\n", "a.yaml:7: admin[0].rebalance.weights.m0: want an integer"},
+		{"create on a formed cluster", "  - at: 1s\n    create: {}\n", "a.yaml:7: admin[0].create: the cluster starts formed: set cluster.formed: false"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("a.yaml", []byte(adminHead+"admin:\n"+tc.item))

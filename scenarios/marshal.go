@@ -79,6 +79,9 @@ func marshalCluster(c Cluster) *yaml.Node {
 	if c.Spares > 0 {
 		add(n, "spares", integer(c.Spares))
 	}
+	if !c.Formed {
+		add(n, "formed", boolean(false))
+	}
 	add(n, "config", conf)
 	return n
 }

@@ -158,7 +158,7 @@ func (p *parser) scenario(root *yaml.Node) *Scenario {
 func Default() *Scenario {
 	return &Scenario{
 		Seed: 1,
-		Cluster: Cluster{Masters: 3, ReplicasPerMaster: 1, Config: RedisConfig{
+		Cluster: Cluster{Masters: 3, ReplicasPerMaster: 1, Formed: true, Config: RedisConfig{
 			NodeTimeoutMs:          15000,
 			ReplicaValidityFactor:  10,
 			MigrationBarrier:       1,
@@ -177,7 +177,7 @@ func Default() *Scenario {
 
 // cluster reads the topology and its redis.conf settings.
 func (p *parser) cluster(n *yaml.Node, c *Cluster) {
-	m := p.fields(n, "cluster", []string{"masters", "replicas-per-master", "spares", "config"}, nil)
+	m := p.fields(n, "cluster", []string{"masters", "replicas-per-master", "spares", "formed", "config"}, nil)
 	if v := m["masters"]; v != nil {
 		if x, ok := p.integer(v, "cluster.masters", 1, 100); ok {
 			c.Masters = x
@@ -191,6 +191,11 @@ func (p *parser) cluster(n *yaml.Node, c *Cluster) {
 	if v := m["spares"]; v != nil {
 		if x, ok := p.integer(v, "cluster.spares", 0, 10); ok {
 			c.Spares = x
+		}
+	}
+	if v := m["formed"]; v != nil {
+		if b, ok := p.boolean(v, "cluster.formed"); ok {
+			c.Formed = b
 		}
 	}
 	if v := m["config"]; v != nil {

@@ -35,9 +35,10 @@ func (b Bugs) Any() bool { return b != Bugs{} }
 
 // Cluster is the topology and the redis.conf settings every node gets.
 type Cluster struct {
-	Masters           int // 1..100
-	ReplicasPerMaster int // 0..10
-	Spares            int // 0..10 nodes s0…, running but not joined: for add_node
+	Masters           int  // 1..100
+	ReplicasPerMaster int  // 0..10
+	Spares            int  // 0..10 nodes s0…, running but not joined: for add_node
+	Formed            bool // the cluster starts as create leaves it (default); false: unjoined nodes, for a create step
 	Config            RedisConfig
 }
 

@@ -174,6 +174,8 @@ func (w *world) startStep(run *adminRun) {
 		w.addNode(w.host(st.Node), st.Master)
 	case scenarios.DelNode:
 		w.delNode(w.host(st.Node))
+	case scenarios.Create:
+		w.create()
 	default:
 		panic("sim: invariant: admin step of unknown kind " + string(st.Kind))
 	}

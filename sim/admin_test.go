@@ -221,3 +221,26 @@ func TestParseClusterNodes(t *testing.T) {
 		t.Errorf("replica line parsed as %+v", b)
 	}
 }
+
+// TestCreateFromUnjoinedNodes: the create step leaves the cluster as the
+// formed start does: same slots, roles and configEpochs 1..N on every node.
+func TestCreateFromUnjoinedNodes(t *testing.T) {
+	w := runBuiltin(t, "create-cluster", 7)
+	if got := adminOutcomes(w); len(got) != 2 || got[1] != "create: ok" {
+		t.Fatalf("admin steps %q", got)
+	}
+	for i, h := range w.hosts {
+		v := h.n.View()
+		if !v.StateOK || len(v.Peers) != len(w.hosts)-1 {
+			t.Errorf("%s: state ok %v, knows %d peers", h.name, v.StateOK, len(v.Peers))
+		}
+		if i < 3 {
+			lo, hi := slotRange(i, 3)
+			if v.ConfigEpoch != uint64(i+1) || len(v.Slots) != 1 || v.Slots[0] != (node.SlotRange{Start: lo, End: hi}) {
+				t.Errorf("%s: epoch %d slots %v, want %d and %d-%d", h.name, v.ConfigEpoch, v.Slots, i+1, lo, hi)
+			}
+		} else if want := w.hosts[i-3].id; v.Master != want {
+			t.Errorf("%s replicates %s, want %s", h.name, v.Master, want)
+		}
+	}
+}

@@ -445,3 +445,115 @@ func (w *world) sleepThen(d time.Duration, f func()) {
 	a.call = &adminCall{seq: a.seq, then: func(node.Reply) { f() }}
 	w.q.push(event{at: w.now + d, kind: evAdminSend, gen: a.seq})
 }
+
+// create is clusterManagerCommandCreate for the scenario's layout (masters
+// m0…, replicas m0r0… of m0, as redis-cli assigns nodes given in that order
+// on one host): check every node is empty, CLUSTER ADDSLOTS on the masters,
+// CLUSTER SET-CONFIG-EPOCH 1…N (errors ignored, as redis-cli does), CLUSTER
+// MEET from every node to the first, wait one second and then until every
+// node's CLUSTER NODES agrees, and CLUSTER REPLICATE on the replicas.
+func (w *world) create() {
+	c := w.s.Cluster
+	members := w.hosts[:len(w.hosts)-c.Spares]
+	w.eachNode(members, func(h *host, next func()) {
+		w.cluster(h, "INFO", w.ok(h, "CLUSTER INFO", func(r node.Reply) {
+			if !strings.Contains(r.Value, "cluster_known_nodes:1\r\n") {
+				w.adminDone("failed: " + h.name + " is not empty (it knows other nodes)")
+				return
+			}
+			next()
+		}))
+	}, func() { w.createAddSlots(members) })
+}
+
+// eachNode runs f on every host in turn (f calls next to go on), then done.
+func (w *world) eachNode(hs []*host, f func(h *host, next func()), done func()) {
+	if len(hs) == 0 {
+		done()
+		return
+	}
+	f(hs[0], func() { w.eachNode(hs[1:], f, done) })
+}
+
+// createAddSlots is clusterManagerFlushNodeConfig's first pass: ADDSLOTS on
+// the masters; the replicas' REPLICATE fails (the master is not known yet)
+// and is ignored, as redis-cli does, and sent again after the join.
+func (w *world) createAddSlots(members []*host) {
+	m := w.s.Cluster.Masters
+	w.eachNode(members, func(h *host, next func()) {
+		if h.idx >= m {
+			master := members[(h.idx-m)/max(w.s.Cluster.ReplicasPerMaster, 1)]
+			w.cluster(h, "REPLICATE "+string(master.id), func(node.Reply) { next() })
+			return
+		}
+		lo, hi := slotRange(h.idx, m)
+		args := make([]string, 0, hi-lo+2)
+		args = append(args, "ADDSLOTS")
+		for s := lo; s <= hi; s++ {
+			args = append(args, strconv.Itoa(s))
+		}
+		w.cluster(h, strings.Join(args, " "), w.ok(h, "CLUSTER ADDSLOTS", func(node.Reply) { next() }))
+	}, func() {
+		epoch := 0
+		w.eachNode(members, func(h *host, next func()) {
+			epoch++
+			w.cluster(h, "SET-CONFIG-EPOCH "+strconv.Itoa(epoch), func(node.Reply) { next() })
+		}, func() { w.createMeet(members) })
+	})
+}
+
+func (w *world) createMeet(members []*host) {
+	ip, port, _ := strings.Cut(members[0].addr, ":")
+	w.eachNode(members[1:], func(h *host, next func()) {
+		w.cluster(h, "MEET "+ip+" "+port, w.ok(h, "CLUSTER MEET", func(node.Reply) { next() }))
+	}, func() {
+		w.sleepThen(joinPoll, func() { w.waitConsistent(members, 0) })
+	})
+}
+
+// waitConsistent is clusterManagerWaitForClusterJoin: poll every node's
+// CLUSTER NODES once a second until all list the same nodes (none in
+// handshake) with the same slots; then the replicas are configured.
+func (w *world) waitConsistent(members []*host, polls int) {
+	if polls >= joinPolls {
+		w.adminDone(fmt.Sprintf("failed: the nodes did not agree within %d polls", joinPolls))
+		return
+	}
+	var sigs []string
+	w.eachNode(members, func(h *host, next func()) {
+		w.cluster(h, "NODES", w.ok(h, "CLUSTER NODES", func(r node.Reply) {
+			sigs = append(sigs, configSignature(parseClusterNodes(r.Value)))
+			next()
+		}))
+	}, func() {
+		for _, s := range sigs {
+			if s != sigs[0] || strings.Count(s, "\n") != len(members) {
+				w.sleepThen(joinPoll, func() { w.waitConsistent(members, polls+1) })
+				return
+			}
+		}
+		w.createReplicas(members)
+	})
+}
+
+// configSignature is clusterManagerGetConfigSignature: each node's ID and
+// slots, sorted; a node in handshake makes it differ from every other.
+func configSignature(ls []nodesLine) string {
+	var parts []string
+	for _, l := range ls {
+		if l.has("handshake") {
+			return "handshake"
+		}
+		parts = append(parts, fmt.Sprintf("%s:%v\n", l.id, l.slots))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, "")
+}
+
+func (w *world) createReplicas(members []*host) {
+	c := w.s.Cluster
+	w.eachNode(members[c.Masters:], func(h *host, next func()) {
+		master := members[(h.idx-c.Masters)/max(c.ReplicasPerMaster, 1)]
+		w.cluster(h, "REPLICATE "+string(master.id), w.ok(h, "CLUSTER REPLICATE", func(node.Reply) { next() }))
+	}, func() { w.adminDone("ok") })
+}

@@ -167,6 +167,9 @@ func (w *world) buildHosts() []node.Member {
 			members[i] = node.Member{ID: h.id, Addr: h.addr, ConfigEpoch: uint64(i + 1)}
 		}
 	}
+	if !c.Formed {
+		return nil // every node boots alone; a create step forms the cluster
+	}
 	for m := 0; m < c.Masters; m++ {
 		lo, hi := slotRange(m, c.Masters)
 		members[m].Slots = []node.SlotRange{{Start: lo, End: hi}}
@@ -205,10 +208,11 @@ func (w *world) bootNodes(members []node.Member) {
 	for i, h := range w.hosts {
 		h.up = true
 		if i >= len(members) {
-			// A spare: a fresh node that knows only itself (configEpoch 0).
+			// A spare, or any node of a cluster not formed yet: a fresh
+			// node that knows only itself (configEpoch 0).
 			alone := []node.Member{{ID: h.id, Addr: h.addr}}
 			h.n = node.New(h.cfg, h.id, alone, rng.Derive(w.seed, "node/"+h.name))
-			w.emit(trace.Event{Node: h.name, Kind: trace.Boot, Value: "spare"})
+			w.emit(trace.Event{Node: h.name, Kind: trace.Boot, Value: "alone"})
 			w.scheduleFirstTick(h)
 			continue
 		}
