@@ -68,10 +68,11 @@ type Output struct {
 	Msgs    []Envelope    // messages in send order
 	Replies []ClientReply // answers to client commands (maybe to earlier calls: WAIT)
 	Events  []trace.Event // what changed; Node and At are filled in by the kernel, Peer holds an ID
-	// Migrate is a MIGRATE this node started: the kernel runs it on the
-	// target (RestoreAsking) and reports back (MigrateDone) before anything
-	// else reaches this node, as Redis's blocking MIGRATE does.
-	Migrate *MigrateRequest
+	// Migrates are the MIGRATEs this node started, in order (more than one
+	// only when a pause releases several): the kernel runs each on its target
+	// (RestoreAsking) and reports back (MigrateDone) before anything else
+	// reaches this node, as Redis's blocking MIGRATE does.
+	Migrates []MigrateRequest
 }
 
 // Reset empties out, keeping its capacity.
@@ -82,7 +83,7 @@ func (o *Output) Reset() {
 	o.Msgs = o.Msgs[:0]
 	o.Replies = o.Replies[:0]
 	o.Events = o.Events[:0]
-	o.Migrate = nil
+	o.Migrates = o.Migrates[:0]
 }
 
 // Member describes one node of a cluster as `redis-cli --cluster create`

@@ -436,7 +436,7 @@ func (n *Node) openSlotRedirect(cmd Cmd, slot int) (r *Reply, done bool) {
 // migrateCommand is MIGRATE host port "" 0 timeout [REPLACE] KEYS key…
 // (cmd.Value is the target "ip:port", cmd.Keys the keys; a single cmd.Key
 // is the one-key form). It checks the keys as getNodeByQuery does, then
-// hands the keys that exist to the kernel (Output.Migrate); NOKEY when none
+// hands the keys that exist to the kernel (Output.Migrates); NOKEY when none
 // does.
 func (n *Node) migrateCommand(c ClientID, cmd Cmd) {
 	keys := cmd.Keys
@@ -456,6 +456,10 @@ func (n *Node) migrateCommand(c ClientID, cmd Cmd) {
 		n.reply(c, cmd.Seq, *r)
 		return
 	}
+	if n.now < n.pausedUntil { // MIGRATE is a write: a manual failover's pause holds it
+		n.paused = append(n.paused, pendingCmd{c, cmd})
+		return
+	}
 	var vals []KeyVal
 	for _, k := range keys {
 		if v := n.db.get(k); v != nil {
@@ -466,8 +470,8 @@ func (n *Node) migrateCommand(c ClientID, cmd Cmd) {
 		n.reply(c, cmd.Seq, Reply{Kind: ReplyOK, Value: "NOKEY"})
 		return
 	}
-	n.out.Migrate = &MigrateRequest{Client: c, Seq: cmd.Seq, Target: cmd.Value, Keys: vals,
-		Replace: cmd.Replace, Timeout: cmd.Timeout}
+	n.out.Migrates = append(n.out.Migrates, MigrateRequest{Client: c, Seq: cmd.Seq, Target: cmd.Value,
+		Keys: vals, Replace: cmd.Replace, Timeout: cmd.Timeout})
 }
 
 // RestoreAsking runs, on the MIGRATE target, one RESTORE-ASKING per key

@@ -271,10 +271,10 @@ func TestMigrateMovesKeysAndAsk(t *testing.T) {
 	cluster(src, "SETSLOT 100 MIGRATING "+string(tid(2)))
 
 	out := command(src, Cmd{Seq: 1, Op: OpMigrate, Value: dst.myself.addr, Keys: []string{a, b, ks[2]}})
-	req := out.Migrate
-	if req == nil || len(out.Replies) != 0 || len(req.Keys) != 2 {
-		t.Fatalf("MIGRATE: request %+v replies %+v, want a request for the 2 existing keys and no reply yet", req, out.Replies)
+	if len(out.Migrates) != 1 || len(out.Replies) != 0 || len(out.Migrates[0].Keys) != 2 {
+		t.Fatalf("MIGRATE: requests %+v replies %+v, want a request for the 2 existing keys and no reply yet", out.Migrates, out.Replies)
 	}
+	req := &out.Migrates[0]
 	answers := dst.RestoreAsking(testT, req.Keys, false, &Output{})
 	if answers[0] != "" || answers[1] != errBusyKey {
 		t.Fatalf("RESTORE-ASKING answers %q, want OK then BUSYKEY", answers)
@@ -399,5 +399,24 @@ func TestSetConfigEpoch(t *testing.T) {
 	}
 	if r := cluster(lone, "SET-CONFIG-EPOCH 10"); r.Err != "ERR Node config epoch is already non-zero" {
 		t.Errorf("second time: %q", r.Err)
+	}
+}
+
+// TestMigrateHeldByPause: MIGRATE is a write command, so a manual
+// failover's client pause holds it until the pause ends (pauseClients).
+func TestMigrateHeldByPause(t *testing.T) {
+	src := mk(t, testCfg(), tid(1))
+	src.stateOK = true
+	k := keyIn(100)
+	src.db.apply(Write{Op: OpSet, Key: k, Value: "v"})
+	src.pausedUntil = 2 * testT
+	out := command(src, Cmd{Seq: 1, Op: OpMigrate, Value: "127.0.0.1:7001", Keys: []string{k}})
+	if len(out.Migrates) != 0 || len(out.Replies) != 0 || len(src.paused) != 1 {
+		t.Fatalf("paused MIGRATE ran: requests %+v replies %+v", out.Migrates, out.Replies)
+	}
+	out = &Output{}
+	src.Tick(2*testT, out)
+	if len(out.Migrates) != 1 || out.Migrates[0].Keys[0].Key != k {
+		t.Errorf("MIGRATE not released after the pause: %+v", out.Migrates)
 	}
 }

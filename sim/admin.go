@@ -211,7 +211,7 @@ func describeStep(st scenarios.AdminStep) string {
 	return string(st.Kind)
 }
 
-// migrate carries out a MIGRATE that src started (node.Output.Migrate): the
+// migrate carries out a MIGRATE that src started (node.Output.Migrates): the
 // target's RESTORE-ASKING and the source's completion run at this instant,
 // before anything else reaches src, as Redis's MIGRATE blocks the source's
 // event loop until the target answered. A target that is down or cut off

@@ -345,8 +345,12 @@ func (w *world) apply(h *host) {
 		e.Peer = w.nameOf(node.ID(e.Peer))
 		w.emit(e)
 	}
-	if o.Migrate != nil {
-		w.migrate(h, *o.Migrate)
+	if len(o.Migrates) > 0 {
+		// w.migrate reuses w.out: take the requests first.
+		reqs := append([]node.MigrateRequest(nil), o.Migrates...)
+		for _, req := range reqs {
+			w.migrate(h, req)
+		}
 	}
 }
 
