@@ -93,15 +93,30 @@ func notSuperseded(ws []history.Op, v string) bool {
 	return false
 }
 
-// TestSourceCrashLeavesSlotOpen: a reshard whose source crashes stops at
-// the refused connection; the target keeps the slot IMPORTING (in CLUSTER
-// NODES, in nodes.conf and in the run's OpenSlots), and keeps the dead
-// source as its owner, so its cluster_state stays fail.
+// TestSourceCrashLeavesSlotOpen: a reshard whose source crashes after
+// MIGRATE stops at the refused connection; the target keeps the slot
+// IMPORTING (in CLUSTER NODES, in nodes.conf and in the run's OpenSlots)
+// with the moved key, and keeps the dead source as its owner, so its
+// cluster_state stays fail; the promoted replica serves the slot without the
+// key.
 func TestSourceCrashLeavesSlotOpen(t *testing.T) {
 	w := runBuiltin(t, "reshard-source-crash", 7)
 	got := adminOutcomes(w)
-	if len(got) != 2 || !strings.Contains(got[1], "failed") || !strings.Contains(got[1], "ECONNREFUSED") {
-		t.Fatalf("admin steps %q, want the reshard to fail on a refused connection", got)
+	if len(got) != 4 || !strings.Contains(got[3], "failed") || !strings.Contains(got[3], "ECONNREFUSED") {
+		t.Fatalf("admin steps %q, want the second reshard to fail on a refused connection", got)
+	}
+	if _, ok := w.host("m1").n.Get("k78"); !ok {
+		t.Errorf("m1 lacks k78, moved by MIGRATE before the crash")
+	}
+	if w.host("m0r0").n.View().Master != "" {
+		t.Errorf("m0r0 not promoted")
+	}
+	nilRead := false
+	for _, op := range w.ops {
+		nilRead = nilRead || (op.Key == "k78" && op.Node == "m0r0" && op.Kind == "get" && op.Status == history.OK && op.Nil)
+	}
+	if !nilRead {
+		t.Errorf("no read of k78 on the promoted m0r0 returned nil: the moved key's loss is not shown")
 	}
 	res := w.result()
 	if len(res.OpenSlots) != 1 || !regexp.MustCompile(`^m1: \d+ importing from m0$`).MatchString(res.OpenSlots[0]) {
