@@ -69,6 +69,7 @@ type link struct {
 	prof      *profile      // nil: the Net's default
 	lastDue   time.Duration // Due of the last message sent: FIFO's horizon
 	busyUntil time.Duration // when the link has finished serialising its last message
+	fault     Ratio         // loss set by a fault (SetFaultLoss); used instead of the profile's when Den > 0
 }
 
 // profile is what a link draws from: latency, loss and bandwidth.
@@ -150,7 +151,11 @@ func (n *Net) SendSize(now time.Duration, from, to, size int) Verdict {
 		at = max(at, l.busyUntil) + txTime(size, p.bandwidth)
 		l.busyUntil = at
 	}
-	wait, retries, ok := retransmit(p.loss, r)
+	loss := p.loss
+	if l.fault.Den > 0 {
+		loss = l.fault
+	}
+	wait, retries, ok := retransmit(loss, r)
 	if !ok {
 		return Verdict{Due: at + wait, Lost: true, Retries: retries}
 	}
