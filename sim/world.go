@@ -19,16 +19,16 @@ import (
 type evKind uint8
 
 const (
-	evTick    evKind = iota + 1 // clusterCron of node dst
-	evDeliver                   // a bus or replication message arrives over a connection
-	evLink                      // a connection event reaches node dst
-	evFault                     // scenario fault number `fault`
-	evClient                    // client dst wakes up (next op or a timeout)
-	evCommand                   // a client command arrives at node dst
-	evReply                     // a reply arrives at client dst
-	evDump                      // dump every node's state
-	evFaultEnd                  // the For of scenario fault number `fault` is over
-	evFlap                      // a flapping link (fault number `fault`) goes down or up
+	evTick     evKind = iota + 1 // clusterCron of node dst
+	evDeliver                    // a bus or replication message arrives over a connection
+	evLink                       // a connection event reaches node dst
+	evFault                      // scenario fault number `fault`
+	evClient                     // client dst wakes up (next op or a timeout)
+	evCommand                    // a client command arrives at node dst
+	evReply                      // a reply arrives at client dst
+	evDump                       // dump every node's state
+	evFaultEnd                   // the For of scenario fault number `fault` is over
+	evFlap                       // a flapping link (fault number `fault`) goes down or up
 )
 
 // event is one entry of the queue. Small payloads inline, large ones by
@@ -47,11 +47,11 @@ type event struct {
 	// processing delay on it.
 	admitted, charged bool
 	gen               uint64
-	link  node.LinkEventKind
-	conn  *conn
-	msg   *node.Message
-	cmd   *clientCmd
-	reply *clientReply
+	link              node.LinkEventKind
+	conn              *conn
+	msg               *node.Message
+	cmd               *clientCmd
+	reply             *clientReply
 }
 
 // host is one node endpoint: the process (maybe down) and what its disk kept.
