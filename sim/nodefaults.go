@@ -24,7 +24,7 @@ func (w *world) hold(h *host, ev *event) bool {
 	}
 	if h.slow > 0 && !ev.charged {
 		e := *ev
-		e.admitted, e.charged = true, true
+		e.admitted, e.charged, e.inc = true, true, h.inc
 		e.at = max(w.now, h.busyUntil) + h.slow
 		h.busyUntil = e.at
 		w.q.push(e)
@@ -40,6 +40,9 @@ func (w *world) admitCommand(ev *event) bool {
 		return false
 	}
 	h := w.hosts[ev.dst]
+	if ev.charged && (!h.up || ev.inc != h.inc) {
+		return false // the process that was working on it died: no reply
+	}
 	return !h.up || !w.hold(h, ev)
 }
 
