@@ -123,9 +123,6 @@ func (p *parser) scenario(root *yaml.Node) *Scenario {
 	if n := m["cluster"]; n != nil {
 		p.cluster(n, &s.Cluster)
 	}
-	if n := m["network"]; n != nil {
-		p.network(n, &s.Network)
-	}
 	if n := m["workload"]; n != nil {
 		p.workload(n, &s.Workload, s.Cluster)
 	}
@@ -135,6 +132,9 @@ func (p *parser) scenario(root *yaml.Node) *Scenario {
 			limit = s.Duration
 		}
 		s.Admin = p.admin(n, s, limit)
+	}
+	if n := m["network"]; n != nil {
+		p.network(n, &s.Network, namesOf(s))
 	}
 	if n := m["faults"]; n != nil {
 		limit := time.Duration(-1)

@@ -220,7 +220,7 @@ func describeStep(st scenarios.AdminStep) string {
 func (w *world) migrate(src *host, req node.MigrateRequest) {
 	var answers []string
 	connErr := node.ErrMigrateConnect
-	if i, ok := w.byAddr[req.Target]; ok && w.hosts[i].up && w.net.Reachable(src.idx, i) && w.net.Reachable(i, src.idx) {
+	if i, ok := w.byAddr[req.Target]; ok && w.hosts[i].up && !w.hosts[i].paused && w.net.Reachable(src.idx, i) && w.net.Reachable(i, src.idx) {
 		dst := w.hosts[i]
 		connErr = ""
 		w.out.Reset()

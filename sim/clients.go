@@ -132,7 +132,7 @@ func (n clientNet) push(addr string, cc clientCmd) {
 func (w *world) command(ev *event) {
 	cc := ev.cmd
 	src := len(w.hosts) + cc.client
-	if !w.net.Deliverable(w.now, src, ev.dst) {
+	if !ev.admitted && !w.net.Deliverable(w.now, src, ev.dst) {
 		return
 	}
 	if w.admin != nil && src == w.admin.idx {
