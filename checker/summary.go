@@ -32,7 +32,12 @@ type Summary struct {
 	Failovers    []Failover        `json:"failovers"`
 	Check        CheckSummary      `json:"check"`
 	Expectations []ExpectResult    `json:"expectations"`
-	OK           bool              `json:"ok"` // every expectation held
+	// Invariants are the trace invariants broken (CheckInvariants and
+	// CheckConvergence); empty when all held.
+	Invariants []Violation `json:"invariants"`
+	// Convergence says how the convergence invariant was judged.
+	Convergence string `json:"convergence"`
+	OK          bool   `json:"ok"` // every expectation and every invariant held
 }
 
 // CheckSummary is the checker's verdict on the history.
@@ -80,6 +85,9 @@ type Input struct {
 	Expect      Expect
 	Budget      time.Duration // per-key Porcupine budget (0: DefaultBudget)
 	EndMs       int64         // virtual end of the run
+	// ConvergeWithin bounds the convergence invariant; 0: the scenario's
+	// Expect.ConvergedWithin if set, else DefaultConvergeWithin.
+	ConvergeWithin time.Duration
 }
 
 // Check judges one run: linearizability, lost writes, failovers and the
@@ -109,11 +117,31 @@ func Check(in Input) (Summary, error) {
 		s.Check.Keys = []KeyVerdict{}
 	}
 	s.Expectations = expectations(in, s)
-	s.OK = true
+	s.Invariants, s.Convergence = invariants(in)
+	s.OK = len(s.Invariants) == 0
 	for _, e := range s.Expectations {
 		s.OK = s.OK && e.OK
 	}
 	return s, nil
+}
+
+// invariants checks the trace invariants and convergence within the bound.
+func invariants(in Input) ([]Violation, string) {
+	bound := in.ConvergeWithin
+	if bound <= 0 && in.Expect.ConvergedWithin != nil {
+		bound = *in.Expect.ConvergedWithin
+	}
+	if bound <= 0 {
+		bound = DefaultConvergeWithin
+	}
+	vs := CheckInvariants(in.Trace)
+	conv, how := CheckConvergence(in.Trace, bound)
+	vs = append(vs, conv...)
+	sortViolations(vs)
+	if vs == nil {
+		vs = []Violation{}
+	}
+	return vs, how
 }
 
 // expectations judges in.Expect, in a fixed order.

@@ -29,6 +29,7 @@ type runFlags struct {
 	dumpAt    []time.Duration
 	allowBugs bool
 	quiet     bool
+	converge  time.Duration
 }
 
 func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -51,6 +52,8 @@ checker's verdict, and exits 0 if every expectation held, 1 if one failed,
 	fl.DurationSliceVar(&f.dumpAt, "dump-at", nil, "dump every node's state at these virtual times (e.g. 12s,30s)")
 	fl.BoolVar(&f.allowBugs, "allow-bugs", false, "allow the scenario's x-bugs switches (deliberately broken Redis rules)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only the summary line")
+	fl.DurationVar(&f.converge, "converge-within", 0,
+		"bound of the convergence invariant after the last fault (default: the scenario's converged-within, else 30s)")
 	return cmd
 }
 
@@ -77,7 +80,7 @@ func runOne(arg string, f runFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sum, err := checkRun(s, res, nil)
+	sum, err := checkRunBound(s, res, nil, f.converge)
 	if err != nil {
 		return err
 	}
@@ -126,10 +129,17 @@ func simulate(s *scenarios.Scenario, seed uint64, dir string, f runFlags, stdout
 // checkRun judges a run: linearizability, lost writes, failover timings and
 // the scenario's expectations.
 func checkRun(s *scenarios.Scenario, res *sim.Result, settings map[string]string) (checker.Summary, error) {
+	return checkRunBound(s, res, settings, 0)
+}
+
+// checkRunBound is checkRun with the convergence invariant's bound (0: the
+// scenario's converged-within, else checker.DefaultConvergeWithin).
+func checkRunBound(s *scenarios.Scenario, res *sim.Result, settings map[string]string, converge time.Duration) (checker.Summary, error) {
 	in := checker.Input{
 		Scenario: s.Name, Seed: res.Seed, VirtualMs: res.VirtualEnd.Milliseconds(), Events: res.Events,
 		TraceSHA256: res.TraceSHA256, Settings: settings, Trace: res.Trace, History: res.History,
 		Model: modelOf(s), Expect: expectOf(s.Expect), Budget: 30 * time.Second, EndMs: res.VirtualEnd.Milliseconds(),
+		ConvergeWithin: converge,
 	}
 	sum, err := checker.Check(in)
 	if err != nil {
@@ -200,6 +210,10 @@ func printSummary(w io.Writer, s *scenarios.Scenario, sum checker.Summary, dir s
 	c := sum.Check
 	fmt.Fprintf(w, "check: %s (%d ops, %d unknown, %d failed), %d acknowledged writes lost\n",
 		c.Verdict, c.Ops, c.Unknown, c.Failed, c.LostWrites)
+	fmt.Fprintf(w, "invariants: %d violated; convergence: %s\n", len(sum.Invariants), sum.Convergence)
+	for _, v := range sum.Invariants {
+		fmt.Fprintf(w, "invariant violated: %s\n", v)
+	}
 	for _, e := range sum.Expectations {
 		mark := "ok"
 		if !e.OK {
