@@ -80,7 +80,7 @@ func runOne(arg string, f runFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sum, err := checkRunBound(s, res, nil, f.converge)
+	sum, err := checkRun(s, res, nil, f.converge)
 	if err != nil {
 		return err
 	}
@@ -128,13 +128,9 @@ func simulate(s *scenarios.Scenario, seed uint64, dir string, f runFlags, stdout
 
 // checkRun judges a run: linearizability, lost writes, failover timings and
 // the scenario's expectations.
-func checkRun(s *scenarios.Scenario, res *sim.Result, settings map[string]string) (checker.Summary, error) {
-	return checkRunBound(s, res, settings, 0)
-}
-
-// checkRunBound is checkRun with the convergence invariant's bound (0: the
-// scenario's converged-within, else checker.DefaultConvergeWithin).
-func checkRunBound(s *scenarios.Scenario, res *sim.Result, settings map[string]string, converge time.Duration) (checker.Summary, error) {
+// converge bounds the convergence invariant (0: the scenario's
+// converged-within, else checker.DefaultConvergeWithin).
+func checkRun(s *scenarios.Scenario, res *sim.Result, settings map[string]string, converge time.Duration) (checker.Summary, error) {
 	in := checker.Input{
 		Scenario: s.Name, Seed: res.Seed, VirtualMs: res.VirtualEnd.Milliseconds(), Events: res.Events,
 		TraceSHA256: res.TraceSHA256, Settings: settings, Trace: res.Trace, History: res.History,
