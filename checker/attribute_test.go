@@ -27,7 +27,7 @@ func TestAttributeLost(t *testing.T) {
 		detail      string // a part of the detail
 	}{
 		{name: "a write to a master cut off in a minority", ackMs: 12000, node: "m0", want: MinorityMaster,
-			trace: "10000 - partition - - m0 client-0 | m1 m2 m0r0 m1r0 m2r0\n15000 m0 state - - fail\n" + failover + "30000 - heal\n",
+			trace:  "10000 - partition - - m0 client-0 | m1 m2 m0r0 m1r0 m2r0\n15000 m0 state - - fail\n" + failover + "30000 - heal\n",
 			detail: "m0 stopped taking writes at 15.000s (cluster_state fail); m0r0 promoted over m0 at 17.000s"},
 		{name: "a write just before its master crashed", ackMs: 9000, node: "m0", want: UnreplicatedAtCrash,
 			trace: "10000 m0 crash - - persist\n" + failover, detail: "m0 crashed at 10.000s"},
