@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -171,25 +170,19 @@ func writeOutputs(dir string, s *scenarios.Scenario, res *sim.Result, sum checke
 		return badInput("writing history: %v", err)
 	}
 	hf.Close()
-	b, err := json.MarshalIndent(sum, "", "  ")
-	if err != nil {
-		return simBugError{fmt.Sprintf("rcsim: encoding summary: %v", err)}
+	if err := writeJSONFile(filepath.Join(dir, "summary.json"), sum); err != nil {
+		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "summary.json"), append(b, '\n'), 0o644); err != nil {
-		return badInput("%v", err)
-	}
-	if m := modelOf(s); m != "" && sum.Check.Verdict != "ok" && len(res.History) > 0 {
-		vf, err := os.Create(filepath.Join(dir, "linearizability.html"))
-		if err != nil {
-			return badInput("%v", err)
-		}
-		defer vf.Close()
-		if err := checker.Visualize(m, res.History, vf); err != nil {
-			return simBugError{fmt.Sprintf("rcsim: visualization: %v", err)}
-		}
+	// The visualization of every run with a workload, linearizable or not.
+	if m := modelOf(s); m != "" && len(res.History) > 0 {
+		return writeVisualization(filepath.Join(dir, "linearizability.html"), m, res.History)
 	}
 	return nil
 }
+
+// findingsShown caps each list of findings `rcsim run` prints; summary.json
+// and `rcsim check` have them all.
+const findingsShown = 5
 
 // printSummary prints what a person wants to see after a run.
 func printSummary(w io.Writer, s *scenarios.Scenario, sum checker.Summary, dir string, quiet bool) {
@@ -204,12 +197,10 @@ func printSummary(w io.Writer, s *scenarios.Scenario, sum checker.Summary, dir s
 			ms(fo.PFailMs), ms(fo.FailMs), fo.PromotedNode, ms(fo.PromotedMs), ms(fo.ClusterOKMs), ms(fo.WritesResumedMs))
 	}
 	c := sum.Check
-	fmt.Fprintf(w, "check: %s (%d ops, %d unknown, %d failed), %d acknowledged writes lost\n",
-		c.Verdict, c.Ops, c.Unknown, c.Failed, c.LostWrites)
+	fmt.Fprintf(w, "check: %s (%d ops, %d unknown, %d failed), %d acknowledged writes lost, %d stale reads\n",
+		c.Verdict, c.Ops, c.Unknown, c.Failed, c.LostWrites, c.StaleReads)
 	fmt.Fprintf(w, "invariants: %d violated; convergence: %s\n", len(sum.Invariants), sum.Convergence)
-	for _, v := range sum.Invariants {
-		fmt.Fprintf(w, "invariant violated: %s\n", v)
-	}
+	printFindings(w, sum, true, findingsShown)
 	for _, e := range sum.Expectations {
 		mark := "ok"
 		if !e.OK {
@@ -217,8 +208,11 @@ func printSummary(w io.Writer, s *scenarios.Scenario, sum checker.Summary, dir s
 		}
 		fmt.Fprintf(w, "expect %s %s: %s (got %s)\n", e.Name, e.Want, mark, e.Got)
 	}
-	fmt.Fprintf(w, "wrote %s\n", strings.Join([]string{filepath.Join(dir, "trace.jsonl"),
-		filepath.Join(dir, "history.jsonl"), filepath.Join(dir, "summary.json")}, " "))
+	wrote := []string{filepath.Join(dir, "trace.jsonl"), filepath.Join(dir, "history.jsonl"), filepath.Join(dir, "summary.json")}
+	if modelOf(s) != "" && sum.Check.Ops > 0 {
+		wrote = append(wrote, filepath.Join(dir, "linearizability.html"))
+	}
+	fmt.Fprintf(w, "wrote %s\n", strings.Join(wrote, " "))
 }
 
 // ms prints a time after the fault, or "never".
