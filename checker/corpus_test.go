@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -157,5 +158,43 @@ func TestVisualize(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), "<html") || !strings.Contains(b.String(), `set \"c0-2\"`) {
 		t.Fatalf("no HTML with the ops: %.200s", b.String())
+	}
+}
+
+// TestTooConcurrentKeyIsUnknown: a key with more ops in flight than
+// MaxConcurrentPerKey is not handed to Porcupine; its verdict is unknown,
+// never ok, and the whole history's verdict is unknown too.
+func TestTooConcurrentKeyIsUnknown(t *testing.T) {
+	var ops []history.Op
+	for c := 0; c <= MaxConcurrentPerKey; c++ {
+		ops = append(ops, history.Op{Client: c, Kind: "set", Key: "k", Value: "v" + strconv.Itoa(c),
+			Invoke: time.Duration(c), Return: time.Duration(1000 + c), Status: history.OK, Result: "OK"})
+	}
+	ops = append(ops, history.Op{Client: 0, Kind: "set", Key: "other", Value: "x", Invoke: 0, Return: 1,
+		Status: history.OK, Result: "OK"})
+	res, err := CheckLinearizable("register", ops, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != VerdictUnknown || len(res.Keys) != 1 || res.Keys[0].Key != "k" ||
+		res.Keys[0].MaxConcurrent != MaxConcurrentPerKey+1 || !strings.Contains(res.Keys[0].Reason, "not checked") {
+		t.Fatalf("got %+v, want unknown on k with a reason", res)
+	}
+	// An illegal key elsewhere still makes the history illegal.
+	ops = append(ops, history.Op{Client: 1, Kind: "get", Key: "other", Invoke: 5, Return: 6, Status: history.OK, Nil: true})
+	if res, _ = CheckLinearizable("register", ops, time.Minute); res.Verdict != VerdictIllegal {
+		t.Fatalf("verdict %s, want illegal", res.Verdict)
+	}
+}
+
+// TestUnknownVerdictFailsExpectation: budget exhaustion never passes as
+// linearizable, whichever way the scenario expected.
+func TestUnknownVerdictFailsExpectation(t *testing.T) {
+	for _, want := range []bool{true, false} {
+		s := Summary{Check: CheckSummary{Verdict: VerdictUnknown}}
+		r := expectations(Input{Expect: Expect{Linearizable: &want}}, s)
+		if len(r) != 1 || r[0].OK {
+			t.Errorf("expect linearizable=%v with verdict unknown: %+v", want, r)
+		}
 	}
 }

@@ -191,3 +191,17 @@ func TestViolationJSONRoundTrip(t *testing.T) {
 		t.Errorf("round trip: %v %v", back, err)
 	}
 }
+
+func TestCheckFailsOnAnInvariant(t *testing.T) {
+	events := epochTrace(t, bootThree+"15000 m1 vote m0r0 7\n15100 m1 vote m2r0 7\n")
+	s, err := Check(Input{Trace: events})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.OK || len(s.Invariants) != 1 || s.Invariants[0].Rule != RuleOneVote {
+		t.Fatalf("ok %v, invariants %v; want not ok with one_vote_per_epoch", s.OK, s.Invariants)
+	}
+	if s, _ = Check(Input{Trace: epochTrace(t, bootThree)}); !s.OK || len(s.Invariants) != 0 {
+		t.Fatalf("a clean trace: ok %v, invariants %v", s.OK, s.Invariants)
+	}
+}
