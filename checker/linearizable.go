@@ -287,7 +287,7 @@ func involved(p prepared, info porcupine.LinearizationInfo) []history.Op {
 // Visualize writes Porcupine's HTML visualization of ops checked against
 // model: one lane per client, the linearization (or the largest partial
 // ones) per key. The HTML is for people: it is not byte-stable, so keep it
-// out of golden files. Pass one key's ops (KeyVerdict.Ops, or all ops of a
+// out of golden files. Keys over MaxConcurrentPerKey are left out. Pass one key's ops (KeyVerdict.Ops, or all ops of a
 // failing key) to keep it small.
 func Visualize(model string, ops []history.Op, w io.Writer) error {
 	m, err := porcupineModel(model)
@@ -300,10 +300,16 @@ func Visualize(model string, ops []history.Op, w io.Writer) error {
 	}
 	var all []porcupine.Operation
 	index := map[string]int{}
-	for i, p := range parts {
-		index[p.key] = i
+	kept := parts[:0]
+	for _, p := range parts {
+		if maxConcurrent(p.ops) > MaxConcurrentPerKey {
+			continue // as in CheckLinearizable: too costly to search
+		}
+		index[p.key] = len(kept)
+		kept = append(kept, p)
 		all = append(all, p.ops...)
 	}
+	parts = kept
 	m.Partition = func(h []porcupine.Operation) [][]porcupine.Operation {
 		out := make([][]porcupine.Operation, len(parts))
 		for _, o := range h {
