@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -52,21 +53,24 @@ func TestCorpus(t *testing.T) {
 	tests := []struct {
 		file    string
 		verdict Verdict
-		named   []int // lines of the ops KeyVerdict names
-		lost    []int // lines of LostWrites
+		named   []int    // lines of the ops KeyVerdict names
+		lost    []int    // lines of LostWrites
+		stale   [][3]int // lines of StaleReads: read, missed write, later read
 	}{
-		{"good/register.jsonl", VerdictOK, nil, nil},
-		{"good/list.jsonl", VerdictOK, nil, nil},
-		{"good/counter.jsonl", VerdictOK, nil, nil},
+		{"good/register.jsonl", VerdictOK, nil, nil, nil},
+		{"good/list.jsonl", VerdictOK, nil, nil, nil},
+		{"good/counter.jsonl", VerdictOK, nil, nil, nil},
 		// A read of the older value after a newer set returned, then the newer
 		// value again: a stale read, not a lost write.
-		{"bad/register-stale-read.jsonl", VerdictIllegal, []int{2, 3}, nil},
+		{"bad/register-stale-read.jsonl", VerdictIllegal, []int{2, 3}, nil, [][3]int{{3, 2, 4}}},
 		// c0-2 was read, then c0-1 came back and stayed: lost.
-		{"bad/register-lost-write.jsonl", VerdictIllegal, []int{2, 4}, []int{2}},
-		{"bad/list-reordered.jsonl", VerdictIllegal, []int{2, 3}, nil},
-		{"bad/list-duplicate.jsonl", VerdictIllegal, []int{1, 2}, nil},
-		{"bad/list-lost-write.jsonl", VerdictIllegal, []int{2, 3}, []int{2}},
-		{"bad/counter-lost-write.jsonl", VerdictIllegal, []int{2, 3}, []int{2}},
+		{"bad/register-lost-write.jsonl", VerdictIllegal, []int{2, 4}, []int{2}, nil},
+		{"bad/list-reordered.jsonl", VerdictIllegal, []int{2, 3}, nil, nil},
+		{"bad/list-duplicate.jsonl", VerdictIllegal, []int{1, 2}, nil, nil},
+		{"bad/list-lost-write.jsonl", VerdictIllegal, []int{2, 3}, []int{2}, nil},
+		{"bad/list-stale-read.jsonl", VerdictIllegal, []int{2, 3}, nil, [][3]int{{3, 2, 4}}},
+		{"bad/counter-lost-write.jsonl", VerdictIllegal, []int{2, 3}, []int{2}, nil},
+		{"bad/counter-stale-read.jsonl", VerdictIllegal, []int{2, 3}, nil, [][3]int{{3, 2, 4}}},
 	}
 	seen := map[string]bool{}
 	for _, tc := range tests {
@@ -91,6 +95,14 @@ func TestCorpus(t *testing.T) {
 			}
 			if got := lines(t, ops, LostWrites(model, ops)); !reflect.DeepEqual(got, tc.lost) {
 				t.Errorf("lost lines %v, want %v", got, tc.lost)
+			}
+			var stale [][3]int
+			for _, s := range StaleReads(model, ops) {
+				l := lines(t, ops, []history.Op{s.Read, s.Missed, s.Later})
+				stale = append(stale, [3]int{l[0], l[1], l[2]})
+			}
+			if !reflect.DeepEqual(stale, tc.stale) {
+				t.Errorf("stale reads (read, missed, later) %v, want %v", stale, tc.stale)
 			}
 		})
 	}
@@ -146,5 +158,43 @@ func TestVisualize(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), "<html") || !strings.Contains(b.String(), `set \"c0-2\"`) {
 		t.Fatalf("no HTML with the ops: %.200s", b.String())
+	}
+}
+
+// TestTooConcurrentKeyIsUnknown: a key with more ops in flight than
+// MaxConcurrentPerKey is not handed to Porcupine; its verdict is unknown,
+// never ok, and the whole history's verdict is unknown too.
+func TestTooConcurrentKeyIsUnknown(t *testing.T) {
+	var ops []history.Op
+	for c := 0; c <= MaxConcurrentPerKey; c++ {
+		ops = append(ops, history.Op{Client: c, Kind: "set", Key: "k", Value: "v" + strconv.Itoa(c),
+			Invoke: time.Duration(c), Return: time.Duration(1000 + c), Status: history.OK, Result: "OK"})
+	}
+	ops = append(ops, history.Op{Client: 0, Kind: "set", Key: "other", Value: "x", Invoke: 0, Return: 1,
+		Status: history.OK, Result: "OK"})
+	res, err := CheckLinearizable("register", ops, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != VerdictUnknown || len(res.Keys) != 1 || res.Keys[0].Key != "k" ||
+		res.Keys[0].MaxConcurrent != MaxConcurrentPerKey+1 || !strings.Contains(res.Keys[0].Reason, "not checked") {
+		t.Fatalf("got %+v, want unknown on k with a reason", res)
+	}
+	// An illegal key elsewhere still makes the history illegal.
+	ops = append(ops, history.Op{Client: 1, Kind: "get", Key: "other", Invoke: 5, Return: 6, Status: history.OK, Nil: true})
+	if res, _ = CheckLinearizable("register", ops, time.Minute); res.Verdict != VerdictIllegal {
+		t.Fatalf("verdict %s, want illegal", res.Verdict)
+	}
+}
+
+// TestUnknownVerdictFailsExpectation: budget exhaustion never passes as
+// linearizable, whichever way the scenario expected.
+func TestUnknownVerdictFailsExpectation(t *testing.T) {
+	for _, want := range []bool{true, false} {
+		s := Summary{Check: CheckSummary{Verdict: VerdictUnknown}}
+		r := expectations(Input{Expect: Expect{Linearizable: &want}}, s)
+		if len(r) != 1 || r[0].OK {
+			t.Errorf("expect linearizable=%v with verdict unknown: %+v", want, r)
+		}
 	}
 }

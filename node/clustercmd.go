@@ -5,6 +5,7 @@ package node
 
 import (
 	"fmt"
+	"rcsim/sim/trace"
 	"strconv"
 	"strings"
 )
@@ -70,10 +71,15 @@ func (n *Node) addSlotsCommand(args []string) Reply {
 			return errReply(ReplyError, fmt.Sprintf("ERR Slot %d is already busy", s))
 		}
 	}
+	var added SlotSet
 	for _, s := range slots {
 		n.clearImporting(s) // clusterUpdateSlots
 		n.addSlot(n.myself, s)
+		added.Add(s)
 	}
+	// The trace's slot views (the checker's convergence) see my own claims
+	// only through this event, as they see others' through Slots rebinds.
+	n.emit(trace.Slots, n.myself, n.myself.configEpoch, FormatRanges(added.Ranges()))
 	n.doBeforeSleep(todoUpdateState | todoSaveConfig)
 	return okReply()
 }
