@@ -52,21 +52,24 @@ func TestCorpus(t *testing.T) {
 	tests := []struct {
 		file    string
 		verdict Verdict
-		named   []int // lines of the ops KeyVerdict names
-		lost    []int // lines of LostWrites
+		named   []int    // lines of the ops KeyVerdict names
+		lost    []int    // lines of LostWrites
+		stale   [][3]int // lines of StaleReads: read, missed write, later read
 	}{
-		{"good/register.jsonl", VerdictOK, nil, nil},
-		{"good/list.jsonl", VerdictOK, nil, nil},
-		{"good/counter.jsonl", VerdictOK, nil, nil},
+		{"good/register.jsonl", VerdictOK, nil, nil, nil},
+		{"good/list.jsonl", VerdictOK, nil, nil, nil},
+		{"good/counter.jsonl", VerdictOK, nil, nil, nil},
 		// A read of the older value after a newer set returned, then the newer
 		// value again: a stale read, not a lost write.
-		{"bad/register-stale-read.jsonl", VerdictIllegal, []int{2, 3}, nil},
+		{"bad/register-stale-read.jsonl", VerdictIllegal, []int{2, 3}, nil, [][3]int{{3, 2, 4}}},
 		// c0-2 was read, then c0-1 came back and stayed: lost.
-		{"bad/register-lost-write.jsonl", VerdictIllegal, []int{2, 4}, []int{2}},
-		{"bad/list-reordered.jsonl", VerdictIllegal, []int{2, 3}, nil},
-		{"bad/list-duplicate.jsonl", VerdictIllegal, []int{1, 2}, nil},
-		{"bad/list-lost-write.jsonl", VerdictIllegal, []int{2, 3}, []int{2}},
-		{"bad/counter-lost-write.jsonl", VerdictIllegal, []int{2, 3}, []int{2}},
+		{"bad/register-lost-write.jsonl", VerdictIllegal, []int{2, 4}, []int{2}, nil},
+		{"bad/list-reordered.jsonl", VerdictIllegal, []int{2, 3}, nil, nil},
+		{"bad/list-duplicate.jsonl", VerdictIllegal, []int{1, 2}, nil, nil},
+		{"bad/list-lost-write.jsonl", VerdictIllegal, []int{2, 3}, []int{2}, nil},
+		{"bad/list-stale-read.jsonl", VerdictIllegal, []int{2, 3}, nil, [][3]int{{3, 2, 4}}},
+		{"bad/counter-lost-write.jsonl", VerdictIllegal, []int{2, 3}, []int{2}, nil},
+		{"bad/counter-stale-read.jsonl", VerdictIllegal, []int{2, 3}, nil, [][3]int{{3, 2, 4}}},
 	}
 	seen := map[string]bool{}
 	for _, tc := range tests {
@@ -91,6 +94,14 @@ func TestCorpus(t *testing.T) {
 			}
 			if got := lines(t, ops, LostWrites(model, ops)); !reflect.DeepEqual(got, tc.lost) {
 				t.Errorf("lost lines %v, want %v", got, tc.lost)
+			}
+			var stale [][3]int
+			for _, s := range StaleReads(model, ops) {
+				l := lines(t, ops, []history.Op{s.Read, s.Missed, s.Later})
+				stale = append(stale, [3]int{l[0], l[1], l[2]})
+			}
+			if !reflect.DeepEqual(stale, tc.stale) {
+				t.Errorf("stale reads (read, missed, later) %v, want %v", stale, tc.stale)
 			}
 		})
 	}

@@ -37,14 +37,11 @@ type Failover struct {
 // slotRange is an inclusive range of hash slots.
 type slotRange struct{ lo, hi int }
 
-// parseRanges reads "0-5460,5461,6000-6001"; malformed parts are skipped.
+// parseRanges reads "0-5460,5461,6000-6001" (Boot) or "0-5460 5462" (the
+// node's FormatRanges in Promoted and Slots); malformed parts are skipped.
 func parseRanges(s string) []slotRange {
 	var out []slotRange
-	for _, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
+	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
 		lo, hi, found := strings.Cut(part, "-")
 		a, err1 := strconv.Atoi(lo)
 		b, err2 := a, error(nil)

@@ -37,6 +37,13 @@ const (
 // DefaultBudget is the per-key time limit used when a caller passes 0.
 const DefaultBudget = time.Minute
 
+// MaxConcurrentPerKey bounds the ops in flight at once on one key (an
+// unknown write counts from its invoke to the end, as Porcupine sees it).
+// Porcupine's time grows exponentially with it and its memory is not bounded
+// by its timeout, so a key over the bound is not given to Porcupine at all:
+// its verdict is "unknown", the same on every machine.
+const MaxConcurrentPerKey = 32
+
 // KeyVerdict is the verdict of one key that was not ok.
 type KeyVerdict struct {
 	Key     string  `json:"key"`
@@ -51,6 +58,11 @@ type KeyVerdict struct {
 	// the most of them in flight at once (what Porcupine's cost grows with).
 	Checked       int `json:"checked"`
 	MaxConcurrent int `json:"max_concurrent"`
+	// Reason says why an unknown key was not decided.
+	Reason string `json:"reason,omitempty"`
+	// Context is the cluster around the ops (Explain); empty without a
+	// trace.
+	Context []string `json:"context,omitempty"`
 }
 
 // Linearizability is the result of CheckLinearizable.
@@ -180,6 +192,11 @@ func CheckLinearizable(model string, ops []history.Op, budget time.Duration) (Li
 // checkKey runs Porcupine on one key.
 func checkKey(m porcupine.Model, p prepared, budget time.Duration) KeyVerdict {
 	kv := KeyVerdict{Key: p.key, Checked: len(p.ops), MaxConcurrent: maxConcurrent(p.ops)}
+	if kv.MaxConcurrent > MaxConcurrentPerKey {
+		kv.Verdict = VerdictUnknown
+		kv.Reason = fmt.Sprintf("%d ops in flight at once, over the bound of %d: not checked", kv.MaxConcurrent, MaxConcurrentPerKey)
+		return kv
+	}
 	result, info := porcupine.CheckOperationsVerbose(m, p.ops, budget)
 	switch result {
 	case porcupine.Ok:
@@ -189,6 +206,7 @@ func checkKey(m porcupine.Model, p prepared, budget time.Duration) KeyVerdict {
 		kv.Ops = involved(p, info)
 	default:
 		kv.Verdict = VerdictUnknown
+		kv.Reason = "the budget of " + budget.String() + " ran out"
 	}
 	return kv
 }

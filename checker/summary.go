@@ -32,7 +32,12 @@ type Summary struct {
 	Failovers    []Failover        `json:"failovers"`
 	Check        CheckSummary      `json:"check"`
 	Expectations []ExpectResult    `json:"expectations"`
-	OK           bool              `json:"ok"` // every expectation held
+	// Invariants are the trace invariants broken (CheckInvariants and
+	// CheckConvergence); empty when all held.
+	Invariants []Violation `json:"invariants"`
+	// Convergence says how the convergence invariant was judged.
+	Convergence string `json:"convergence"`
+	OK          bool   `json:"ok"` // every expectation and every invariant held
 }
 
 // CheckSummary is the checker's verdict on the history.
@@ -44,7 +49,13 @@ type CheckSummary struct {
 	Failed       int          `json:"failed"`
 	LostWrites   int          `json:"lost_writes"`
 	Lost         []history.Op `json:"lost"` // the first MaxLostListed lost writes
-	Keys         []KeyVerdict `json:"keys"` // keys not ok, with the ops involved
+	// LostBy counts every lost write by mechanism (AttributeLost).
+	LostBy map[Mechanism]int `json:"lost_by"`
+	// Attributed is Lost with each write's mechanism and the events behind it.
+	Attributed []LostWrite  `json:"lost_attributed"`
+	StaleReads int          `json:"stale_reads"`
+	Stale      []StaleRead  `json:"stale"` // the first MaxLostListed stale reads
+	Keys       []KeyVerdict `json:"keys"`  // keys not ok, with the ops involved and their context
 }
 
 // ExpectResult is one expectation judged: what the scenario wanted, what
@@ -80,6 +91,9 @@ type Input struct {
 	Expect      Expect
 	Budget      time.Duration // per-key Porcupine budget (0: DefaultBudget)
 	EndMs       int64         // virtual end of the run
+	// ConvergeWithin bounds the convergence invariant; 0: the scenario's
+	// Expect.ConvergedWithin if set, else DefaultConvergeWithin.
+	ConvergeWithin time.Duration
 }
 
 // Check judges one run: linearizability, lost writes, failovers and the
@@ -98,22 +112,56 @@ func Check(in Input) (Summary, error) {
 			return Summary{}, err
 		}
 	}
-	lost := LostWrites(in.Model, in.History)
-	s.Check = CheckSummary{Linearizable: lin.Verdict == VerdictOK, Verdict: lin.Verdict, Ops: lin.Ops,
-		Unknown: lin.Unknown, Failed: lin.Failed, LostWrites: len(lost), Lost: lost[:min(len(lost), MaxLostListed)],
-		Keys: lin.Keys}
-	if s.Check.Lost == nil {
-		s.Check.Lost = []history.Op{}
-	}
-	if s.Check.Keys == nil {
-		s.Check.Keys = []KeyVerdict{}
-	}
+	s.Check = judgeHistory(in, lin)
 	s.Expectations = expectations(in, s)
-	s.OK = true
+	s.Invariants, s.Convergence = invariants(in)
+	s.OK = len(s.Invariants) == 0
 	for _, e := range s.Expectations {
 		s.OK = s.OK && e.OK
 	}
 	return s, nil
+}
+
+// judgeHistory gathers the history's findings: verdict, lost writes with
+// their mechanisms, stale reads, and each failing key's context.
+func judgeHistory(in Input, lin Linearizability) CheckSummary {
+	lost := LostWrites(in.Model, in.History)
+	attributed := AttributeLost(lost, in.Trace)
+	stale := StaleReads(in.Model, in.History)
+	Explain(lin.Keys, in.Trace)
+	c := CheckSummary{Linearizable: lin.Verdict == VerdictOK, Verdict: lin.Verdict, Ops: lin.Ops,
+		Unknown: lin.Unknown, Failed: lin.Failed, LostWrites: len(lost), Lost: lost[:min(len(lost), MaxLostListed)],
+		LostBy: CountByMechanism(attributed), Attributed: attributed[:min(len(lost), MaxLostListed)],
+		StaleReads: len(stale), Stale: stale[:min(len(stale), MaxLostListed)], Keys: lin.Keys}
+	if c.Lost == nil {
+		c.Lost = []history.Op{}
+	}
+	if c.Stale == nil {
+		c.Stale = []StaleRead{}
+	}
+	if c.Keys == nil {
+		c.Keys = []KeyVerdict{}
+	}
+	return c
+}
+
+// invariants checks the trace invariants and convergence within the bound.
+func invariants(in Input) ([]Violation, string) {
+	bound := in.ConvergeWithin
+	if bound <= 0 && in.Expect.ConvergedWithin != nil {
+		bound = *in.Expect.ConvergedWithin
+	}
+	if bound <= 0 {
+		bound = DefaultConvergeWithin
+	}
+	vs := CheckInvariants(in.Trace)
+	conv, how := CheckConvergence(in.Trace, bound)
+	vs = append(vs, conv...)
+	sortViolations(vs)
+	if vs == nil {
+		vs = []Violation{}
+	}
+	return vs, how
 }
 
 // expectations judges in.Expect, in a fixed order.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -29,6 +28,7 @@ type runFlags struct {
 	dumpAt    []time.Duration
 	allowBugs bool
 	quiet     bool
+	converge  time.Duration
 }
 
 func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -51,6 +51,8 @@ checker's verdict, and exits 0 if every expectation held, 1 if one failed,
 	fl.DurationSliceVar(&f.dumpAt, "dump-at", nil, "dump every node's state at these virtual times (e.g. 12s,30s)")
 	fl.BoolVar(&f.allowBugs, "allow-bugs", false, "allow the scenario's x-bugs switches (deliberately broken Redis rules)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only the summary line")
+	fl.DurationVar(&f.converge, "converge-within", 0,
+		"bound of the convergence invariant after the last fault (default: the scenario's converged-within, else 30s)")
 	return cmd
 }
 
@@ -77,7 +79,7 @@ func runOne(arg string, f runFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sum, err := checkRun(s, res, nil)
+	sum, err := checkRun(s, res, nil, f.converge)
 	if err != nil {
 		return err
 	}
@@ -125,11 +127,14 @@ func simulate(s *scenarios.Scenario, seed uint64, dir string, f runFlags, stdout
 
 // checkRun judges a run: linearizability, lost writes, failover timings and
 // the scenario's expectations.
-func checkRun(s *scenarios.Scenario, res *sim.Result, settings map[string]string) (checker.Summary, error) {
+// converge bounds the convergence invariant (0: the scenario's
+// converged-within, else checker.DefaultConvergeWithin).
+func checkRun(s *scenarios.Scenario, res *sim.Result, settings map[string]string, converge time.Duration) (checker.Summary, error) {
 	in := checker.Input{
 		Scenario: s.Name, Seed: res.Seed, VirtualMs: res.VirtualEnd.Milliseconds(), Events: res.Events,
 		TraceSHA256: res.TraceSHA256, Settings: settings, Trace: res.Trace, History: res.History,
 		Model: modelOf(s), Expect: expectOf(s.Expect), Budget: 30 * time.Second, EndMs: res.VirtualEnd.Milliseconds(),
+		ConvergeWithin: converge,
 	}
 	sum, err := checker.Check(in)
 	if err != nil {
@@ -165,25 +170,19 @@ func writeOutputs(dir string, s *scenarios.Scenario, res *sim.Result, sum checke
 		return badInput("writing history: %v", err)
 	}
 	hf.Close()
-	b, err := json.MarshalIndent(sum, "", "  ")
-	if err != nil {
-		return simBugError{fmt.Sprintf("rcsim: encoding summary: %v", err)}
+	if err := writeJSONFile(filepath.Join(dir, "summary.json"), sum); err != nil {
+		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "summary.json"), append(b, '\n'), 0o644); err != nil {
-		return badInput("%v", err)
-	}
-	if m := modelOf(s); m != "" && sum.Check.Verdict != "ok" && len(res.History) > 0 {
-		vf, err := os.Create(filepath.Join(dir, "linearizability.html"))
-		if err != nil {
-			return badInput("%v", err)
-		}
-		defer vf.Close()
-		if err := checker.Visualize(m, res.History, vf); err != nil {
-			return simBugError{fmt.Sprintf("rcsim: visualization: %v", err)}
-		}
+	// The visualization of every run with a workload, linearizable or not.
+	if m := modelOf(s); m != "" && len(res.History) > 0 {
+		return writeVisualization(filepath.Join(dir, "linearizability.html"), m, res.History)
 	}
 	return nil
 }
+
+// findingsShown caps each list of findings `rcsim run` prints; summary.json
+// and `rcsim check` have them all.
+const findingsShown = 5
 
 // printSummary prints what a person wants to see after a run.
 func printSummary(w io.Writer, s *scenarios.Scenario, sum checker.Summary, dir string, quiet bool) {
@@ -198,8 +197,10 @@ func printSummary(w io.Writer, s *scenarios.Scenario, sum checker.Summary, dir s
 			ms(fo.PFailMs), ms(fo.FailMs), fo.PromotedNode, ms(fo.PromotedMs), ms(fo.ClusterOKMs), ms(fo.WritesResumedMs))
 	}
 	c := sum.Check
-	fmt.Fprintf(w, "check: %s (%d ops, %d unknown, %d failed), %d acknowledged writes lost\n",
-		c.Verdict, c.Ops, c.Unknown, c.Failed, c.LostWrites)
+	fmt.Fprintf(w, "check: %s (%d ops, %d unknown, %d failed), %d acknowledged writes lost, %d stale reads\n",
+		c.Verdict, c.Ops, c.Unknown, c.Failed, c.LostWrites, c.StaleReads)
+	fmt.Fprintf(w, "invariants: %d violated; convergence: %s\n", len(sum.Invariants), sum.Convergence)
+	printFindings(w, sum, true, findingsShown)
 	for _, e := range sum.Expectations {
 		mark := "ok"
 		if !e.OK {
@@ -207,8 +208,11 @@ func printSummary(w io.Writer, s *scenarios.Scenario, sum checker.Summary, dir s
 		}
 		fmt.Fprintf(w, "expect %s %s: %s (got %s)\n", e.Name, e.Want, mark, e.Got)
 	}
-	fmt.Fprintf(w, "wrote %s\n", strings.Join([]string{filepath.Join(dir, "trace.jsonl"),
-		filepath.Join(dir, "history.jsonl"), filepath.Join(dir, "summary.json")}, " "))
+	wrote := []string{filepath.Join(dir, "trace.jsonl"), filepath.Join(dir, "history.jsonl"), filepath.Join(dir, "summary.json")}
+	if modelOf(s) != "" && sum.Check.Ops > 0 {
+		wrote = append(wrote, filepath.Join(dir, "linearizability.html"))
+	}
+	fmt.Fprintf(w, "wrote %s\n", strings.Join(wrote, " "))
 }
 
 // ms prints a time after the fault, or "never".
