@@ -112,8 +112,8 @@ type reduction func(s *scenarios.Scenario, class string) []*scenarios.Scenario
 
 // reductions are tried in this order on every pass.
 var reductions = []reduction{
-	dropExpectations, dropEpisodes, dropFaults, fewerClients, fewerKeys, lowerRate, trimTail,
-	shiftEarlier, closeGaps, shortenEpisodes, smallerGroups, fewerReplicas, fewerMasters,
+	dropExpectations, onlyOneEpisode, dropEpisodes, dropFaults, trimTail, shiftEarlier, closeGaps, shortenEpisodes,
+	smallerGroups, fewerClients, fewerKeys, lowerRate, fewerReplicas, fewerMasters,
 }
 
 // variant clones s and applies f.
@@ -180,6 +180,33 @@ func without(fs []scenarios.Fault, drop ...int) []scenarios.Fault {
 		if !slices.Contains(drop, i) {
 			out = append(out, f)
 		}
+	}
+	return out
+}
+
+// onlyOneEpisode keeps a single episode (with its end, then without).
+func onlyOneEpisode(s *scenarios.Scenario, _ string) []*scenarios.Scenario {
+	eps := episodes(s.Faults)
+	if len(s.Faults) <= 1 {
+		return nil
+	}
+	var out []*scenarios.Scenario
+	for _, ep := range eps {
+		keep := func(ids ...int) *scenarios.Scenario {
+			return variant(s, func(c *scenarios.Scenario) {
+				var fs []scenarios.Fault
+				for _, i := range ids {
+					if i >= 0 {
+						fs = append(fs, c.Faults[i])
+					}
+				}
+				c.Faults = fs
+			})
+		}
+		if ep[1] >= 0 && len(s.Faults) > 2 {
+			out = append(out, keep(ep[0], ep[1]))
+		}
+		out = append(out, keep(ep[0]))
 	}
 	return out
 }
@@ -384,4 +411,22 @@ func fewerMasters(s *scenarios.Scenario, _ string) []*scenarios.Scenario {
 		return nil
 	}
 	return []*scenarios.Scenario{variant(s, func(c *scenarios.Scenario) { c.Cluster.Masters-- })}
+}
+
+// Expecting returns s with the expectation whose failure is class added
+// (max-lost-writes 0 for a lost write, linearizable for a non-linearizable
+// history), so `rcsim run` of the saved file fails the way the finding did.
+// Broken invariants fail a run whatever the expectations; the other classes
+// already come from an expectation s keeps.
+func Expecting(s *scenarios.Scenario, class string) *scenarios.Scenario {
+	c := gen.Clone(s)
+	switch class {
+	case ClassLostWrite:
+		zero := 0
+		c.Expect.MaxLostWrites = &zero
+	case ClassNotLinearizable:
+		yes := true
+		c.Expect.Linearizable = &yes
+	}
+	return c
 }
