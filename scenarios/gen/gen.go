@@ -20,15 +20,16 @@ import (
 // Options bound what Scenario draws. The zero value is not useful: start
 // from Defaults and change what matters for the property.
 type Options struct {
-	MinMasters, MaxMasters int           // masters at creation (Defaults: 3..7)
-	MaxReplicas            int           // replicas per master drawn from 0..MaxReplicas (Defaults: 2)
-	NodeTimeouts           []int         // cluster-node-timeout values in ms to draw from
-	WorkloadKinds          []string      // register | counter | list
-	MaxClients             int           // clients drawn from 1..MaxClients
-	MaxRate                int           // total operations per second drawn from 10..MaxRate
-	MaxKeys                int           // keys drawn from 1..MaxKeys
-	MinDuration            time.Duration // the run lasts at least this, before the settle tail
-	MaxDuration            time.Duration // and at most this
+	MinMasters, MaxMasters int                 // masters at creation (Defaults: 3..7)
+	MaxReplicas            int                 // replicas per master drawn from 0..MaxReplicas (Defaults: 2)
+	NodeTimeouts           []int               // cluster-node-timeout values in ms to draw from
+	WorkloadKinds          []string            // register | counter | list
+	MaxClients             int                 // clients drawn from 1..MaxClients
+	MaxRate                int                 // total operations per second drawn from 10..MaxRate
+	MaxKeys                int                 // keys drawn from 1..MaxKeys
+	Latencies              []scenarios.Latency // link latencies to draw from (none: the default lognormal)
+	MinDuration            time.Duration       // the run lasts at least this, before the settle tail
+	MaxDuration            time.Duration       // and at most this
 	// Menu is what the fault schedule draws from; a menu without kinds gives
 	// a fault-free scenario.
 	Menu Menu
@@ -43,14 +44,16 @@ type Options struct {
 
 // Defaults returns the options rcsim's own properties use: 3..7 masters,
 // 0..2 replicas, short node timeouts so that a failover fits in a short run,
-// every workload kind, runs of 10s..30s plus the settle tail, and the
-// default nemesis menu.
+// every workload kind, the default latency or slow uniform links, runs of
+// 10s..30s plus the settle tail, and the default nemesis menu.
 func Defaults() Options {
 	return Options{
 		MinMasters: 3, MaxMasters: 7, MaxReplicas: 2,
 		NodeTimeouts:  []int{1000, 2000, 3000},
 		WorkloadKinds: []string{"register", "counter", "list"},
 		MaxClients:    4, MaxRate: 200, MaxKeys: 20,
+		Latencies: []scenarios.Latency{scenarios.Default().Network.Latency,
+			{Dist: "uniform", Min: time.Millisecond, Max: 20 * time.Millisecond}},
 		MinDuration: 10 * time.Second, MaxDuration: 30 * time.Second,
 		Menu: DefaultMenu(), Settings: true,
 	}
@@ -68,6 +71,9 @@ func Scenario(o Options) *rapid.Generator[*scenarios.Scenario] {
 		s.Cluster = Topology(o).Draw(t, "topology")
 		s.Cluster.Config = Settings(o).Draw(t, "settings")
 		s.Workload = Workload(o).Draw(t, "workload")
+		if len(o.Latencies) > 0 {
+			s.Network.Latency = rapid.SampledFrom(o.Latencies).Draw(t, "latency")
+		}
 		s.Duration = durationIn(t, "duration", o.MinDuration, o.MaxDuration)
 		s.Seed = rapid.Uint64Range(1, 1<<20).Draw(t, "seed")
 		s.Bugs = o.Bugs
