@@ -19,7 +19,7 @@ func TestMySettingsSurviveAnySchedule(t *testing.T) {
 	opts.NodeTimeouts = []int{2000}
 	opts.WorkloadKinds = []string{"counter"}
 	rapid.Check(t, func(t *rapid.T) {
-		s := gen.Scenario(opts).Draw(t, "scenario") // topology, settings, workload, faults
+		s := gen.Scenario(opts).Draw(t, "scenario")   // topology, settings, workload, faults
 		out, err := explore.Run(s, explore.Options{}) // sim.Run, then checker.Check
 		if err != nil {
 			t.Fatal(err)
