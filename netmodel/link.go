@@ -2,7 +2,10 @@
 // with its own latency, loss or bandwidth (a slow replica, a lossy rack).
 package netmodel
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // LinkOverride changes some of a link's settings; a zero field keeps the
 // Net's default for that setting.
@@ -81,4 +84,22 @@ func (n *Net) eachLink(from, to []int, f func(*link)) {
 			}
 		}
 	}
+}
+
+// SetFaultLoss makes from->to lose each transmission with ratio r, in place
+// of the loss its profile (default or override) sets, until ClearFaultLoss.
+// It is the layer a scenario's timed loss fault uses, so that ending the fault
+// gives the link back its configured loss. An invalid r panics: the kernel
+// passes only ratios the scenario loader validated.
+func (n *Net) SetFaultLoss(from, to int, r Ratio) {
+	if err := r.Validate(); err != nil || r.Den == 0 {
+		panic(fmt.Sprintf("netmodel: invariant: fault loss %d/%d is not a probability", r.Num, r.Den))
+	}
+	n.links[n.index(from, to)].fault = r
+}
+
+// ClearFaultLoss removes the fault loss of from->to: the link draws its
+// losses from its profile again.
+func (n *Net) ClearFaultLoss(from, to int) {
+	n.links[n.index(from, to)].fault = Ratio{}
 }

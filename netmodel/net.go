@@ -69,6 +69,7 @@ type link struct {
 	prof      *profile      // nil: the Net's default
 	lastDue   time.Duration // Due of the last message sent: FIFO's horizon
 	busyUntil time.Duration // when the link has finished serialising its last message
+	fault     Ratio         // loss set by a fault (SetFaultLoss); used instead of the profile's when Den > 0
 }
 
 // profile is what a link draws from: latency, loss and bandwidth.
@@ -135,6 +136,24 @@ func (n *Net) Send(now time.Duration, from, to int) Verdict {
 // retransmissions holds back those behind it (head-of-line blocking). A Lost
 // message does not move the link's FIFO horizon.
 func (n *Net) SendSize(now time.Duration, from, to, size int) Verdict {
+	return n.send(now, from, to, size, &n.links[n.index(from, to)].lastDue)
+}
+
+// SendOn is SendSize for a message on one of several connections that share
+// the link from->to: fifo is that connection's own horizon (the Due of its
+// previous message), which SendOn honours and advances instead of the
+// link's. Each TCP connection is its own ordered stream: a message held back
+// by retransmissions on a connection that has since died must not delay a
+// new connection's. Bandwidth stays shared by every connection on the link.
+func (n *Net) SendOn(now time.Duration, from, to, size int, fifo *time.Duration) Verdict {
+	if fifo == nil {
+		panic("netmodel: invariant: SendOn with a nil FIFO horizon")
+	}
+	n.index(from, to)
+	return n.send(now, from, to, size, fifo)
+}
+
+func (n *Net) send(now time.Duration, from, to, size int, fifo *time.Duration) Verdict {
 	i := n.index(from, to)
 	if size < 0 {
 		panic(fmt.Sprintf("netmodel: invariant: message size %d is negative", size))
@@ -150,12 +169,16 @@ func (n *Net) SendSize(now time.Duration, from, to, size int) Verdict {
 		at = max(at, l.busyUntil) + txTime(size, p.bandwidth)
 		l.busyUntil = at
 	}
-	wait, retries, ok := retransmit(p.loss, r)
+	loss := p.loss
+	if l.fault.Den > 0 {
+		loss = l.fault
+	}
+	wait, retries, ok := retransmit(loss, r)
 	if !ok {
 		return Verdict{Due: at + wait, Lost: true, Retries: retries}
 	}
-	due := max(at+wait+p.lat.draw(r), l.lastDue)
-	l.lastDue = due
+	due := max(at+wait+p.lat.draw(r), *fifo)
+	*fifo = due
 	return Verdict{Due: due, Retries: retries}
 }
 

@@ -13,9 +13,20 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-var faultFields = []string{"at", "crash", "restart", "partition", "heal", "persist"}
+var faultFields = []string{"at", "id", "for", "persist", "crash", "restart", "partition", "heal",
+	"one-way", "flap", "loss", "reset", "pause", "resume", "slow", "clock", "end"}
 
-var faultKinds = []FaultKind{Crash, Restart, Partition, Heal}
+var faultKinds = []FaultKind{Crash, Restart, Partition, Heal, OneWay, Flap, Loss, Reset, Pause, Resume, Slow, Clock, End}
+
+// Lasts reports whether a fault of kind k stays in force until it is ended
+// (by For, an end step, restart, resume or heal); the others are instants.
+func (k FaultKind) Lasts() bool {
+	switch k {
+	case Heal, Reset, Restart, Resume, End:
+		return false
+	}
+	return true
+}
 
 // maxSlot is the last of Redis Cluster's 16384 hash slots.
 const maxSlot = 16383
@@ -26,6 +37,12 @@ type names struct {
 	replicas       bool // replicas-per-master > 0
 }
 
+// namesOf lists what a target in s may name.
+func namesOf(s *Scenario) names {
+	return names{nodes: s.Cluster.NodeNames(), clients: s.Workload.ClientNames(),
+		replicas: s.Cluster.ReplicasPerMaster > 0}
+}
+
 // faults reads the list and sorts it stably by At. limit is the scenario's
 // duration, or negative when that is unknown.
 func (p *parser) faults(n *yaml.Node, s *Scenario, limit time.Duration) []Fault {
@@ -33,8 +50,7 @@ func (p *parser) faults(n *yaml.Node, s *Scenario, limit time.Duration) []Fault 
 	if !ok {
 		return nil
 	}
-	nm := names{nodes: s.Cluster.NodeNames(), clients: s.Workload.ClientNames(),
-		replicas: s.Cluster.ReplicasPerMaster > 0}
+	nm := namesOf(s)
 	var out []Fault
 	paths := make(map[int]string) // Line → path, for the check below
 	for i, it := range items {
@@ -45,16 +61,41 @@ func (p *parser) faults(n *yaml.Node, s *Scenario, limit time.Duration) []Fault 
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At < out[j].At })
-	crashes := 0
+	p.checkOrder(out, paths)
+	return out
+}
+
+// checkOrder checks what depends on the order of the sorted steps: restart
+// crashed needs a crash before it, resume paused a pause, and an end step a
+// fault with that id at or before it; ids are unique.
+func (p *parser) checkOrder(out []Fault, paths map[int]string) {
+	crashes, pauses := 0, 0
+	ids := map[string]int{} // id → line
 	for _, f := range out {
-		if f.Kind == Crash {
+		path := paths[f.Line]
+		switch {
+		case f.Kind == Crash:
 			crashes++
+		case f.Kind == Pause:
+			pauses++
+		case f.Kind == Restart && f.Target.Crashed && crashes == 0:
+			p.add(f.Line, path+".restart", "crashed: no crash happens at or before this restart")
+		case f.Kind == Resume && f.Target.Paused && pauses == 0:
+			p.add(f.Line, path+".resume", "paused: no pause happens at or before this resume")
+		case f.Kind == End:
+			if _, ok := ids[f.EndID]; !ok {
+				p.add(f.Line, path+".end", fmt.Sprintf("no fault with id %s starts at or before this step", quote(f.EndID)))
+			}
 		}
-		if f.Kind == Restart && f.Target.Crashed && crashes == 0 {
-			p.add(f.Line, paths[f.Line]+".restart", "crashed: no crash happens at or before this restart")
+		if f.ID == "" {
+			continue
+		}
+		if first, dup := ids[f.ID]; dup {
+			p.add(f.Line, path+".id", fmt.Sprintf("id %s is already used (line %d)", quote(f.ID), first))
+		} else {
+			ids[f.ID] = f.Line
 		}
 	}
-	return out
 }
 
 // fault reads one item.
@@ -80,7 +121,7 @@ func (p *parser) fault(n *yaml.Node, path string, nm names, limit time.Duration)
 	}
 	switch len(acts) {
 	case 0:
-		p.add(n.Line, path, "want one action: crash, restart, partition or heal")
+		p.add(n.Line, path, "want one action: "+kindList())
 		return f, false
 	case 1:
 	default:
@@ -98,25 +139,88 @@ func (p *parser) fault(n *yaml.Node, path string, nm names, limit time.Duration)
 			ok = false
 		}
 	}
+	ok = p.lasting(&f, m, path) && ok
 	return f, p.action(&f, m[string(f.Kind)], path+"."+string(f.Kind), nm) && ok
+}
+
+// kindList names the fault actions for a message.
+func kindList() string {
+	names := make([]string, len(faultKinds))
+	for i, k := range faultKinds {
+		names[i] = string(k)
+	}
+	return strings.Join(names, ", ")
+}
+
+// lasting reads for and id, which only a fault that lasts takes.
+func (p *parser) lasting(f *Fault, m map[string]*yaml.Node, path string) bool {
+	ok := true
+	for _, key := range []string{"for", "id"} {
+		if v := m[key]; v != nil && !f.Kind.Lasts() {
+			p.add(v.Line, path+"."+key, fmt.Sprintf("a %s is an instant: it takes no %s", f.Kind, key))
+			ok = false
+		}
+	}
+	if !ok {
+		return false
+	}
+	if v := m["for"]; v != nil {
+		f.For, ok = p.duration(v, path+".for", 1)
+	}
+	if v := m["id"]; v != nil {
+		id, good := p.text(v, path+".id")
+		if good && (!namePattern.MatchString(id) || len(id) > 64) {
+			p.add(v.Line, path+".id", fmt.Sprintf("%s: want 1 to 64 of a-z, 0-9 and -", quote(id)))
+			good = false
+		}
+		f.ID = id
+		ok = ok && good
+	}
+	return ok
 }
 
 // action reads the value of the fault's action key.
 func (p *parser) action(f *Fault, v *yaml.Node, path string, nm names) bool {
 	var ok bool
 	switch f.Kind {
-	case Crash:
-		f.Target, ok = p.target(v, path, nm, 0, false)
+	case Crash, Pause:
+		f.Target, ok = p.nodeTarget(v, path, nm)
 	case Restart:
 		f.Target, ok = p.restartTarget(v, path, nm)
+	case Resume:
+		f.Target, ok = p.resumeTarget(v, path, nm)
 	case Partition:
 		f.Groups, ok = p.partition(v, path, nm)
 	case Heal:
 		if ok = v.Kind == yaml.ScalarNode && v.Value == "all"; !ok {
 			p.add(v.Line, path, "want all, got "+describe(v))
 		}
+	case OneWay, Flap, Loss, Reset:
+		ok = p.linkFault(f, v, path, nm)
+	case Slow, Clock:
+		ok = p.nodeFault(f, v, path, nm)
+	case End:
+		f.EndID, ok = p.text(v, path)
 	}
 	return ok
+}
+
+// nodeTarget reads a target that must be a node, not a client.
+func (p *parser) nodeTarget(v *yaml.Node, path string, nm names) (Target, bool) {
+	t, ok := p.target(v, path, nm, 0, false)
+	if ok && slices.Contains(nm.clients, t.Name) {
+		p.add(v.Line, path, fmt.Sprintf("%q is a client; want a node", t.Name))
+		return Target{}, false
+	}
+	return t, ok
+}
+
+// resumeTarget reads a node name, a role or "paused".
+func (p *parser) resumeTarget(v *yaml.Node, path string, nm names) (Target, bool) {
+	if v.Kind == yaml.ScalarNode && v.Value == "paused" {
+		return Target{Paused: true}, true
+	}
+	return p.nodeTarget(v, path, nm)
 }
 
 // restartTarget reads a node name or "crashed".
@@ -132,6 +236,10 @@ func (p *parser) restartTarget(v *yaml.Node, path string, nm names) (Target, boo
 		p.add(v.Line, path, fmt.Sprintf("%q is a client; only nodes restart", v.Value))
 		return Target{}, false
 	}
+	if v.Value == "any_master" {
+		p.add(v.Line, path, "any_master is not allowed here (a down node is no one's master; use random or a name)")
+		return Target{}, false
+	}
 	return p.target(v, path, nm, 0, false)
 }
 
@@ -143,14 +251,18 @@ func (p *parser) target(v *yaml.Node, path string, nm names, depth int, inPartit
 		return p.roleTarget(v, path, nm, depth)
 	}
 	if v.Kind != yaml.ScalarNode || v.ShortTag() == "!!null" {
-		p.add(v.Line, path, "want a node or client name, {master_of_slot: N} or {replica_of: …}, got "+describe(v))
+		p.add(v.Line, path, "want a node or client name, any_master, random, {master_of_slot: N} or {replica_of: …}, got "+describe(v))
 		return Target{}, false
 	}
 	name := v.Value
 	switch {
 	case name == "rest" && inPartition:
 		return Target{Rest: true}, true
-	case name == "rest" || name == "crashed":
+	case name == "any_master":
+		return Target{AnyMaster: true}, true
+	case name == "random":
+		return Target{Random: true}, true
+	case name == "rest" || name == "crashed" || name == "paused":
 		p.add(v.Line, path, fmt.Sprintf("%q is not allowed here", name))
 	case slices.Contains(nm.nodes, name) || slices.Contains(nm.clients, name):
 		return Target{Name: name}, true
@@ -234,13 +346,20 @@ func (p *parser) partition(v *yaml.Node, path string, nm names) ([][]Target, boo
 }
 
 // String writes a target the way a file spells it, in flow style:
-// m0, rest, crashed, {master_of_slot: 0}, {replica_of: {master_of_slot: 0}}.
+// m0, rest, crashed, paused, any_master, random, {master_of_slot: 0},
+// {replica_of: {master_of_slot: 0}}.
 func (t Target) String() string {
 	switch {
 	case t.Rest:
 		return "rest"
 	case t.Crashed:
 		return "crashed"
+	case t.Paused:
+		return "paused"
+	case t.AnyMaster:
+		return "any_master"
+	case t.Random:
+		return "random"
 	case t.MasterOfSlot != nil:
 		return "{master_of_slot: " + strconv.Itoa(*t.MasterOfSlot) + "}"
 	case t.ReplicaOf != nil:

@@ -33,7 +33,7 @@ func marshalNode(s *Scenario) *yaml.Node {
 		"duration", str(fmtDur(s.Duration)),
 		"seed", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.FormatUint(s.Seed, 10)},
 		"cluster", marshalCluster(s.Cluster),
-		"network", mapping(false, "latency", marshalLatency(s.Network.Latency)),
+		"network", marshalNetwork(s.Network),
 		"workload", marshalWorkload(s.Workload))
 	if len(s.Faults) > 0 {
 		faults := &yaml.Node{Kind: yaml.SequenceNode}
@@ -80,6 +80,44 @@ func marshalLatency(l Latency) *yaml.Node {
 	return n
 }
 
+func marshalNetwork(nw Network) *yaml.Node {
+	n := mapping(false,
+		"latency", marshalLatency(nw.Latency),
+		"loss", str(nw.Loss.String()),
+		"bandwidth", int64Node(nw.Bandwidth))
+	if len(nw.Links) == 0 {
+		return n
+	}
+	links := &yaml.Node{Kind: yaml.SequenceNode}
+	for _, o := range nw.Links {
+		l := mapping(false, "from", nameList(o.From), "to", nameList(o.To), "directed", boolean(o.Directed))
+		if o.Latency != nil {
+			add(l, "latency", marshalLatency(*o.Latency))
+		}
+		if o.Loss != nil {
+			add(l, "loss", str(o.Loss.String()))
+		}
+		if o.Bandwidth != nil {
+			add(l, "bandwidth", int64Node(*o.Bandwidth))
+		}
+		links.Content = append(links.Content, l)
+	}
+	add(n, "links", links)
+	return n
+}
+
+func nameList(names []string) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
+	for _, s := range names {
+		n.Content = append(n.Content, str(s))
+	}
+	return n
+}
+
+func int64Node(i int64) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.FormatInt(i, 10)}
+}
+
 func marshalWorkload(w Workload) *yaml.Node {
 	return mapping(false,
 		"kind", str(w.Kind),
@@ -92,6 +130,12 @@ func marshalWorkload(w Workload) *yaml.Node {
 
 func marshalFault(f Fault) *yaml.Node {
 	n := mapping(false, "at", str(fmtDur(f.At)))
+	if f.ID != "" {
+		add(n, "id", str(f.ID))
+	}
+	if f.For != 0 {
+		add(n, "for", str(fmtDur(f.For)))
+	}
 	switch f.Kind {
 	case Crash:
 		add(n, "crash", marshalTarget(f.Target))
@@ -110,8 +154,46 @@ func marshalFault(f Fault) *yaml.Node {
 		add(n, "partition", groups)
 	case Heal:
 		add(n, "heal", str("all"))
+	case Pause, Resume:
+		add(n, string(f.Kind), marshalTarget(f.Target))
+	case OneWay, Flap, Loss, Reset:
+		add(n, string(f.Kind), marshalLinkFault(f))
+	case Slow:
+		add(n, "slow", mapping(true, "node", marshalTarget(f.Target), "delay", str(fmtDur(f.Delay))))
+	case Clock:
+		c := mapping(true, "node", marshalTarget(f.Target))
+		if f.Jump != 0 {
+			add(c, "jump", str(fmtDur(f.Jump)))
+		} else {
+			add(c, "drift", str(strconv.Itoa(f.DriftPct)+"%"))
+		}
+		add(n, "clock", c)
+	case End:
+		add(n, "end", str(f.EndID))
 	default:
 		add(n, string(f.Kind), str(""))
+	}
+	return n
+}
+
+func marshalLinkFault(f Fault) *yaml.Node {
+	n := mapping(true, "from", targetList(f.From), "to", targetList(f.To))
+	switch f.Kind {
+	case Flap:
+		add(n, "period", str(fmtDur(f.Period)))
+		add(n, "duty", str(strconv.Itoa(f.DutyPct)+"%"))
+		add(n, "directed", boolean(f.Directed))
+	case Loss:
+		add(n, "ratio", str(f.Ratio.String()))
+		add(n, "directed", boolean(f.Directed))
+	}
+	return n
+}
+
+func targetList(ts []Target) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
+	for _, t := range ts {
+		n.Content = append(n.Content, marshalTarget(t))
 	}
 	return n
 }

@@ -123,11 +123,11 @@ func (p *parser) scenario(root *yaml.Node) *Scenario {
 	if n := m["cluster"]; n != nil {
 		p.cluster(n, &s.Cluster)
 	}
-	if n := m["network"]; n != nil {
-		p.network(n, &s.Network)
-	}
 	if n := m["workload"]; n != nil {
 		p.workload(n, &s.Workload)
+	}
+	if n := m["network"]; n != nil {
+		p.network(n, &s.Network, namesOf(s))
 	}
 	if n := m["faults"]; n != nil {
 		limit := time.Duration(-1)

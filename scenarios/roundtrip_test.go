@@ -52,6 +52,8 @@ func genScenario(t *rapid.T) *Scenario {
 		}
 	}
 	s.Network.Latency = genLatency(t)
+	s.Network.Loss = genRatio(t, "net-loss", true)
+	s.Network.Bandwidth = rapid.Int64Range(0, maxBandwidth).Draw(t, "bandwidth")
 	w := &s.Workload
 	w.Kind = rapid.SampledFrom(workloadKinds).Draw(t, "kind")
 	if w.Kind != "none" {
@@ -61,6 +63,7 @@ func genScenario(t *rapid.T) *Scenario {
 	w.Keys = rapid.IntRange(1, 1000000).Draw(t, "keys")
 	w.Timeout = genDur(t, "timeout", 1, maxDuration)
 	w.ReadRatio = rapid.IntRange(0, 100).Draw(t, "read-ratio")
+	s.Network.Links = genLinks(t, s)
 	s.Faults = genFaults(t, s)
 	s.Expect = Expect{
 		FailoverWithin:  genPtr(t, "failover", func() time.Duration { return genDur(t, "failover", 1, maxDuration) }),
@@ -112,36 +115,123 @@ func genTarget(t *rapid.T, s *Scenario, nodesOnly bool) Target {
 	return Target{Name: rapid.SampledFrom(names).Draw(t, "target-name")}
 }
 
+// genRatio draws a probability, sometimes zero when zeroOK.
+func genRatio(t *rapid.T, label string, zeroOK bool) Ratio {
+	if zeroOK && rapid.Bool().Draw(t, label+"-zero") {
+		return Ratio{}
+	}
+	den := rapid.Uint32Range(1, 1<<32-1).Draw(t, label+"-den")
+	return Ratio{Num: rapid.Uint32Range(1, den).Draw(t, label+"-num"), Den: den}
+}
+
+// genLinks draws network.links overrides between distinct endpoint names.
+func genLinks(t *rapid.T, s *Scenario) []LinkOverride {
+	all := append(s.Cluster.NodeNames(), s.Workload.ClientNames()...)
+	n := rapid.IntRange(0, 3).Draw(t, "links")
+	var out []LinkOverride
+	for i := 0; i < n && len(all) >= 2; i++ {
+		perm := rapid.Permutation(all).Draw(t, "link-perm")
+		k := rapid.IntRange(1, len(perm)-1).Draw(t, "link-split")
+		o := LinkOverride{From: perm[:k], To: perm[k : k+1], Directed: rapid.Bool().Draw(t, "link-directed")}
+		if rapid.Bool().Draw(t, "link-rest") {
+			o.To = []string{"rest"}
+		}
+		if rapid.Bool().Draw(t, "link-lat") {
+			l := genLatency(t)
+			o.Latency = &l
+		}
+		if rapid.Bool().Draw(t, "link-loss") || o.Latency == nil {
+			r := genRatio(t, "link-loss", true)
+			o.Loss = &r
+		}
+		if rapid.Bool().Draw(t, "link-bw") {
+			b := rapid.Int64Range(0, maxBandwidth).Draw(t, "link-bw")
+			o.Bandwidth = &b
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
 func genFaults(t *rapid.T, s *Scenario) []Fault {
 	n := rapid.IntRange(0, 6).Draw(t, "faults")
 	var out []Fault
-	crashed := false
 	for i := 0; i < n; i++ {
 		f := Fault{At: genDur(t, "at", 0, s.Duration), Persist: true}
 		f.Kind = rapid.SampledFrom(faultKinds).Draw(t, "fault-kind")
-		switch f.Kind {
-		case Crash:
-			f.Target = genTarget(t, s, false)
-			f.Persist = rapid.Bool().Draw(t, "persist")
-			crashed = true
-		case Restart:
-			if crashed && rapid.Bool().Draw(t, "restart-crashed") {
-				f.Target = Target{Crashed: true}
-			} else {
-				f.Target = Target{Name: rapid.SampledFrom(s.Cluster.NodeNames()).Draw(t, "restart-name")}
-			}
-		case Partition:
-			f.Groups = genGroups(t, s)
+		genAction(t, s, &f)
+		if f.Kind.Lasts() && rapid.Bool().Draw(t, "for-set") {
+			f.For = genDur(t, "for", 1, maxDuration)
+		}
+		if f.Kind.Lasts() && rapid.Bool().Draw(t, "id-set") {
+			f.ID = "f" + strconv.Itoa(i)
 		}
 		out = append(out, f)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At < out[j].At })
-	for i, f := range out { // a restart of "crashed" needs a crash at or before it
-		if f.Kind == Restart && f.Target.Crashed && !slices.ContainsFunc(out[:i], func(g Fault) bool { return g.Kind == Crash }) {
+	fixOrder(out)
+	return out
+}
+
+// genAction fills in the fields of f's kind.
+func genAction(t *rapid.T, s *Scenario, f *Fault) {
+	switch f.Kind {
+	case Crash, Pause:
+		f.Target = genTarget(t, s, true)
+		f.Persist = f.Kind != Crash || rapid.Bool().Draw(t, "persist")
+	case Restart, Resume:
+		if rapid.Bool().Draw(t, "restart-last") {
+			f.Target = Target{Crashed: f.Kind == Restart, Paused: f.Kind == Resume}
+		} else {
+			f.Target = Target{Name: rapid.SampledFrom(s.Cluster.NodeNames()).Draw(t, "restart-name")}
+		}
+	case Partition:
+		f.Groups = genGroups(t, s)
+	case OneWay, Flap, Loss, Reset:
+		f.From = []Target{genTarget(t, s, false)}
+		f.To = []Target{{Rest: true}}
+		f.Directed = f.Kind != OneWay && f.Kind != Reset && rapid.Bool().Draw(t, "directed")
+	case Slow:
+		f.Target = genTarget(t, s, true)
+		f.Delay = genDur(t, "delay", time.Microsecond, maxDuration)
+	case Clock:
+		f.Target = genTarget(t, s, true)
+		if rapid.Bool().Draw(t, "jump") {
+			f.Jump = genDur(t, "jump", 1, maxDuration)
+		} else {
+			f.DriftPct = rapid.SampledFrom([]int{-99, -10, 5, 100, 1000}).Draw(t, "drift")
+		}
+	case End:
+		f.EndID = "pending"
+	}
+	switch f.Kind {
+	case Flap:
+		f.Period = genDur(t, "period", time.Millisecond, maxDuration)
+		f.DutyPct = rapid.IntRange(1, 99).Draw(t, "duty")
+	case Loss:
+		f.Ratio = genRatio(t, "ratio", false)
+	}
+}
+
+// fixOrder makes the sorted steps valid: restart crashed needs a crash
+// before it, resume paused a pause, and end a fault with an id.
+func fixOrder(out []Fault) {
+	for i, f := range out {
+		before := func(k FaultKind) bool {
+			return slices.ContainsFunc(out[:i], func(g Fault) bool { return g.Kind == k })
+		}
+		if (f.Kind == Restart && f.Target.Crashed && !before(Crash)) || (f.Kind == Resume && f.Target.Paused && !before(Pause)) {
 			out[i].Target = Target{Name: "m0"}
 		}
+		if f.Kind == End {
+			out[i].Kind, out[i].EndID, out[i].Target = Heal, "", Target{}
+			for _, g := range out[:i] {
+				if g.ID != "" {
+					out[i].Kind, out[i].EndID = End, g.ID
+				}
+			}
+		}
 	}
-	return out
 }
 
 // genGroups draws 2+ groups of distinct endpoints; the last may hold rest.

@@ -179,6 +179,7 @@ func TestSet(t *testing.T) {
 		{"cluster-slave-validity-factor", "0"}, {"cluster.config.repl-ping-slave-period", "2"},
 		{"expect.max-lost-writes", "3"}, {"x-bugs.grant-two-votes-per-epoch", "true"},
 		{"workload.rate", "500/s"}, {"network.latency", "{dist: constant, value: 1ms}"},
+		{"network.loss", "2%"}, {"network.bandwidth", "1MB/s"},
 	} {
 		if err := s.Set(kv[0], kv[1]); err != nil {
 			t.Errorf("Set(%s, %s): %v", kv[0], kv[1], err)
@@ -188,7 +189,8 @@ func TestSet(t *testing.T) {
 	if c.Config.NodeTimeoutMs != 1000 || c.Masters != 5 || c.ReplicasPerMaster != 2 || s.Duration != 45*time.Second ||
 		s.Workload.Clients != 8 || c.Config.ReplicaValidityFactor != 0 || c.Config.ReplPingReplicaPeriodS != 2 ||
 		*s.Expect.MaxLostWrites != 3 || !s.Bugs.GrantTwoVotesPerEpoch || s.Workload.Rate != 500 ||
-		s.Network.Latency != (Latency{Dist: "constant", Value: time.Millisecond}) {
+		s.Network.Latency != (Latency{Dist: "constant", Value: time.Millisecond}) ||
+		s.Network.Loss != (Ratio{2, 100}) || s.Network.Bandwidth != 1_000_000 {
 		t.Errorf("after Set: %+v", s)
 	}
 	if s.File != "library/master-crash.yaml" || s.Faults[0].Line != 21 {
@@ -198,7 +200,7 @@ func TestSet(t *testing.T) {
 	for _, kv := range [][2]string{
 		{"duration", "30s"}, // the restart at 40s would be after the end
 		{"masters", "0"}, {"nope", "1"}, {"workload.nope", "1"}, {"cluster-node-timeout", "-5"},
-		{"faults.at", "1s"}, {"network.latency.median", "[1"},
+		{"faults.at", "1s"}, {"network.latency.median", "[1"}, {"network.loss", "2"},
 	} {
 		if err := s.Set(kv[0], kv[1]); err == nil {
 			t.Errorf("Set(%s, %s) succeeded", kv[0], kv[1])
@@ -232,4 +234,56 @@ func roundTrip(t interface {
 	if !reflect.DeepEqual(&want, got) {
 		t.Fatalf("round trip differs:\nwant %+v\n got %+v\n%s", want, *got, data)
 	}
+}
+
+// TestFaultsFile checks every network setting and fault kind parses into
+// the values the file spells, and round-trips.
+func TestFaultsFile(t *testing.T) {
+	s, err := Load("testdata/good/faults.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nw := s.Network
+	if nw.Loss != (Ratio{5, 1000}) || nw.Bandwidth != 125_000_000 || len(nw.Links) != 2 {
+		t.Errorf("network %+v", nw)
+	}
+	l0, l1 := nw.Links[0], nw.Links[1]
+	if !reflect.DeepEqual(l0.From, []string{"m0r0", "m0r1"}) || !reflect.DeepEqual(l0.To, []string{"rest"}) ||
+		l0.Directed || l0.Latency == nil || l0.Latency.Max != 2*time.Millisecond || l0.Loss != nil || l0.Bandwidth != nil {
+		t.Errorf("links[0] %+v", l0)
+	}
+	if !l1.Directed || *l1.Loss != (Ratio{1, 1000}) || *l1.Bandwidth != 0 || l1.Latency != nil {
+		t.Errorf("links[1] %+v", l1)
+	}
+	var kinds []FaultKind
+	for _, f := range s.Faults {
+		kinds = append(kinds, f.Kind)
+	}
+	want := []FaultKind{OneWay, Flap, End, Loss, Heal, Reset, Pause, Resume, Slow, Clock, Clock, End, Crash}
+	if !reflect.DeepEqual(kinds, want) {
+		t.Fatalf("kinds %v, want %v", kinds, want)
+	}
+	f := s.Faults
+	checks := []struct {
+		name string
+		ok   bool
+	}{
+		{"one-way", *f[0].From[0].MasterOfSlot == 0 && f[0].To[0].Rest && f[0].For == 2*time.Second},
+		{"flap", f[1].ID == "wobble" && f[1].Period == time.Second && f[1].DutyPct == 25 && f[1].Directed && len(f[1].From) == 2},
+		{"end", f[2].EndID == "wobble"},
+		{"loss", f[3].From[0].AnyMaster && f[3].Ratio == Ratio{20, 100} && !f[3].Directed},
+		{"reset", f[5].From[0].Name == "m2" && len(f[5].To) == 2},
+		{"pause", f[6].Target.Random},
+		{"resume", f[7].Target.Paused},
+		{"slow", *f[8].Target.ReplicaOf.MasterOfSlot == 16383 && f[8].Delay == 3*time.Millisecond && f[8].For == 5*time.Second},
+		{"clock jump", f[9].Jump == -2*time.Second && f[9].Target.Name == "m1r1"},
+		{"clock drift", f[10].DriftPct == -10 && f[10].ID == "drift"},
+		{"crash", f[12].Target.AnyMaster && !f[12].Persist && f[12].For == 4*time.Second},
+	}
+	for _, c := range checks {
+		if !c.ok {
+			t.Errorf("%s: %+v", c.name, f)
+		}
+	}
+	roundTrip(t, s)
 }

@@ -59,7 +59,27 @@ type RedisConfig struct {
 
 // Network describes the simulated links.
 type Network struct {
-	Latency Latency // one-way latency of every link
+	Latency   Latency        // one-way latency of every link
+	Loss      Ratio          // per-transmission loss of every link (TCP: a loss is a retransmission delay)
+	Bandwidth int64          // bytes per second of every link; 0 unlimited
+	Links     []LinkOverride // per-link and per-group settings, applied in order (a later one wins)
+}
+
+// Ratio is a probability Num/Den, kept as integers so a scenario hashes the
+// same everywhere. A file writes it as "1%", "0.5%" or "1/1000"; the zero
+// value means never.
+type Ratio struct{ Num, Den uint32 }
+
+// LinkOverride gives the links from every endpoint of From to every endpoint
+// of To (and back, unless Directed) their own settings. A nil setting keeps
+// the network's default. Names are endpoint names; "rest" on one side means
+// every endpoint not on the other side.
+type LinkOverride struct {
+	From, To  []string
+	Directed  bool     // only From->To
+	Latency   *Latency // nil: the network's latency
+	Loss      *Ratio   // nil: the network's loss
+	Bandwidth *int64   // nil: the network's bandwidth; 0 unlimited
 }
 
 // Latency is a one-way latency distribution. Which fields matter depends on
@@ -94,17 +114,40 @@ const (
 	Crash     FaultKind = "crash"     // kill a node's process; Persist says whether nodes.conf survives
 	Restart   FaultKind = "restart"   // start a crashed node again
 	Partition FaultKind = "partition" // split the network into Groups
-	Heal      FaultKind = "heal"      // remove every partition
+	Heal      FaultKind = "heal"      // end every network fault: partitions, one-way cuts, flaps, loss
+	OneWay    FaultKind = "one-way"   // cut From->To only (an asymmetric partition)
+	Flap      FaultKind = "flap"      // cut From<->To for Duty percent of every Period
+	Loss      FaultKind = "loss"      // From<->To lose transmissions with LossRatio (retransmission delays)
+	Reset     FaultKind = "reset"     // reset every connection between From and To (an instant; no end)
+	Pause     FaultKind = "pause"     // SIGSTOP a node: it runs nothing, its input queues
+	Resume    FaultKind = "resume"    // SIGCONT a paused node: it works through its backlog, timers fire late
+	Slow      FaultKind = "slow"      // every message and command costs the node Delay of processing
+	Clock     FaultKind = "clock"     // the node's own clock jumps by Jump or drifts by DriftPct
+	End       FaultKind = "end"       // end the fault whose ID is EndID
 )
 
-// Fault is one scheduled fault step.
+// Fault is one scheduled fault step. A fault that lasts (every kind but
+// heal, reset, restart, resume and end) ends after For, at an end step naming
+// its ID, or never; the end undoes what this fault did, on the nodes and
+// links its targets resolved to when it started.
 type Fault struct {
-	At      time.Duration
-	Kind    FaultKind
-	Target  Target     // crash, restart
-	Persist bool       // crash: nodes.conf survives (default true)
-	Groups  [][]Target // partition: each group can reach only itself; a group holding Rest takes every unnamed endpoint
-	Line    int        // line in the scenario file, for messages
+	At       time.Duration
+	Kind     FaultKind
+	Target   Target        // crash, restart, pause, resume, slow, clock
+	Persist  bool          // crash: nodes.conf survives (default true)
+	Groups   [][]Target    // partition: each group can reach only itself; a group holding Rest takes every unnamed endpoint
+	From, To []Target      // one-way, flap, loss, reset: the two sides; Rest on one side is every endpoint not on the other
+	Directed bool          // flap, loss: only From->To (default: both ways)
+	Period   time.Duration // flap: one down-then-up cycle
+	DutyPct  int           // flap: percent of each Period the link is down, first
+	Ratio    Ratio         // loss: per-transmission loss
+	Delay    time.Duration // slow: processing time of every message and command
+	Jump     time.Duration // clock: added to the node's clock at once (may be negative)
+	DriftPct int           // clock: the node's clock runs this many percent fast (negative: slow)
+	For      time.Duration // how long the fault lasts; 0: until an end step, heal or forever
+	ID       string        // names the fault for an end step
+	EndID    string        // end: the ID of the fault to end
+	Line     int           // line in the scenario file, for messages
 }
 
 // Target names a node or client, directly or by its role at the moment the
@@ -115,6 +158,9 @@ type Target struct {
 	ReplicaOf    *Target // the first replica of that node
 	Rest         bool    // (partition only) every endpoint not named in another group
 	Crashed      bool    // (restart only) the most recently crashed node still down
+	Paused       bool    // (resume only) the most recently paused node still paused
+	AnyMaster    bool    // a master chosen at random (the run's "faults" stream) among live ones
+	Random       bool    // a node chosen at random among live ones (among down ones for restart)
 }
 
 // Expect holds the expectations checked after the run. A nil field is not

@@ -2,6 +2,7 @@
 package scenarios
 
 import (
+	"fmt"
 	"math"
 	"regexp"
 	"strconv"
@@ -40,34 +41,106 @@ func latencyField(l *Latency, key string) *time.Duration {
 	return nil
 }
 
-// network reads network.latency.
-func (p *parser) network(n *yaml.Node, nw *Network) {
-	m := p.fields(n, "network", []string{"latency"}, nil)
+// network reads network: latency, loss, bandwidth and per-link overrides,
+// whose names must be the scenario's endpoints.
+func (p *parser) network(n *yaml.Node, nw *Network, nm names) {
+	m := p.fields(n, "network", []string{"latency", "loss", "bandwidth", "links"}, nil)
 	if v := m["latency"]; v != nil {
-		p.latency(v, &nw.Latency)
+		p.latency(v, "network.latency", &nw.Latency)
+	}
+	if v := m["loss"]; v != nil {
+		nw.Loss, _ = p.ratio(v, "network.loss")
+	}
+	if v := m["bandwidth"]; v != nil {
+		nw.Bandwidth, _ = p.bandwidth(v, "network.bandwidth")
+	}
+	if v := m["links"]; v != nil {
+		items, _ := p.list(v, "network.links")
+		for i, it := range items {
+			if o, ok := p.linkOverride(it, fmt.Sprintf("network.links[%d]", i), nm); ok {
+				nw.Links = append(nw.Links, o)
+			}
+		}
 	}
 }
 
-// latency reads a distribution and checks it has exactly its own fields.
-func (p *parser) latency(n *yaml.Node, l *Latency) {
-	const path = "network.latency"
+// linkOverride reads one network.links item: from, to, and at least one of
+// latency, loss and bandwidth.
+func (p *parser) linkOverride(n *yaml.Node, path string, nm names) (LinkOverride, bool) {
+	var o LinkOverride
+	m := p.fields(n, path, []string{"from", "to", "directed", "latency", "loss", "bandwidth"}, nil)
+	if m == nil {
+		return o, false
+	}
+	ok := p.requireKeys(n, m, path, []string{"from", "to"})
+	if m["latency"] == nil && m["loss"] == nil && m["bandwidth"] == nil {
+		p.add(n.Line, path, "want at least one of latency, loss, bandwidth")
+		ok = false
+	}
+	if m["from"] != nil && m["to"] != nil {
+		var f Fault
+		if p.sides(&f, m["from"], m["to"], path, nm) {
+			o.From, o.To = p.staticNames(f.From, m["from"], path+".from"), p.staticNames(f.To, m["to"], path+".to")
+			ok = ok && o.From != nil && o.To != nil
+		} else {
+			ok = false
+		}
+	}
+	if v := m["directed"]; v != nil {
+		var good bool
+		o.Directed, good = p.boolean(v, path+".directed")
+		ok = ok && good
+	}
+	if v := m["latency"]; v != nil {
+		var l Latency
+		good := p.latency(v, path+".latency", &l)
+		o.Latency, ok = &l, ok && good
+	}
+	if v := m["loss"]; v != nil {
+		r, good := p.ratio(v, path+".loss")
+		o.Loss, ok = &r, ok && good
+	}
+	if v := m["bandwidth"]; v != nil {
+		b, good := p.bandwidth(v, path+".bandwidth")
+		o.Bandwidth, ok = &b, ok && good
+	}
+	return o, ok
+}
+
+// staticNames turns the targets of a network.links side into names: the
+// network is built before any role exists, so only names and rest count.
+func (p *parser) staticNames(ts []Target, v *yaml.Node, path string) []string {
+	out := make([]string, 0, len(ts))
+	for _, t := range ts {
+		if t.Name == "" && !t.Rest {
+			p.add(v.Line, path, t.String()+": network.links takes endpoint names and rest, not roles")
+			return nil
+		}
+		out = append(out, t.String())
+	}
+	return out
+}
+
+// latency reads a distribution at path and checks it has exactly its own
+// fields; it reports whether l was set.
+func (p *parser) latency(n *yaml.Node, path string, l *Latency) bool {
 	m := p.fields(n, path, []string{"dist", "value", "min", "max", "mean", "stddev", "median", "p99"}, nil)
 	if m == nil {
-		return
+		return false
 	}
 	dn := m["dist"]
 	if dn == nil {
 		p.add(n.Line, path+".dist", "required (constant, uniform, normal or lognormal)")
-		return
+		return false
 	}
 	dist, ok := p.text(dn, path+".dist")
 	if !ok {
-		return
+		return false
 	}
 	want, ok := latencyFields[dist]
 	if !ok {
 		p.add(dn.Line, path+".dist", "want constant, uniform, normal or lognormal, got "+describe(dn))
-		return
+		return false
 	}
 	got := Latency{Dist: dist}
 	good := true
@@ -87,14 +160,15 @@ func (p *parser) latency(n *yaml.Node, l *Latency) {
 			good = good && ok
 		}
 	}
-	if good && p.latencyShape(n.Line, got) {
+	if good && p.latencyShape(n.Line, path, got) {
 		*l = got
+		return true
 	}
+	return false
 }
 
 // latencyShape checks relations between a distribution's fields.
-func (p *parser) latencyShape(line int, l Latency) bool {
-	const path = "network.latency"
+func (p *parser) latencyShape(line int, path string, l Latency) bool {
 	switch {
 	case l.Dist == "uniform" && l.Max < l.Min:
 		p.add(line, path+".max", "must be >= min ("+fmtDur(l.Min)+"), got "+fmtDur(l.Max))

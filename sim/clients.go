@@ -89,7 +89,7 @@ func (w *world) sender(cs *clientState) workload.Send {
 func (w *world) command(ev *event) {
 	cc := ev.cmd
 	src := len(w.hosts) + cc.client
-	if !w.net.Deliverable(w.now, src, ev.dst) {
+	if !ev.admitted && !w.net.Deliverable(w.now, src, ev.dst) {
 		return
 	}
 	h := w.hosts[ev.dst]

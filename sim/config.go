@@ -31,11 +31,16 @@ func nodeConfig(rc scenarios.RedisConfig, addr string, s *scenarios.Scenario) no
 	return cfg
 }
 
-// netConfig turns a scenario's network section into a netmodel.Config.
+// netConfig turns a scenario's network section into a netmodel.Config; the
+// per-link entries are applied after (applyLinks).
 func netConfig(n scenarios.Network) netmodel.Config {
-	l := n.Latency
-	return netmodel.Config{Latency: netmodel.Dist{Kind: l.Dist, Value: l.Value, Min: l.Min, Max: l.Max,
-		Mean: l.Mean, Stddev: l.Stddev, Median: l.Median, P99: l.P99}}
+	return netmodel.Config{Latency: dist(n.Latency), Loss: netmodel.Ratio{Num: n.Loss.Num, Den: n.Loss.Den},
+		Bandwidth: n.Bandwidth}
+}
+
+func dist(l scenarios.Latency) netmodel.Dist {
+	return netmodel.Dist{Kind: l.Dist, Value: l.Value, Min: l.Min, Max: l.Max,
+		Mean: l.Mean, Stddev: l.Stddev, Median: l.Median, P99: l.P99}
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }

@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"time"
+
 	"rcsim/node"
 )
 
@@ -24,7 +26,8 @@ type conn struct {
 	peer    int
 	state   connState
 	broken  [2]bool
-	pending []*node.Message // queued by the dialer while connecting
+	due     [2]time.Duration // FIFO horizon of each direction: the Due of its last message
+	pending []*node.Message  // queued by the dialer while connecting
 }
 
 // connTable holds the live connections. Lookup is by ConnID; iteration (on a
@@ -102,7 +105,7 @@ func (w *world) dial(h *host, id node.ConnID) {
 func (w *world) linkEvent(ev *event) {
 	h := w.hosts[ev.dst]
 	c := ev.conn
-	if !h.up || ev.inc != h.inc || c.gen != ev.gen {
+	if !h.up || ev.inc != h.inc || c.gen != ev.gen || w.hold(h, ev) {
 		return
 	}
 	switch ev.link {
@@ -195,7 +198,7 @@ func (w *world) transmit(c *conn, dir uint8, m *node.Message) {
 	if dir == 1 {
 		from, to = to, from
 	}
-	v := w.net.Send(w.now, from, to)
+	v := w.net.SendOn(w.now, from, to, wireSize(m), &c.due[dir])
 	if v.Lost {
 		c.broken[dir] = true
 		return
@@ -214,12 +217,12 @@ func (w *world) deliver(ev *event) {
 	if ev.dir == 1 {
 		from = c.peer
 	}
-	if !w.net.Deliverable(w.now, from, ev.dst) {
+	if !ev.admitted && !w.net.Deliverable(w.now, from, ev.dst) {
 		c.broken[ev.dir] = true
 		return
 	}
 	h := w.hosts[ev.dst]
-	if !h.up {
+	if !h.up || w.hold(h, ev) {
 		return
 	}
 	w.out.Reset()
@@ -249,4 +252,40 @@ func (w *world) closeAllOf(h *host) {
 			w.notifyClosed(c, h.idx, other)
 		}
 	}
+}
+
+// Wire sizes of cluster-bus messages (cluster.h, Redis 7.0), used only when a
+// link has a bandwidth limit.
+const (
+	busHeaderBytes = 2256 // sizeof(clusterMsg) up to the data union: the header carries a 2048-byte slot bitmap
+	gossipBytes    = 104  // sizeof(clusterMsgDataGossip)
+	failBytes      = 40   // clusterMsgDataFail: a node name
+	updateBytes    = 2104 // clusterMsgDataUpdate: configEpoch, node name, slot bitmap
+	respOverhead   = 32   // RESP framing of one replicated command, roughly
+)
+
+// wireSize estimates the bytes a message puts on the wire, so that a
+// bandwidth limit charges a big replication batch more than a PING.
+func wireSize(m *node.Message) int {
+	if m.Repl != nil {
+		n := respOverhead
+		for _, op := range m.Repl.Ops {
+			n += respOverhead + len(op.Key) + len(op.Value)
+		}
+		for _, kv := range m.Repl.Snap {
+			n += respOverhead + len(kv.Key) + len(kv.Str)
+			for _, e := range kv.List {
+				n += len(e) + 8
+			}
+		}
+		return n
+	}
+	n := busHeaderBytes + gossipBytes*len(m.Gossip)
+	if m.About != "" {
+		n += failBytes
+	}
+	if m.Update != nil {
+		n += updateBytes
+	}
+	return n
 }

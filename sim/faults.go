@@ -10,33 +10,188 @@ import (
 	"rcsim/sim/trace"
 )
 
-// applyFault carries out one scheduled fault step. Role-based targets are
-// resolved now, against the cluster as its live nodes see it.
-func (w *world) applyFault(f scenarios.Fault) {
+// activeFault is what a lasting fault did when it started, so that its end
+// undoes exactly that, whatever the roles are by then.
+type activeFault struct {
+	on    bool
+	host  *host // node faults: the node the target resolved to
+	links []int // one-way, flap, loss: the directed links, as from*n+to
+	down  bool  // flap: the links are cut now
+	part  int   // partition: partGen when it was applied
+	desc  string
+}
+
+// applyFault carries out scenario fault step i. Role-based targets are
+// resolved now, against the cluster as its live nodes see it; a lasting
+// fault remembers what it resolved to and schedules its end after For.
+func (w *world) applyFault(i int) {
+	f := w.s.Faults[i]
+	a := &w.active[i]
 	switch f.Kind {
-	case scenarios.Crash:
-		if h := w.resolveHost(f.Target); h != nil {
-			w.crash(h, f.Persist)
-		}
-	case scenarios.Restart:
-		if h := w.resolveHost(f.Target); h != nil {
-			w.restart(h)
-		}
+	case scenarios.Crash, scenarios.Restart, scenarios.Pause, scenarios.Resume,
+		scenarios.Slow, scenarios.Clock:
+		a.on = w.nodeFault(f, a)
 	case scenarios.Partition:
 		w.partition(f.Groups)
+		a.on, a.part = true, w.partGen
 	case scenarios.Heal:
-		w.net.Heal()
-		w.emit(trace.Event{Kind: trace.Heal})
+		w.healAll()
+	case scenarios.OneWay, scenarios.Flap, scenarios.Loss, scenarios.Reset:
+		a.on = w.linkFault(i, f, a)
+	case scenarios.End:
+		for j := range w.s.Faults[:i] {
+			if w.s.Faults[j].ID == f.EndID {
+				w.endFault(j, "end")
+			}
+		}
 	}
+	if a.on && f.For > 0 {
+		w.q.push(event{at: w.now + f.For, kind: evFaultEnd, fault: i})
+	}
+}
+
+// nodeFault starts a fault on one node; it reports whether a lasting fault
+// is now in force.
+func (w *world) nodeFault(f scenarios.Fault, a *activeFault) bool {
+	h := w.resolveHost(f.Target, f.Kind)
+	if h == nil {
+		return false
+	}
+	a.host = h
+	switch f.Kind {
+	case scenarios.Crash:
+		return w.crash(h, f.Persist)
+	case scenarios.Restart:
+		w.restart(h)
+	case scenarios.Pause:
+		return w.pause(h)
+	case scenarios.Resume:
+		w.resume(h)
+	case scenarios.Slow:
+		w.setSlow(h, f.Delay)
+		return true
+	case scenarios.Clock:
+		if f.Jump != 0 {
+			w.jumpClock(h, f.Jump)
+		} else {
+			w.setDrift(h, f.DriftPct)
+		}
+		return true
+	}
+	return false
+}
+
+// linkFault starts a fault on the links between two sides.
+func (w *world) linkFault(i int, f scenarios.Fault, a *activeFault) bool {
+	from, to := w.sides(f.From, f.To)
+	directed := f.Directed || f.Kind == scenarios.OneWay
+	a.desc = w.describeSides(from, to, directed)
+	if len(from) == 0 || len(to) == 0 {
+		w.emit(trace.Event{Kind: trace.Note, Value: string(f.Kind) + " fault matched no link: " + a.desc})
+		return false
+	}
+	switch f.Kind {
+	case scenarios.Reset:
+		n := w.reset(from, to)
+		w.emit(trace.Event{Kind: trace.Fault, Value: "reset " + a.desc + " connections=" + itoa(n)})
+		return false
+	case scenarios.Flap:
+		a.links, a.on = w.linkSet(from, to, directed), true
+		w.flap(i)
+	case scenarios.OneWay:
+		a.links = w.linkSet(from, to, true)
+		w.cut(a.links, 1)
+		w.emit(trace.Event{Kind: trace.Fault, Value: "one-way " + a.desc})
+	case scenarios.Loss:
+		a.links, a.on = w.linkSet(from, to, directed), true
+		w.refreshLoss(a.links)
+		w.emit(trace.Event{Kind: trace.Fault, Value: "loss " + ratio(f.Ratio) + " " + a.desc})
+	}
+	return true
+}
+
+func ratio(r scenarios.Ratio) string { return itoa(int(r.Num)) + "/" + itoa(int(r.Den)) }
+
+// endFault undoes lasting fault i, if it is still in force: by its For
+// running out, an end step, or heal. A crash ends in a restart, a pause in a
+// resume; the rest restore what the fault changed.
+func (w *world) endFault(i int, why string) {
+	a := &w.active[i]
+	if !a.on {
+		return
+	}
+	a.on = false
+	f := w.s.Faults[i]
+	switch f.Kind {
+	case scenarios.Crash:
+		w.restart(a.host)
+	case scenarios.Pause:
+		w.resume(a.host)
+	case scenarios.Slow:
+		w.setSlow(a.host, 0)
+	case scenarios.Clock:
+		if f.Jump != 0 {
+			w.jumpClock(a.host, -f.Jump)
+		} else {
+			w.setDrift(a.host, 0)
+		}
+	case scenarios.Partition:
+		if a.part == w.partGen && why != "heal" {
+			w.net.Partition([][]int{w.allEndpoints()})
+			w.emit(trace.Event{Kind: trace.Heal, Value: "partition"})
+		}
+	default:
+		w.endLinkFault(f, a, why)
+	}
+}
+
+// endLinkFault ends a one-way, flap or loss fault.
+func (w *world) endLinkFault(f scenarios.Fault, a *activeFault, why string) {
+	switch f.Kind {
+	case scenarios.OneWay:
+		w.cut(a.links, -1)
+	case scenarios.Flap:
+		if a.down {
+			w.cut(a.links, -1)
+			a.down = false
+		}
+	case scenarios.Loss:
+		w.refreshLoss(a.links)
+	}
+	if why != "heal" {
+		w.emit(trace.Event{Kind: trace.Fault, Value: string(f.Kind) + " end " + a.desc})
+	}
+}
+
+// healAll ends every network fault in force (partitions, one-way cuts,
+// flaps, loss) and heals the network.
+func (w *world) healAll() {
+	for j, f := range w.s.Faults {
+		switch f.Kind {
+		case scenarios.Partition, scenarios.OneWay, scenarios.Flap, scenarios.Loss:
+			w.endFault(j, "heal")
+		}
+	}
+	w.net.Heal()
+	w.emit(trace.Event{Kind: trace.Heal})
+}
+
+func (w *world) allEndpoints() []int {
+	all := make([]int, len(w.hosts)+len(w.clients))
+	for i := range all {
+		all[i] = i
+	}
+	return all
 }
 
 // crash kills h's process: its connections are reset, its memory is gone, and
 // its disk keeps nodes.conf as last saved (or nothing, without persist).
-func (w *world) crash(h *host, persist bool) {
+func (w *world) crash(h *host, persist bool) bool {
 	if !h.up {
 		w.emit(trace.Event{Kind: trace.Note, Node: h.name, Value: "crash ignored: already down"})
-		return
+		return false
 	}
+	w.forgetProcess(h)
 	h.up = false
 	h.n = nil
 	h.crashes++
@@ -50,6 +205,7 @@ func (w *world) crash(h *host, persist bool) {
 		v = "wipe"
 	}
 	w.emit(trace.Event{Kind: trace.Crash, Node: h.name, Value: v})
+	return true
 }
 
 // restart starts h's process again from its nodes.conf (clusterLoadConfig),
@@ -117,6 +273,7 @@ func (w *world) partition(groups [][]scenarios.Target) {
 		out[g] = append(out[g], idx)
 	}
 	w.net.Partition(out)
+	w.partGen++
 	desc := make([]string, 0, len(out))
 	for _, g := range out {
 		names := make([]string, len(g))
@@ -140,18 +297,32 @@ func (w *world) resolveEndpoint(t scenarios.Target) (int, bool) {
 		idx, ok := w.names[t.Name]
 		return idx, ok
 	}
-	h := w.resolveHost(t)
+	h := w.resolveHost(t, scenarios.Partition)
 	if h == nil {
 		return 0, false
 	}
 	return h.idx, true
 }
 
-// resolveHost finds the node a target names at this moment. Role-based
-// targets use the view of the majority of live nodes; when nothing matches a
-// note says so in the trace and the fault does nothing.
-func (w *world) resolveHost(t scenarios.Target) *host {
+// resolveHost finds the node a target names at this moment, for a fault of
+// kind k. Role-based targets use the view of the majority of live nodes;
+// random draws from the run's "faults" stream among the nodes k can act on.
+// When nothing matches, a note says so in the trace and the fault does
+// nothing.
+func (w *world) resolveHost(t scenarios.Target, k scenarios.FaultKind) *host {
 	switch {
+	case t.Paused:
+		if n := len(w.paused); n > 0 {
+			return w.hosts[w.paused[n-1]]
+		}
+	case t.AnyMaster:
+		if h := w.pick(func(h *host) bool { return h.up && isMaster(h) }); h != nil {
+			return h
+		}
+	case t.Random:
+		if h := w.pick(randomCandidate(k)); h != nil {
+			return h
+		}
 	case t.Name != "":
 		if idx, ok := w.names[t.Name]; ok && idx < len(w.hosts) {
 			return w.hosts[idx]
@@ -165,7 +336,7 @@ func (w *world) resolveHost(t scenarios.Target) *host {
 			return h
 		}
 	case t.ReplicaOf != nil:
-		if m := w.resolveHost(*t.ReplicaOf); m != nil {
+		if m := w.resolveHost(*t.ReplicaOf, scenarios.Crash); m != nil {
 			if r := w.firstReplicaOf(m); r != nil {
 				return r
 			}
@@ -239,10 +410,52 @@ func (w *world) firstReplicaOf(m *host) *host {
 	return cands[0]
 }
 
+// isMaster reports whether h, a live node, is a master serving slots in its
+// own view.
+func isMaster(h *host) bool {
+	v := h.n.View()
+	return v.Master == "" && len(v.Slots) > 0
+}
+
+// randomCandidate says which nodes `random` may pick for a fault of kind k:
+// down ones for restart, paused ones for resume, running ones otherwise.
+func randomCandidate(k scenarios.FaultKind) func(*host) bool {
+	switch k {
+	case scenarios.Restart:
+		return func(h *host) bool { return !h.up }
+	case scenarios.Resume:
+		return func(h *host) bool { return h.up && h.paused }
+	}
+	return func(h *host) bool { return h.up }
+}
+
+// pick draws one host, in endpoint order, among those ok accepts.
+func (w *world) pick(ok func(*host) bool) *host {
+	var cands []*host
+	for _, h := range w.hosts {
+		if ok(h) {
+			cands = append(cands, h)
+		}
+	}
+	if len(cands) == 0 {
+		return nil
+	}
+	if w.faultRnd == nil {
+		w.faultRnd = rng.Derive(w.seed, "faults")
+	}
+	return cands[w.faultRnd.IntN(len(cands))]
+}
+
 func describeTarget(t scenarios.Target) string {
 	switch {
 	case t.Name != "":
 		return t.Name
+	case t.Paused:
+		return "paused"
+	case t.AnyMaster:
+		return "any_master"
+	case t.Random:
+		return "random"
 	case t.Crashed:
 		return "crashed"
 	case t.MasterOfSlot != nil:

@@ -19,14 +19,16 @@ import (
 type evKind uint8
 
 const (
-	evTick    evKind = iota + 1 // clusterCron of node dst
-	evDeliver                   // a bus or replication message arrives over a connection
-	evLink                      // a connection event reaches node dst
-	evFault                     // scenario fault number `fault`
-	evClient                    // client dst wakes up (next op or a timeout)
-	evCommand                   // a client command arrives at node dst
-	evReply                     // a reply arrives at client dst
-	evDump                      // dump every node's state
+	evTick     evKind = iota + 1 // clusterCron of node dst
+	evDeliver                    // a bus or replication message arrives over a connection
+	evLink                       // a connection event reaches node dst
+	evFault                      // scenario fault number `fault`
+	evClient                     // client dst wakes up (next op or a timeout)
+	evCommand                    // a client command arrives at node dst
+	evReply                      // a reply arrives at client dst
+	evDump                       // dump every node's state
+	evFaultEnd                   // the For of scenario fault number `fault` is over
+	evFlap                       // a flapping link (fault number `fault`) goes down or up
 )
 
 // event is one entry of the queue. Small payloads inline, large ones by
@@ -39,12 +41,17 @@ type event struct {
 	inc   uint32 // incarnation of node dst the event belongs to (ticks, links)
 	fault int
 	dir   uint8 // evDeliver: 0 dialer→peer, 1 peer→dialer
-	gen   uint64
-	link  node.LinkEventKind
-	conn  *conn
-	msg   *node.Message
-	cmd   *clientCmd
-	reply *clientReply
+	// admitted: the message already reached the destination host (it sat in
+	// a paused process's socket buffer, or in a slow one's queue), so the
+	// network is not asked again. charged: a slow node already spent its
+	// processing delay on it.
+	admitted, charged bool
+	gen               uint64
+	link              node.LinkEventKind
+	conn              *conn
+	msg               *node.Message
+	cmd               *clientCmd
+	reply             *clientReply
 }
 
 // host is one node endpoint: the process (maybe down) and what its disk kept.
@@ -59,8 +66,17 @@ type host struct {
 	inc     uint32 // incarnation: bumped on every restart
 	disk    node.NodesConf
 	hasDisk bool
-	skew    time.Duration
 	crashes int
+
+	// Node-level faults (sim/nodefaults.go).
+	skew       time.Duration // the node's clock is now + skew (+ drift since driftSince)
+	driftPct   int           // percent the node's clock runs fast (negative: slow)
+	driftSince time.Duration
+	paused     bool          // SIGSTOP: nothing runs, input waits in backlog
+	backlog    []event       // input that arrived while paused, in arrival order
+	tickMissed bool          // a cron tick came due while paused
+	slow       time.Duration // processing time of every message, command and link event
+	busyUntil  time.Duration // a slow node is busy with earlier input until then
 }
 
 // world is the state of one run.
@@ -87,6 +103,12 @@ type world struct {
 	events  []trace.Event
 	ops     []history.Op
 	crashed []int // crash order of hosts still down, for `restart: crashed`
+	paused  []int // pause order of hosts still paused, for `resume: paused`
+
+	active   []activeFault // by scenario fault number
+	cuts     []int         // by from*n+to: one-way and flap faults cutting the link now
+	partGen  int           // bumped by every partition, so ending one leaves a later one alone
+	faultRnd *rand.Rand    // the "faults" stream: random and any_master targets; nil until drawn
 }
 
 func newWorld(s *scenarios.Scenario, opt Options) (*world, error) {
@@ -112,6 +134,11 @@ func newWorld(s *scenarios.Scenario, opt Options) (*world, error) {
 		return nil, fmt.Errorf("%s: network: %v", s.File, err)
 	}
 	w.net = net
+	if err := w.applyLinks(s.Network.Links, names); err != nil {
+		return nil, fmt.Errorf("%s: network.links: %v", s.File, err)
+	}
+	w.cuts = make([]int, endpoints*endpoints)
+	w.active = make([]activeFault, len(s.Faults))
 	w.bootNodes(members)
 	w.bootClients(nClients)
 	for i := range s.Faults {
@@ -234,8 +261,15 @@ func (w *world) nameOf(id node.ID) string {
 	return string(id)
 }
 
-// clock is the node's own clock: virtual time plus its skew.
-func (w *world) clock(h *host) time.Duration { return w.now + h.skew }
+// clock is the node's own clock: virtual time plus its skew, plus what a
+// drifting clock gained (or lost) since the drift began.
+func (w *world) clock(h *host) time.Duration {
+	c := w.now + h.skew
+	if h.driftPct != 0 {
+		c += (w.now - h.driftSince) * time.Duration(h.driftPct) / 100
+	}
+	return c
+}
 
 func (w *world) run() {
 	for {
@@ -263,29 +297,50 @@ func (w *world) run() {
 func (w *world) dispatch(ev *event) {
 	switch ev.kind {
 	case evTick:
-		h := w.hosts[ev.dst]
-		if !h.up || ev.inc != h.inc {
-			return
-		}
-		w.out.Reset()
-		h.n.Tick(w.clock(h), &w.out)
-		w.apply(h)
-		w.q.push(event{at: w.now + node.CronPeriod, kind: evTick, dst: h.idx, inc: h.inc})
+		w.tick(ev)
 	case evDeliver:
 		w.deliver(ev)
 	case evLink:
 		w.linkEvent(ev)
 	case evFault:
-		w.applyFault(w.s.Faults[ev.fault])
+		w.applyFault(ev.fault)
 	case evClient:
 		w.wakeClient(ev.dst)
 	case evCommand:
-		w.command(ev)
+		if w.admitCommand(ev) {
+			w.command(ev)
+		}
 	case evReply:
 		w.reply(ev)
 	case evDump:
 		w.dump()
+	case evFaultEnd:
+		w.endFault(ev.fault, "for")
+	case evFlap:
+		w.flap(ev.fault)
 	}
+}
+
+// tick runs clusterCron, unless the process is stopped (the timer fires late,
+// on resume) or a slow node is still busy (the cron waits its turn in the
+// event loop).
+func (w *world) tick(ev *event) {
+	h := w.hosts[ev.dst]
+	if !h.up || ev.inc != h.inc {
+		return
+	}
+	if h.paused {
+		h.tickMissed = true
+		return
+	}
+	if w.now < h.busyUntil {
+		w.q.push(event{at: h.busyUntil, kind: evTick, dst: h.idx, inc: h.inc})
+		return
+	}
+	w.out.Reset()
+	h.n.Tick(w.clock(h), &w.out)
+	w.apply(h)
+	w.q.push(event{at: w.now + node.CronPeriod, kind: evTick, dst: h.idx, inc: h.inc})
 }
 
 // apply carries out a node's Output in the order the node contract fixes:

@@ -1,0 +1,264 @@
+package sim
+
+// Network faults on sets of links: one-way cuts, flapping links, loss and
+// connection resets, plus the scenario's static per-link settings. netmodel
+// does the link arithmetic; the kernel counts overlapping faults so that
+// ending one leaves the others in force.
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"rcsim/netmodel"
+	"rcsim/node"
+	"rcsim/scenarios"
+	"rcsim/sim/trace"
+)
+
+// applyLinks installs network.links, in file order (a later entry replaces
+// an earlier one on the links they share).
+func (w *world) applyLinks(links []scenarios.LinkOverride, names []string) error {
+	index := func(ns []string, other []string) ([]int, error) {
+		var out []int
+		for _, n := range ns {
+			if n != "rest" {
+				i, ok := w.names[n]
+				if !ok {
+					return nil, fmt.Errorf("no endpoint %q", n)
+				}
+				out = append(out, i)
+				continue
+			}
+			for i, e := range names {
+				if !slices.Contains(other, e) {
+					out = append(out, i)
+				}
+			}
+		}
+		return out, nil
+	}
+	for _, l := range links {
+		from, err := index(l.From, l.To)
+		if err != nil {
+			return err
+		}
+		to, err := index(l.To, l.From)
+		if err != nil {
+			return err
+		}
+		o := linkOverride(l)
+		if err := w.net.SetLinks(from, to, o); err != nil {
+			return err
+		}
+		if !l.Directed {
+			if err := w.net.SetLinks(to, from, o); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// linkOverride turns one network.links entry into netmodel's terms: nil keeps
+// the default; a zero loss or bandwidth must say so explicitly there.
+func linkOverride(l scenarios.LinkOverride) netmodel.LinkOverride {
+	var o netmodel.LinkOverride
+	if l.Latency != nil {
+		o.Latency = dist(*l.Latency)
+	}
+	if l.Loss != nil {
+		o.Loss = netmodel.Ratio{Num: l.Loss.Num, Den: max(l.Loss.Den, 1)}
+	}
+	if l.Bandwidth != nil {
+		o.Bandwidth = *l.Bandwidth
+		if o.Bandwidth == 0 {
+			o.Bandwidth = -1
+		}
+	}
+	return o
+}
+
+// sides resolves the two sides of a link fault to endpoint indices, now; rest
+// is every endpoint not on the other side.
+func (w *world) sides(from, to []scenarios.Target) (a, b []int) {
+	a, restA := w.side(from)
+	b, restB := w.side(to)
+	n := len(w.hosts) + len(w.clients)
+	fill := func(other []int) []int {
+		var out []int
+		for i := 0; i < n; i++ {
+			if !slices.Contains(other, i) {
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	if restA {
+		a = append(a, fill(b)...)
+	}
+	if restB {
+		b = append(b, fill(a)...)
+	}
+	return a, b
+}
+
+func (w *world) side(ts []scenarios.Target) (out []int, rest bool) {
+	for _, t := range ts {
+		if t.Rest {
+			rest = true
+			continue
+		}
+		if i, ok := w.resolveEndpoint(t); ok && !slices.Contains(out, i) {
+			out = append(out, i)
+		}
+	}
+	return out, rest
+}
+
+// linkSet lists the directed links a fault covers, as from*n+to.
+func (w *world) linkSet(a, b []int, directed bool) []int {
+	n := w.net.Endpoints()
+	var out []int
+	for _, x := range a {
+		for _, y := range b {
+			if x == y {
+				continue
+			}
+			out = append(out, x*n+y)
+			if !directed {
+				out = append(out, y*n+x)
+			}
+		}
+	}
+	return out
+}
+
+// describeSides writes "m0 -> m1 m2" or "m0 <-> m1 m2" for the trace.
+func (w *world) describeSides(a, b []int, directed bool) string {
+	name := func(xs []int) string {
+		ns := make([]string, len(xs))
+		for i, x := range xs {
+			ns[i] = w.endpointName(x)
+		}
+		return strings.Join(ns, " ")
+	}
+	arrow := " <-> "
+	if directed {
+		arrow = " -> "
+	}
+	return name(a) + arrow + name(b)
+}
+
+// cut adds (delta 1) or removes (-1) one fault's cut of each link; a link is
+// blocked while any fault cuts it.
+func (w *world) cut(links []int, delta int) {
+	n := w.net.Endpoints()
+	for _, l := range links {
+		before := w.cuts[l]
+		w.cuts[l] += delta
+		switch {
+		case w.cuts[l] < 0:
+			panic("sim: invariant: link cut count below zero")
+		case before == 0 && w.cuts[l] > 0:
+			w.net.Block(l/n, l%n)
+		case before > 0 && w.cuts[l] == 0:
+			w.net.Unblock(l/n, l%n)
+		}
+	}
+}
+
+// flap moves flapping fault i to its next phase: down for DutyPct of the
+// period, then up for the rest, until the fault ends.
+func (w *world) flap(i int) {
+	a := &w.active[i]
+	if !a.on {
+		return
+	}
+	f := w.s.Faults[i]
+	down := f.Period * time.Duration(f.DutyPct) / 100
+	next := down
+	if a.down {
+		w.cut(a.links, -1)
+		next = f.Period - down
+	} else {
+		w.cut(a.links, 1)
+	}
+	a.down = !a.down
+	state := "up"
+	if a.down {
+		state = "down"
+	}
+	w.emit(trace.Event{Kind: trace.Fault, Value: "flap " + state + " " + a.desc})
+	w.q.push(event{at: w.now + next, kind: evFlap, fault: i})
+}
+
+// refreshLoss sets each link's fault loss to the highest ratio among the loss
+// faults in force on it (none: the link's configured loss).
+func (w *world) refreshLoss(links []int) {
+	n := w.net.Endpoints()
+	for _, l := range links {
+		var best netmodel.Ratio
+		for j := range w.active {
+			a, f := &w.active[j], &w.s.Faults[j]
+			if !a.on || f.Kind != scenarios.Loss || !slices.Contains(a.links, l) {
+				continue
+			}
+			if best.Den == 0 || uint64(f.Ratio.Num)*uint64(best.Den) > uint64(best.Num)*uint64(f.Ratio.Den) {
+				best = netmodel.Ratio{Num: f.Ratio.Num, Den: f.Ratio.Den}
+			}
+		}
+		if best.Den == 0 {
+			w.net.ClearFaultLoss(l/n, l%n)
+		} else {
+			w.net.SetFaultLoss(l/n, l%n, best)
+		}
+	}
+}
+
+// reset tears down every connection between the two sides, as a middlebox's
+// RST or a NIC reset does: both ends see the connection fail one latency
+// later, a dial in progress is refused, and the links' FIFO state starts
+// afresh. Client traffic is not modelled as connections and is untouched.
+func (w *world) reset(a, b []int) int {
+	w.conns.compact()
+	n := 0
+	for _, c := range w.conns.all {
+		if c.state == connClosed || !(slices.Contains(a, c.dialer) && slices.Contains(b, c.peer) ||
+			slices.Contains(b, c.dialer) && slices.Contains(a, c.peer)) {
+			continue
+		}
+		n++
+		if c.state == connConnecting {
+			// The SYN meets the RST: a new generation voids the pending
+			// connect, and the dialer's connect is refused.
+			w.conns.gen++
+			c.gen = w.conns.gen
+			w.resetNotify(c, c.peer, c.dialer, node.Refused)
+			continue
+		}
+		w.conns.remove(c)
+		w.resetNotify(c, c.peer, c.dialer, node.Closed)
+		w.resetNotify(c, c.dialer, c.peer, node.Closed)
+	}
+	for _, x := range a {
+		for _, y := range b {
+			if x != y {
+				w.net.Reset(x, y)
+				w.net.Reset(y, x)
+			}
+		}
+	}
+	return n
+}
+
+// resetNotify tells side `to` of c that it failed, one latency after now.
+func (w *world) resetNotify(c *conn, from, to int, kind node.LinkEventKind) {
+	o := w.hosts[to]
+	if !o.up {
+		return
+	}
+	w.q.push(event{at: w.now + w.net.Latency(from, to), kind: evLink, dst: to, inc: o.inc,
+		conn: c, gen: c.gen, link: kind})
+}

@@ -1,0 +1,147 @@
+package sim
+
+// Node-level faults other than crash: pause and resume (SIGSTOP/SIGCONT), a
+// slow node, and the node's own clock (jumps and drift). The node never knows:
+// the kernel holds its input back, or hands it a different clock.
+
+import (
+	"time"
+
+	"rcsim/sim/trace"
+)
+
+// hold keeps input away from a node that cannot take it now, and reports
+// whether it did. A paused process reads nothing: the input waits in its
+// socket buffers (the backlog) until it resumes. A slow node spends its
+// processing delay on every input, one at a time, so the input is handled
+// when the node has finished everything before it and then this.
+func (w *world) hold(h *host, ev *event) bool {
+	if h.paused {
+		e := *ev
+		e.admitted = true
+		h.backlog = append(h.backlog, e)
+		return true
+	}
+	if h.slow > 0 && !ev.charged {
+		e := *ev
+		e.admitted, e.charged, e.inc = true, true, h.inc
+		e.at = max(w.now, h.busyUntil) + h.slow
+		h.busyUntil = e.at
+		w.q.push(e)
+		return true
+	}
+	return false
+}
+
+// admitCommand checks a client command at its arrival at a node, and holds
+// it for a paused or slow node; false means command must not run now.
+func (w *world) admitCommand(ev *event) bool {
+	if !ev.admitted && !w.net.Deliverable(w.now, len(w.hosts)+ev.cmd.client, ev.dst) {
+		return false
+	}
+	h := w.hosts[ev.dst]
+	if ev.charged && (!h.up || ev.inc != h.inc) {
+		return false // the process that was working on it died: no reply
+	}
+	return !h.up || !w.hold(h, ev)
+}
+
+// pause stops h's process: its cron stops and everything sent to it waits.
+// Its peers' connections stay open (the kernel still ACKs), so only timeouts
+// tell them something is wrong.
+func (w *world) pause(h *host) bool {
+	if !h.up || h.paused {
+		w.emit(trace.Event{Kind: trace.Note, Node: h.name, Value: "pause ignored: not running"})
+		return false
+	}
+	h.paused = true
+	w.paused = append(w.paused, h.idx)
+	w.emit(trace.Event{Kind: trace.Fault, Node: h.name, Value: "pause"})
+	return true
+}
+
+// resume continues h's process. As after SIGCONT, the event loop first reads
+// what queued up, in arrival order, then runs the cron that came due while it
+// was stopped: timers fire late, not skipped and not early.
+func (w *world) resume(h *host) {
+	if !h.up || !h.paused {
+		w.emit(trace.Event{Kind: trace.Note, Node: h.name, Value: "resume ignored: not paused"})
+		return
+	}
+	h.paused = false
+	w.paused = removeIdx(w.paused, h.idx)
+	w.emit(trace.Event{Kind: trace.Fault, Node: h.name, Value: "resume backlog=" + itoa(len(h.backlog))})
+	for _, e := range h.backlog {
+		e.at = w.now
+		w.q.push(e)
+	}
+	h.backlog = nil
+	if h.tickMissed {
+		h.tickMissed = false
+		w.q.push(event{at: w.now, kind: evTick, dst: h.idx, inc: h.inc})
+	}
+}
+
+// forgetProcess drops what only a running process holds: a crash ends a pause
+// and its backlog with the process, and the queue of a slow node.
+func (w *world) forgetProcess(h *host) {
+	if h.paused {
+		w.paused = removeIdx(w.paused, h.idx)
+	}
+	h.paused, h.backlog, h.tickMissed, h.busyUntil = false, nil, false, 0
+}
+
+// setSlow gives h a processing delay per input (0: normal speed again). The
+// delay belongs to the machine, so it outlives a crash and restart.
+func (w *world) setSlow(h *host, d time.Duration) {
+	h.slow = d
+	v := "slow " + fmtDur(d)
+	if d == 0 {
+		v = "slow end"
+	}
+	w.emit(trace.Event{Kind: trace.Fault, Node: h.name, Value: v})
+}
+
+// jumpClock moves h's clock by d at once, as a step of NTP or an operator
+// does; Redis's mstime() follows it, its event loop's monotonic timers do not.
+func (w *world) jumpClock(h *host, d time.Duration) {
+	h.skew += d
+	w.emit(trace.Event{Kind: trace.Fault, Node: h.name, Value: "clock jump " + signed(d)})
+}
+
+// setDrift makes h's clock run pct percent fast (negative: slow) from now;
+// what it gained so far stays in its skew.
+func (w *world) setDrift(h *host, pct int) {
+	h.skew = w.clock(h) - w.now
+	h.driftPct, h.driftSince = pct, w.now
+	v := "clock drift " + itoa(pct) + "%"
+	if pct == 0 {
+		v = "clock drift end skew=" + signed(h.skew)
+	}
+	w.emit(trace.Event{Kind: trace.Fault, Node: h.name, Value: v})
+}
+
+func signed(d time.Duration) string {
+	if d >= 0 {
+		return "+" + fmtDur(d)
+	}
+	return fmtDur(d)
+}
+
+// fmtDur prints a duration with ASCII units, as scenario files write them.
+func fmtDur(d time.Duration) string {
+	s := d.String()
+	if len(s) > 2 && s[len(s)-3:] == "µs" {
+		s = s[:len(s)-3] + "us"
+	}
+	return s
+}
+
+func removeIdx(xs []int, x int) []int {
+	for i, v := range xs {
+		if v == x {
+			return append(xs[:i], xs[i+1:]...)
+		}
+	}
+	return xs
+}
