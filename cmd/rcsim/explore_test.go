@@ -68,7 +68,7 @@ func TestExploreMinorityPartitionFindsLostWrite(t *testing.T) {
 // exploration without the bug does not.
 func TestExploreCatchesDoubleVote(t *testing.T) {
 	bug := filepath.Join("testdata", "double-vote.yaml")
-	args := []string{"explore", bug, "--runs", "12", "--kinds", "split,crash", "--shrink-runs", "40", "-j", "2"}
+	args := []string{"explore", bug, "--runs", "30", "--kinds", "split,crash", "--shrink-runs", "40", "-j", "2"}
 	code, out, errs := runCLI(t, append(args, "--out", t.TempDir())...)
 	if code != exitBadInput || !strings.Contains(errs, "--allow-bugs") {
 		t.Fatalf("without --allow-bugs: exit %d, want %d naming --allow-bugs\n%s", code, exitBadInput, errs)

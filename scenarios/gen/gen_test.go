@@ -52,7 +52,7 @@ func TestNemesisSameSeedSameSchedule(t *testing.T) {
 		if !reflect.DeepEqual(a, b) {
 			t.Fatalf("seed %d: two schedules differ", seed)
 		}
-		if len(a.Faults) < 2 {
+		if len(a.Faults) < 1 {
 			t.Fatalf("seed %d: %d faults, want at least one episode", seed, len(a.Faults))
 		}
 		_, da := reparse(t, a)
@@ -90,7 +90,8 @@ func TestNemesisRoundTrip(t *testing.T) {
 }
 
 // TestNemesisKeepsTheSettleTail: the run lasts until the last episode's end
-// plus the settle tail, and every episode ends.
+// plus the settle tail, and every episode ends (by a restart or heal step, or
+// after its For).
 func TestNemesisKeepsTheSettleTail(t *testing.T) {
 	for seed := uint64(1); seed <= 50; seed++ {
 		s, _ := Nemesis(base(t), seed, NemesisMenu())
@@ -100,10 +101,14 @@ func TestNemesisKeepsTheSettleTail(t *testing.T) {
 			switch f.Kind {
 			case scenarios.Crash, scenarios.Partition:
 				starts++
-			default:
+			case scenarios.Restart, scenarios.Heal:
 				ends++
+			default:
+				if f.For <= 0 {
+					t.Fatalf("seed %d: a %s that never ends", seed, f.Kind)
+				}
 			}
-			last = f.At
+			last = max(last, f.At+f.For)
 		}
 		if starts != ends {
 			t.Fatalf("seed %d: %d faults start, %d end", seed, starts, ends)
@@ -137,6 +142,25 @@ func TestMenuValidate(t *testing.T) {
 	}
 	if _, err := ParseKinds("crash,flood"); err == nil || !strings.Contains(err.Error(), `"flood"`) {
 		t.Errorf("ParseKinds: got %v", err)
+	}
+}
+
+// TestNemesisDrawsEveryKind: over a few seeds every kind of the menu shows
+// up, as the fault step the kind names.
+func TestNemesisDrawsEveryKind(t *testing.T) {
+	step := map[Kind]scenarios.FaultKind{KindCrash: scenarios.Crash, KindIsolate: scenarios.Partition,
+		KindSplit: scenarios.Partition, KindOneWay: scenarios.OneWay, KindFlap: scenarios.Flap, KindLoss: scenarios.Loss,
+		KindPause: scenarios.Pause, KindSlow: scenarios.Slow, KindClock: scenarios.Clock}
+	for _, k := range AllKinds {
+		m := NemesisMenu()
+		m.Kinds = []Kind{k}
+		s, err := Nemesis(base(t), 3, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Faults[0].Kind != step[k] {
+			t.Errorf("kind %s: first step is a %s, want a %s", k, s.Faults[0].Kind, step[k])
+		}
 	}
 }
 

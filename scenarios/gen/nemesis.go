@@ -33,14 +33,35 @@ const (
 	// KindSplit splits the nodes into two random sides, clients scattered
 	// over both, then heals.
 	KindSplit Kind = "split"
+	// KindOneWay cuts the links one way only between a node and the rest.
+	KindOneWay Kind = "one-way"
+	// KindFlap makes the links between a node and the rest go down for part
+	// of every period.
+	KindFlap Kind = "flap"
+	// KindLoss loses a share of the transmissions between a node and the
+	// rest (TCP retransmission delays).
+	KindLoss Kind = "loss"
+	// KindPause stops a node (SIGSTOP) and resumes it.
+	KindPause Kind = "pause"
+	// KindSlow gives a node a processing delay per message and command.
+	KindSlow Kind = "slow"
+	// KindClock makes a node's own clock jump or drift.
+	KindClock Kind = "clock"
 )
 
 // AllKinds lists every kind, in the order menus print them.
-var AllKinds = []Kind{KindCrash, KindIsolate, KindSplit}
+var AllKinds = []Kind{KindCrash, KindIsolate, KindSplit, KindOneWay, KindFlap, KindLoss, KindPause, KindSlow, KindClock}
 
-// isPartition reports whether episodes of kind k replace the network's
-// partition (and so must not overlap one another: heal ends them all).
-func (k Kind) isPartition() bool { return k == KindIsolate || k == KindSplit }
+// isPartition reports whether episodes of kind k are network faults, which
+// must not overlap one another: a partition replaces the one before, and a
+// heal ends every network fault.
+func (k Kind) isPartition() bool {
+	switch k {
+	case KindIsolate, KindSplit, KindOneWay, KindFlap, KindLoss:
+		return true
+	}
+	return false
+}
 
 // Menu is what a schedule is drawn from, as Jepsen's nemesis takes it:
 // which kinds, how many, how often and for how long.
@@ -160,8 +181,9 @@ func NemesisRand(seed uint64) *rand.Rand {
 	return rand.New(rand.NewPCG(binary.LittleEndian.Uint64(sum[0:8]), binary.LittleEndian.Uint64(sum[8:16])))
 }
 
-// Clone returns a deep copy of s: faults, targets and expectations are not
-// shared.
+// Clone returns a copy of s whose faults, targets and expectations are not
+// shared with s (the network's link overrides are, as nothing here changes
+// them).
 func Clone(s *scenarios.Scenario) *scenarios.Scenario {
 	c := *s
 	c.Faults = make([]scenarios.Fault, len(s.Faults))
@@ -170,17 +192,25 @@ func Clone(s *scenarios.Scenario) *scenarios.Scenario {
 		c.Faults[i].Target = cloneTarget(f.Target)
 		c.Faults[i].Groups = nil
 		for _, g := range f.Groups {
-			grp := make([]scenarios.Target, len(g))
-			for j, t := range g {
-				grp[j] = cloneTarget(t)
-			}
-			c.Faults[i].Groups = append(c.Faults[i].Groups, grp)
+			c.Faults[i].Groups = append(c.Faults[i].Groups, cloneTargets(g))
 		}
+		c.Faults[i].From, c.Faults[i].To = cloneTargets(f.From), cloneTargets(f.To)
 	}
 	c.Expect = scenarios.Expect{FailoverWithin: clonePtr(s.Expect.FailoverWithin),
 		Linearizable: clonePtr(s.Expect.Linearizable), ConvergedWithin: clonePtr(s.Expect.ConvergedWithin),
 		MaxLostWrites: clonePtr(s.Expect.MaxLostWrites), ClusterOK: clonePtr(s.Expect.ClusterOK)}
 	return &c
+}
+
+func cloneTargets(ts []scenarios.Target) []scenarios.Target {
+	if ts == nil {
+		return nil
+	}
+	out := make([]scenarios.Target, len(ts))
+	for i, t := range ts {
+		out[i] = cloneTarget(t)
+	}
+	return out
 }
 
 func cloneTarget(t scenarios.Target) scenarios.Target {
@@ -250,9 +280,14 @@ func schedule(src source, s *scenarios.Scenario, menu Menu) ([]scenarios.Fault, 
 		if i > 0 && !(kind.isPartition() && prevKind.isPartition()) && src.intn("overlap", 100) < menu.OverlapPercent {
 			start = prevStart + msIn(src, "overlap-at", 0, prevEnd-prevStart)
 		}
-		begin, end := episode(src, s, kind)
+		begin, end, lasting := episode(src, s, kind)
 		begin.At, end.At = start, start+length
-		faults = append(faults, begin, end)
+		if lasting {
+			begin.For = length // one step that ends itself
+			faults = append(faults, begin)
+		} else {
+			faults = append(faults, begin, end)
+		}
 		prevKind, prevStart, prevEnd = kind, start, start+length
 		lastEnd = max(lastEnd, prevEnd)
 		next = lastEnd
@@ -265,22 +300,60 @@ func schedule(src source, s *scenarios.Scenario, menu Menu) ([]scenarios.Fault, 
 	return faults, max(s.Duration, (lastEnd + settle).Truncate(time.Second))
 }
 
-// episode draws the two steps of one episode of kind, times unset. Persist
-// is true on every step, as Parse leaves it on steps that are not crashes.
-func episode(src source, s *scenarios.Scenario, kind Kind) (begin, end scenarios.Fault) {
+// episode draws the steps of one episode of kind, times unset: a step and
+// the step that ends it, or (lasting) one step whose For the caller sets.
+// Persist is true on every step, as Parse leaves it on steps that are not
+// crashes.
+func episode(src source, s *scenarios.Scenario, kind Kind) (begin, end scenarios.Fault, lasting bool) {
 	switch kind {
 	case KindCrash:
 		return scenarios.Fault{Kind: scenarios.Crash, Target: nodeTarget(src, s), Persist: true},
-			scenarios.Fault{Kind: scenarios.Restart, Target: scenarios.Target{Crashed: true}, Persist: true}
+			scenarios.Fault{Kind: scenarios.Restart, Target: scenarios.Target{Crashed: true}, Persist: true}, false
 	case KindIsolate:
 		group := []scenarios.Target{nodeTarget(src, s)}
 		if c := s.Workload.Clients; c > 0 && src.intn("with-client", 2) == 1 {
 			group = append(group, scenarios.Target{Name: "client-" + strconv.Itoa(src.intn("client", c))})
 		}
-		return scenarios.Fault{Kind: scenarios.Partition, Groups: [][]scenarios.Target{group, {{Rest: true}}}, Persist: true}, heal()
-	default: // KindSplit
-		return scenarios.Fault{Kind: scenarios.Partition, Groups: split(src, s), Persist: true}, heal()
+		return scenarios.Fault{Kind: scenarios.Partition, Groups: [][]scenarios.Target{group, {{Rest: true}}}, Persist: true}, heal(), false
+	case KindSplit:
+		return scenarios.Fault{Kind: scenarios.Partition, Groups: split(src, s), Persist: true}, heal(), false
 	}
+	return lastingFault(src, s, kind), scenarios.Fault{}, true
+}
+
+// lastingFault draws one step of the kinds that end themselves after For.
+func lastingFault(src source, s *scenarios.Scenario, kind Kind) scenarios.Fault {
+	f := scenarios.Fault{Persist: true}
+	switch kind {
+	case KindOneWay, KindFlap, KindLoss:
+		f.From, f.To = []scenarios.Target{nodeTarget(src, s)}, []scenarios.Target{{Rest: true}}
+		if src.intn("direction", 2) == 1 {
+			f.From, f.To = f.To, f.From
+		}
+	default:
+		f.Target = nodeTarget(src, s)
+	}
+	switch kind {
+	case KindOneWay:
+		f.Kind = scenarios.OneWay
+	case KindFlap:
+		f.Kind, f.Period = scenarios.Flap, msIn(src, "period", 500*time.Millisecond, 4*time.Second)
+		f.DutyPct = 20 + 10*src.intn("duty", 7)
+	case KindLoss:
+		f.Kind, f.Ratio = scenarios.Loss, scenarios.Ratio{Num: uint32(10 + 10*src.intn("loss", 6)), Den: 100}
+	case KindPause:
+		f.Kind = scenarios.Pause
+	case KindSlow:
+		f.Kind, f.Delay = scenarios.Slow, msIn(src, "delay", time.Millisecond, 20*time.Millisecond)
+	case KindClock:
+		f.Kind = scenarios.Clock
+		if src.intn("drift", 2) == 1 {
+			f.DriftPct = (5 + 5*src.intn("drift-pct", 10)) * (1 - 2*src.intn("drift-sign", 2))
+		} else {
+			f.Jump = msIn(src, "jump", time.Second, 10*time.Second) * time.Duration(1-2*src.intn("jump-sign", 2))
+		}
+	}
+	return f
 }
 
 func heal() scenarios.Fault { return scenarios.Fault{Kind: scenarios.Heal, Persist: true} }

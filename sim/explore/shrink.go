@@ -154,6 +154,12 @@ func episodes(fs []scenarios.Fault) [][2]int {
 	for i, f := range fs {
 		var end scenarios.FaultKind
 		switch f.Kind {
+		case scenarios.Crash, scenarios.Partition:
+			if f.For > 0 {
+				continue // it ends itself
+			}
+		}
+		switch f.Kind {
 		case scenarios.Crash:
 			end = scenarios.Restart
 		case scenarios.Partition:
@@ -307,10 +313,16 @@ func smallerGroups(s *scenarios.Scenario, _ string) []*scenarios.Scenario {
 	return out
 }
 
-// shortenEpisodes moves one episode's end halfway towards its start; the
-// steps after it move up with it, and so does the end of the run.
+// shortenEpisodes moves one episode's end halfway towards its start (or
+// halves the For of a fault that ends itself); the steps after it move up
+// with it, and so does the end of the run.
 func shortenEpisodes(s *scenarios.Scenario, _ string) []*scenarios.Scenario {
 	var out []*scenarios.Scenario
+	for i, f := range s.Faults {
+		if d := (f.For / 2).Truncate(time.Millisecond); d >= 100*time.Millisecond {
+			out = append(out, variant(s, func(c *scenarios.Scenario) { c.Faults[i].For -= d }))
+		}
+	}
 	for _, ep := range episodes(s.Faults) {
 		if ep[1] < 0 {
 			continue
