@@ -69,11 +69,11 @@ func TestExploreMinorityPartitionFindsLostWrite(t *testing.T) {
 func TestExploreCatchesDoubleVote(t *testing.T) {
 	bug := filepath.Join("testdata", "double-vote.yaml")
 	args := []string{"explore", bug, "--runs", "30", "--kinds", "split,crash", "--shrink-runs", "40", "-j", "2"}
-	code, out, errs := runCLI(t, append(args, "--out", t.TempDir())...)
+	code, _, errs := runCLI(t, append(args, "--out", t.TempDir())...)
 	if code != exitBadInput || !strings.Contains(errs, "--allow-bugs") {
 		t.Fatalf("without --allow-bugs: exit %d, want %d naming --allow-bugs\n%s", code, exitBadInput, errs)
 	}
-	code, out, errs = runCLI(t, append(args, "--out", t.TempDir(), "--allow-bugs")...)
+	code, out, errs := runCLI(t, append(args, "--out", t.TempDir(), "--allow-bugs")...)
 	if code != exitFailed || !strings.Contains(out, "invariant:one_vote_per_epoch") {
 		t.Fatalf("with the bug: exit %d, want %d and invariant:one_vote_per_epoch\n%s\n%s", code, exitFailed, out, errs)
 	}
