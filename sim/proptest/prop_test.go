@@ -24,6 +24,7 @@ import (
 	"rcsim/scenarios/gen"
 	"rcsim/sim"
 	"rcsim/sim/explore"
+	"rcsim/sim/rng"
 )
 
 // propChecks is the number of rapid checks per property when neither
@@ -300,5 +301,18 @@ func TestPropCatchesDoubleVote(t *testing.T) {
 	out, err := explore.Run(s, explore.Options{AllowBugs: true})
 	if err != nil || !slices.Contains(out.Classes, explore.ClassInvariant+"one_vote_per_epoch") {
 		t.Fatalf("replaying %s: %v %v, want the double vote", files[0], out, err)
+	}
+}
+
+// TestNemesisStreamIsTheRunsNemesisStream: gen, which may not import sim,
+// derives the nemesis stream exactly as sim/rng.Derive(seed, "nemesis").
+func TestNemesisStreamIsTheRunsNemesisStream(t *testing.T) {
+	for seed := uint64(0); seed < 5; seed++ {
+		a, b := gen.NemesisRand(seed), rng.Derive(seed, "nemesis")
+		for i := 0; i < 8; i++ {
+			if x, y := a.Uint64(), b.Uint64(); x != y {
+				t.Fatalf("seed %d draw %d: gen %d, rng %d", seed, i, x, y)
+			}
+		}
 	}
 }
