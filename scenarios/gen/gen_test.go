@@ -164,9 +164,9 @@ func TestNemesisDrawsEveryKind(t *testing.T) {
 	}
 }
 
-// TestGeneratedScenariosAreValid: whatever Scenario draws is a valid
+// TestPropGeneratedScenariosAreValid: whatever Scenario draws is a valid
 // scenario file that reads back unchanged.
-func TestGeneratedScenariosAreValid(t *testing.T) {
+func TestPropGeneratedScenariosAreValid(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		s := Scenario(Defaults()).Draw(t, "scenario")
 		back, data := reparse(t, s)
