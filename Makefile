@@ -31,8 +31,19 @@ lint:
 golden:
 	$(GO) test -count=1 $(GOLDEN_PKGS) -update
 
+# Property tests: `make test` runs 8 rapid checks of each; this runs
+# PROPCHECKS (set through RAPID_CHECKS, which only rapid's packages read).
+PROPCHECKS ?= 500
 proptest:
-	RAPID_NOFAILFILE=1 $(GO) test -count=1 -run 'Prop|Property' ./... -rapid.checks=2000
+	RAPID_NOFAILFILE=1 RAPID_CHECKS=$(PROPCHECKS) $(GO) test -count=1 -timeout 60m -run 'Prop|Property' ./...
+
+# Fuzz each parser and the node's message handling for FUZZTIME.
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./scenarios/
+	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./checker/history/
+	$(GO) test -run '^$$' -fuzz '^FuzzStep$$' -fuzztime $(FUZZTIME) ./node/
+	$(GO) test -run '^$$' -fuzz '^FuzzStepAnyState$$' -fuzztime $(FUZZTIME) ./node/
 
 clean:
 	rm -rf bin out

@@ -27,6 +27,7 @@ var allowedImports = map[string][]string{
 	"sim":             {"node", "netmodel", "scenarios", "sim/rng", "sim/trace", "sim/workload", "checker/history"},
 	"checker":         {"checker/history", "sim/trace"},
 	"sim/sweep":       {"sim", "scenarios", "checker", "checker/history", "sim/trace", "sim/rng"},
+	"sim/explore":     {"sim", "scenarios", "scenarios/gen", "checker", "checker/history", "sim/trace"},
 	"reports":         {"checker", "checker/history", "sim/trace"},
 	"cmd/rcsim":       nil, // anything
 }

@@ -1,0 +1,35 @@
+package proptest_test
+
+// README: begin example
+import (
+	"strings"
+	"testing"
+
+	"pgregory.net/rapid"
+
+	"rcsim/scenarios/gen"
+	"rcsim/sim/explore"
+)
+
+// TestMySettingsSurviveAnySchedule: with my node timeout and topology, under
+// any fault schedule, no safety invariant breaks and the cluster comes back.
+func TestMySettingsSurviveAnySchedule(t *testing.T) {
+	opts := gen.Defaults()
+	opts.MinMasters, opts.MaxMasters, opts.MaxReplicas = 3, 3, 1
+	opts.NodeTimeouts = []int{2000}
+	opts.WorkloadKinds = []string{"counter"}
+	rapid.Check(t, func(t *rapid.T) {
+		s := gen.Scenario(opts).Draw(t, "scenario")   // topology, settings, workload, faults
+		out, err := explore.Run(s, explore.Options{}) // sim.Run, then checker.Check
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range out.Classes {
+			if strings.HasPrefix(c, explore.ClassInvariant) || c == explore.ClassNotConverged {
+				t.Fatalf("seed %d: %s", s.Seed, c)
+			}
+		}
+	})
+}
+
+// README: end example
