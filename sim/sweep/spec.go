@@ -251,3 +251,24 @@ func envError(name string, err error) error {
 	}
 	return fmt.Errorf("%s: %v", name, err)
 }
+
+// FromSpec rebuilds a sweep from a Spec read back from sweep.json, from
+// the scenario text it stores (the original file is not needed).
+func FromSpec(sp Spec) (*Sweep, error) {
+	base, err := scenarios.Parse(sp.Source, []byte(sp.ScenarioYAML))
+	if err != nil {
+		return nil, err
+	}
+	sw, err := New(sp.Source, base, sp.Axes, sp.Seeds, sp.AllowBugs)
+	if err != nil {
+		return nil, err
+	}
+	if !sameSpec(sw.Spec, sp) {
+		return nil, fmt.Errorf("%s: the stored scenario does not read back the same", sp.Source)
+	}
+	return sw, nil
+}
+
+// Scenario returns the scenario of run i, with its settings applied. Runs
+// share it: callers must not change it.
+func (sw *Sweep) Scenario(i int) *scenarios.Scenario { return sw.points[i/len(sw.Spec.Seeds)] }
