@@ -114,7 +114,7 @@ type LatencyRow struct {
 // the medians.
 func Latency(m Meta, groups []Group) *Figure {
 	f := newFigure("latency", fmt.Sprintf("Failover latency vs %s — %s, %d seeds", AxisTitle(m.Axes), m.Scenario, len(m.Seeds)),
-		AxisTitle(m.Axes), "time after the crash (s)")
+		AxisTitle(m.Axes), "time after the crash or partition (s)")
 	var rows []LatencyRow
 	labels := make([]string, len(groups))
 	for i, g := range groups {
@@ -320,6 +320,7 @@ func LostWrites(m Meta, groups []Group) *Figure {
 	}
 	f := newFigure("lost_writes", fmt.Sprintf("Lost writes vs partition length — %s", m.Scenario),
 		"partition length (s)", "acknowledged writes lost (count)")
+	defer func() { headroom(f.Plot, 1.3) }()
 	var rows []LostRow
 	for i, g := range groups {
 		row := LostRow{Group: g.Label}

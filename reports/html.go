@@ -79,9 +79,8 @@ func SummaryCSV(m Meta, rows []GroupSummary) []byte {
 			h = append(h, p+"_"+s)
 		}
 	}
-	for _, p := range []string{"pfail", "fail", "election", "promoted", "writes_resumed"} {
-		h = append(h, "mean_to_"+p+"_phase_ms")
-	}
+	h = append(h, "crash_to_pfail_mean_ms", "pfail_to_fail_mean_ms", "fail_to_election_mean_ms",
+		"election_to_promoted_mean_ms", "promoted_to_writes_resumed_mean_ms")
 	_ = w.Write(h)
 	itoa := strconv.Itoa
 	i64 := func(v int64) string { return strconv.FormatInt(v, 10) }
