@@ -78,8 +78,12 @@ func reportSweep(dir, out string, timelineRun int) (string, error) {
 	for _, a := range spec.Axes {
 		m.Axes = append(m.Axes, reports.Axis{Key: a.Key, Values: a.Values})
 	}
+	groups := reports.Groups(m, runs)
+	if len(groups) == 0 {
+		return "", badInput("report: no run in %s has the settings %s lists", filepath.Join(dir, sweep.RunsFile), sweep.SpecFile)
+	}
 	if timelineRun < 0 {
-		timelineRun = medianRun(reports.Groups(m, runs)[0].Runs)
+		timelineRun = medianRun(groups[0].Runs)
 	}
 	tl, err := sweepTimeline(spec, timelineRun)
 	if err != nil {

@@ -175,12 +175,12 @@ func (sw *Sweep) rewriteCSV(dir string, lines []line) error {
 // execute runs todo on opt.Jobs workers and appends each result to the
 // files as it arrives. It returns every line now in runs.jsonl.
 func (sw *Sweep) execute(dir string, todo []int, lines []line, opt Options, res *Result) ([]line, error) {
-	jf, err := os.OpenFile(filepath.Join(dir, RunsFile), os.O_APPEND|os.O_WRONLY, 0o644)
+	jf, err := os.OpenFile(filepath.Join(dir, RunsFile), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, err
 	}
 	defer jf.Close()
-	cf, err := os.OpenFile(filepath.Join(dir, CSVFile), os.O_APPEND|os.O_WRONLY, 0o644)
+	cf, err := os.OpenFile(filepath.Join(dir, CSVFile), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, err
 	}
