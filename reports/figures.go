@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -36,8 +37,18 @@ type Figure struct {
 // headroom raises the top of the y axis so the legend, at the top left,
 // does not cover the data.
 // plot.Add has already widened the axes to the data.
+// The top is rounded up to a multiple of a 1-2-5 step, so the default
+// ticks land on round numbers.
 func headroom(p *plot.Plot, frac float64) {
-	p.Y.Max = p.Y.Min + (p.Y.Max-p.Y.Min)*frac
+	top := p.Y.Min + (p.Y.Max-p.Y.Min)*frac
+	step := math.Pow(10, math.Floor(math.Log10(top/5)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if top/(m*step) <= 6 {
+			step *= m
+			break
+		}
+	}
+	p.Y.Max = math.Ceil(top/step) * step
 }
 
 // newFigure starts a figure with its title, labels and a legend at the
@@ -339,6 +350,7 @@ func LostWrites(m Meta, groups []Group) *Figure {
 		f.legend(legendLabel(m, g.Label), sc)
 	}
 	f.Plot.X.Min, f.Plot.Y.Min = 0, 0
+	f.Plot.X.Max *= 1.05 // keep the longest partition's points off the edge
 	f.Data = rows
 	return f
 }
