@@ -137,10 +137,18 @@ func TestResumeAfterInterruptEqualsUninterrupted(t *testing.T) {
 	whole, _ := runInto(t, smallSweep(t), Options{Jobs: 2})
 	cases := []struct {
 		name string
-		tear func(t *testing.T, dir string) // what the interruption left
+		kept int                            // whole runs the interruption left
+		tear func(t *testing.T, dir string) // what else it did
 	}{
-		{"stopped after whole lines", func(*testing.T, string) {}},
-		{"killed mid-line", func(t *testing.T, dir string) {
+		{"stopped after whole lines", 2, func(*testing.T, string) {}},
+		{"results lost", 0, func(t *testing.T, dir string) {
+			for _, f := range []string{RunsFile, CSVFile} {
+				if err := os.Remove(filepath.Join(dir, f)); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}},
+		{"killed mid-line", 2, func(t *testing.T, dir string) {
 			f, err := os.OpenFile(filepath.Join(dir, RunsFile), os.O_APPEND|os.O_WRONLY, 0)
 			if err != nil {
 				t.Fatal(err)
@@ -160,7 +168,7 @@ func TestResumeAfterInterruptEqualsUninterrupted(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !res.Complete || res.Resumed != 2 || res.Ran != 4 {
+			if !res.Complete || res.Resumed != c.kept || res.Ran != 6-c.kept {
 				t.Errorf("resumed: %+v", res)
 			}
 			sameFiles(t, whole, dir)
