@@ -12,8 +12,15 @@ GOLDEN_PKGS = ./sim/... ./cmd/...
 build:
 	$(GO) build -o bin/rcsim ./cmd/rcsim
 
+SWEEP_TIMEOUTS ?= 1000,2000,5000,15000
+SWEEP_SEEDS    ?= 1..20
+
 run: build
 	./bin/rcsim run $(SCENARIO) --seed $(SEED) --out $(OUT)/$(SCENARIO)
+	rm -rf $(OUT)/$(SCENARIO)-sweep
+	./bin/rcsim sweep $(SCENARIO) --set cluster-node-timeout=$(SWEEP_TIMEOUTS) --seeds $(SWEEP_SEEDS) --out $(OUT)/$(SCENARIO)-sweep
+	./bin/rcsim report $(OUT)/$(SCENARIO)-sweep
+	@echo "open $(OUT)/$(SCENARIO)-sweep/report/report.html (plots, percentiles, verdicts; summary.csv beside it)"
 
 test:
 	$(GO) vet ./...

@@ -23,6 +23,9 @@ type Failover struct {
 	PFailMs *int64 `json:"pfail_ms"`
 	// FailMs: the first Fail about the node.
 	FailMs *int64 `json:"fail_ms"`
+	// ElectionMs: the first ElectionStart, after the fault, of the replica
+	// that was promoted (its failed attempts count as election time).
+	ElectionMs *int64 `json:"election_ms"`
 	// PromotedMs: the first Promoted whose Peer is the node.
 	PromotedMs *int64 `json:"promoted_ms"`
 	// ClusterOKMs: the first moment at or after the promotion when every live
@@ -212,6 +215,7 @@ func measure(f *Failover, at time.Duration, owned []slotRange, events []trace.Ev
 	ms := func(t time.Duration) *int64 { v := (t - at).Milliseconds(); return &v }
 	w := newWorld()
 	var promotedAt time.Duration
+	elections := map[string]time.Duration{} // first ElectionStart per replica
 	for _, e := range events {
 		w.apply(e)
 		if e.At < at {
@@ -222,8 +226,15 @@ func measure(f *Failover, at time.Duration, owned []slotRange, events []trace.Ev
 			f.PFailMs = ms(e.At)
 		case e.Kind == trace.Fail && e.Peer == f.FailedNode && f.FailMs == nil:
 			f.FailMs = ms(e.At)
+		case e.Kind == trace.ElectionStart && f.PromotedMs == nil:
+			if _, seen := elections[e.Node]; !seen {
+				elections[e.Node] = e.At
+			}
 		case e.Kind == trace.Promoted && e.Peer == f.FailedNode && f.PromotedMs == nil:
 			f.PromotedMs, f.PromotedNode, promotedAt = ms(e.At), e.Node, e.At
+			if t, ok := elections[e.Node]; ok {
+				f.ElectionMs = ms(t)
+			}
 		}
 		if f.PromotedMs != nil && f.ClusterOKMs == nil && w.allOK() {
 			f.ClusterOKMs = ms(e.At)

@@ -77,6 +77,9 @@ const crashTrace = `
 17001 m2 fail m0 message
 17001 m2 state - fail
 17001 m1r0 state - fail
+17200 m2r0 election_start
+17400 m0r0 election_start
+17700 m0r0 election_start
 18000 m0r0 promoted m0 0-5460
 18100 m1 slots m0r0 0-5460
 18100 m2 slots m0r0 0-5460
@@ -116,7 +119,7 @@ func TestFailovers(t *testing.T) {
 	}
 	got := Failovers(events, ops)
 	want := []Failover{
-		{FailedNode: "m0", FaultAtMs: 10000, PFailMs: ms(5000), FailMs: ms(7000), PromotedMs: ms(8000),
+		{FailedNode: "m0", FaultAtMs: 10000, PFailMs: ms(5000), FailMs: ms(7000), ElectionMs: ms(7400), PromotedMs: ms(8000),
 			ClusterOKMs: ms(8500), WritesResumedMs: ms(8200), PromotedNode: "m0r0"},
 		{FailedNode: "m1", FaultAtMs: 40000, PFailMs: ms(5000)},
 	}

@@ -179,7 +179,7 @@ func TestSet(t *testing.T) {
 		{"cluster-slave-validity-factor", "0"}, {"cluster.config.repl-ping-slave-period", "2"},
 		{"expect.max-lost-writes", "3"}, {"x-bugs.grant-two-votes-per-epoch", "true"},
 		{"workload.rate", "500/s"}, {"network.latency", "{dist: constant, value: 1ms}"},
-		{"network.loss", "2%"}, {"network.bandwidth", "1MB/s"},
+		{"network.loss", "2%"}, {"network.bandwidth", "1MB/s"}, {"faults[1].at", "35s"},
 	} {
 		if err := s.Set(kv[0], kv[1]); err != nil {
 			t.Errorf("Set(%s, %s): %v", kv[0], kv[1], err)
@@ -190,7 +190,7 @@ func TestSet(t *testing.T) {
 		s.Workload.Clients != 8 || c.Config.ReplicaValidityFactor != 0 || c.Config.ReplPingReplicaPeriodS != 2 ||
 		*s.Expect.MaxLostWrites != 3 || !s.Bugs.GrantTwoVotesPerEpoch || s.Workload.Rate != 500 ||
 		s.Network.Latency != (Latency{Dist: "constant", Value: time.Millisecond}) ||
-		s.Network.Loss != (Ratio{2, 100}) || s.Network.Bandwidth != 1_000_000 {
+		s.Network.Loss != (Ratio{2, 100}) || s.Network.Bandwidth != 1_000_000 || s.Faults[1].At != 35*time.Second {
 		t.Errorf("after Set: %+v", s)
 	}
 	if s.File != "library/master-crash.yaml" || s.Faults[0].Line != 21 {
@@ -201,6 +201,7 @@ func TestSet(t *testing.T) {
 		{"duration", "30s"}, // the restart at 40s would be after the end
 		{"masters", "0"}, {"nope", "1"}, {"workload.nope", "1"}, {"cluster-node-timeout", "-5"},
 		{"faults.at", "1s"}, {"network.latency.median", "[1"}, {"network.loss", "2"},
+		{"faults[5].at", "1s"}, {"faults[x].at", "1s"}, {"workload[0]", "1"},
 	} {
 		if err := s.Set(kv[0], kv[1]); err == nil {
 			t.Errorf("Set(%s, %s) succeeded", kv[0], kv[1])

@@ -4,6 +4,7 @@ package scenarios
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -11,7 +12,8 @@ import (
 
 // Set overrides one setting, named by a dotted path of file keys
 // ("workload.clients", "network.latency.median", "expect.failover-within",
-// "x-bugs.grant-two-votes-per-epoch"), by a top-level key ("duration",
+// "x-bugs.grant-two-votes-per-epoch"; "faults[1].at" indexes a list, for
+// sweeps over partition length), by a top-level key ("duration",
 // "seed"), by a cluster key ("masters", "replicas-per-master") or by a
 // redis.conf name or alias ("cluster-node-timeout"). value is YAML as it
 // would appear in the file ("1000", "30s", "yes",
@@ -51,8 +53,15 @@ func (s *Scenario) Set(key, value string) error {
 
 // setPath turns a Set key into the path of file keys.
 func setPath(key string) ([]string, error) {
-	if strings.Contains(key, ".") {
-		path := strings.Split(key, ".")
+	if strings.ContainsAny(key, ".[") {
+		var path []string
+		for _, part := range strings.Split(key, ".") {
+			name, index, found := strings.Cut(part, "[")
+			path = append(path, name)
+			if found {
+				path = append(path, "["+index)
+			}
+		}
 		if len(path) == 3 && path[0] == "cluster" && path[1] == "config" {
 			if cs, ok := confByName(path[2]); ok {
 				path[2] = cs.name
@@ -75,6 +84,18 @@ func setPath(key string) ([]string, error) {
 // setNode sets path in the mapping n to v, creating mappings on the way.
 func setNode(n *yaml.Node, path []string, v *yaml.Node) error {
 	for i, key := range path {
+		if idx, ok := strings.CutPrefix(key, "["); ok {
+			item, err := seqItem(n, strings.Join(path[:i], "."), idx)
+			if err != nil {
+				return err
+			}
+			if i == len(path)-1 {
+				n.Content[item] = v
+				return nil
+			}
+			n = n.Content[item]
+			continue
+		}
 		if n.Kind != yaml.MappingNode {
 			return fmt.Errorf("%s is not a mapping", strings.Join(path[:i], "."))
 		}
@@ -99,6 +120,22 @@ func setNode(n *yaml.Node, path []string, v *yaml.Node) error {
 		n = next
 	}
 	return nil
+}
+
+// seqItem returns the position in the sequence n of the index written
+// "2]" after the '[' of "faults[2]".
+func seqItem(n *yaml.Node, at, idx string) (int, error) {
+	i, err := strconv.Atoi(strings.TrimSuffix(idx, "]"))
+	if err != nil || !strings.HasSuffix(idx, "]") {
+		return 0, fmt.Errorf("%s[%s: bad list index", at, idx)
+	}
+	if n.Kind != yaml.SequenceNode {
+		return 0, fmt.Errorf("%s is not a list", at)
+	}
+	if i < 0 || i >= len(n.Content) {
+		return 0, fmt.Errorf("%s[%d]: no such item (the list has %d)", at, i, len(n.Content))
+	}
+	return i, nil
 }
 
 // setError rewords Parse's problems for an override: the lines are those

@@ -1,0 +1,160 @@
+package main
+
+// `rcsim sweep`: many seeds × settings of one scenario, in parallel, into a
+// directory that `rcsim report` draws and `rcsim merge` joins.
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"rcsim/reports"
+	"rcsim/scenarios"
+	"rcsim/sim/sweep"
+)
+
+// sweepFlags are the options of `rcsim sweep`.
+type sweepFlags struct {
+	sets       []string
+	seeds      string
+	out        string
+	jobs       int
+	resume     bool
+	shard      string
+	shardCount int
+	allowBugs  bool
+	quiet      bool
+}
+
+func newSweepCmd(stdout, stderr io.Writer) *cobra.Command {
+	var f sweepFlags
+	cmd := &cobra.Command{
+		Use:   "sweep FILE|NAME --set KEY=V1,V2 … --seeds 1..200 --out DIR",
+		Short: "Run a scenario over settings × seeds in parallel",
+		Long: `Run the cross product of the --set values and the seeds, each run single
+threaded and deterministic, --jobs at a time. Results go to DIR/runs.jsonl and
+DIR/runs.csv as each run ends; a finished sweep leaves them in run order, the
+same whatever --jobs. --resume finishes an interrupted sweep; --shard I/N (or
+JOB_COMPLETION_INDEX with --shard-count, or SLURM_ARRAY_TASK_ID and
+SLURM_ARRAY_TASK_COUNT) runs one slice, and 'rcsim merge' joins the slices.
+Runs whose expectations fail are data, not errors: the sweep says how many
+and exits 0. Exit 2 on bad input, 3 when the simulator panicked in some run.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error { return runSweep(args[0], f, stdout, stderr) },
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVar(&f.sets, "set", nil, "KEY=V1,V2,… a setting and its values (repeatable: the cross product is run)")
+	fl.StringVar(&f.seeds, "seeds", "1..20", "seeds: N, A..B, or a comma-separated mix")
+	fl.StringVarP(&f.out, "out", "o", "", "output directory (required)")
+	fl.IntVarP(&f.jobs, "jobs", "j", 0, "runs at once (default: all cores)")
+	fl.BoolVar(&f.resume, "resume", false, "keep the runs already in --out and run only the missing ones")
+	fl.StringVar(&f.shard, "shard", "", "run only slice I of N (I/N, 0 <= I < N)")
+	fl.IntVar(&f.shardCount, "shard-count", 0, "number of shards when the index comes from JOB_COMPLETION_INDEX")
+	fl.BoolVar(&f.allowBugs, "allow-bugs", false, "allow the scenario's x-bugs switches")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
+	return cmd
+}
+
+// sweepOf resolves the scenario and checks the flags that define the sweep.
+func sweepOf(arg string, f sweepFlags) (*sweep.Sweep, sweep.Options, error) {
+	var opt sweep.Options
+	if f.out == "" {
+		return nil, opt, badInput("sweep: --out DIR is required")
+	}
+	if f.jobs < 0 {
+		return nil, opt, badInput("sweep: --jobs %d: want a positive number", f.jobs)
+	}
+	s, err := scenarios.Resolve(arg)
+	if err != nil {
+		return nil, opt, inputError{err}
+	}
+	var axes []sweep.Axis
+	for _, set := range f.sets {
+		a, err := sweep.ParseAxis(set)
+		if err != nil {
+			return nil, opt, inputError{err}
+		}
+		axes = append(axes, a)
+	}
+	seeds, err := sweep.ParseSeeds(f.seeds)
+	if err != nil {
+		return nil, opt, inputError{err}
+	}
+	sw, err := sweep.New(arg, s, axes, seeds, f.allowBugs)
+	if err != nil {
+		return nil, opt, inputError{err}
+	}
+	opt = sweep.Options{Jobs: f.jobs, Resume: f.resume}
+	if f.shard != "" {
+		if opt.Shard, err = sweep.ParseShard(f.shard); err != nil {
+			return nil, opt, inputError{err}
+		}
+	} else if opt.Shard, _, err = sweep.ShardFromEnv(os.Getenv, f.shardCount); err != nil {
+		return nil, opt, inputError{err}
+	}
+	return sw, opt, nil
+}
+
+func runSweep(arg string, f sweepFlags, stdout, stderr io.Writer) error {
+	sw, opt, err := sweepOf(arg, f)
+	if err != nil {
+		return err
+	}
+	bar := newProgress(stderr, f.quiet)
+	opt.Progress = bar.update
+	start := time.Now()
+	res, err := sw.Run(f.out, opt)
+	bar.finish()
+	if err != nil {
+		return badInput("sweep: %v", err)
+	}
+	what := fmt.Sprintf("%d runs", res.Total)
+	if opt.Shard.Count > 1 {
+		what += " (shard " + opt.Shard.String() + ")"
+	}
+	fmt.Fprintf(stdout, "%s of %s: %d run now, %d resumed, in %s; wrote %s and %s\n", what, sw.Spec.Scenario,
+		res.Ran, res.Resumed, time.Since(start).Round(time.Millisecond),
+		filepath.Join(f.out, sweep.RunsFile), filepath.Join(f.out, sweep.CSVFile))
+	if len(res.Panics) > 0 {
+		return simBugError{fmt.Sprintf("rcsim: the simulator panicked in %d runs (indices %s); see \"panic\" in %s",
+			len(res.Panics), joinInts(res.Panics, 10), filepath.Join(f.out, sweep.RunsFile))}
+	}
+	if failed := countFailed(f.out); failed > 0 {
+		fmt.Fprintf(stdout, "%d of %d runs failed an expectation (see the \"ok\" column of %s)\n", failed, res.Total,
+			filepath.Join(f.out, sweep.CSVFile))
+	}
+	return nil
+}
+
+// countFailed counts the runs in dir whose expectations did not all hold.
+func countFailed(dir string) int {
+	runs, err := reports.LoadRuns(filepath.Join(dir, sweep.RunsFile))
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, r := range runs {
+		if !r.OK {
+			n++
+		}
+	}
+	return n
+}
+
+// joinInts prints up to max numbers, then "…".
+func joinInts(xs []int, max int) string {
+	var parts []string
+	for i, x := range xs {
+		if i == max {
+			parts = append(parts, "…")
+			break
+		}
+		parts = append(parts, fmt.Sprint(x))
+	}
+	return strings.Join(parts, " ")
+}
