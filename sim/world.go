@@ -244,7 +244,8 @@ func (w *world) bootNodes(members []node.Member) {
 			continue
 		}
 		h.n = node.New(h.cfg, h.id, members, rng.Derive(w.seed, "node/"+h.name))
-		w.emit(trace.Event{Node: h.name, Kind: trace.Boot, Value: bootValue(members[i]), Peer: w.nameOf(members[i].Master)})
+		w.emit(trace.Event{Node: h.name, Kind: trace.Boot, Value: bootValue(members[i]), Peer: w.nameOf(members[i].Master),
+			Epoch: members[i].ConfigEpoch})
 		w.scheduleFirstTick(h)
 	}
 }
