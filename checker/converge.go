@@ -67,7 +67,7 @@ func (v *views) disagreement(w *world) string {
 	var first string
 	var ref []string
 	for _, n := range w.nodes {
-		if w.crashed[n] {
+		if !w.member(n) {
 			continue
 		}
 		view := v.of[n]
@@ -98,7 +98,7 @@ func show(owner string) string {
 func (w *world) notOK() string {
 	var bad []string
 	for _, n := range w.nodes {
-		if !w.crashed[n] && w.state[n] != "ok" {
+		if w.member(n) && w.state[n] != "ok" {
 			bad = append(bad, n+"="+w.state[n])
 		}
 	}

@@ -76,11 +76,12 @@ type world struct {
 	crashed map[string]bool
 	state   map[string]string // latest State per node; "fail" at boot
 	cut     map[string]bool   // nodes a partition left without a majority of masters
+	removed map[string]bool   // nodes a del_node admin step took out of the cluster
 }
 
 func newWorld() *world {
 	return &world{master: map[string]bool{}, owns: map[string][]slotRange{},
-		crashed: map[string]bool{}, state: map[string]string{}, cut: map[string]bool{}}
+		crashed: map[string]bool{}, state: map[string]string{}, cut: map[string]bool{}, removed: map[string]bool{}}
 }
 
 // apply updates the picture with e.
@@ -107,6 +108,12 @@ func (w *world) apply(e trace.Event) {
 		}
 	case trace.Heal:
 		clear(w.cut)
+	case trace.Admin:
+		// "del_node s0: ok": s0 left the cluster; after its CLUSTER RESET it
+		// is a lone master in state fail, which says nothing of the cluster.
+		if v, ok := strings.CutPrefix(e.Value, "del_node "); ok && strings.HasSuffix(v, ": ok") {
+			w.removed[strings.TrimSuffix(v, ": ok")] = true
+		}
 	case trace.Role:
 		w.master[e.Node] = e.Value == "master"
 	case trace.Promoted:
@@ -116,12 +123,15 @@ func (w *world) apply(e trace.Event) {
 	}
 }
 
+// member reports whether n is running and still part of the cluster.
+func (w *world) member(n string) bool { return !w.crashed[n] && !w.removed[n] }
+
 // allOK reports whether every live booted node's latest state is ok, leaving
 // out nodes a partition cut off from the majority: Redis keeps those in state
 // fail on purpose until the partition heals.
 func (w *world) allOK() bool {
 	for _, n := range w.nodes {
-		if !w.crashed[n] && !w.cut[n] && w.state[n] != "ok" {
+		if w.member(n) && !w.cut[n] && w.state[n] != "ok" {
 			return false
 		}
 	}

@@ -42,6 +42,8 @@ func (n *Node) clusterCommand(line string) Reply {
 		return text(n.ClusterShards())
 	case sub == "MYID" && len(rest) == 0:
 		return text(string(n.self))
+	case sub == "RESET" && len(rest) <= 1:
+		return n.resetCommand(rest)
 	}
 	if r, ok := n.migrationCommand(sub, rest); ok {
 		return r
@@ -100,4 +102,49 @@ func (n *Node) replicateCommand(id ID) Reply {
 	n.setMaster(m)
 	n.doBeforeSleep(todoUpdateState | todoSaveConfig)
 	return okReply()
+}
+
+// resetCommand is CLUSTER RESET [SOFT]: refused on a master holding keys,
+// then clusterReset(0). HARD (new node ID, epochs back to 0) is not
+// modelled: the kernel names nodes by a fixed ID, so it is refused.
+func (n *Node) resetCommand(args []string) Reply {
+	if len(args) == 1 {
+		switch strings.ToUpper(args[0]) {
+		case "SOFT":
+		case "HARD":
+			return errReply(ReplyError, "ERR CLUSTER RESET HARD is not modelled by rcsim")
+		default:
+			return errReply(ReplyError, "ERR syntax error")
+		}
+	}
+	if n.myself.is(FlagMaster) && len(n.db.m) != 0 {
+		return errReply(ReplyError, "ERR CLUSTER RESET can't be called with master nodes containing keys")
+	}
+	n.clusterReset()
+	return okReply()
+}
+
+// clusterReset is clusterReset(0): turn into an empty master, close open
+// slots, unassign every slot and forget every other node, keeping my ID
+// and epochs.
+func (n *Node) clusterReset() {
+	if n.myself.is(FlagSlave) {
+		n.setNodeAsMaster(n.myself)
+		n.replicationUnsetMaster()
+		n.db = keyspace{}
+		n.db.init() // emptyData
+		n.emit(trace.Role, nil, 0, "master")
+	}
+	n.open = nil // clusterCloseAllSlots
+	n.resetManualFailover()
+	for s := 0; s < NumSlots; s++ {
+		n.delSlot(s)
+	}
+	for _, p := range append([]*peer(nil), n.nodes...) {
+		if p != n.myself {
+			n.delNode(p, "reset")
+		}
+	}
+	n.emit(trace.Note, nil, 0, "cluster reset soft")
+	n.doBeforeSleep(todoUpdateState | todoSaveConfig)
 }

@@ -204,3 +204,45 @@ func TestGossipUnknownNode(t *testing.T) {
 		})
 	}
 }
+
+// TestClusterResetSoft: CLUSTER RESET refuses a master holding keys, and
+// otherwise (clusterReset(0)) leaves an empty master that owns no slot and
+// knows only itself, keeping its ID and epochs; a replica turns master and
+// drops its data first. HARD is refused: it is not modelled.
+func TestClusterResetSoft(t *testing.T) {
+	cases := []struct {
+		name string
+		self ID
+		arg  string
+		keys bool
+		want string // error; "" for OK
+	}{
+		{"empty_master", tid(1), "", false, ""},
+		{"soft_replica_with_data", tid(4), "SOFT", true, ""},
+		{"master_with_keys", tid(1), "SOFT", true, "ERR CLUSTER RESET can't be called with master nodes containing keys"},
+		{"hard_not_modelled", tid(1), "HARD", false, "ERR CLUSTER RESET HARD is not modelled by rcsim"},
+		{"bad_mode", tid(1), "MEDIUM", false, "ERR syntax error"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			n := mk(t, testCfg(), c.self)
+			if c.keys {
+				n.db.put("k", &value{str: "v"})
+			}
+			epoch := n.currentEpoch
+			var r Reply
+			n.at(time.Second, func() { r = n.clusterCommand(strings.TrimSpace("RESET " + c.arg)) })
+			if r.Err != c.want {
+				t.Fatalf("RESET %s: %q, want %q", c.arg, r.Err, c.want)
+			}
+			if c.want != "" {
+				return
+			}
+			if len(n.nodes) != 1 || n.myself.numSlots != 0 || !n.myself.is(FlagMaster) ||
+				len(n.db.m) != 0 || n.self != c.self || n.currentEpoch != epoch {
+				t.Errorf("after reset: %d nodes, %d slots, flags %v, %d keys, epoch %d (was %d)",
+					len(n.nodes), n.myself.numSlots, n.myself.flags, len(n.db.m), n.currentEpoch, epoch)
+			}
+		})
+	}
+}
