@@ -31,32 +31,51 @@ func TestMain(m *testing.M) {
 func TestTimelines(t *testing.T) {
 	datadriven.Walk(t, "testdata/timeline", func(t *testing.T, path string) {
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
-			if d.Cmd != "run" {
-				d.Fatalf(t, "unknown command %q", d.Cmd)
-			}
-			var name, only, until string
-			var seed uint64 = 1
-			d.MaybeScanArgs(t, "scenario", &name)
-			d.MaybeScanArgs(t, "seed", &seed)
-			d.MaybeScanArgs(t, "only", &only)
-			d.MaybeScanArgs(t, "until", &until)
-			s, err := timelineScenario(path, name, d.Input)
-			if err != nil {
-				d.Fatalf(t, "%v", err)
-			}
-			opt := Options{Seed: seed, KeepTrace: true}
-			if until != "" {
-				if opt.Until, err = time.ParseDuration(until); err != nil {
-					d.Fatalf(t, "until: %v", err)
-				}
-			}
-			res, err := Run(s, opt)
-			if err != nil {
-				d.Fatalf(t, "%v", err)
-			}
-			return describeFiltered(res, only)
+			return runTimeline(t, path, d, 1)
 		})
 	})
+}
+
+// runTimeline is the `run` command of the timeline scripts (testdata/timeline
+// and testdata/faults): scenario= (a built-in; else the command's YAML
+// input), seed= (default defaultSeed), until=, only= (trace kinds) and grep=
+// (keep only lines containing the text).
+func runTimeline(t *testing.T, path string, d *datadriven.TestData, defaultSeed uint64) string {
+	if d.Cmd != "run" {
+		d.Fatalf(t, "unknown command %q", d.Cmd)
+	}
+	var name, only, until, grep string
+	seed := defaultSeed
+	d.MaybeScanArgs(t, "scenario", &name)
+	d.MaybeScanArgs(t, "seed", &seed)
+	d.MaybeScanArgs(t, "only", &only)
+	d.MaybeScanArgs(t, "until", &until)
+	d.MaybeScanArgs(t, "grep", &grep)
+	s, err := timelineScenario(path, name, d.Input)
+	if err != nil {
+		d.Fatalf(t, "%v", err)
+	}
+	opt := Options{Seed: seed, KeepTrace: true}
+	if until != "" {
+		if opt.Until, err = time.ParseDuration(until); err != nil {
+			d.Fatalf(t, "until: %v", err)
+		}
+	}
+	res, err := Run(s, opt)
+	if err != nil {
+		d.Fatalf(t, "%v", err)
+	}
+	out := describeFiltered(res, only)
+	if grep == "" {
+		return out
+	}
+	var keep []string
+	for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		if strings.HasPrefix(l, "trace_sha256") || strings.Contains(l, grep) {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n") + "\n"
 }
 
 // timelineScenario is the built-in scenario name, or the inline YAML when
