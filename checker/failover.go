@@ -5,6 +5,7 @@ package checker
 // to state ok, and served a write to the lost slots again.
 
 import (
+	"cmp"
 	"slices"
 	"strconv"
 	"strings"
@@ -182,14 +183,22 @@ func (w *world) minority(value string) []string {
 // at that moment, or a Partition that leaves a master in a group without a
 // majority of the masters (roles tracked through Boot, Role and Promoted).
 // A master already being failed over starts no second failover until it is
-// promoted away. Steps are measured as documented on Failover; ops supply
-// the write that resumed service.
+// promoted away. Other faults (pause, one-way, flap, loss, slow, clock,
+// reset) may or may not cost a master its slots, so they count only in
+// hindsight: a Promoted over a master with no failover open is a failover
+// that started at the latest such fault naming that master. Steps are
+// measured as documented on Failover; ops supply the write that resumed
+// service.
 func Failovers(events []trace.Event, ops []history.Op) []Failover {
+	type started struct {
+		f     Failover
+		at    time.Duration
+		owned []slotRange
+	}
 	w := newWorld()
-	var out []Failover
-	var owned [][]slotRange
-	var faultAt []time.Duration
-	open := map[string]bool{} // failed node -> awaiting promotion
+	var found []started
+	open := map[string]bool{}    // failed node -> awaiting promotion
+	cand := map[string]started{} // master -> the latest other fault naming it
 	for _, e := range events {
 		w.apply(e)
 		var victims []string
@@ -200,22 +209,53 @@ func Failovers(events []trace.Event, ops []history.Op) []Failover {
 			}
 		case trace.Partition:
 			victims = w.isolated(e.Value)
+		case trace.Fault:
+			for _, m := range w.faultMasters(e) {
+				cand[m] = started{Failover{FailedNode: m, FaultAtMs: e.At.Milliseconds()}, e.At, w.owns[m]}
+			}
 		}
 		for _, v := range victims {
 			if open[v] {
 				continue
 			}
 			open[v] = true
-			out = append(out, Failover{FailedNode: v, FaultAtMs: e.At.Milliseconds()})
-			owned = append(owned, w.owns[v])
-			faultAt = append(faultAt, e.At)
+			found = append(found, started{Failover{FailedNode: v, FaultAtMs: e.At.Milliseconds()}, e.At, w.owns[v]})
 		}
 		if e.Kind == trace.Promoted {
+			if c, ok := cand[e.Peer]; ok && !open[e.Peer] {
+				found = append(found, c)
+			}
 			delete(open, e.Peer)
+			delete(cand, e.Peer)
 		}
 	}
-	for i := range out {
-		measure(&out[i], faultAt[i], owned[i], events, ops)
+	slices.SortStableFunc(found, func(a, b started) int { return cmp.Compare(a.at, b.at) })
+	out := make([]Failover, len(found))
+	for i := range found {
+		out[i] = found[i].f
+		measure(&out[i], found[i].at, found[i].owned, events, ops)
+	}
+	return out
+}
+
+// faultMasters returns the live masters a Fault event names that could lose
+// their slots over it: the node of a node fault (pause, slow, clock), the
+// nodes in a link fault's description (one-way, flap, loss, reset). Ends
+// (resume, "… end", "flap up") name nobody.
+func (w *world) faultMasters(e trace.Event) []string {
+	v := e.Value
+	if strings.HasPrefix(v, "resume") || strings.HasPrefix(v, "flap up") || strings.Contains(v, " end") {
+		return nil
+	}
+	names := strings.Fields(v)
+	if e.Node != "" {
+		names = []string{e.Node}
+	}
+	var out []string
+	for _, n := range names {
+		if w.master[n] && !w.crashed[n] && !slices.Contains(out, n) {
+			out = append(out, n)
+		}
 	}
 	return out
 }

@@ -225,3 +225,52 @@ func TestCheckIllegal(t *testing.T) {
 		t.Errorf("got %q", s.Expectations[0].Got)
 	}
 }
+
+// TestFailoversFromOtherFaults: a pause or a one-way cut counts as the start
+// of a failover only once a promotion over that master follows; the latest
+// such fault naming the master is the start, its end ("resume", "… end")
+// never is, and a fault that costs nobody their slots leaves no record.
+func TestFailoversFromOtherFaults(t *testing.T) {
+	boot := `
+0 m0 boot - master 0-5460
+0 m1 boot - master 5461-10922
+0 m2 boot - master 10923-16383
+0 m0r0 boot m0 replica
+`
+	cases := []struct {
+		name, trace string
+		want        []Failover
+	}{
+		{"pause", boot + `
+5000 m1 fault - clock jump +2s
+10000 m0 fault - pause
+16000 m1 pfail m0
+17000 m0r0 promoted m0 0-5460
+20000 m0 fault - resume backlog=3
+`, []Failover{{FailedNode: "m0", FaultAtMs: 10000, PFailMs: ms(6000), PromotedMs: ms(7000), PromotedNode: "m0r0"}}},
+		{"one_way", boot + `
+2000 - fault - one-way m2 -> m0 m1 m0r0
+3000 - fault - one-way end m2 -> m0 m1 m0r0
+10000 - fault - one-way m0 -> m1 m2 m0r0 client-0
+12000 - fault - one-way end m0 -> m1 m2 m0r0 client-0
+17000 m0r0 promoted m0 0-5460
+`, []Failover{{FailedNode: "m0", FaultAtMs: 10000, PromotedMs: ms(7000), PromotedNode: "m0r0"}}},
+		{"no_promotion", boot + `
+10000 m0 fault - pause
+11000 m0 fault - resume backlog=0
+`, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := Failovers(parseTrace(t, c.trace), nil)
+			if len(got) == 0 && len(c.want) == 0 {
+				return
+			}
+			if !reflect.DeepEqual(got, c.want) {
+				g, _ := json.Marshal(got)
+				w, _ := json.Marshal(c.want)
+				t.Fatalf("got  %s\nwant %s", g, w)
+			}
+		})
+	}
+}
