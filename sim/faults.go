@@ -345,7 +345,7 @@ func (w *world) resolveHost(t scenarios.Target, k scenarios.FaultKind) *host {
 			}
 		}
 	}
-	w.emit(trace.Event{Kind: trace.Note, Value: "fault target matched no node: " + describeTarget(t)})
+	w.emit(trace.Event{Kind: trace.Note, Value: "fault target matched no node: " + t.String()})
 	return nil
 }
 
@@ -447,28 +447,6 @@ func (w *world) pick(ok func(*host) bool) *host {
 		w.faultRnd = rng.Derive(w.seed, "faults")
 	}
 	return cands[w.faultRnd.IntN(len(cands))]
-}
-
-func describeTarget(t scenarios.Target) string {
-	switch {
-	case t.Name != "":
-		return t.Name
-	case t.Paused:
-		return "paused"
-	case t.AnyMaster:
-		return "any_master"
-	case t.Random:
-		return "random"
-	case t.Crashed:
-		return "crashed"
-	case t.MasterOfSlot != nil:
-		return "master_of_slot " + itoa(*t.MasterOfSlot)
-	case t.ReplicaOf != nil:
-		return "replica_of " + describeTarget(*t.ReplicaOf)
-	case t.Rest:
-		return "rest"
-	}
-	return "?"
 }
 
 // dump hands every live node's state to Options.Dump: the kernel's summary
