@@ -24,6 +24,26 @@ func allOK(c *nodetest.Cluster) bool {
 	return true
 }
 
+// siblingsFailover waits until one of m0's replicas m0r0 and m0r1 is
+// promoted and the other follows it (clusterSetMaster on the UPDATE or
+// PONG from the winner), and returns them as (winner, loser).
+func siblingsFailover(t *testing.T, c *nodetest.Cluster) (winner, loser *nodetest.Host) {
+	t.Helper()
+	a, b := c.Host("m0r0"), c.Host("m0r1")
+	if !c.RunUntilCond(c.Now+30*time.Second, func() bool { return a.N.Master() == "" || b.N.Master() == "" }) {
+		t.Fatal("no replica promoted")
+	}
+	winner, loser = a, b
+	if b.N.Master() == "" {
+		winner, loser = b, a
+	}
+	if !c.RunUntilCond(c.Now+5*time.Second, func() bool { return loser.N.Master() == winner.ID }) {
+		dump(t, c)
+		t.Fatal("sibling did not follow the winner")
+	}
+	return winner, loser
+}
+
 func dump(t *testing.T, c *nodetest.Cluster) {
 	t.Helper()
 	for _, e := range c.Events {

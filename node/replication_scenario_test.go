@@ -37,17 +37,7 @@ func TestPSyncAfterFailover(t *testing.T) {
 	if rs := c.Command("m0", 1, node.Cmd{Seq: 2, Op: node.OpSet, Key: lost, Value: "gone"}); len(rs) != 1 || rs[0].Reply.Kind != node.ReplyOK {
 		t.Fatalf("minority master refused the write: %+v", rs)
 	}
-	a, b := c.Host("m0r0"), c.Host("m0r1")
-	if !c.RunUntilCond(c.Now+30*time.Second, func() bool { return a.N.Master() == "" || b.N.Master() == "" }) {
-		t.Fatal("no replica promoted")
-	}
-	winner, loser := a, b
-	if b.N.Master() == "" {
-		winner, loser = b, a
-	}
-	if !c.RunUntilCond(c.Now+5*time.Second, func() bool { return loser.N.Master() == winner.ID }) {
-		t.Fatal("sibling did not follow the winner")
-	}
+	winner, loser := siblingsFailover(t, c)
 	c.RunFor(time.Second)
 	if got := notes(c, winner.Name, loser.Name, "psync partial"); len(got) == 0 {
 		dump(t, c)

@@ -257,18 +257,7 @@ func TestSiblingRepointsAfterPromotion(t *testing.T) {
 	c.Command("m0", 1, node.Cmd{Seq: 1, Op: node.OpSet, Key: k, Value: "v"})
 	c.RunFor(2 * time.Second)
 	c.Crash("m0")
-	a, b := c.Host("m0r0"), c.Host("m0r1")
-	if !c.RunUntilCond(c.Now+30*time.Second, func() bool { return a.N.Master() == "" || b.N.Master() == "" }) {
-		t.Fatal("no replica promoted")
-	}
-	winner, loser := a, b
-	if b.N.Master() == "" {
-		winner, loser = b, a
-	}
-	if !c.RunUntilCond(c.Now+5*time.Second, func() bool { return loser.N.Master() == winner.ID }) {
-		dump(t, c)
-		t.Fatal("sibling did not follow the winner")
-	}
+	_, loser := siblingsFailover(t, c)
 	c.RunFor(2 * time.Second)
 	if v, ok := loser.N.Get(k); !ok || v != "v" {
 		t.Fatal("sibling lost data")

@@ -25,15 +25,13 @@ func runChecked(t *testing.T, s *scenarios.Scenario) (*sim.Result, checker.Summa
 		t.Fatal(err)
 	}
 	sum, err := checker.Check(checker.Input{Scenario: s.Name, Seed: res.Seed, Trace: res.Trace,
-		History: res.History, Model: modelOf(s.Workload.Kind), Budget: 30 * time.Second,
+		History: res.History, Model: s.Workload.Kind, Budget: 30 * time.Second,
 		EndMs: res.VirtualEnd.Milliseconds()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return res, sum
 }
-
-func modelOf(kind string) string { return kind }
 
 func builtin(t *testing.T, name string) *scenarios.Scenario {
 	t.Helper()
