@@ -12,11 +12,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/anishathalye/porcupine"
 
 	"rcsim/checker/history"
+	"rcsim/sim/trace"
 )
 
 // Models is the set of model names CheckLinearizable accepts.
@@ -209,17 +209,12 @@ func DescribeOp(op history.Op) string {
 			b.WriteString(" -> " + strconv.Quote(op.Result))
 		}
 	}
-	fmt.Fprintf(&b, " at %s", msString(op.Invoke))
+	fmt.Fprintf(&b, " at %s", trace.FormatTimeMicro(op.Invoke))
 	if op.Status != history.Unknown {
-		fmt.Fprintf(&b, "..%s", msString(op.Return))
+		fmt.Fprintf(&b, "..%s", trace.FormatTimeMicro(op.Return))
 	}
 	if op.Node != "" {
 		b.WriteString(" on " + op.Node)
 	}
 	return b.String()
-}
-
-// msString prints a virtual time in milliseconds with microsecond precision.
-func msString(d time.Duration) string {
-	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', -1, 64) + "ms"
 }

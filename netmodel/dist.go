@@ -10,6 +10,7 @@
 // method on top of those, not from rand.NormFloat64, whose rare wedge path
 // contains a fusable float32 multiply-add. Only Sqrt (correctly rounded by IEEE
 // 754 everywhere), Frexp and Ldexp (exact) come from the math package.
+
 package netmodel
 
 import (

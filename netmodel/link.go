@@ -1,5 +1,6 @@
 // Per-link overrides: one link, or every link between two sets of endpoints,
 // with its own latency, loss or bandwidth (a slow replica, a lossy rack).
+
 package netmodel
 
 import (

@@ -1,6 +1,7 @@
 // Loss with TCP semantics: a lost segment is retransmitted after a timeout
 // that doubles per consecutive loss (tcp_retransmit_timer), so loss delays a
 // message and only a long run of losses breaks the connection.
+
 package netmodel
 
 import (

@@ -1,5 +1,6 @@
 // Partitions: symmetric groups that cannot reach each other, and one-way
 // blocks layered on top of them (asymmetric partitions, flapping links).
+
 package netmodel
 
 import "fmt"

@@ -1,5 +1,6 @@
 // The kernel-facing contract of a node: how it is created, what it is fed
 // (ticks, packets, link events, client commands) and what it hands back.
+
 package node
 
 import (

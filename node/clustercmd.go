@@ -1,6 +1,7 @@
 // The CLUSTER subcommands a scenario or test can issue besides SLOTS and
 // FAILOVER: MEET, FORGET, ADDSLOTS, REPLICATE, INFO, NODES, SHARDS, MYID and
 // COUNT-FAILURE-REPORTS (clusterCommand in cluster.c).
+
 package node
 
 import (

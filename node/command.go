@@ -1,6 +1,7 @@
 // Client commands: processCommand with getNodeByQuery's redirection (MOVED,
 // CLUSTERDOWN), clients paused by a manual failover, WAIT, CLUSTER SLOTS and
 // CLUSTER FAILOVER.
+
 package node
 
 import (

@@ -1,5 +1,6 @@
 // Configuration of one node, by the redis.conf names operators know
 // (config.c), converted to durations at the boundary.
+
 package node
 
 import "time"

@@ -1,5 +1,6 @@
 // The periodic work and the bus links it keeps alive: clusterCron,
 // clusterNodeCronHandleReconnect, clusterLinkConnectHandler and freeClusterLink.
+
 package node
 
 import (

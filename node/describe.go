@@ -2,6 +2,7 @@
 // CLUSTER SHARDS (as redis-cli prints the reply), CLUSTER NODES and the
 // nodes.conf file (clusterGenNodesDescription, clusterSaveConfig, the INFO
 // and SHARDS branches of clusterCommand, addShardReplyForClusterShards).
+
 package node
 
 import (

@@ -2,6 +2,7 @@
 // clusterGetSlaveRank, clusterRequestFailoverAuth,
 // clusterSendFailoverAuthIfNeeded, the FAILOVER_AUTH_ACK handler and
 // clusterFailoverReplaceYourMaster.
+
 package node
 
 import (

@@ -2,6 +2,7 @@
 // messages (clusterHandleConfigEpochCollision,
 // clusterBumpConfigEpochWithoutConsensus, clusterSendUpdate and the UPDATE
 // branch of clusterProcessPacket).
+
 package node
 
 import "rcsim/sim/trace"

@@ -2,6 +2,7 @@
 // messages and clearing FAIL (clusterNodeAddFailureReport,
 // clusterNodeCleanupFailureReports, markNodeAsFailingIfNeeded,
 // clusterSendFail, clearNodeFailureIfNeeded).
+
 package node
 
 import "rcsim/sim/trace"

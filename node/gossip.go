@@ -1,6 +1,7 @@
 // Building and receiving bus packets: clusterBuildMessageHdr, clusterSendPing
 // (with its gossip section), clusterProcessPacket and
 // clusterProcessGossipSection.
+
 package node
 
 import (

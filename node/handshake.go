@@ -3,6 +3,7 @@
 // the handshake branch of clusterProcessPacket), NOADDR, node deletion
 // (clusterDelNode, freeClusterNode) and CLUSTER FORGET with its blacklist
 // (clusterBlacklistAddNode, clusterBlacklistExists).
+
 package node
 
 import (

@@ -1,6 +1,7 @@
 // The keyspace of strings and lists the workload uses (t_string.c, t_list.c,
 // db.c's countKeysInSlot and delKeysInSlot), and the replicated form of a
 // write.
+
 package node
 
 import (

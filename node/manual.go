@@ -1,6 +1,7 @@
 // Manual failover: CLUSTER FAILOVER [FORCE|TAKEOVER] and its protocol
 // (clusterCommand's FAILOVER branch, clusterSendMFStart, the MFSTART handler,
 // resetManualFailover, manualFailoverCheckTimeout, clusterHandleManualFailover).
+
 package node
 
 import "time"

@@ -1,5 +1,6 @@
 // Replica migration to orphaned masters: clusterCron's orphan bookkeeping
 // and clusterHandleSlaveMigration.
+
 package node
 
 import "time"

@@ -1,6 +1,7 @@
 // The cluster bus message (clusterMsg in cluster.h): a common header filled
 // by clusterBuildMessageHdr, a gossip section (clusterSendPing) and the
 // type-specific data of FAIL and UPDATE; plus the replication stream.
+
 package node
 
 // MsgType is clusterMsg.type (CLUSTERMSG_TYPE_*), extended with the

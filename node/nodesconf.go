@@ -1,6 +1,7 @@
 // What nodes.conf keeps and how a node comes back from it
 // (clusterSaveConfig, clusterLoadConfig), and the CLUSTER NODES text
 // (clusterGenNodesDescription).
+
 package node
 
 import (

@@ -8,6 +8,7 @@
 // a snapshot, or the backlog after Offset) and then streams every write and
 // PING as MsgReplData; the replica sends MsgReplAck once a second and on
 // GETACK.
+
 package node
 
 import (

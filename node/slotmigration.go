@@ -13,6 +13,7 @@
 // lost write Redis cannot have. So the node hands the kernel a MigrateRequest,
 // the kernel runs the target's RESTORE-ASKING (RestoreAsking) and gives the
 // answers back (MigrateDone), all at one virtual instant.
+
 package node
 
 import (

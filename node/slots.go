@@ -2,6 +2,7 @@
 // (clusterAddSlot, clusterDelSlot, clusterUpdateSlotsConfigWith,
 // clusterSetNodeAsMaster, clusterSetMaster, keyHashSlot and the CLUSTER
 // NODES range format).
+
 package node
 
 import (

@@ -1,5 +1,6 @@
 // The node's cluster_state: clusterUpdateState, with its boot-time writable
 // delay and its rejoin delay after a minority.
+
 package node
 
 import (

@@ -1,4 +1,5 @@
 // A read-only snapshot of a node for tests, dumps and the kernel's checks.
+
 package node
 
 // View is what a node is, in its own eyes, at one moment.

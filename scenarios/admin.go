@@ -2,6 +2,7 @@
 // --cluster reshard, rebalance, add-node, del-node and CLUSTER FAILOVER do,
 // at virtual times, alongside the faults. Each item is `at` plus exactly one
 // step; node names are checked against the cluster's.
+
 package scenarios
 
 import (

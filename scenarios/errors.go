@@ -1,5 +1,6 @@
 // Input errors are collected, not stopped at, and printed one per line as
 // "file:line: field: message", sorted by line.
+
 package scenarios
 
 import (

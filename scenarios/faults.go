@@ -1,5 +1,6 @@
 // The faults list: each item is `at` plus exactly one action, and its targets
 // are checked against the cluster's node names and the workload's clients.
+
 package scenarios
 
 import (

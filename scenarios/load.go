@@ -1,5 +1,6 @@
 // Where scenarios come from: files on disk, or the library embedded in the
 // binary (scenarios/library/*.yaml), chosen by Resolve.
+
 package scenarios
 
 import (
@@ -42,6 +43,19 @@ func Builtin(name string) (*Scenario, error) {
 		return nil, notFound(name)
 	}
 	return Parse(file, data)
+}
+
+// BuiltinYAML returns the text of the built-in scenario called name, as
+// library/<name>.yaml holds it (comments included), to copy and edit.
+func BuiltinYAML(name string) ([]byte, error) {
+	if strings.ContainsAny(name, `/\`) || name == "" {
+		return nil, notFound(name)
+	}
+	data, err := library.ReadFile("library/" + name + ".yaml")
+	if err != nil {
+		return nil, notFound(name)
+	}
+	return data, nil
 }
 
 // notFound says name is unknown and lists the built-ins.

@@ -1,5 +1,6 @@
 // Marshal writes a scenario back as YAML in the format Parse reads, every
 // setting spelled out, so a generated fault schedule is a plain scenario file.
+
 package scenarios
 
 import (
@@ -283,4 +284,15 @@ func yesNo(b bool) *yaml.Node {
 		v = "yes"
 	}
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v}
+}
+
+// GoString renders s as its scenario file, so %#v (which rapid uses to log
+// every drawn value) prints YAML a person can read and save rather than a
+// Go struct of pointers.
+func (s Scenario) GoString() string {
+	data, err := Marshal(&s)
+	if err != nil {
+		return "scenario " + strconv.Quote(s.Name) + " (not marshalable: " + err.Error() + ")"
+	}
+	return "scenario file:\n" + string(data)
 }

@@ -1,6 +1,7 @@
 // The link faults (one-way, flap, loss, reset), the node faults (slow,
 // clock) and the values they share with the network section: sides of a
 // link set, loss ratios, bandwidths and percentages.
+
 package scenarios
 
 import (

@@ -1,5 +1,6 @@
 // Parse turns scenario YAML into a validated Scenario by walking the yaml.v3
 // node tree itself, so that every problem carries file, line and field path.
+
 package scenarios
 
 import (

@@ -1,4 +1,5 @@
 // The network, workload, expect and x-bugs sections of a scenario file.
+
 package scenarios
 
 import (
@@ -199,12 +200,16 @@ func (p *parser) workload(n *yaml.Node, w *Workload, c Cluster) {
 	if m == nil {
 		return
 	}
+	badKind := false
 	if v := m["kind"]; v != nil {
 		k, _ := p.text(v, "workload.kind")
 		if strings.Contains(" "+strings.Join(workloadKinds, " ")+" ", " "+k+" ") && k != "" {
 			w.Kind = k
 		} else {
-			p.add(v.Line, "workload.kind", "want "+strings.Join(workloadKinds, ", ")+"; got "+describe(v))
+			// A bad kind is the one error: the checks below that depend on
+			// the kind would only repeat it.
+			badKind = true
+			p.add(v.Line, "workload.kind", "want "+strings.Join(workloadKinds, ", ")+"; got "+describe(v)+DidYouMean(k, workloadKinds))
 		}
 	}
 	if w.Kind != "none" {
@@ -213,7 +218,7 @@ func (p *parser) workload(n *yaml.Node, w *Workload, c Cluster) {
 	if v := m["clients"]; v != nil {
 		if x, ok := p.integer(v, "workload.clients", 0, 1000); ok {
 			w.Clients = x
-			if x > 0 && w.Kind == "none" {
+			if x > 0 && w.Kind == "none" && !badKind {
 				p.add(v.Line, "workload.clients", "must be 0 with kind none (set kind: register, counter or list)")
 			}
 		}

@@ -1,5 +1,6 @@
 // Set overrides one setting of a loaded scenario, for sweeps: it edits the
 // scenario's YAML tree and parses it again, so every rule Parse checks holds.
+
 package scenarios
 
 import (
@@ -78,7 +79,12 @@ func setPath(key string) ([]string, error) {
 	if cs, ok := confByName(key); ok {
 		return []string{"cluster", "config", cs.name}, nil
 	}
-	return nil, fmt.Errorf("set %s: unknown setting (use a dotted path like workload.clients, or a redis.conf name)", key)
+	known := []string{"name", "description", "duration", "seed", "masters", "replicas-per-master"}
+	for _, cs := range confSettings {
+		known = append(append(known, cs.name), cs.aliases...)
+	}
+	return nil, fmt.Errorf("set %s: unknown setting%s (use a dotted path like workload.clients, or a redis.conf name)",
+		key, DidYouMean(key, known))
 }
 
 // setNode sets path in the mapping n to v, creating mappings on the way.

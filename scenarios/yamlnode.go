@@ -1,5 +1,6 @@
 // Typed reads of yaml.v3 nodes: every helper reports a Problem with the
 // node's line and the field path instead of failing, so one pass finds all.
+
 package scenarios
 
 import (
@@ -119,7 +120,7 @@ func (p *parser) fields(n *yaml.Node, path string, known, listed []string) map[s
 		case dup:
 			p.add(n.Content[i].Line, fp, fmt.Sprintf("duplicate key (first at line %d)", l))
 		case !slices.Contains(known, k.Value):
-			p.add(n.Content[i].Line, fp, "unknown field (known: "+strings.Join(listed, ", ")+")")
+			p.add(n.Content[i].Line, fp, "unknown field"+DidYouMean(k.Value, known)+" (known: "+strings.Join(listed, ", ")+")")
 		default:
 			first[k.Value] = n.Content[i].Line
 			out[k.Value] = deref(n.Content[i+1])

@@ -3,6 +3,7 @@
 // simulated network, each after the previous reply, so a fault can land
 // between any two of them. A step is a chain of calls: each call names the
 // node, the command and what to do with the reply.
+
 package sim
 
 import (

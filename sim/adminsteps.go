@@ -3,6 +3,7 @@
 // clusterManagerMigrateKeysInSlot, clusterManagerCommandRebalance,
 // clusterManagerCommandAddNode and clusterManagerCommandDeleteNode. What
 // redis-cli learns it learns from CLUSTER NODES replies, parsed here.
+
 package sim
 
 import (

@@ -1,6 +1,7 @@
 // Clients and the kernel: client commands, TCP connects and replies cross
 // the network model like any message; a node's host answers a connect (or
 // resets a connection) for its process.
+
 package sim
 
 import (

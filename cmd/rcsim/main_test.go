@@ -120,24 +120,38 @@ func TestRunReshardUnderLoad(t *testing.T) {
 	}
 }
 
-// TestDumpShowsMigrationMarkers: --dump-at prints the open slot of an
-// interrupted reshard as Redis's CLUSTER NODES does, on the myself lines of
-// the source ([slot->-target]) and the target ([slot-<-source]), and the
-// summary lists the open slots.
+// TestDumpShowsMigrationMarkers: --dump-at writes one file per time and
+// node under --out/dumps, showing the open slot of an interrupted reshard as
+// Redis's CLUSTER NODES does, on the myself lines of the source
+// ([slot->-target]) and the target ([slot-<-source]); stdout keeps only
+// the summary, which lists the open slots.
 func TestDumpShowsMigrationMarkers(t *testing.T) {
 	dir := t.TempDir()
-	code, out, errs := runCLI(t, "run", "reshard-partition", "--seed", "1", "--out", dir, "--dump-at", "30s")
+	code, out, errs := runCLI(t, "run", "reshard-partition", "--seed", "1", "--out", dir, "--dump-at", "30s,31s")
 	if code != exitOK {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 	}
-	for _, re := range []string{
-		`(?m)^[0-9a-f]{40} 127\.0\.0\.1:30001@40001 myself,master - \d+ \d+ \d+ connected [0-9 -]+ \[(\d+)->-[0-9a-f]{40}\]$`,
-		`(?m)^[0-9a-f]{40} 127\.0\.0\.1:30002@40002 myself,master - \d+ \d+ \d+ connected [0-9 -]+ \[(\d+)-<-[0-9a-f]{40}\]$`,
-		`slot left open at the end: m0: \d+ migrating to m1`,
-	} {
-		if !regexp.MustCompile(re).MatchString(out) {
-			t.Errorf("output lacks %s:\n%s", re, out)
+	dumps, _ := filepath.Glob(filepath.Join(dir, "dumps", "*.txt"))
+	if len(dumps) != 12 { // 2 times x 6 nodes
+		t.Fatalf("dumps %v, want 12 files", dumps)
+	}
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(dir, "dumps", name))
+		if err != nil {
+			t.Fatal(err)
 		}
+		return string(b)
+	}
+	for _, c := range []struct{ file, re string }{
+		{"30.000s-m0.txt", `(?m)^[0-9a-f]{40} 127\.0\.0\.1:30001@40001 myself,master - \d+ \d+ \d+ connected [0-9 -]+ \[(\d+)->-[0-9a-f]{40}\]$`},
+		{"30.000s-m1.txt", `(?m)^[0-9a-f]{40} 127\.0\.0\.1:30002@40002 myself,master - \d+ \d+ \d+ connected [0-9 -]+ \[(\d+)-<-[0-9a-f]{40}\]$`},
+	} {
+		if got := read(c.file); !regexp.MustCompile(c.re).MatchString(got) {
+			t.Errorf("%s lacks %s:\n%s", c.file, c.re, got)
+		}
+	}
+	if !strings.Contains(out, "slot left open at the end: m0: ") || strings.Contains(out, "myself,master") {
+		t.Errorf("stdout should have the summary and no dump:\n%s", out)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
 	if err != nil {

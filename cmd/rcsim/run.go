@@ -104,9 +104,17 @@ func simulate(s *scenarios.Scenario, seed uint64, dir string, f runFlags, stdout
 	bw := bufio.NewWriterSize(tf, 1<<20)
 	opt := sim.Options{Seed: seed, Until: f.until, Trace: bw, KeepTrace: true, AllowBugs: f.allowBugs,
 		HashEvery: f.hashEvery, HashOut: stdout, DumpAt: f.dumpAt}
+	var dumpErr error
 	if len(f.dumpAt) > 0 {
+		dumps := filepath.Join(dir, "dumps")
+		if err := os.MkdirAll(dumps, 0o755); err != nil {
+			return nil, badInput("%v", err)
+		}
 		opt.Dump = func(at time.Duration, name, text string) {
-			fmt.Fprintf(stdout, "--- %s %s\n%s", trace.FormatTime(at), name, text)
+			path := filepath.Join(dumps, dumpFile(at, name))
+			if err := os.WriteFile(path, []byte(text), 0o644); err != nil && dumpErr == nil {
+				dumpErr = badInput("--dump-at: %v", err)
+			}
 		}
 	}
 	defer func() {
@@ -122,7 +130,13 @@ func simulate(s *scenarios.Scenario, seed uint64, dir string, f runFlags, stdout
 	if err := bw.Flush(); err != nil {
 		return nil, badInput("writing trace: %v", err)
 	}
-	return res, nil
+	return res, dumpErr
+}
+
+// dumpFile names the file of one node's state at one time under DIR/dumps:
+// "12.000s-m0.txt", the time as every timeline prints it.
+func dumpFile(at time.Duration, node string) string {
+	return trace.FormatTime(at) + "-" + node + ".txt"
 }
 
 // checkRun judges a run: linearizability, lost writes, failover timings and
@@ -193,9 +207,13 @@ func printSummary(w io.Writer, s *scenarios.Scenario, sum checker.Summary, dir s
 		return
 	}
 	for _, fo := range sum.Failovers {
-		fmt.Fprintf(w, "failover of %s at %s: pfail %s, fail %s, promoted %s %s, cluster ok %s, writes resumed %s\n",
+		promoted := ms(fo.PromotedMs)
+		if fo.PromotedNode != "" {
+			promoted = fo.PromotedNode + " " + promoted
+		}
+		fmt.Fprintf(w, "failover of %s at %s: pfail %s, fail %s, promoted %s, cluster ok %s, writes resumed %s\n",
 			fo.FailedNode, trace.FormatTime(time.Duration(fo.FaultAtMs)*time.Millisecond),
-			ms(fo.PFailMs), ms(fo.FailMs), fo.PromotedNode, ms(fo.PromotedMs), ms(fo.ClusterOKMs), ms(fo.WritesResumedMs))
+			ms(fo.PFailMs), ms(fo.FailMs), promoted, ms(fo.ClusterOKMs), ms(fo.WritesResumedMs))
 	}
 	for _, o := range sum.OpenSlots {
 		fmt.Fprintf(w, "slot left open at the end: %s\n", o)
@@ -215,6 +233,9 @@ func printSummary(w io.Writer, s *scenarios.Scenario, sum checker.Summary, dir s
 	wrote := []string{filepath.Join(dir, "trace.jsonl"), filepath.Join(dir, "history.jsonl"), filepath.Join(dir, "summary.json")}
 	if modelOf(s) != "" && sum.Check.Ops > 0 {
 		wrote = append(wrote, filepath.Join(dir, "linearizability.html"))
+	}
+	if dumps, _ := filepath.Glob(filepath.Join(dir, "dumps", "*.txt")); len(dumps) > 0 {
+		wrote = append(wrote, fmt.Sprintf("%s (%d node dumps)", filepath.Join(dir, "dumps"), len(dumps)))
 	}
 	fmt.Fprintf(w, "wrote %s\n", strings.Join(wrote, " "))
 }

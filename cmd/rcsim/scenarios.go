@@ -11,10 +11,24 @@ import (
 
 func newScenariosCmd(stdout io.Writer) *cobra.Command {
 	return &cobra.Command{
-		Use:   "scenarios",
-		Short: "List the built-in scenarios",
-		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
+		Use:   "scenarios [NAME]",
+		Short: "List the built-in scenarios, or print one's YAML",
+		Long: `Without NAME, list the built-in scenarios with their descriptions. With NAME,
+print that scenario's YAML exactly as built in, to copy into a file and edit:
+  rcsim scenarios master-crash > my-crash.yaml`,
+		Args: cobra.MaximumNArgs(1),
+		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			return scenarios.BuiltinNames(), cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(_ *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				data, err := scenarios.BuiltinYAML(args[0])
+				if err != nil {
+					return inputError{err}
+				}
+				_, err = stdout.Write(data)
+				return err
+			}
 			for _, name := range scenarios.BuiltinNames() {
 				s, err := scenarios.Builtin(name)
 				if err != nil {

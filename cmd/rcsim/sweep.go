@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,6 +19,7 @@ import (
 	"rcsim/reports"
 	"rcsim/scenarios"
 	"rcsim/sim/sweep"
+	"rcsim/sim/trace"
 )
 
 // sweepFlags are the options of `rcsim sweep`.
@@ -108,7 +112,14 @@ func runSweep(arg string, f sweepFlags, stdout, stderr io.Writer) error {
 	bar := newProgress(stderr, f.quiet)
 	opt.Progress = bar.update
 	start := time.Now()
+	stopInterrupt := onInterrupt(func() {
+		bar.finish()
+		done, total := bar.counts()
+		fmt.Fprintf(stderr, "rcsim: interrupted with %d of %d runs in %s; finish the sweep with:\n  %s\n",
+			done, total, filepath.Join(f.out, sweep.RunsFile), resumeCommand(arg, f))
+	})
 	res, err := sw.Run(f.out, opt)
+	stopInterrupt()
 	bar.finish()
 	if err != nil {
 		return badInput("sweep: %v", err)
@@ -118,7 +129,7 @@ func runSweep(arg string, f sweepFlags, stdout, stderr io.Writer) error {
 		what += " (shard " + opt.Shard.String() + ")"
 	}
 	fmt.Fprintf(stdout, "%s of %s: %d run now, %d resumed, in %s; wrote %s and %s\n", what, sw.Spec.Scenario,
-		res.Ran, res.Resumed, time.Since(start).Round(time.Millisecond),
+		res.Ran, res.Resumed, trace.FormatTime(time.Since(start)),
 		filepath.Join(f.out, sweep.RunsFile), filepath.Join(f.out, sweep.CSVFile))
 	if len(res.Panics) > 0 {
 		return simBugError{fmt.Sprintf("rcsim: the simulator panicked in %d runs (indices %s); see \"panic\" in %s",
@@ -129,6 +140,62 @@ func runSweep(arg string, f sweepFlags, stdout, stderr io.Writer) error {
 			filepath.Join(f.out, sweep.CSVFile))
 	}
 	return nil
+}
+
+// interruptExit ends the process after an interrupt was reported (a
+// variable so a test can watch it instead).
+var interruptExit = func() { os.Exit(130) }
+
+// onInterrupt runs report, then exits 130, on SIGINT or SIGTERM until the
+// returned stop is called. The sweep's files need no cleanup: runs.jsonl
+// holds whole lines up to the last run written, and --resume cuts a torn
+// last line.
+func onInterrupt(report func()) (stop func()) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	quit := make(chan struct{})
+	go func() {
+		select {
+		case <-ch:
+			report()
+			interruptExit()
+		case <-quit:
+		}
+	}()
+	return func() { signal.Stop(ch); close(quit) }
+}
+
+// resumeCommand is the command line that finishes the sweep arg, f
+// describes: the same scenario, settings, seeds and directory, with
+// --resume.
+func resumeCommand(arg string, f sweepFlags) string {
+	parts := []string{"rcsim", "sweep", shellQuote(arg)}
+	for _, set := range f.sets {
+		parts = append(parts, "--set", shellQuote(set))
+	}
+	parts = append(parts, "--seeds", shellQuote(f.seeds), "--out", shellQuote(f.out))
+	if f.jobs > 0 {
+		parts = append(parts, "--jobs", strconv.Itoa(f.jobs))
+	}
+	if f.shard != "" {
+		parts = append(parts, "--shard", f.shard)
+	}
+	if f.shardCount > 0 {
+		parts = append(parts, "--shard-count", strconv.Itoa(f.shardCount))
+	}
+	if f.allowBugs {
+		parts = append(parts, "--allow-bugs")
+	}
+	return strings.Join(append(parts, "--resume"), " ")
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but
+// letters, digits and -_./=,:@+.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=,:@+") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // countFailed counts the runs in dir whose expectations did not all hold.

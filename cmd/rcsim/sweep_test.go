@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 const shortCrash = "../../sim/sweep/testdata/short-crash.yaml"
@@ -103,18 +104,83 @@ func TestSweepBadInputExits2(t *testing.T) {
 	}
 }
 
-func TestProgressBar(t *testing.T) {
-	line := barLine(50, 200, 0, 10e9)
-	for _, want := range []string{"50/200", " 25%", "5.0 runs/s", "ETA 30s"} {
-		if !strings.Contains(line, want) {
-			t.Errorf("%q lacks %q", line, want)
+// fakeProgress is a progress on a buffer whose clock the test moves.
+func fakeProgress(tty bool) (*progress, *bytes.Buffer, *time.Time) {
+	var b bytes.Buffer
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := &progress{w: &b, tty: tty, start: now, now: func() time.Time { return now }}
+	if !tty {
+		p.last = now
+	}
+	return p, &b, &now
+}
+
+// TestProgressLine: each redraw erases what a longer line left, the ETA
+// comes from the rate since the first finished run (not from the start,
+// when every job was still busy with its first run), and the line ends
+// with a newline.
+func TestProgressLine(t *testing.T) {
+	p, b, now := fakeProgress(true)
+	p.update(0, 200)
+	*now = now.Add(8 * time.Second) // two jobs each finish their first run at 8s
+	p.update(1, 200)
+	p.update(2, 200)
+	for i := 3; i <= 50; i++ { // then 5 runs/s
+		*now = now.Add(200 * time.Millisecond)
+		p.update(i, 200)
+	}
+	p.finish()
+	frames := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\r")[1:]
+	last := frames[len(frames)-1]
+	for _, want := range []string{"50/200 runs", " 25%", "elapsed 0:18", "5.1 runs/s", "ETA 0:29", "\x1b[K"} {
+		if !strings.Contains(last, want) {
+			t.Errorf("%q lacks %q", last, want)
 		}
 	}
-	var b bytes.Buffer
-	p := newProgress(&b, false) // not a terminal: silent
-	p.update(1, 2)
+	for _, f := range frames {
+		if !strings.HasSuffix(f, "\x1b[K") {
+			t.Errorf("frame %q does not erase to the end of the line", f)
+		}
+	}
+	if !strings.HasSuffix(b.String(), "\n") {
+		t.Errorf("finish left the line open: %q", b.String())
+	}
+	if got := clock(3725 * time.Second); got != "1:02:05" {
+		t.Errorf("clock: %q", got)
+	}
+}
+
+// TestProgressLog: without a terminal, one plain line per logEvery and
+// one at the end, no carriage returns or escapes.
+func TestProgressLog(t *testing.T) {
+	p, b, now := fakeProgress(false)
+	p.update(0, 100)
+	for i := 1; i <= 100; i++ {
+		*now = now.Add(time.Second / 2)
+		p.update(i, 100)
+	}
 	p.finish()
-	if b.Len() != 0 {
-		t.Errorf("progress wrote %q to a non-terminal", b.String())
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if len(lines) != 5 || strings.ContainsAny(b.String(), "\r\x1b") {
+		t.Fatalf("want a plain line every 10s (the last at the end):\n%s", b.String())
+	}
+	if !strings.HasPrefix(lines[0], "sweep: 20/100 runs  20%  elapsed 0:10  2.0 runs/s  ETA 0:40") ||
+		!strings.HasPrefix(lines[4], "sweep: 100/100 runs 100%") {
+		t.Errorf("lines:\n%s", b.String())
+	}
+	var quiet bytes.Buffer
+	q := newProgress(&quiet, true)
+	q.update(1, 2)
+	q.finish()
+	if quiet.Len() != 0 {
+		t.Errorf("-q wrote %q", quiet.String())
+	}
+}
+
+func TestResumeCommand(t *testing.T) {
+	f := sweepFlags{sets: []string{"cluster-node-timeout=1000,2000", "faults[1].at=15s"}, seeds: "1..20", out: "out/my sweep", jobs: 2}
+	want := "rcsim sweep master-crash --set cluster-node-timeout=1000,2000 --set 'faults[1].at=15s' --seeds 1..20 --out 'out/my sweep' --jobs 2 --resume"
+	if got := resumeCommand("master-crash", f); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }

@@ -1,5 +1,6 @@
 // The nemesis: random fault schedules drawn from a menu, by rapid (to shrink)
 // or from a seed (to explore), written as plain scenario faults.
+
 package gen
 
 import (

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -44,37 +43,16 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// failDir is where a failing property writes the scenario that reproduces
-// it: $RCSIM_PROP_OUT, else a directory under the system's temp dir.
-var failDir = func() string {
-	if d := os.Getenv("RCSIM_PROP_OUT"); d != "" {
-		return d
-	}
-	return filepath.Join(os.TempDir(), "rcsim-props")
-}
-
-// fail writes s where failDir says (the last write of a test is rapid's
-// shrunk case, which it replays last) and fails with the command that
-// reproduces it; rapid adds its seed.
+// fail writes s with explore.WriteRepro (the last write of a test is
+// rapid's shrunk case, which it replays last) and fails with the command
+// that reproduces it; rapid adds its seed.
 func fail(t *rapid.T, s *scenarios.Scenario, format string, args ...any) {
 	t.Helper()
-	dir := failDir()
-	path := filepath.Join(dir, regexp.MustCompile(`[^A-Za-z0-9_-]+`).ReplaceAllString(t.Name(), "_")+".yaml")
-	data, err := scenarios.Marshal(s)
-	if err == nil {
-		err = os.MkdirAll(dir, 0o755)
-	}
-	if err == nil {
-		err = os.WriteFile(path, data, 0o644)
-	}
+	r, err := explore.WriteRepro("", t.Name(), s)
 	if err != nil {
 		t.Fatalf("writing the failing scenario: %v", err)
 	}
-	bugs := ""
-	if s.Bugs.Any() {
-		bugs = " --allow-bugs"
-	}
-	t.Fatalf(format+"\nscenario written to %s; reproduce with: rcsim run %s%s", append(args, path, path, bugs)...)
+	t.Fatalf(format+"\n%s", append(args, r)...)
 }
 
 // quickBudget is the per-key Porcupine budget of the properties that are
@@ -282,9 +260,7 @@ func TestPropCatchesDoubleVote(t *testing.T) {
 	withFlag(t, "rapid.shrinktime", "1s")
 	withFlag(t, "rapid.nofailfile", "true") // this failure is expected: no fail file to replay
 	dir := t.TempDir()
-	prev := failDir
-	failDir = func() string { return dir }
-	defer func() { failDir = prev }()
+	t.Setenv("RCSIM_PROP_OUT", dir)
 	r := &recorder{name: t.Name()}
 	checkRecorded(r, safety(o))
 	if !r.failed || !strings.Contains(r.log.String(), "invariant:one_vote_per_epoch") {
@@ -301,6 +277,10 @@ func TestPropCatchesDoubleVote(t *testing.T) {
 	out, err := explore.Run(s, explore.Options{AllowBugs: true})
 	if err != nil || !slices.Contains(out.Classes, explore.ClassInvariant+"one_vote_per_epoch") {
 		t.Fatalf("replaying %s: %v %v, want the double vote", files[0], out, err)
+	}
+	want := "reproduce with: rcsim run " + files[0] + " --seed " + strconv.FormatUint(s.Seed, 10) + " --allow-bugs"
+	if !strings.Contains(r.log.String(), want) || strings.Contains(r.log.String(), "&scenarios.Scenario{") {
+		t.Errorf("the failure should say %q, without a struct dump:\n%s", want, r.log.String())
 	}
 }
 
