@@ -26,7 +26,12 @@ func TestMySettingsSurviveAnySchedule(t *testing.T) {
 		}
 		for _, c := range out.Classes {
 			if strings.HasPrefix(c, explore.ClassInvariant) || c == explore.ClassNotConverged {
-				t.Fatalf("seed %d: %s", s.Seed, c)
+				// The scenario as a YAML file and the `rcsim run` line that replays it.
+				r, err := explore.WriteRepro("", t.Name(), s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Fatalf("seed %d: %s\n%s", s.Seed, c, r)
 			}
 		}
 	})
