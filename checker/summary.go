@@ -40,7 +40,11 @@ type Summary struct {
 	Invariants []Violation `json:"invariants"`
 	// Convergence says how the convergence invariant was judged.
 	Convergence string `json:"convergence"`
-	OK          bool   `json:"ok"` // every expectation and every invariant held
+	// Downtime is, per shard (its master at boot), how long its clients
+	// got no successful answer (Downtime over AvailabilityBucket buckets);
+	// empty without a workload.
+	Downtime []ShardDowntime `json:"downtime,omitempty"`
+	OK       bool            `json:"ok"` // every expectation and every invariant held
 }
 
 // CheckSummary is the checker's verdict on the history.
@@ -118,6 +122,9 @@ func Check(in Input) (Summary, error) {
 	s.Check = judgeHistory(in, lin)
 	s.Expectations = expectations(in, s)
 	s.Invariants, s.Convergence = invariants(in)
+	if len(in.History) > 0 {
+		s.Downtime = Downtime(Availability(in.Trace, in.History, AvailabilityBucket, in.EndMs))
+	}
 	s.OK = len(s.Invariants) == 0
 	for _, e := range s.Expectations {
 		s.OK = s.OK && e.OK

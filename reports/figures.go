@@ -1,8 +1,8 @@
 package reports
 
-// The sweep figures: latency box plots against the swept setting, the
-// anatomy of a failover as stacked phases, CDFs per setting, and lost writes
-// against partition length.
+// The figure machinery (a legend in its own column, 1-2-5 ticks) and the
+// sweep figures besides latency: the anatomy of a failover as stacked
+// phases, CDFs per setting, and lost writes against partition length.
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -21,7 +22,8 @@ import (
 )
 
 // Figure is one plot and the data behind it. Tests pin Data, the title and
-// the labels; the PNG and SVG are drawn from Plot.
+// the labels; the PNG and SVG are drawn from Plot, with the legend in its
+// own column right of the plot so it never covers data.
 type Figure struct {
 	Name   string     `json:"name"` // file stem: latency, anatomy, …
 	Title  string     `json:"title"`
@@ -30,51 +32,58 @@ type Figure struct {
 	Legend []string   `json:"legend"`
 	Data   any        `json:"data"`
 	Plot   *plot.Plot `json:"-"`
-	Width  vg.Length  `json:"-"`
+	Width  vg.Length  `json:"-"` // of the plot; the legend's column is added
 	Height vg.Length  `json:"-"`
+	leg    plot.Legend
 }
 
-// headroom raises the top of the y axis so the legend, at the top left,
-// does not cover the data.
-// plot.Add has already widened the axes to the data.
-// The top is rounded up to a multiple of a 1-2-5 step, so the default
-// ticks land on round numbers.
-func headroom(p *plot.Plot, frac float64) {
-	top := p.Y.Min + (p.Y.Max-p.Y.Min)*frac
-	step := math.Pow(10, math.Floor(math.Log10(top/5)))
-	for _, m := range []float64{1, 2, 5, 10} {
-		if top/(m*step) <= 6 {
-			step *= m
-			break
-		}
-	}
-	p.Y.Max = math.Ceil(top/step) * step
-}
-
-// newFigure starts a figure with its title, labels and a legend at the
-// top left.
+// newFigure starts a figure with its title, labels, a grid and 1-2-5
+// ticks on both axes.
 func newFigure(name, title, x, y string) *Figure {
 	p := plot.New()
 	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, x, y
-	p.Legend.Top, p.Legend.Left = true, true
+	p.Title.Padding = vg.Points(10)
+	p.Title.TextStyle.Font.Size = vg.Points(13)
+	p.X.Tick.Marker, p.Y.Tick.Marker = niceTicks{}, niceTicks{}
 	p.Add(plotter.NewGrid())
-	return &Figure{Name: name, Title: title, XLabel: x, YLabel: y, Data: nil, Plot: p, Width: 8 * vg.Inch, Height: 5 * vg.Inch}
+	leg := plot.NewLegend()
+	leg.Top, leg.Left = true, true
+	leg.TextStyle.Font.Size = vg.Points(10)
+	leg.Padding = vg.Points(2)
+	return &Figure{Name: name, Title: title, XLabel: x, YLabel: y, Plot: p, Width: 8 * vg.Inch, Height: 5 * vg.Inch, leg: leg}
 }
 
-// legend adds an entry to the plot's legend and to f.Legend.
-func (f *Figure) legend(name string, th plot.Thumbnailer) {
-	f.Plot.Legend.Add(name, th)
+// legend adds an entry to the figure's legend and to f.Legend.
+func (f *Figure) legend(name string, th ...plot.Thumbnailer) {
+	f.leg.Add(name, th...)
 	f.Legend = append(f.Legend, name)
 }
 
-// Render returns the figure as "png" or "svg" bytes.
+// legendGap separates the plot from its legend column.
+const legendGap = vg.Length(12)
+
+// Render returns the figure as "png" or "svg" bytes: the plot, then the
+// legend in a column to its right, level with the top of the data.
 func (f *Figure) Render(format string) ([]byte, error) {
-	wt, err := f.Plot.WriterTo(f.Width, f.Height, format)
+	var legW vg.Length
+	if len(f.Legend) > 0 {
+		legW = f.leg.Rectangle(draw.Canvas{}).Size().X + legendGap + vg.Points(8)
+	}
+	c, err := draw.NewFormattedCanvas(f.Width+legW, f.Height, format)
 	if err != nil {
 		return nil, err
 	}
+	dc := draw.New(c)
+	f.Plot.Draw(draw.Crop(dc, 0, -legW, 0, 0))
+	if legW > 0 {
+		top := vg.Length(0)
+		if f.Plot.Title.Text != "" {
+			top = f.Plot.Title.TextStyle.Rectangle(f.Plot.Title.Text).Size().Y + f.Plot.Title.Padding
+		}
+		f.leg.Draw(draw.Crop(dc, f.Width+legendGap, 0, 0, -top))
+	}
 	var b bytes.Buffer
-	if _, err := wt.WriteTo(&b); err != nil {
+	if _, err := c.WriteTo(&b); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), nil
@@ -96,6 +105,49 @@ func (f *Figure) Save(dir string) ([]byte, error) {
 	return svg, nil
 }
 
+// niceTicks puts labelled ticks on a 1-2-5 step (at most 8 steps across
+// the axis), with as few decimals as the step needs, and a minor tick
+// halfway between each pair.
+type niceTicks struct{}
+
+// Ticks returns the ticks in [lo, hi].
+func (niceTicks) Ticks(lo, hi float64) []plot.Tick {
+	if !(hi > lo) || math.IsInf(hi-lo, 0) {
+		return []plot.Tick{{Value: lo, Label: strconv.FormatFloat(lo, 'g', 4, 64)}}
+	}
+	step := niceStep(hi - lo)
+	prec := max(0, -int(math.Floor(math.Log10(step)+1e-9)))
+	var ticks []plot.Tick
+	for i := math.Ceil(lo/step - 1e-9); i*step <= hi+step*1e-9; i++ {
+		v := i * step
+		ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v+0, 'f', prec, 64)})
+		if m := v + step/2; m < hi {
+			ticks = append(ticks, plot.Tick{Value: m})
+		}
+	}
+	return ticks
+}
+
+// niceStep is the smallest 1-2-5 step that cuts span into at most 8 parts.
+func niceStep(span float64) float64 {
+	mag := math.Pow(10, math.Floor(math.Log10(span/8)))
+	for _, m := range []float64{1, 2, 5} {
+		if span/(m*mag) <= 8+1e-9 {
+			return m * mag
+		}
+	}
+	return 10 * mag
+}
+
+// niceMax rounds hi up to the next labelled tick of [lo, hi].
+func niceMax(lo, hi float64) float64 {
+	if !(hi > lo) {
+		return hi
+	}
+	step := niceStep(hi - lo)
+	return math.Ceil(hi/step-1e-9) * step
+}
+
 // seconds turns the non-nil ms values into seconds for plotting.
 func seconds(vs []*int64) plotter.Values {
 	var out plotter.Values
@@ -107,66 +159,11 @@ func seconds(vs []*int64) plotter.Values {
 	return out
 }
 
-func light(c color.Color) color.Color {
+// light is c mixed two thirds with white, for fills under lines.
+func light(c color.Color) color.RGBA {
 	r, g, b, _ := c.RGBA()
 	mix := func(v uint32) uint8 { return uint8((v>>8)/3 + 170) }
 	return color.RGBA{mix(r), mix(g), mix(b), 255}
-}
-
-// LatencyRow is the data of the latency figure for one group.
-type LatencyRow struct {
-	Group         string `json:"group"`
-	Promoted      Stats  `json:"promoted_ms"`
-	WritesResumed Stats  `json:"writes_resumed_ms"`
-}
-
-// Latency draws crash → promotion and crash → writes resumed as box plots
-// (quartiles, whiskers to 1.5 IQR, outliers) per group, with a line through
-// the medians.
-func Latency(m Meta, groups []Group) *Figure {
-	f := newFigure("latency", fmt.Sprintf("Failover latency vs %s — %s, %d seeds", AxisTitle(m.Axes), m.Scenario, len(m.Seeds)),
-		AxisTitle(m.Axes), "time after the crash or partition (s)")
-	var rows []LatencyRow
-	labels := make([]string, len(groups))
-	for i, g := range groups {
-		labels[i] = g.Label
-		rows = append(rows, LatencyRow{g.Label, StatsOf(Promoted.values(g.Runs)), StatsOf(WritesResumed.values(g.Runs))})
-	}
-	for k, metric := range []Metric{Promoted, WritesResumed} {
-		c := plotutil.Color(k)
-		off := -0.18 + 0.36*float64(k)
-		var medians plotter.XYs
-		for i, g := range groups {
-			vals := seconds(metric.values(g.Runs))
-			if len(vals) == 0 {
-				continue
-			}
-			box, err := plotter.NewBoxPlot(vg.Points(16), float64(i)+off, vals)
-			if err != nil {
-				continue
-			}
-			box.FillColor, box.BoxStyle.Color, box.WhiskerStyle.Color = light(c), c, c
-			box.MedianStyle.Color, box.MedianStyle.Width = c, vg.Points(2)
-			box.GlyphStyle.Color = c
-			f.Plot.Add(box)
-			medians = append(medians, plotter.XY{X: float64(i) + off, Y: box.Median})
-		}
-		if len(medians) == 0 {
-			continue
-		}
-		line, err := plotter.NewLine(medians)
-		if err == nil {
-			line.Color, line.Width, line.Dashes = c, vg.Points(1.5), []vg.Length{vg.Points(4), vg.Points(2)}
-			f.Plot.Add(line)
-			f.legend(metric.Title+" (box: quartiles; line: median)", line)
-		}
-	}
-	f.Plot.NominalX(labels...)
-	f.Plot.X.Min, f.Plot.X.Max = -0.6, float64(len(groups))-0.4
-	f.Plot.Y.Min = 0
-	headroom(f.Plot, 1.2)
-	f.Data = rows
-	return f
 }
 
 // Phases name the stacked steps of a failover.
@@ -200,15 +197,10 @@ func phases(r Run) ([]int64, bool) {
 	return out, true
 }
 
-// Anatomy draws the mean of each phase of a failover, stacked, per group:
-// where the time between the crash and the first write goes.
-func Anatomy(m Meta, groups []Group) *Figure {
-	f := newFigure("anatomy", fmt.Sprintf("Anatomy of a failover — %s, mean of each phase", m.Scenario),
-		AxisTitle(m.Axes), "time after the crash (s)")
+// anatomyRows averages each group's phases.
+func anatomyRows(groups []Group) []AnatomyRow {
 	var rows []AnatomyRow
-	labels := make([]string, len(groups))
-	for i, g := range groups {
-		labels[i] = g.Label
+	for _, g := range groups {
 		row := AnatomyRow{Group: g.Label, MeanMs: make([]int64, len(Phases))}
 		sum := make([]int64, len(Phases))
 		for _, r := range g.Runs {
@@ -226,17 +218,34 @@ func Anatomy(m Meta, groups []Group) *Figure {
 		}
 		rows = append(rows, row)
 	}
+	return rows
+}
+
+// Anatomy draws the mean of each phase of a failover, stacked, per group:
+// where the time between the crash and the first write goes. Each phase's
+// mean is written beside its segment, so phases of a few milliseconds,
+// too thin to see, are still read.
+func Anatomy(m Meta, groups []Group) *Figure {
+	f := newFigure("anatomy", fmt.Sprintf("Anatomy of a failover — %s, mean of each phase", m.Scenario),
+		categoryTitle(m.Axes), "time after the crash (s)")
+	rows := anatomyRows(groups)
+	labels := make([]string, len(groups))
+	for i, g := range groups {
+		labels[i] = tickLabel(m.Axes, g)
+	}
 	var below *plotter.BarChart
+	top := 0.0
 	for k, name := range Phases {
 		vals := make(plotter.Values, len(rows))
 		for i, r := range rows {
 			vals[i] = float64(r.MeanMs[k]) / 1000
 		}
-		bars, err := plotter.NewBarChart(vals, vg.Points(40))
+		bars, err := plotter.NewBarChart(vals, vg.Points(36))
 		if err != nil {
 			continue
 		}
 		bars.Color, bars.LineStyle.Width = plotutil.Color(k), 0
+		bars.Offset = -vg.Points(14)
 		if below != nil {
 			bars.StackOn(below)
 		}
@@ -244,10 +253,54 @@ func Anatomy(m Meta, groups []Group) *Figure {
 		f.Plot.Add(bars)
 		f.legend(name, bars)
 	}
+	for _, r := range rows {
+		var sum int64
+		for _, v := range r.MeanMs {
+			sum += v
+		}
+		top = max(top, float64(sum)/1000)
+	}
+	f.Plot.Add(segmentLabels(rows))
 	f.Plot.NominalX(labels...)
-	headroom(f.Plot, 1.45)
+	f.Plot.X.Min, f.Plot.X.Max = -0.6, float64(len(rows))-0.2
+	f.Plot.Y.Min, f.Plot.Y.Max = 0, niceMax(0, top*1.02)
 	f.Data = rows
 	return f
+}
+
+// segmentLabels writes each phase's mean right of its bar segment, moved
+// apart where segments are too thin for their labels to fit, with a
+// leader line from label to segment.
+type segmentLabels []AnatomyRow
+
+// Plot draws the labels.
+func (rows segmentLabels) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, trY := p.Transforms(&c)
+	sty := draw.TextStyle{Color: color.Black, Font: p.X.Tick.Label.Font, Handler: p.X.Tick.Label.Handler, YAlign: draw.YCenter}
+	sty.Font.Size = vg.Points(8)
+	h := sty.Rectangle("0").Size().Y * 1.15
+	lead := draw.LineStyle{Color: color.Gray{150}, Width: vg.Points(0.5)}
+	for i, r := range rows {
+		x := trX(float64(i)) + vg.Points(6)
+		var at float64
+		last := vg.Length(math.Inf(-1))
+		for _, v := range r.MeanMs {
+			mid := trY((at + float64(v)/2) / 1000)
+			at += float64(v)
+			y := max(mid, last+h)
+			c.StrokeLine2(lead, x, mid, x+vg.Points(5), y)
+			c.FillText(sty, vg.Point{X: x + vg.Points(6), Y: y}, msText(v))
+			last = y
+		}
+	}
+}
+
+// msText prints a mean phase: "2 ms", "640 ms", "5.62 s".
+func msText(v int64) string {
+	if v < 1000 {
+		return strconv.FormatInt(v, 10) + " ms"
+	}
+	return strconv.FormatFloat(float64(v)/1000, 'f', 2, 64) + " s"
 }
 
 // CDFRow is the data of a CDF for one group: the sorted values in ms and
@@ -265,6 +318,7 @@ func CDF(m Meta, groups []Group, metric Metric) *Figure {
 	f := newFigure(name, fmt.Sprintf("CDF of %s — %s, per %s", metric.Title, m.Scenario, AxisTitle(m.Axes)),
 		"time after the crash (s)", "fraction of runs")
 	var rows []CDFRow
+	hi := 0.0
 	for i, g := range groups {
 		vs := metric.values(g.Runs)
 		st := StatsOf(vs)
@@ -285,26 +339,32 @@ func CDF(m Meta, groups []Group, metric Metric) *Figure {
 			x := float64(v) / 1000
 			pts = append(pts, plotter.XY{X: x, Y: float64(j) / n}, plotter.XY{X: x, Y: float64(j+1) / n})
 		}
+		hi = max(hi, pts[len(pts)-1].X)
 		line, err := plotter.NewLine(pts)
 		if err != nil {
 			continue
 		}
 		line.Color, line.Width = plotutil.Color(i), vg.Points(1.5)
+		line.Dashes = plotutil.Dashes(i / 7)
 		f.Plot.Add(line)
 		f.legend(legendLabel(m, g.Label), line)
 	}
 	f.Plot.Y.Min, f.Plot.Y.Max = 0, 1
-	// The legend sits at the bottom right, in room left free for it.
-	f.Plot.Legend.Top, f.Plot.Legend.Left = false, false
-	f.Plot.X.Min, f.Plot.X.Max = 0, f.Plot.X.Max*1.4
+	f.Plot.X.Min, f.Plot.X.Max = 0, niceMax(0, hi*1.02)
 	f.Data = rows
 	return f
 }
 
 // legendLabel prefixes a lone axis value with its key: "cluster-node-timeout=5000".
 func legendLabel(m Meta, group string) string {
-	if len(m.Axes) == 1 {
-		return m.Axes[0].Key + "=" + group
+	var varying []Axis
+	for _, a := range m.Axes {
+		if a.varies() {
+			varying = append(varying, a)
+		}
+	}
+	if len(varying) == 1 {
+		return varying[0].Key + "=" + group
 	}
 	return group
 }
@@ -331,14 +391,15 @@ func LostWrites(m Meta, groups []Group) *Figure {
 	}
 	f := newFigure("lost_writes", fmt.Sprintf("Lost writes vs partition length — %s", m.Scenario),
 		"partition length (s)", "acknowledged writes lost (count)")
-	defer func() { headroom(f.Plot, 1.3) }()
 	var rows []LostRow
+	hiX, hiY := 0.0, 0.0
 	for i, g := range groups {
 		row := LostRow{Group: g.Label}
 		var pts plotter.XYs
 		for _, r := range g.Runs {
 			row.Points = append(row.Points, [2]int64{r.PartitionMs, int64(r.Check.LostWrites)})
 			pts = append(pts, plotter.XY{X: float64(r.PartitionMs) / 1000, Y: float64(r.Check.LostWrites)})
+			hiX, hiY = max(hiX, float64(r.PartitionMs)/1000), max(hiY, float64(r.Check.LostWrites))
 		}
 		rows = append(rows, row)
 		sc, err := plotter.NewScatter(pts)
@@ -350,7 +411,7 @@ func LostWrites(m Meta, groups []Group) *Figure {
 		f.legend(legendLabel(m, g.Label), sc)
 	}
 	f.Plot.X.Min, f.Plot.Y.Min = 0, 0
-	f.Plot.X.Max *= 1.05 // keep the longest partition's points off the edge
+	f.Plot.X.Max, f.Plot.Y.Max = niceMax(0, hiX*1.05), niceMax(0, max(1, hiY*1.05))
 	f.Data = rows
 	return f
 }

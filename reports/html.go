@@ -12,10 +12,13 @@ import (
 	"html/template"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strconv"
-	"strings"
 
 	"rcsim/checker"
+	"rcsim/checker/history"
+	"rcsim/sim/trace"
 )
 
 // GroupSummary is one row of summary.csv and of the HTML tables.
@@ -30,14 +33,25 @@ type GroupSummary struct {
 	Promoted      Stats
 	WritesResumed Stats
 	Anatomy       AnatomyRow
+	// Downtime is, per shard, the p50 and max over the runs of the time
+	// its clients got no successful answer (checker.Summary.Downtime).
+	Downtime []ShardStats
+}
+
+// ShardStats are one shard's downtime percentiles over a group's runs.
+type ShardStats struct {
+	Shard string
+	Stats Stats
 }
 
 // Summarize computes the per-group rows.
 func Summarize(groups []Group) []GroupSummary {
 	var out []GroupSummary
-	for _, g := range groups {
+	shards := shardNames(groups)
+	rows := anatomyRows(groups)
+	for i, g := range groups {
 		s := GroupSummary{Group: g.Label, Settings: g.Settings, Runs: len(g.Runs),
-			Promoted: StatsOf(Promoted.values(g.Runs)), WritesResumed: StatsOf(WritesResumed.values(g.Runs))}
+			Promoted: StatsOf(Promoted.values(g.Runs)), WritesResumed: StatsOf(WritesResumed.values(g.Runs)), Anatomy: rows[i]}
 		for _, r := range g.Runs {
 			if r.OK {
 				s.OK++
@@ -58,14 +72,42 @@ func Summarize(groups []Group) []GroupSummary {
 				s.Panics++
 			}
 		}
-		s.Anatomy = Anatomy(Meta{}, []Group{g}).Data.([]AnatomyRow)[0]
+		for _, sh := range shards {
+			var vs []*int64
+			for _, r := range g.Runs {
+				for _, d := range r.Downtime {
+					if d.Shard == sh {
+						v := d.DowntimeMs
+						vs = append(vs, &v)
+					}
+				}
+			}
+			s.Downtime = append(s.Downtime, ShardStats{sh, StatsOf(vs)})
+		}
 		out = append(out, s)
 	}
 	return out
 }
 
+// shardNames lists the shards any run reported downtime for, sorted.
+func shardNames(groups []Group) []string {
+	var out []string
+	for _, g := range groups {
+		for _, r := range g.Runs {
+			for _, d := range r.Downtime {
+				if !slices.Contains(out, d.Shard) {
+					out = append(out, d.Shard)
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // SummaryCSV renders the rows: settings, counts, then n, missing, p50, p90,
-// p99 and max (ms) of both latencies, then the mean of each phase (ms).
+// p99 and max (ms) of both latencies, the mean of each phase (ms), and
+// each shard's client-observed downtime, p50 and max (ms).
 func SummaryCSV(m Meta, rows []GroupSummary) []byte {
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
@@ -81,6 +123,11 @@ func SummaryCSV(m Meta, rows []GroupSummary) []byte {
 	}
 	h = append(h, "crash_to_pfail_mean_ms", "pfail_to_fail_mean_ms", "fail_to_election_mean_ms",
 		"election_to_promoted_mean_ms", "promoted_to_writes_resumed_mean_ms")
+	if len(rows) > 0 {
+		for _, d := range rows[0].Downtime {
+			h = append(h, "downtime_"+d.Shard+"_p50_ms", "downtime_"+d.Shard+"_max_ms")
+		}
+	}
 	_ = w.Write(h)
 	itoa := strconv.Itoa
 	i64 := func(v int64) string { return strconv.FormatInt(v, 10) }
@@ -94,38 +141,77 @@ func SummaryCSV(m Meta, rows []GroupSummary) []byte {
 		for _, v := range r.Anatomy.MeanMs {
 			row = append(row, i64(v))
 		}
+		for _, d := range r.Downtime {
+			row = append(row, i64(d.Stats.P50), i64(d.Stats.Max))
+		}
 		_ = w.Write(row)
 	}
 	w.Flush()
 	return b.Bytes()
 }
 
-// SweepFigures builds every figure of a sweep report; timeline, if not
-// nil, is one run's timeline.
-func SweepFigures(m Meta, groups []Group, timeline *Figure) []*Figure {
-	figs := []*Figure{Latency(m, groups), Anatomy(m, groups), CDF(m, groups, Promoted), CDF(m, groups, WritesResumed)}
+// Extras are the optional parts of a sweep report.
+type Extras struct {
+	Run         []*Figure           // one run's figures (RunFigures), drawn after the sweep's
+	Calibration []CalibrationSample // `rcsim calibrate`'s samples, if any
+	Comparison  *Comparison         // `rcsim compare`'s results, if any
+}
+
+// SweepFigures builds every figure of a sweep report, then appends the
+// extra run figures.
+func SweepFigures(m Meta, groups []Group, x Extras) []*Figure {
+	figs := []*Figure{Latency(m, groups, x.Calibration)}
+	for _, f := range []*Figure{LatencyBand(m, groups, x.Calibration, false), LatencyBand(m, groups, x.Calibration, true)} {
+		if f != nil {
+			figs = append(figs, f)
+		}
+	}
+	figs = append(figs, Anatomy(m, groups), CDF(m, groups, Promoted), CDF(m, groups, WritesResumed))
 	if f := LostWrites(m, groups); f != nil {
 		figs = append(figs, f)
 	}
-	if timeline != nil {
-		figs = append(figs, timeline)
+	for _, f := range x.Run {
+		if f != nil {
+			figs = append(figs, f)
+		}
 	}
 	return figs
 }
 
+// RunFigures are the figures of one run (named by RunName, with any
+// settings) from its trace and history: the whole timeline, the timeline
+// zoomed on the failover, and client availability per shard (the last two
+// nil when the run had no fault or no client operation).
+func RunFigures(run string, events []trace.Event, hist []history.Op, endMs int64) []*Figure {
+	d := TimelineOf(events)
+	endMs = max(endMs, d.EndMs)
+	d.EndMs = endMs
+	av := checker.Availability(events, hist, checker.AvailabilityBucket, endMs)
+	return []*Figure{Timeline(TimelineTitle(run), d),
+		TimelineFailover("The failover of "+run+", zoomed: who flagged whom, and when", d),
+		Availability("Client availability per shard, "+run+": outcome of the operations in each 100 ms", av, d)}
+}
+
 // page is what report.html's template shows.
 type page struct {
-	Title     string
-	Meta      Meta
-	SeedText  string
-	Runs      int
-	AxisTitle string
-	Rows      []GroupSummary
-	Phases    []string
-	Figures   []pageFigure
-	Failed    []Run // runs whose expectations failed, the first 50
-	MoreFail  int
-	Run       *checker.Summary // a single run's report
+	Title       string
+	Meta        Meta
+	Fixed       string
+	SeedText    string
+	Runs        int
+	AxisTitle   string
+	Rows        []GroupSummary
+	Shards      []string
+	FewRuns     bool // a p90 or p99 rests on fewer than 10 or 100 runs
+	Phases      []string
+	Figures     []pageFigure
+	Failures    []FailureGroup
+	Findings    []RunFinding
+	MoreFinds   int
+	Calibration []CalibrationRow
+	Comparison  *Comparison
+	Run         *checker.Summary // a single run's report
+	RunCommand  string
 }
 
 type pageFigure struct {
@@ -136,32 +222,29 @@ type pageFigure struct {
 
 // WriteSweep writes the figures (PNG, SVG), plots.json, summary.csv and
 // report.html of a sweep into out and returns the path of report.html.
-func WriteSweep(out string, m Meta, runs []Run, timeline *Figure) (string, error) {
+func WriteSweep(out string, m Meta, runs []Run, x Extras) (string, error) {
 	groups := Groups(m, runs)
 	rows := Summarize(groups)
-	pg := page{Title: "rcsim sweep report: " + m.Scenario, Meta: m, SeedText: SeedText(m.Seeds), Runs: len(runs),
-		AxisTitle: AxisTitle(m.Axes), Rows: rows, Phases: Phases}
-	for _, r := range runs {
-		if !r.OK {
-			if len(pg.Failed) < 50 {
-				pg.Failed = append(pg.Failed, r)
-			} else {
-				pg.MoreFail++
-			}
-		}
+	pg := page{Title: "rcsim sweep report: " + m.Scenario, Meta: m, Fixed: Fixed(m.Axes), SeedText: SeedText(m.Seeds), Runs: len(runs),
+		AxisTitle: AxisTitle(m.Axes), Rows: rows, Shards: shardNames(groups), Phases: Phases,
+		Failures: FailureGroups(m, runs), Calibration: CalibrationTable(x.Calibration), Comparison: x.Comparison}
+	for _, r := range rows {
+		pg.FewRuns = pg.FewRuns || r.Promoted.N < 100 || r.WritesResumed.N < 100
 	}
+	pg.Findings, pg.MoreFinds = RunFindings(m, runs, maxFindings)
 	if err := os.WriteFile(filepath.Join(mkdir(out), "summary.csv"), SummaryCSV(m, rows), 0o644); err != nil {
 		return "", err
 	}
-	return writePage(out, pg, SweepFigures(m, groups, timeline))
+	return writePage(out, pg, SweepFigures(m, groups, x))
 }
 
-// WriteRun writes the report of one run (its timeline, failovers and
-// verdict) into out and returns the path of report.html.
-func WriteRun(out string, sum checker.Summary, timeline *Figure) (string, error) {
+// WriteRun writes the report of one run (its figures, failovers and
+// verdict) into out and returns the path of report.html. command is the
+// `rcsim run` line that reproduces it.
+func WriteRun(out string, sum checker.Summary, figs []*Figure, command string) (string, error) {
 	pg := page{Title: fmt.Sprintf("rcsim run report: %s seed %d", sum.Scenario, sum.Seed), Run: &sum,
-		Meta: Meta{Scenario: sum.Scenario}, Phases: Phases}
-	return writePage(out, pg, []*Figure{timeline})
+		Meta: Meta{Scenario: sum.Scenario}, Phases: Phases, RunCommand: command}
+	return writePage(out, pg, slices.DeleteFunc(slices.Clone(figs), func(f *Figure) bool { return f == nil }))
 }
 
 func mkdir(dir string) string {
@@ -207,24 +290,10 @@ func ms(p *int64) string {
 	return strconv.FormatInt(*p, 10)
 }
 
-// failedExpectations lists the names of the expectations a run failed.
-func failedExpectations(r Run) string {
-	var out []string
-	for _, e := range r.Expectations {
-		if !e.OK {
-			out = append(out, e.Name+" (got "+e.Got+")")
-		}
-	}
-	if r.Panic != "" {
-		out = append(out, "simulator panic")
-	}
-	return strings.Join(out, "; ")
-}
-
 var pageTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
-	"ms": ms, "failed": failedExpectations,
-	"settings": func(s map[string]string) string {
-		b, _ := json.Marshal(s)
-		return string(b)
-	},
+	"ms": ms,
+	// few marks a percentile resting on fewer runs than it needs to be
+	// more than the largest value seen.
+	"few": func(n, need int) bool { return n > 0 && n < need },
+	"f1":  func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
 }).Parse(pageHTML))

@@ -53,7 +53,7 @@ func runTimeline(t *testing.T) *Figure {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Timeline(TimelineTitle("short-crash", 3), TimelineOf(events))
+	return Timeline(TimelineTitle(RunName("short-crash", 3)), TimelineOf(events))
 }
 
 // golden compares got with testdata/name, or rewrites it with -update.
@@ -76,15 +76,15 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 func TestFigureDataGolden(t *testing.T) {
-	crash := SweepFigures(crashMeta, Groups(crashMeta, loadRuns(t, "crash-runs.jsonl")), runTimeline(t))
-	part := SweepFigures(partMeta, Groups(partMeta, loadRuns(t, "partition-runs.jsonl")), nil)
+	crash := SweepFigures(crashMeta, Groups(crashMeta, loadRuns(t, "crash-runs.jsonl")), Extras{Run: []*Figure{runTimeline(t)}})
+	part := SweepFigures(partMeta, Groups(partMeta, loadRuns(t, "partition-runs.jsonl")), Extras{})
 	for _, c := range []struct {
 		name  string
 		figs  []*Figure
 		names string
 	}{
-		{"crash-plots.golden.json", crash, "latency anatomy cdf_promoted cdf_writes_resumed timeline"},
-		{"partition-plots.golden.json", part, "latency anatomy cdf_promoted cdf_writes_resumed lost_writes"},
+		{"crash-plots.golden.json", crash, "latency latency_band latency_per_timeout anatomy cdf_promoted cdf_writes_resumed timeline"},
+		{"partition-plots.golden.json", part, "latency latency_band anatomy cdf_promoted cdf_writes_resumed lost_writes"},
 	} {
 		var names []string
 		for _, f := range c.figs {
@@ -105,11 +105,12 @@ func TestFigureDataGolden(t *testing.T) {
 var unit = regexp.MustCompile(`\((ms|s|count)\)$`)
 
 // unitless are the labels whose quantity has no unit.
-var unitless = map[string]bool{"fraction of runs": true, "node": true, "settings": true}
+var unitless = map[string]bool{"fraction of runs": true, "node": true, "shard": true,
+	"time after the crash ÷ cluster-node-timeout (T)": true, "faults[1].at (s) / duration (s)": true}
 
 func TestFiguresHaveTitlesLabelsAndLegends(t *testing.T) {
-	figs := SweepFigures(partMeta, Groups(partMeta, loadRuns(t, "partition-runs.jsonl")), runTimeline(t))
-	figs = append(figs, Latency(crashMeta, Groups(crashMeta, loadRuns(t, "crash-runs.jsonl"))))
+	figs := SweepFigures(partMeta, Groups(partMeta, loadRuns(t, "partition-runs.jsonl")), Extras{Run: []*Figure{runTimeline(t)}})
+	figs = append(figs, SweepFigures(crashMeta, Groups(crashMeta, loadRuns(t, "crash-runs.jsonl")), Extras{})...)
 	for _, f := range figs {
 		t.Run(f.Name, func(t *testing.T) {
 			if f.Title == "" || f.Plot.Title.Text != f.Title {
@@ -150,7 +151,7 @@ func xmlEscape(s string) string {
 
 func TestWriteSweepReport(t *testing.T) {
 	dir := t.TempDir()
-	path, err := WriteSweep(dir, crashMeta, loadRuns(t, "crash-runs.jsonl"), runTimeline(t))
+	path, err := WriteSweep(dir, crashMeta, loadRuns(t, "crash-runs.jsonl"), Extras{Run: []*Figure{runTimeline(t)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +186,7 @@ func TestWriteRunReport(t *testing.T) {
 	if err := json.Unmarshal(b, &sum); err != nil {
 		t.Fatal(err)
 	}
-	path, err := WriteRun(t.TempDir(), sum, runTimeline(t))
+	path, err := WriteRun(t.TempDir(), sum, []*Figure{runTimeline(t)}, "rcsim run short-crash.yaml --seed 3")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +206,7 @@ func TestStatsNearestRank(t *testing.T) {
 	}
 	vs = append(vs, nil)
 	got := StatsOf(vs)
-	want := Stats{N: 10, Missing: 1, Min: 100, P25: 300, P50: 500, P75: 800, P90: 900, P99: 1000, Max: 1000}
+	want := Stats{N: 10, Missing: 1, Min: 100, P10: 100, P25: 300, P50: 500, P75: 800, P90: 900, P99: 1000, Max: 1000}
 	if got != want {
 		t.Errorf("got %+v, want %+v", got, want)
 	}

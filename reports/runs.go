@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"rcsim/checker"
 )
@@ -60,6 +61,19 @@ type Axis struct {
 	Values []string
 }
 
+// varies reports whether the axis takes more than one value: a setting
+// held at one value is context for the title, not a label.
+func (a Axis) varies() bool { return len(a.Values) > 1 }
+
+// Point is one combination of settings with the scenario it runs: the
+// base scenario with the settings applied, as YAML, and its
+// cluster-node-timeout (the T that latency is normalised by).
+type Point struct {
+	Settings      []string // one value per axis
+	YAML          string
+	NodeTimeoutMs int64
+}
+
 // Meta describes what a report is about: the scenario, the swept axes and
 // the seeds, for titles and the HTML page.
 type Meta struct {
@@ -68,13 +82,25 @@ type Meta struct {
 	ScenarioYAML string
 	Axes         []Axis
 	Seeds        []uint64
+	// Points are the effective scenarios, one per combination of settings
+	// (optional: without them the page shows only the base scenario, and
+	// T is known only when cluster-node-timeout is swept).
+	Points []Point
 }
 
 // Group is the runs of one combination of settings.
 type Group struct {
-	Label    string   // "5000", or "cluster-node-timeout=5000 masters=3"
+	Label    string   // the varying settings: "5000", or "cluster-node-timeout=5000 masters=3"
 	Settings []string // one value per axis
 	Runs     []Run
+	// X is the group's place on a numeric x axis (the first varying axis
+	// whose values are numbers or durations); Series names the other
+	// varying settings ("" when there are none). Without a numeric axis X
+	// is the group's index.
+	X      float64
+	Series string
+	// NodeTimeoutMs is the group's cluster-node-timeout (0: unknown).
+	NodeTimeoutMs int64
 }
 
 // Groups splits runs by their settings, in the order of the axes (first
@@ -82,9 +108,15 @@ type Group struct {
 func Groups(m Meta, runs []Run) []Group {
 	index := map[string]int{}
 	var out []Group
+	xa := xAxisOf(m.Axes)
 	for _, combo := range combos(m.Axes) {
 		index[strings.Join(combo, "\x00")] = len(out)
-		out = append(out, Group{Label: label(m.Axes, combo), Settings: combo})
+		g := Group{Label: label(m.Axes, combo, -1), Settings: combo, Series: label(m.Axes, combo, xa)}
+		if xa >= 0 {
+			g.X, _ = numeric(combo[xa])
+		}
+		g.NodeTimeoutMs = nodeTimeout(m, combo)
+		out = append(out, g)
 	}
 	for _, r := range runs {
 		key := make([]string, len(m.Axes))
@@ -95,7 +127,65 @@ func Groups(m Meta, runs []Run) []Group {
 			out[g].Runs = append(out[g].Runs, r)
 		}
 	}
-	return slices.DeleteFunc(out, func(g Group) bool { return len(g.Runs) == 0 })
+	out = slices.DeleteFunc(out, func(g Group) bool { return len(g.Runs) == 0 })
+	if xa < 0 {
+		for i := range out {
+			out[i].X = float64(i)
+		}
+	}
+	return out
+}
+
+// nodeTimeout is combo's cluster-node-timeout from m.Points, else from a
+// swept cluster-node-timeout, else 0.
+func nodeTimeout(m Meta, combo []string) int64 {
+	for _, p := range m.Points {
+		if slices.Equal(p.Settings, combo) {
+			return p.NodeTimeoutMs
+		}
+	}
+	for a, ax := range m.Axes {
+		if isNodeTimeout(ax.Key) {
+			v, _ := strconv.ParseInt(combo[a], 10, 64)
+			return v
+		}
+	}
+	return 0
+}
+
+func isNodeTimeout(key string) bool {
+	return key == "cluster-node-timeout" || key == "cluster.config.cluster-node-timeout"
+}
+
+// xAxisOf is the index of the first varying axis whose values are all
+// numbers or durations, or -1.
+func xAxisOf(axes []Axis) int {
+	for i, a := range axes {
+		if !a.varies() {
+			continue
+		}
+		ok := true
+		for _, v := range a.Values {
+			_, isNum := numeric(v)
+			ok = ok && isNum
+		}
+		if ok {
+			return i
+		}
+	}
+	return -1
+}
+
+// numeric reads a setting's value as a number: a plain number, or a
+// duration in seconds ("15s", "500ms").
+func numeric(v string) (float64, bool) {
+	if x, err := strconv.ParseFloat(v, 64); err == nil {
+		return x, true
+	}
+	if d, err := time.ParseDuration(v); err == nil {
+		return d.Seconds(), true
+	}
+	return 0, false
 }
 
 // combos is the cross product of the axes, first axis slowest.
@@ -113,33 +203,107 @@ func combos(axes []Axis) [][]string {
 	return out
 }
 
-func label(axes []Axis, combo []string) string {
-	if len(axes) == 0 {
-		return "all runs"
-	}
-	if len(axes) == 1 {
-		return combo[0]
-	}
-	parts := make([]string, len(axes))
+// label names combo by its varying settings other than axis skip (-1:
+// none skipped): the bare value when one axis varies, "k=v k=v" when
+// several do.
+func label(axes []Axis, combo []string, skip int) string {
+	var parts, values []string
 	for i, a := range axes {
-		parts[i] = a.Key + "=" + combo[i]
+		if a.varies() && i != skip {
+			parts = append(parts, a.Key+"="+combo[i])
+			values = append(values, combo[i])
+		}
+	}
+	switch {
+	case len(parts) == 0 && skip < 0:
+		return "all runs"
+	case len(parts) == 1 && skip < 0:
+		return values[0]
+	}
+	return strings.Join(parts, " ")
+}
+
+// Fixed lists the settings that do not vary, "k=v k=v", for titles.
+func Fixed(axes []Axis) string {
+	var parts []string
+	for _, a := range axes {
+		if !a.varies() && len(a.Values) == 1 {
+			parts = append(parts, a.Key+"="+a.Values[0])
+		}
 	}
 	return strings.Join(parts, " ")
 }
 
 // AxisTitle names the groups' axis with its unit, e.g.
-// "cluster-node-timeout (ms)".
+// "cluster-node-timeout (ms)": the numeric axis when there is one, the
+// one varying setting, or "settings".
 func AxisTitle(axes []Axis) string {
-	switch len(axes) {
+	if i := xAxisOf(axes); i >= 0 {
+		return keyTitle(axes[i])
+	}
+	var varying []Axis
+	for _, a := range axes {
+		if a.varies() {
+			varying = append(varying, a)
+		}
+	}
+	switch len(varying) {
 	case 0:
 		return "runs"
 	case 1:
-		if u := settingUnit(axes[0].Key); u != "" {
-			return axes[0].Key + " (" + u + ")"
-		}
-		return axes[0].Key
+		return keyTitle(varying[0])
 	}
-	return "settings"
+	names := make([]string, len(varying))
+	for i, a := range varying {
+		names[i] = keyTitle(a)
+	}
+	return strings.Join(names, " / ")
+}
+
+// categoryTitle names a categorical axis of groups: the varying settings'
+// names with units, "cluster-node-timeout (ms) / replicas-per-master".
+func categoryTitle(axes []Axis) string {
+	var names []string
+	for _, a := range axes {
+		if a.varies() {
+			names = append(names, keyTitle(a))
+		}
+	}
+	if len(names) == 0 {
+		return "runs"
+	}
+	return strings.Join(names, " / ")
+}
+
+// tickLabel is a group's label under a categorical axis: the varying
+// values one per line, their keys being in the axis title.
+func tickLabel(axes []Axis, g Group) string {
+	var vs []string
+	for i, a := range axes {
+		if a.varies() {
+			vs = append(vs, g.Settings[i])
+		}
+	}
+	if len(vs) == 0 {
+		return g.Label
+	}
+	return strings.Join(vs, "\n")
+}
+
+// keyTitle is a setting's name with its unit.
+func keyTitle(a Axis) string {
+	u := settingUnit(a.Key)
+	if u == "" && len(a.Values) > 0 {
+		if _, err := strconv.ParseFloat(a.Values[0], 64); err != nil {
+			if _, isNum := numeric(a.Values[0]); isNum {
+				u = "s" // durations, plotted in seconds
+			}
+		}
+	}
+	if u != "" {
+		return a.Key + " (" + u + ")"
+	}
+	return a.Key
 }
 
 // settingUnit is the unit of a redis.conf or scenario setting whose values
@@ -160,6 +324,7 @@ type Stats struct {
 	N       int   `json:"n"`
 	Missing int   `json:"missing"`
 	Min     int64 `json:"min"`
+	P10     int64 `json:"p10"`
 	P25     int64 `json:"p25"`
 	P50     int64 `json:"p50"`
 	P75     int64 `json:"p75"`
@@ -182,7 +347,7 @@ func StatsOf(vs []*int64) Stats {
 	}
 	slices.Sort(xs)
 	rank := func(p int) int64 { return xs[max(0, (p*len(xs)+99)/100-1)] }
-	s.Min, s.P25, s.P50, s.P75, s.P90, s.P99, s.Max = xs[0], rank(25), rank(50), rank(75), rank(90), rank(99), xs[len(xs)-1]
+	s.Min, s.P10, s.P25, s.P50, s.P75, s.P90, s.P99, s.Max = xs[0], rank(10), rank(25), rank(50), rank(75), rank(90), rank(99), xs[len(xs)-1]
 	return s
 }
 

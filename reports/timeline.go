@@ -39,23 +39,30 @@ type Mark struct {
 
 // TimelineData is what the timeline figure draws.
 type TimelineData struct {
-	Nodes      []string   `json:"nodes"` // in boot order, drawn top to bottom
-	Spans      []Span     `json:"spans"`
-	Marks      []Mark     `json:"marks"`
-	Partitions [][2]int64 `json:"partitions"` // [from_ms, to_ms] while a partition was in force
-	EndMs      int64      `json:"end_ms"`
+	Nodes      []string        `json:"nodes"` // in boot order, drawn top to bottom
+	Spans      []Span          `json:"spans"`
+	Marks      []Mark          `json:"marks"`
+	Partitions []PartitionSpan `json:"partitions"`
+	EndMs      int64           `json:"end_ms"`
+}
+
+// PartitionSpan is a partition in force from FromMs to ToMs, with the
+// nodes and clients on each side (the trace's "m0 client-0 | m1 …").
+type PartitionSpan struct {
+	FromMs int64      `json:"from_ms"`
+	ToMs   int64      `json:"to_ms"`
+	Sides  [][]string `json:"sides"`
 }
 
 // timelineState is the running picture TimelineOf keeps per node.
 type timelineState struct {
-	role        map[string]string
-	crashedAs   map[string]string // the role a node had when it crashed
-	roleAt      map[string]int64
-	failAt      map[string]int64 // cluster_state fail since; absent when ok
-	flagged     map[string]string
-	partitionAt int64
-	partitioned bool
-	d           *TimelineData
+	role      map[string]string
+	crashedAs map[string]string // the role a node had when it crashed
+	roleAt    map[string]int64
+	failAt    map[string]int64 // cluster_state fail since; absent when ok
+	flagged   map[string]string
+	partition *PartitionSpan // in force, not yet healed
+	d         *TimelineData
 }
 
 // TimelineOf reads a run's trace into spans and marks.
@@ -71,8 +78,9 @@ func TimelineOf(events []trace.Event) TimelineData {
 		st.setRole(n, "", d.EndMs)
 		st.setFail(n, false, d.EndMs)
 	}
-	if st.partitioned {
-		d.Partitions = append(d.Partitions, [2]int64{st.partitionAt, d.EndMs})
+	if st.partition != nil {
+		st.partition.ToMs = d.EndMs
+		d.Partitions = append(d.Partitions, *st.partition)
 	}
 	slices.SortStableFunc(d.Spans, func(a, b Span) int {
 		return slices.Index(d.Nodes, a.Node) - slices.Index(d.Nodes, b.Node)
@@ -113,15 +121,29 @@ func (st *timelineState) apply(e trace.Event) {
 	case trace.FailCleared, trace.PFailCleared:
 		delete(st.flagged, e.Peer)
 	case trace.Partition:
-		if !st.partitioned {
-			st.partitioned, st.partitionAt = true, at
+		if st.partition != nil { // a new partition replaces the one in force
+			st.partition.ToMs = at
+			d.Partitions = append(d.Partitions, *st.partition)
 		}
+		st.partition = &PartitionSpan{FromMs: at, Sides: partitionSides(e.Value)}
 	case trace.Heal:
-		if st.partitioned {
-			d.Partitions = append(d.Partitions, [2]int64{st.partitionAt, at})
-			st.partitioned = false
+		if st.partition != nil {
+			st.partition.ToMs = at
+			d.Partitions = append(d.Partitions, *st.partition)
+			st.partition = nil
 		}
 	}
+}
+
+// partitionSides splits a partition event's value into its sides.
+func partitionSides(v string) [][]string {
+	var out [][]string
+	for _, side := range strings.Split(v, "|") {
+		if f := strings.Fields(side); len(f) > 0 {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // setRole closes the node's current role span at `at` and opens role ("":
@@ -167,28 +189,77 @@ var markStyles = []struct {
 	kind, label string
 	g           draw.GlyphStyle
 }{
-	{"pfail", "PFAIL first flagged", draw.GlyphStyle{Color: color.RGBA{255, 140, 0, 255}, Radius: vg.Points(4), Shape: draw.RingGlyph{}}},
-	{"fail", "FAIL first flagged", draw.GlyphStyle{Color: color.RGBA{200, 0, 0, 255}, Radius: vg.Points(4), Shape: draw.CrossGlyph{}}},
+	{"pfail", "PFAIL: first flagged about this node", draw.GlyphStyle{Color: color.RGBA{255, 140, 0, 255}, Radius: vg.Points(4), Shape: draw.RingGlyph{}}},
+	{"fail", "FAIL: first flagged about this node", draw.GlyphStyle{Color: color.RGBA{200, 0, 0, 255}, Radius: vg.Points(4), Shape: draw.CrossGlyph{}}},
 	{"promoted", "promoted to master", draw.GlyphStyle{Color: color.RGBA{128, 0, 128, 255}, Radius: vg.Points(5), Shape: draw.PyramidGlyph{}}},
 	{"crash", "crash", draw.GlyphStyle{Color: color.Black, Radius: vg.Points(4), Shape: draw.BoxGlyph{}}},
 	{"restart", "restart", draw.GlyphStyle{Color: color.Black, Radius: vg.Points(4), Shape: draw.CircleGlyph{}}},
 }
 
+// sideColors tint a node's row by the side of a partition it was on.
+var sideColors = []color.RGBA{{250, 215, 160, 255}, {190, 215, 240, 255}, {215, 240, 200, 255}, {235, 200, 235, 255}}
+
 // Timeline draws d: one row per node, roles as wide bars, cluster_state
-// fail as a thin band under them, partitions shaded across all rows, and
-// the marks as glyphs.
+// fail as a thin band under them, each node's row tinted by its side while
+// a partition was in force, and the marks as glyphs on the row of the node
+// they are about.
 func Timeline(title string, d TimelineData) *Figure {
-	f := newFigure("timeline", title, "virtual time (s)", "node")
-	f.Height = vg.Length(1.5+0.45*float64(len(d.Nodes))) * vg.Inch
-	f.Plot.Legend.Top, f.Plot.Legend.Left = false, false
+	return timeline("timeline", title, d, 0, d.EndMs, false)
+}
+
+// TimelineFailover is Timeline zoomed on the first failover: from half a
+// second before the first fault to a second after the last promotion
+// that followed it, with each flag labelled with who raised it first. It
+// returns nil when the run had no fault.
+func TimelineFailover(title string, d TimelineData) *Figure {
+	from, to := int64(-1), int64(-1)
+	for _, p := range d.Partitions {
+		from = p.FromMs
+		break
+	}
+	for _, m := range d.Marks {
+		if m.Kind == "crash" && (from < 0 || m.AtMs < from) {
+			from = m.AtMs
+		}
+	}
+	if from < 0 {
+		return nil
+	}
+	for _, m := range d.Marks {
+		if m.AtMs >= from && (m.Kind == "promoted" || to < 0 && (m.Kind == "fail" || m.Kind == "pfail")) {
+			to = max(to, m.AtMs)
+		}
+	}
+	if to < 0 {
+		to = min(d.EndMs, from+10000)
+	}
+	lo, hi := max(0, from-500), min(d.EndMs, to+1000)
+	return timeline("timeline_failover", title, d, lo, hi, true)
+}
+
+// timeline draws d between fromMs and toMs; labels adds the flaggers'
+// names beside the flags.
+func timeline(name, title string, d TimelineData, fromMs, toMs int64, labels bool) *Figure {
+	f := newFigure(name, title, "virtual time (s)", "node")
+	f.Width, f.Height = 10*vg.Inch, vg.Length(1.6+0.42*float64(len(d.Nodes)))*vg.Inch
 	row := func(node string) float64 { return float64(len(d.Nodes) - 1 - slices.Index(d.Nodes, node)) }
 	var bg rects
 	for _, p := range d.Partitions {
-		bg = append(bg, rect{float64(p[0]) / 1000, float64(p[1]) / 1000, -0.5, float64(len(d.Nodes)) - 0.5, color.RGBA{235, 225, 190, 255}})
+		for si, side := range p.Sides {
+			for _, n := range side {
+				if slices.Contains(d.Nodes, n) {
+					y := row(n)
+					bg = append(bg, rect{float64(p.FromMs) / 1000, float64(p.ToMs) / 1000, y - 0.5, y + 0.5, sideColors[si%len(sideColors)]})
+				}
+			}
+		}
 	}
-	if len(bg) > 0 {
-		f.Plot.Add(bg)
-		f.legend("partition in force", swatch(bg[0].c))
+	f.Plot.Add(bg)
+	if len(d.Partitions) > 0 {
+		p := d.Partitions[0]
+		for si, side := range p.Sides {
+			f.legend(fmt.Sprintf("partition side %d: %s", si+1, shortList(side, 6)), swatch(sideColors[si%len(sideColors)]))
+		}
 	}
 	var fg rects
 	for _, s := range d.Spans {
@@ -207,40 +278,97 @@ func Timeline(title string, d TimelineData) *Figure {
 	for _, sc := range spanColors {
 		f.legend(sc.label, swatch(sc.c))
 	}
+	f.addMarks(d, row, labels, fromMs, toMs)
+	names := slices.Clone(d.Nodes)
+	slices.Reverse(names)
+	f.Plot.NominalY(names...)
+	f.Plot.Y.Min, f.Plot.Y.Max = -0.6, float64(len(d.Nodes))-0.4
+	f.Plot.X.Min, f.Plot.X.Max = float64(fromMs)/1000, float64(toMs)/1000
+	f.Data = d
+	return f
+}
+
+// addMarks draws the marks as glyphs on the row of the node they are
+// about and, with labels, "PFAIL by m1" beside the flags in [fromMs, toMs].
+func (f *Figure) addMarks(d TimelineData, row func(string) float64, labels bool, fromMs, toMs int64) {
 	for _, ms := range markStyles {
 		var pts plotter.XYs
+		var text []string
 		for _, m := range d.Marks {
 			if m.Kind == ms.kind {
 				pts = append(pts, plotter.XY{X: float64(m.AtMs) / 1000, Y: row(m.Node)})
+				text = append(text, markLabel(m))
 			}
 		}
 		if len(pts) == 0 {
 			continue
 		}
 		sc, err := plotter.NewScatter(pts)
-		if err == nil {
-			sc.GlyphStyle = ms.g
-			f.Plot.Add(sc)
-			f.legend(ms.label, sc)
+		if err != nil {
+			continue
+		}
+		sc.GlyphStyle = ms.g
+		f.Plot.Add(sc)
+		f.legend(ms.label, sc)
+		if !labels {
+			continue
+		}
+		var in plotter.XYLabels
+		for i, p := range pts {
+			if at := int64(p.X * 1000); at >= fromMs && at <= toMs && text[i] != "" {
+				in.XYs, in.Labels = append(in.XYs, p), append(in.Labels, text[i])
+			}
+		}
+		if len(in.XYs) == 0 {
+			continue
+		}
+		if l, err := plotter.NewLabels(in); err == nil {
+			// PFAIL labels sit above the row's bar, FAIL labels below it,
+			// so the two flags of one node, often a few ms apart, do not
+			// print over each other.
+			align, dy := draw.YBottom, vg.Points(9)
+			if ms.kind == "fail" {
+				align, dy = draw.YTop, -vg.Points(9)
+			}
+			for i := range l.TextStyle {
+				l.TextStyle[i].Font.Size = vg.Points(8)
+				l.TextStyle[i].YAlign = align
+			}
+			l.Offset = vg.Point{X: vg.Points(4), Y: dy}
+			f.Plot.Add(l)
 		}
 	}
-	names := slices.Clone(d.Nodes)
-	slices.Reverse(names)
-	f.Plot.NominalY(names...)
-	// The legend sits right of the data, in room left free for it.
-	f.Plot.X.Min, f.Plot.X.Max = 0, float64(d.EndMs)/1000*1.5
-	f.Width = 10 * vg.Inch
-	end := float64(d.EndMs) / 1000
-	f.Plot.X.Tick.Marker = plot.TickerFunc(func(lo, hi float64) []plot.Tick {
-		return slices.DeleteFunc(plot.DefaultTicks{}.Ticks(lo, hi), func(t plot.Tick) bool { return t.Value > end })
-	})
-	f.Data = d
-	return f
+}
+
+// markLabel is the text beside a flag: "PFAIL by m1", "FAIL by m2".
+func markLabel(m Mark) string {
+	switch m.Kind {
+	case "pfail", "fail":
+		if m.By != "" {
+			return strings.ToUpper(m.Kind) + " by " + m.By
+		}
+	case "promoted":
+		return "promoted"
+	}
+	return ""
+}
+
+// shortList prints up to n names, then "…".
+func shortList(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, " ")
+	}
+	return strings.Join(names[:n], " ") + " …"
+}
+
+// RunName names a run in titles: "master-crash, seed 7".
+func RunName(scenario string, seed uint64) string {
+	return fmt.Sprintf("%s, seed %d", scenario, seed)
 }
 
 // TimelineTitle is the title of a run's timeline.
-func TimelineTitle(scenario string, seed uint64) string {
-	return fmt.Sprintf("Timeline of %s, seed %d: roles, flags and faults per node", scenario, seed)
+func TimelineTitle(run string) string {
+	return "Timeline of " + run + ": roles, flags and faults per node"
 }
 
 // rect is a filled rectangle in data coordinates.

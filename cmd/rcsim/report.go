@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,14 +15,16 @@ import (
 	"github.com/spf13/cobra"
 
 	"rcsim/checker"
+	"rcsim/checker/history"
 	"rcsim/reports"
+	"rcsim/scenarios"
 	"rcsim/sim"
 	"rcsim/sim/sweep"
 	"rcsim/sim/trace"
 )
 
 func newReportCmd(stdout io.Writer) *cobra.Command {
-	var out string
+	var out, calibration string
 	timelineRun := -1
 	cmd := &cobra.Command{
 		Use:   "report DIR",
@@ -30,10 +33,14 @@ func newReportCmd(stdout io.Writer) *cobra.Command {
 against the swept setting as box plots with the median line, the anatomy of a
 failover as stacked phases, CDFs per setting, lost writes against partition
 length (when a partition was in force), and the per-node timeline of one run
-(rerun from its seed; --timeline-run picks which). For a run's --out directory
-(trace.jsonl, summary.json): its timeline. Writes PNG and SVG files,
-plots.json (the data behind them), summary.csv and a self-contained
-report.html into --out (default DIR/report).`,
+(rerun from its seed; --timeline-run picks which) with its failover zoomed and
+client availability per shard. For a run's --out directory (trace.jsonl,
+history.jsonl, summary.json): its timeline and availability. A sweep's report
+adds a calibration section and real-server points when DIR holds
+calibration-samples.csv (rcsim calibrate) or --calibration names one, and a
+paired comparison when DIR holds compare.csv (rcsim compare). Writes PNG and
+SVG files, plots.json (the data behind them), summary.csv and a
+self-contained report.html into --out (default DIR/report).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			dir := args[0]
@@ -43,7 +50,7 @@ report.html into --out (default DIR/report).`,
 			var path string
 			var err error
 			if _, serr := os.Stat(filepath.Join(dir, sweep.SpecFile)); serr == nil {
-				path, err = reportSweep(dir, out, timelineRun)
+				path, err = reportSweep(dir, out, timelineRun, calibration)
 			} else {
 				path, err = reportRun(dir, out)
 			}
@@ -56,10 +63,11 @@ report.html into --out (default DIR/report).`,
 	}
 	cmd.Flags().StringVarP(&out, "out", "o", "", "output directory (default DIR/report)")
 	cmd.Flags().IntVar(&timelineRun, "timeline-run", -1, "run index whose timeline to draw (default: the median crash→promotion of the first setting)")
+	cmd.Flags().StringVar(&calibration, "calibration", "", "calibration-samples.csv from rcsim calibrate (default: DIR/"+reports.CalibrationFile+" if present)")
 	return cmd
 }
 
-func reportSweep(dir, out string, timelineRun int) (string, error) {
+func reportSweep(dir, out string, timelineRun int, calibration string) (string, error) {
 	spec, sh, err := sweep.ReadSpec(dir)
 	if err != nil {
 		return "", badInput("report: %v", err)
@@ -74,9 +82,22 @@ func reportSweep(dir, out string, timelineRun int) (string, error) {
 	if sh.Count > 1 {
 		fmt.Fprintf(os.Stderr, "rcsim: report: %s holds shard %s only; merge the shards for the whole sweep\n", dir, sh)
 	}
+	sw, err := sweep.FromSpec(spec)
+	if err != nil {
+		return "", badInput("report: %v", err)
+	}
 	m := reports.Meta{Source: spec.Source, Scenario: spec.Scenario, ScenarioYAML: spec.ScenarioYAML, Seeds: spec.Seeds}
 	for _, a := range spec.Axes {
 		m.Axes = append(m.Axes, reports.Axis{Key: a.Key, Values: a.Values})
+	}
+	for p := 0; p < spec.Points(); p++ {
+		s := sw.Scenario(p * len(spec.Seeds))
+		y, err := scenarios.Marshal(s)
+		if err != nil {
+			return "", badInput("report: %v", err)
+		}
+		m.Points = append(m.Points, reports.Point{Settings: spec.Point(p * len(spec.Seeds)), YAML: string(y),
+			NodeTimeoutMs: int64(s.Cluster.Config.NodeTimeoutMs)})
 	}
 	groups := reports.Groups(m, runs)
 	if len(groups) == 0 {
@@ -85,15 +106,33 @@ func reportSweep(dir, out string, timelineRun int) (string, error) {
 	if timelineRun < 0 {
 		timelineRun = medianRun(groups[0].Runs)
 	}
-	tl, err := sweepTimeline(spec, timelineRun)
-	if err != nil {
+	var x reports.Extras
+	if x.Run, err = sweepRunFigures(spec, sw, timelineRun); err != nil {
 		return "", err
 	}
-	path, err := reports.WriteSweep(out, m, runs, tl)
+	if calibration == "" {
+		if p := filepath.Join(dir, reports.CalibrationFile); fileExists(p) {
+			calibration = p
+		}
+	}
+	if calibration != "" {
+		if x.Calibration, err = reports.LoadCalibration(calibration); err != nil {
+			return "", badInput("report: %v", err)
+		}
+	}
+	if x.Comparison, _, err = reports.LoadComparison(dir); err != nil {
+		return "", badInput("report: %v", err)
+	}
+	path, err := reports.WriteSweep(out, m, runs, x)
 	if err != nil {
 		return "", badInput("report: %v", err)
 	}
 	return path, nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // medianRun is the index of the run with the median crash→promotion among
@@ -114,26 +153,24 @@ func medianRun(runs []reports.Run) int {
 	return withP[(len(withP)-1)/2].Run
 }
 
-// sweepTimeline reruns run i of the sweep, keeping its trace, and draws its
-// timeline.
-func sweepTimeline(spec sweep.Spec, i int) (*reports.Figure, error) {
+// sweepRunFigures reruns run i of the sweep, keeping its trace and
+// history, and draws its timeline, failover and availability.
+func sweepRunFigures(spec sweep.Spec, sw *sweep.Sweep, i int) ([]*reports.Figure, error) {
 	if i < 0 || i >= spec.Runs() {
 		return nil, badInput("report: --timeline-run %d: the sweep has runs 0..%d", i, spec.Runs()-1)
-	}
-	sw, err := sweep.FromSpec(spec)
-	if err != nil {
-		return nil, badInput("report: %v", err)
 	}
 	s, seed := sw.Scenario(i), spec.Seed(i)
 	res, err := sim.Run(s, sim.Options{Seed: seed, KeepTrace: true, AllowBugs: spec.AllowBugs})
 	if err != nil {
 		return nil, badInput("report: run %d: %v", i, err)
 	}
-	title := reports.TimelineTitle(s.Name, seed)
+	title := reports.RunName(s.Name, seed)
 	for a, v := range spec.Point(i) {
-		title += fmt.Sprintf(", %s=%s", spec.Axes[a].Key, v)
+		if len(spec.Axes[a].Values) > 1 {
+			title += fmt.Sprintf(", %s=%s", spec.Axes[a].Key, v)
+		}
 	}
-	return reports.Timeline(title, reports.TimelineOf(res.Trace)), nil
+	return reports.RunFigures(title, res.Trace, res.History, res.VirtualEnd.Milliseconds()), nil
 }
 
 // reportRun draws a single run's directory as `rcsim run --out` left it.
@@ -146,19 +183,38 @@ func reportRun(dir, out string) (string, error) {
 	if err := json.Unmarshal(sb, &sum); err != nil {
 		return "", badInput("report: %s: %v", filepath.Join(dir, "summary.json"), err)
 	}
-	tf, err := os.Open(filepath.Join(dir, "trace.jsonl"))
+	events, err := readFile(filepath.Join(dir, "trace.jsonl"), trace.Read)
 	if err != nil {
-		return "", badInput("report: %v", err)
+		return "", err
 	}
-	defer tf.Close()
-	events, err := trace.Read(filepath.Join(dir, "trace.jsonl"), tf)
-	if err != nil {
-		return "", badInput("report: %v", err)
+	var hist []history.Op
+	if p := filepath.Join(dir, "history.jsonl"); fileExists(p) {
+		if hist, err = readFile(p, history.Read); err != nil {
+			return "", err
+		}
 	}
-	tl := reports.Timeline(reports.TimelineTitle(sum.Scenario, sum.Seed), reports.TimelineOf(events))
-	path, err := reports.WriteRun(out, sum, tl)
+	figs := reports.RunFigures(reports.RunName(sum.Scenario, sum.Seed), events, hist, sum.VirtualMs)
+	cmd := fmt.Sprintf("rcsim run %s --seed %d", sum.Scenario, sum.Seed)
+	for _, k := range slices.Sorted(maps.Keys(sum.Settings)) {
+		cmd += " --set " + reports.ShellQuote(k+"="+sum.Settings[k])
+	}
+	path, err := reports.WriteRun(out, sum, figs, cmd)
 	if err != nil {
 		return "", badInput("report: %v", err)
 	}
 	return path, nil
+}
+
+// readFile opens path and reads it with read, for the JSONL readers.
+func readFile[T any](path string, read func(string, io.Reader) ([]T, error)) ([]T, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, badInput("report: %v", err)
+	}
+	defer f.Close()
+	out, err := read(path, f)
+	if err != nil {
+		return nil, badInput("report: %v", err)
+	}
+	return out, nil
 }

@@ -29,6 +29,7 @@ type runFlags struct {
 	allowBugs bool
 	quiet     bool
 	converge  time.Duration
+	sets      []string // KEY=VALUE overrides, as one point of a sweep
 }
 
 func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -45,6 +46,7 @@ checker's verdict, and exits 0 if every expectation held, 1 if one failed,
 	}
 	fl := cmd.Flags()
 	fl.Uint64Var(&f.seed, "seed", 0, "seed of the run (0: the scenario's own seed)")
+	fl.StringArrayVar(&f.sets, "set", nil, "KEY=VALUE: override one setting, as rcsim sweep --set does (repeatable)")
 	fl.StringVarP(&f.out, "out", "o", "", "output directory (default out/NAME-seedN)")
 	fl.DurationVar(&f.until, "until", 0, "stop at this virtual time (default: the scenario's duration)")
 	fl.IntVar(&f.hashEvery, "trace-hash-every", 0, "print a running trace hash every N events (to find where two runs diverge)")
@@ -60,6 +62,10 @@ func runOne(arg string, f runFlags, stdout, stderr io.Writer) error {
 	s, err := scenarios.Resolve(arg)
 	if err != nil {
 		return inputError{err}
+	}
+	settings, err := applySets(s, f.sets)
+	if err != nil {
+		return err
 	}
 	if s.Bugs.Any() && !f.allowBugs {
 		return badInput("%s: x-bugs: the scenario breaks Redis rules on purpose; rerun with --allow-bugs", s.File)
@@ -79,7 +85,7 @@ func runOne(arg string, f runFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sum, err := checkRun(s, res, nil, f.converge)
+	sum, err := checkRun(s, res, settings, f.converge)
 	if err != nil {
 		return err
 	}
@@ -91,6 +97,26 @@ func runOne(arg string, f runFlags, stdout, stderr io.Writer) error {
 		return failedError{fmt.Sprintf("%s seed %d: an expectation failed (see %s)", s.Name, seed, filepath.Join(dir, "summary.json"))}
 	}
 	return nil
+}
+
+// applySets applies --set KEY=VALUE overrides to s and returns them as a
+// summary's settings (nil when there are none).
+func applySets(s *scenarios.Scenario, sets []string) (map[string]string, error) {
+	var settings map[string]string
+	for _, kv := range sets {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, badInput("--set %q: want KEY=VALUE", kv)
+		}
+		if err := s.Set(k, v); err != nil {
+			return nil, inputError{err}
+		}
+		if settings == nil {
+			settings = map[string]string{}
+		}
+		settings[k] = v
+	}
+	return settings, nil
 }
 
 // simulate runs the scenario, writing trace.jsonl as it goes; a panic inside

@@ -169,11 +169,11 @@ func onInterrupt(report func()) (stop func()) {
 // describes: the same scenario, settings, seeds and directory, with
 // --resume.
 func resumeCommand(arg string, f sweepFlags) string {
-	parts := []string{"rcsim", "sweep", shellQuote(arg)}
+	parts := []string{"rcsim", "sweep", reports.ShellQuote(arg)}
 	for _, set := range f.sets {
-		parts = append(parts, "--set", shellQuote(set))
+		parts = append(parts, "--set", reports.ShellQuote(set))
 	}
-	parts = append(parts, "--seeds", shellQuote(f.seeds), "--out", shellQuote(f.out))
+	parts = append(parts, "--seeds", reports.ShellQuote(f.seeds), "--out", reports.ShellQuote(f.out))
 	if f.jobs > 0 {
 		parts = append(parts, "--jobs", strconv.Itoa(f.jobs))
 	}
@@ -187,15 +187,6 @@ func resumeCommand(arg string, f sweepFlags) string {
 		parts = append(parts, "--allow-bugs")
 	}
 	return strings.Join(append(parts, "--resume"), " ")
-}
-
-// shellQuote quotes s for a POSIX shell when it holds anything but
-// letters, digits and -_./=,:@+.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=,:@+") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // countFailed counts the runs in dir whose expectations did not all hold.
