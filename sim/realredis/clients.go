@@ -11,6 +11,8 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +29,7 @@ const (
 	minRetryBackoff = 8 * time.Millisecond
 	maxRetryBackoff = 512 * time.Millisecond
 	reloadCooldown  = 200 * time.Millisecond
+	failingFor      = 15 * time.Second // MarkAsFailing
 )
 
 // Workload is what the clients do.
@@ -100,12 +103,17 @@ type client struct {
 	rnd      *rand.Rand
 	local    string
 	conns    map[string]*Conn
-	slots    [16384]string // slot → master address; "" unknown
-	reloaded time.Time
+	failing  map[string]time.Time // address → until when reloads ask it last
+	reloaded time.Time            // when the last reload started
+
+	mu        sync.Mutex // guards slots and reloading: reloads run beside the operations
+	slots     [16384]string
+	reloading bool
 }
 
 func (cl *Clients) client(ctx context.Context, id int) {
-	c := &client{cl: cl, id: id, rnd: rand.New(rand.NewPCG(cl.w.Seed, uint64(id))), conns: map[string]*Conn{}}
+	c := &client{cl: cl, id: id, rnd: rand.New(rand.NewPCG(cl.w.Seed, uint64(id))), conns: map[string]*Conn{},
+		failing: map[string]time.Time{}}
 	if cl.w.IPs != nil {
 		c.local = cl.w.IPs[id]
 	}
@@ -120,6 +128,7 @@ func (cl *Clients) client(ctx context.Context, id int) {
 	}
 	next := time.Now().Add(time.Duration(c.rnd.Int64N(int64(interval) + 1)))
 	c.reload(time.Now())
+	c.waitReload(ctx) // go-redis loads the map before the first command
 	for n := 1; ; n++ {
 		if sleepCtx(ctx, time.Until(next)) != nil {
 			return
@@ -169,7 +178,11 @@ func (c *client) run(op *history.Op, args []string, deadline time.Time) {
 		var retryErr string
 		switch {
 		case err != nil && !errors.Is(err, ErrNotSent):
-			c.end(op, history.Unknown, "", Reply{}) // it may have executed
+			// It may have executed. As go-redis does, mark the node failing
+			// (after the connection was dropped) and reload the map.
+			c.failing[addr] = time.Now().Add(failingFor)
+			c.reload(time.Now())
+			c.end(op, history.Unknown, "", Reply{})
 			return
 		case err != nil:
 			retryErr = "connection: " + err.Error()
@@ -182,7 +195,9 @@ func (c *client) run(op *history.Op, args []string, deadline time.Time) {
 				return
 			}
 			if f[0] == "MOVED" {
+				c.mu.Lock()
 				c.slots[op.Slot] = f[2]
+				c.mu.Unlock()
 				c.reload(time.Now())
 			} else {
 				asking = true
@@ -286,20 +301,56 @@ func (c *client) end(op *history.Op, st history.Status, errText string, r Reply)
 
 // route returns the master address of slot from the map, or a node.
 func (c *client) route(slot int) string {
-	if a := c.slots[slot]; a != "" {
+	c.mu.Lock()
+	a := c.slots[slot]
+	c.mu.Unlock()
+	if a != "" {
 		return a
 	}
 	return c.cl.addrs[c.rnd.IntN(len(c.cl.addrs))]
 }
 
-// reload refreshes the slot map with CLUSTER SLOTS from the first node
-// that answers, at most five times a second (go-redis's LazyReload).
+// reload starts a refresh of the slot map with CLUSTER SLOTS from the
+// first node that answers (nodes marked failing asked last), in the
+// background and at most five times a second (go-redis's LazyReload).
 func (c *client) reload(now time.Time) {
-	if now.Sub(c.reloaded) < reloadCooldown {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.reloading || now.Sub(c.reloaded) < reloadCooldown {
 		return
 	}
-	c.reloaded = now
-	for _, i := range c.rnd.Perm(len(c.cl.addrs)) {
+	c.reloaded, c.reloading = now, true
+	order := c.rnd.Perm(len(c.cl.addrs))
+	slices.SortStableFunc(order, func(a, b int) int {
+		fa, fb := now.Before(c.failing[c.cl.addrs[a]]), now.Before(c.failing[c.cl.addrs[b]])
+		switch {
+		case fa == fb:
+			return 0
+		case fb:
+			return -1
+		}
+		return 1
+	})
+	go c.load(order)
+}
+
+// waitReload waits for a reload in progress.
+func (c *client) waitReload(ctx context.Context) {
+	for {
+		c.mu.Lock()
+		busy := c.reloading
+		c.mu.Unlock()
+		if !busy || sleepCtx(ctx, time.Millisecond) != nil {
+			return
+		}
+	}
+}
+
+// load asks the nodes in order for CLUSTER SLOTS and takes the first
+// answer.
+func (c *client) load(order []int) {
+	defer func() { c.mu.Lock(); c.reloading = false; c.mu.Unlock() }()
+	for _, i := range order {
 		conn, err := Dial(c.cl.addrs[i], c.local, 50*time.Millisecond)
 		if err != nil {
 			continue
@@ -309,17 +360,19 @@ func (c *client) reload(now time.Time) {
 		if err != nil || r.Err != "" {
 			continue
 		}
+		c.mu.Lock()
 		for _, rng := range r.Array {
 			if len(rng.Array) < 3 || len(rng.Array[2].Array) < 2 {
 				continue
 			}
 			lo, hi := int(rng.Array[0].Int), int(rng.Array[1].Int)
 			m := rng.Array[2].Array
-			addr := m[0].Str + ":" + m[1].Str
+			addr := net.JoinHostPort(m[0].Str, m[1].Str)
 			for s := max(lo, 0); s <= hi && s < len(c.slots); s++ {
 				c.slots[s] = addr
 			}
 		}
+		c.mu.Unlock()
 		return
 	}
 }

@@ -61,8 +61,8 @@ type Cluster struct {
 // Start boots the servers, forms the cluster and waits until every node
 // says cluster_state:ok and every replica's link to its master is up. On
 // an error the processes it started are killed.
-func Start(ctx context.Context, cfg Config, procs *Procs) (c *Cluster, err error) {
-	c = &Cluster{cfg: cfg, Procs: procs}
+func Start(ctx context.Context, cfg Config, procs *Procs) (_ *Cluster, err error) {
+	c := &Cluster{cfg: cfg, Procs: procs}
 	defer func() {
 		if err != nil {
 			c.Stop()
@@ -113,8 +113,9 @@ func serverArgs(cfg Config, n *Node) []string {
 	if cfg.IPs != nil {
 		// Outgoing bus and replication links leave from the node's own
 		// address (Redis 7.0's bind-source-addr), so a partition can filter
-		// on it.
-		a = append(a, "--bind-source-addr", n.IP)
+		// on it. Protected mode counts only 127.0.0.1 and ::1 as loopback;
+		// inside the private namespace no one else can connect anyway.
+		a = append(a, "--bind-source-addr", n.IP, "--protected-mode", "no")
 	}
 	for i := 0; i+1 < len(cfg.Settings); i += 2 {
 		a = append(a, "--"+cfg.Settings[i], cfg.Settings[i+1])

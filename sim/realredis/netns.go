@@ -116,7 +116,7 @@ func SetupLoopback(ips []string) error {
 	}
 	for _, ip := range ips {
 		if out, err := exec.Command("ip", "addr", "add", ip+"/32", "dev", "lo").CombinedOutput(); err != nil &&
-			!strings.Contains(string(out), "exists") {
+			!strings.Contains(string(out), "already assigned") && !strings.Contains(string(out), "exists") {
 			return fmt.Errorf("ip addr add %s: %v: %s", ip, err, out)
 		}
 	}

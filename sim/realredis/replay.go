@@ -197,7 +197,7 @@ type runner struct {
 	rnd       *rand.Rand
 	down      map[string]bool // crashed
 	paused    map[string]bool
-	order     []string // crashed and paused nodes, latest last
+	order     []string                // crashed and paused nodes, latest last
 	byID      map[string]func() error // the end of each lasting fault with an ID
 	timed     []step                  // the ends of lasting faults with a For
 }
