@@ -103,7 +103,7 @@ func calibrateCmd(f calibrateFlags, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stderr, "calibrate: partition skipped: %v\n", err)
 			f.faults = slices.DeleteFunc(slices.Clone(f.faults), func(x string) bool { return x == calibrate.Partition })
 		} else {
-			return reexec()
+			return reexec(stdout, stderr)
 		}
 	}
 	if len(f.faults) == 0 {

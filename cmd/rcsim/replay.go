@@ -101,7 +101,7 @@ func replay(arg string, f replayFlags, stdout, stderr io.Writer) error {
 		if err := realredis.NamespaceSupport(); err != nil {
 			return badInput("%s partitions the network: %v", s.Name, err)
 		}
-		return reexec()
+		return reexec(stdout, stderr)
 	}
 	seed := f.seed
 	if seed == 0 {
@@ -142,8 +142,8 @@ func replay(arg string, f replayFlags, stdout, stderr io.Writer) error {
 
 // reexec runs this command again inside new network and PID namespaces,
 // with the arguments it was given.
-func reexec() error {
-	code, err := realredis.Reexec(cmdArgs)
+func reexec(stdout, stderr io.Writer) error {
+	code, err := realredis.Reexec(cmdArgs, stdout, stderr)
 	if err != nil {
 		return badInput("re-executing in a network namespace: %v", err)
 	}

@@ -42,13 +42,15 @@ type Spec struct {
 	Fault             string
 }
 
-// faultAt is when the fault hits, after the cluster is formed and the
-// clients have written for a while.
-const faultAt = 2 * time.Second
+// faultAt is when the fault hits. The simulated cluster starts as
+// `cluster create` leaves it, and a master only turns its state ok after
+// CLUSTER_WRITABLE_DELAY (2 s, clusterUpdateState); at 4 s every node of
+// both clusters is ok and the clients have written for a while.
+const faultAt = 4 * time.Second
 
 // Scenario is the scenario of a calibration point, as the simulator and the
 // real harness both run it: clients writing to every shard, the fault at
-// 2s, for stop and partition a window of 3T+2s (promotion comes by 2T+1.6s
+// 4s, for stop and partition a window of 3T+2s (promotion comes by 2T+1.6s
 // at the latest) and then 3s to heal and show lost writes.
 func Scenario(sp Spec) (*scenarios.Scenario, error) {
 	t := time.Duration(sp.TimeoutMs) * time.Millisecond
@@ -58,12 +60,12 @@ func Scenario(sp Spec) (*scenarios.Scenario, error) {
 	duration := faultAt + window
 	switch sp.Fault {
 	case Kill:
-		fault = "  - at: 2s\n    crash: {master_of_slot: 0}\n"
+		fault = fmt.Sprintf("  - at: %v\n    crash: {master_of_slot: 0}\n", faultAt)
 	case Stop:
-		fault = fmt.Sprintf("  - at: 2s\n    pause: {master_of_slot: 0}\n    for: %v\n", window)
+		fault = fmt.Sprintf("  - at: %v\n    pause: {master_of_slot: 0}\n    for: %v\n", faultAt, window)
 		duration += 3 * time.Second
 	case Partition:
-		fault = fmt.Sprintf("  - at: 2s\n    partition: [[{master_of_slot: 0}, client-0], [rest]]\n    for: %v\n", window)
+		fault = fmt.Sprintf("  - at: %v\n    partition: [[{master_of_slot: 0}, client-0], [rest]]\n    for: %v\n", faultAt, window)
 		duration += 3 * time.Second
 	default:
 		return nil, fmt.Errorf("unknown fault %q (want %s)", sp.Fault, strings.Join(Faults, ", "))

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -64,7 +65,7 @@ func NamespaceSupport() error {
 // namespaces and returns its exit code. The child dies with this process
 // (parent-death signal); SIGINT and SIGTERM are passed on to it, and it
 // cleans up.
-func Reexec(args []string) (int, error) {
+func Reexec(args []string, stdout, stderr io.Writer) (int, error) {
 	b, _ := json.Marshal(args)
 	exe, err := os.Executable()
 	if err != nil {
@@ -73,7 +74,7 @@ func Reexec(args []string) (int, error) {
 	cmd := exec.Command(exe)
 	cmd.Args = []string{exe}
 	cmd.Env = append(os.Environ(), childEnv+"="+string(b))
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET | syscall.CLONE_NEWPID,
 		Pdeathsig: syscall.SIGKILL}
 	sigs := make(chan os.Signal, 2)
