@@ -182,7 +182,7 @@ type Target struct {
 type Expect struct {
 	FailoverWithin  *time.Duration // every crash of a master is followed by a promotion within this time
 	Linearizable    *bool          // the history's verdict
-	ConvergedWithin *time.Duration // after the last fault heals, all live nodes agree and are ok within this time
+	ConvergedWithin *time.Duration // after the last fault or admin step, the cluster converges (checker.CheckConvergence) within this time
 	MaxLostWrites   *int           // at most this many acknowledged writes lost
 	ClusterOK       *bool          // cluster_state is ok on every live node at the end
 }

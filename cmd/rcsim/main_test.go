@@ -147,3 +147,15 @@ func TestDumpShowsMigrationMarkers(t *testing.T) {
 		t.Errorf("summary.json lacks open_slots:\n%s", b)
 	}
 }
+
+// TestRunStoppedBeforePromotionNotConverged: at 12s m0 is dead and not yet
+// failed over; the others still trust it, which is no convergence.
+func TestRunStoppedBeforePromotionNotConverged(t *testing.T) {
+	code, out, _ := runCLI(t, "run", "master-crash", "--until", "12s", "--out", t.TempDir())
+	if code != exitFailed {
+		t.Errorf("exit %d, want %d", code, exitFailed)
+	}
+	if strings.Contains(out, "converged 0.000s") || !strings.Contains(out, "served by m0, which is down") {
+		t.Errorf("convergence misjudged:\n%s", out)
+	}
+}
