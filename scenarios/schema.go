@@ -185,6 +185,10 @@ type Expect struct {
 	ConvergedWithin *time.Duration // after the last fault or admin step, the cluster converges (checker.CheckConvergence) within this time
 	MaxLostWrites   *int           // at most this many acknowledged writes lost
 	ClusterOK       *bool          // cluster_state is ok on every live node at the end
+	// AdminOK: every admin step ended ok (true), or one failed (false). Nil
+	// is checked as true: a failed admin step fails the run unless the
+	// scenario says it expects one.
+	AdminOK *bool
 }
 
 // NodeNames returns the names of the scenario's nodes in their fixed order:

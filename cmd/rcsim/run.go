@@ -153,7 +153,8 @@ func modelOf(s *scenarios.Scenario) string {
 
 func expectOf(e scenarios.Expect) checker.Expect {
 	return checker.Expect{FailoverWithin: e.FailoverWithin, Linearizable: e.Linearizable,
-		ConvergedWithin: e.ConvergedWithin, MaxLostWrites: e.MaxLostWrites, ClusterOK: e.ClusterOK}
+		ConvergedWithin: e.ConvergedWithin, MaxLostWrites: e.MaxLostWrites, ClusterOK: e.ClusterOK,
+		AdminOK: e.AdminOK}
 }
 
 func writeOutputs(dir string, s *scenarios.Scenario, res *sim.Result, sum checker.Summary) error {
