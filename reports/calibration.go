@@ -1,163 +1,98 @@
 package reports
 
-// Reading `rcsim calibrate`'s calibration-samples.csv: real-server and
-// simulated times of each failover phase, for the latency figures' real
-// points and report.html's calibration table.
+// The standalone calibration page of `rcsim calibrate`: each fault and node
+// timeout's per-phase table and, per phase, the real and simulated
+// empirical CDFs overlaid (inline SVG, no scripts, one file).
 
 import (
-	"encoding/csv"
 	"fmt"
+	"html/template"
 	"io"
-	"os"
-	"slices"
-	"strconv"
+	"math"
 	"strings"
 )
 
-// CalibrationFile is the name `rcsim calibrate` gives its samples.
-const CalibrationFile = "calibration-samples.csv"
+// CalibrationTable is one fault at one node timeout.
+type CalibrationTable struct {
+	Heading string
+	Header  []string
+	Rows    [][]string
+	Plots   []CalibrationPlot
+}
 
-// calibrationHeader is the file's header, in order.
-var calibrationHeader = []string{"server", "fault", "timeout_ms", "phase", "source", "trial", "ms"}
-
-// CalibrationPhaseNames are the phases a sample may name, in failover order.
-var CalibrationPhaseNames = []string{"pfail", "fail", "election", "promotion", "cluster_ok", "writes_resumed", "minority_write_window"}
-
-// CalibrationSample is one row: the time of one phase in one trial, on a
-// real server or in the simulator.
-type CalibrationSample struct {
-	Server    string // e.g. "redis-7.0.15"
-	Fault     string // e.g. "master-kill"
-	TimeoutMs int64
+// CalibrationPlot is one phase's two samples, ms after the fault, sorted.
+type CalibrationPlot struct {
 	Phase     string
-	Source    string // "real" or "sim"
-	Trial     int
-	Ms        float64
+	Real, Sim []float64
 }
 
-// LoadCalibration reads a calibration-samples.csv strictly: a wrong
-// header, field count, source, phase or number is an error naming the
-// file, line and column.
-func LoadCalibration(path string) ([]CalibrationSample, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return ReadCalibration(path, f)
+var calibrationPage = template.Must(template.New("cal").Funcs(template.FuncMap{"cdf": cdfSVG}).Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>rcsim calibration</title>
+<style>
+body{font:14px system-ui,sans-serif;margin:2em;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1em}
+td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}
+td:first-child,th:first-child{text-align:left}
+.plots{display:flex;flex-wrap:wrap;gap:12px}
+figure{margin:0}
+figcaption{font-size:12px;text-align:center}
+.real{stroke:#c0392b}.sim{stroke:#2471a3}
+</style></head><body>
+<h1>Calibration: real servers against the simulator</h1>
+<p>Times are ms after the fault. Each plot overlays the empirical CDFs of one phase:
+<span style="color:#c0392b">real trials</span> and <span style="color:#2471a3">simulated seeds</span>.
+The KS distance is the largest vertical gap between the two curves.</p>
+{{range .}}<h2>{{.Heading}}</h2>
+<table><tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>
+{{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>{{end}}</table>
+<div class="plots">{{range .Plots}}<figure>{{cdf .}}<figcaption>{{.Phase}}</figcaption></figure>{{end}}</div>
+{{end}}</body></html>
+`))
+
+// CalibrationHTML writes the page.
+func CalibrationHTML(w io.Writer, tables []CalibrationTable) error {
+	return calibrationPage.Execute(w, tables)
 }
 
-// ReadCalibration is LoadCalibration from a reader; name labels errors.
-func ReadCalibration(name string, r io.Reader) ([]CalibrationSample, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = len(calibrationHeader)
-	head, err := cr.Read()
-	if err != nil {
-		return nil, fmt.Errorf("%s:1: %v", name, err)
-	}
-	if !slices.Equal(head, calibrationHeader) {
-		return nil, fmt.Errorf("%s:1: header %q, want %q", name, strings.Join(head, ","), strings.Join(calibrationHeader, ","))
-	}
-	var out []CalibrationSample
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			return out, nil
+// cdfSVG draws both step CDFs on one x axis from the smallest to the
+// largest value of either sample.
+func cdfSVG(p CalibrationPlot) template.HTML {
+	const w, h, pad = 260.0, 160.0, 30.0
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, xs := range [][]float64{p.Real, p.Sim} {
+		if len(xs) > 0 {
+			lo, hi = math.Min(lo, xs[0]), math.Max(hi, xs[len(xs)-1])
 		}
-		line, _ := cr.FieldPos(0)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	if math.IsInf(lo, 0) {
+		return ""
+	}
+	if hi == lo {
+		lo, hi = lo-1, hi+1
+	}
+	x := func(v float64) float64 { return pad + (v-lo)/(hi-lo)*(w-2*pad) }
+	y := func(f float64) float64 { return h - pad - f*(h-2*pad) }
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg width="%.0f" height="%.0f" xmlns="http://www.w3.org/2000/svg" font-size="10">`, w, h)
+	fmt.Fprintf(&b, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#888"/>`, pad, y(0), w-pad, y(0))
+	fmt.Fprintf(&b, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#888"/>`, pad, y(0), pad, y(1))
+	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f">%.0f</text><text x="%.0f" y="%.0f" text-anchor="end">%.0f ms</text>`,
+		pad, h-pad+12, lo, w-pad, h-pad+12, hi)
+	fmt.Fprintf(&b, `<text x="2" y="%.0f">1</text><text x="2" y="%.0f">0</text>`, y(1)+4, y(0))
+	for _, s := range []struct {
+		class string
+		xs    []float64
+	}{{"sim", p.Sim}, {"real", p.Real}} {
+		if len(s.xs) == 0 {
+			continue
 		}
-		s, err := calibrationRow(rec)
-		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %v", name, line, err)
+		pts := fmt.Sprintf("%.1f,%.1f", x(lo), y(0))
+		for i, v := range s.xs {
+			pts += fmt.Sprintf(" %.1f,%.1f %.1f,%.1f", x(v), y(float64(i)/float64(len(s.xs))), x(v), y(float64(i+1)/float64(len(s.xs))))
 		}
-		out = append(out, s)
+		pts += fmt.Sprintf(" %.1f,%.1f", x(hi), y(1))
+		fmt.Fprintf(&b, `<polyline class="%s" fill="none" stroke-width="1.5" points="%s"/>`, s.class, pts)
 	}
-}
-
-func calibrationRow(rec []string) (CalibrationSample, error) {
-	s := CalibrationSample{Server: rec[0], Fault: rec[1], Phase: rec[3], Source: rec[4]}
-	var err error
-	if s.TimeoutMs, err = strconv.ParseInt(rec[2], 10, 64); err != nil || s.TimeoutMs <= 0 {
-		return s, fmt.Errorf("timeout_ms: want a positive integer, got %q", rec[2])
-	}
-	if !slices.Contains(CalibrationPhaseNames, s.Phase) {
-		return s, fmt.Errorf("phase: want one of %s, got %q", strings.Join(CalibrationPhaseNames, ", "), s.Phase)
-	}
-	if s.Source != "real" && s.Source != "sim" {
-		return s, fmt.Errorf("source: want real or sim, got %q", s.Source)
-	}
-	if s.Trial, err = strconv.Atoi(rec[5]); err != nil || s.Trial < 0 {
-		return s, fmt.Errorf("trial: want an integer >= 0, got %q", rec[5])
-	}
-	if s.Ms, err = strconv.ParseFloat(rec[6], 64); err != nil || s.Ms < 0 {
-		return s, fmt.Errorf("ms: want a decimal >= 0, got %q", rec[6])
-	}
-	return s, nil
-}
-
-// CalibrationRow is one line of report.html's calibration table: one
-// phase at one server, fault and timeout, real against simulated.
-type CalibrationRow struct {
-	Server, Fault string
-	TimeoutMs     int64
-	Phase         string
-	Real, Sim     Quantiles
-}
-
-// Quantiles summarise float samples (ms): nearest-rank p10, median, p90.
-type Quantiles struct {
-	N             int
-	P10, P50, P90 float64
-}
-
-func quantilesOf(xs []float64) Quantiles {
-	if len(xs) == 0 {
-		return Quantiles{}
-	}
-	xs = slices.Clone(xs)
-	slices.Sort(xs)
-	rank := func(p int) float64 { return xs[max(0, (p*len(xs)+99)/100-1)] }
-	return Quantiles{N: len(xs), P10: rank(10), P50: rank(50), P90: rank(90)}
-}
-
-// CalibrationTable groups samples by server, fault, timeout and phase (in
-// failover order).
-func CalibrationTable(samples []CalibrationSample) []CalibrationRow {
-	type key struct {
-		server, fault string
-		timeout       int64
-		phase         string
-	}
-	var keys []key
-	vals := map[key][2][]float64{}
-	for _, s := range samples {
-		k := key{s.Server, s.Fault, s.TimeoutMs, s.Phase}
-		v, ok := vals[k]
-		if !ok {
-			keys = append(keys, k)
-		}
-		i := 0
-		if s.Source == "sim" {
-			i = 1
-		}
-		v[i] = append(v[i], s.Ms)
-		vals[k] = v
-	}
-	slices.SortStableFunc(keys, func(a, b key) int {
-		if c := strings.Compare(a.server+"\x00"+a.fault, b.server+"\x00"+b.fault); c != 0 {
-			return c
-		}
-		if a.timeout != b.timeout {
-			return int(a.timeout - b.timeout)
-		}
-		return slices.Index(CalibrationPhaseNames, a.phase) - slices.Index(CalibrationPhaseNames, b.phase)
-	})
-	var out []CalibrationRow
-	for _, k := range keys {
-		v := vals[k]
-		out = append(out, CalibrationRow{k.server, k.fault, k.timeout, k.phase, quantilesOf(v[0]), quantilesOf(v[1])})
-	}
-	return out
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String())
 }
