@@ -116,8 +116,11 @@ func bootShards(tr []trace.Event) ([]int, []ShardAvailability) {
 }
 
 // ShardDowntime is the time one shard's clients could not use it: the
-// buckets in which they tried operations and none succeeded, and of
-// those the buckets where at least one answer was CLUSTERDOWN.
+// buckets in which they tried operations and none succeeded, counted from
+// the shard's first successful operation (before it the cluster was still
+// coming up: a master refuses writes until CLUSTER_WRITABLE_DELAY after
+// boot), and of those the buckets where at least one answer was
+// CLUSTERDOWN.
 type ShardDowntime struct {
 	Shard         string `json:"shard"`
 	DowntimeMs    int64  `json:"downtime_ms"`
@@ -129,9 +132,11 @@ func Downtime(av []ShardAvailability) []ShardDowntime {
 	out := make([]ShardDowntime, 0, len(av))
 	for _, s := range av {
 		d := ShardDowntime{Shard: s.Shard}
+		up := false
 		for _, c := range s.Counts {
 			total := c[0] + c[1] + c[2] + c[3] + c[4]
-			if total > 0 && c[0] == 0 {
+			up = up || c[0] > 0
+			if up && total > 0 && c[0] == 0 {
 				d.DowntimeMs += s.BucketMs
 				if c[1] > 0 {
 					d.ClusterDownMs += s.BucketMs

@@ -1,0 +1,49 @@
+package checker
+
+import (
+	"testing"
+	"time"
+
+	"rcsim/checker/history"
+	"rcsim/sim/trace"
+)
+
+// TestAvailabilityAndDowntime: operations count toward the shard that
+// owned their slot at boot, by outcome; downtime is the buckets after the
+// shard first served with attempts and no success.
+func TestAvailabilityAndDowntime(t *testing.T) {
+	tr := []trace.Event{
+		{Node: "m0", Kind: trace.Boot, Value: "master 0-8191"},
+		{Node: "m1", Kind: trace.Boot, Value: "master 8192-16383"},
+		{Node: "m0r0", Kind: trace.Boot, Value: "replica", Peer: "m0"},
+	}
+	ms := func(v int) time.Duration { return time.Duration(v) * time.Millisecond }
+	op := func(at, slot int, status history.Status, err string) history.Op {
+		return history.Op{Kind: "set", Key: "k", Slot: slot, Invoke: ms(at), Return: ms(at + 1), Status: status, Err: err}
+	}
+	hist := []history.Op{
+		op(10, 1, history.Fail, "CLUSTERDOWN The cluster is down"), // before m0 first served: not downtime
+		op(150, 1, history.OK, ""),
+		op(250, 2, history.Fail, "CLUSTERDOWN The cluster is down"),
+		op(260, 2, history.Unknown, ""),
+		op(350, 3, history.Fail, "ECONNREFUSED connection refused"),
+		op(450, 4, history.OK, ""),
+		op(120, 9000, history.OK, ""),
+		op(130, 9000, history.Fail, "TRYAGAIN"),
+		op(140, -1, history.OK, ""), // no slot: left out
+	}
+	av := Availability(tr, hist, 100*time.Millisecond, 500)
+	if len(av) != 2 || av[0].Shard != "m0" || av[1].Shard != "m1" || av[0].Slots != "0-8191" {
+		t.Fatalf("shards %+v", av)
+	}
+	if got := av[0].Counts[2]; got != [5]int{0, 1, 1, 0, 0} {
+		t.Errorf("m0 bucket 2: %v, want one CLUSTERDOWN and one timeout", got)
+	}
+	if got := av[1].Counts[1]; got != [5]int{1, 0, 0, 0, 1} {
+		t.Errorf("m1 bucket 1: %v, want one ok and one other error", got)
+	}
+	d := Downtime(av)
+	if d[0] != (ShardDowntime{"m0", 200, 100}) || d[1] != (ShardDowntime{"m1", 0, 0}) {
+		t.Errorf("downtime %+v", d)
+	}
+}
