@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sort"
+	"strconv"
 	"testing"
 	"time"
 
@@ -16,6 +17,12 @@ import (
 // op in flight on a random key; each op takes effect at one instant inside
 // its interval, so concurrency per key stays about clients/keys.
 func genRegister(seed uint64, n, keys, clients int) []history.Op {
+	return genRegisterValues(seed, n, keys, clients, 0)
+}
+
+// genRegisterValues is genRegister with set values drawn from 0..alphabet-1
+// (0: every value unique).
+func genRegisterValues(seed uint64, n, keys, clients, alphabet int) []history.Op {
 	rnd := rand.New(rand.NewPCG(seed, 0))
 	values := make([]string, keys) // current value per key ("" = missing)
 	next := make([]time.Duration, clients)
@@ -33,6 +40,9 @@ func genRegister(seed uint64, n, keys, clients int) []history.Op {
 		op := history.Op{Client: c, Key: fmt.Sprintf("k%d", k), Slot: k, Invoke: inv, Return: inv + lat, Status: history.OK}
 		if rnd.IntN(2) == 0 {
 			op.Kind, op.Value, op.Result = "set", fmt.Sprintf("c%d-%d", c, i), "OK"
+			if alphabet > 0 {
+				op.Value = strconv.Itoa(rnd.IntN(alphabet))
+			}
 		} else {
 			op.Kind = "get"
 		}
