@@ -139,6 +139,7 @@ func slowRegister(ops []history.Op) (lost, stale, unattr []time.Duration) {
 
 // slowList is the list's definitions, loop by loop.
 func slowList(ops []history.Op) (lost, stale, unattr []time.Duration) {
+	// unattr: see slowListUnattributed.
 	pushes := map[string]int{}
 	for _, o := range ops {
 		if o.Kind == "rpush" && o.Status != history.Fail {
@@ -168,39 +169,12 @@ func slowList(ops []history.Op) (lost, stale, unattr []time.Duration) {
 		if !ok(r, "lrange") {
 			continue
 		}
-		any, isStale := false, false
+		isStale := false
 		for _, w := range ops {
-			if missed(r, w) {
-				any = true
-				isStale = isStale || heldLater(r, w.Value)
-			}
+			isStale = isStale || missed(r, w) && heldLater(r, w.Value)
 		}
 		if isStale {
 			stale = append(stale, r.Invoke)
-		}
-		if any {
-			continue
-		}
-		deficit := 0
-		for v, n := range pushes {
-			if n < 2 {
-				continue
-			}
-			done, have := 0, 0
-			for _, w := range ops {
-				if ok(w, "rpush") && w.Value == v && w.Return < r.Invoke {
-					done++
-				}
-			}
-			for _, x := range r.List {
-				if x == v {
-					have++
-				}
-			}
-			deficit += max(0, done-have)
-		}
-		if deficit > 0 {
-			unattr = append(unattr, r.Invoke)
 		}
 	}
 	return lost, stale, nil

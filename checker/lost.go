@@ -170,15 +170,3 @@ func byReturn(ops []history.Op) []int {
 	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(ops[a].Return, ops[b].Return) })
 	return idx
 }
-
-// completedBefore is the number of ops, sorted by return, that returned
-// before t.
-func completedBefore(ops []history.Op, order []int, t time.Duration) int {
-	n, _ := slices.BinarySearchFunc(order, t, func(i int, t time.Duration) int {
-		if ops[i].Return < t {
-			return -1
-		}
-		return 1
-	})
-	return n
-}
