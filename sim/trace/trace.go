@@ -127,11 +127,3 @@ func FormatTime(d time.Duration) string {
 	ms := d.Milliseconds()
 	return fmt.Sprintf("%d.%03ds", ms/1000, ms%1000)
 }
-
-// FormatTimeMicro is FormatTime with the microseconds a client operation
-// is recorded in, "12.431207s", for operations whose order within a
-// millisecond matters to a linearizability verdict.
-func FormatTimeMicro(d time.Duration) string {
-	us := d.Microseconds()
-	return fmt.Sprintf("%d.%06ds", us/1000000, us%1000000)
-}
