@@ -315,7 +315,7 @@ type CDFRow struct {
 // each, over all the group's runs.
 func CDF(m Meta, groups []Group, metric Metric) *Figure {
 	name := "cdf_" + metric.Name[:len(metric.Name)-len("_ms")]
-	f := newFigure(name, fmt.Sprintf("CDF of %s — %s, per %s", metric.Title, m.Scenario, AxisTitle(m.Axes)),
+	f := newFigure(name, fmt.Sprintf("CDF of %s — %s, per %s", metric.Title, m.Scenario, categoryTitle(m.Axes)),
 		"time after the crash (s)", "fraction of runs")
 	var rows []CDFRow
 	hi := 0.0

@@ -226,7 +226,7 @@ func WriteSweep(out string, m Meta, runs []Run, x Extras) (string, error) {
 	groups := Groups(m, runs)
 	rows := Summarize(groups)
 	pg := page{Title: "rcsim sweep report: " + m.Scenario, Meta: m, Fixed: Fixed(m.Axes), SeedText: SeedText(m.Seeds), Runs: len(runs),
-		AxisTitle: AxisTitle(m.Axes), Rows: rows, Shards: shardNames(groups), Phases: Phases,
+		AxisTitle: categoryTitle(m.Axes), Rows: rows, Shards: shardNames(groups), Phases: Phases,
 		Failures: FailureGroups(m, runs), Calibration: CalibrationRows(x.Calibration), Comparison: x.Comparison}
 	for _, r := range rows {
 		pg.FewRuns = pg.FewRuns || r.Promoted.N < 100 || r.WritesResumed.N < 100

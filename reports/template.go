@@ -12,11 +12,11 @@ body { font-family: system-ui, sans-serif; margin: 1.5em 2em; color: #222; }
 table { border-collapse: collapse; margin: 1em 0; }
 th, td { border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: right; vertical-align: top; }
 th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
-td.text { text-align: left; }
+td.text, th.text { text-align: left; }
 figure { margin: 2em 0; width: 100%; } figure svg { width: 100%; height: auto; display: block; }
 figcaption { color: #555; font-size: 0.9em; }
 pre, code.cmd { background: #f7f7f7; } pre { padding: 1em; overflow-x: auto; }
-code.cmd { display: inline-block; padding: 0.1em 0.4em; white-space: pre-wrap; word-break: break-all; }
+code.cmd { display: inline-block; padding: 0.1em 0.4em; white-space: pre-wrap; overflow-wrap: break-word; }
 .bad { color: #b00; } .few { color: #a60; } .note { color: #555; font-size: 0.9em; }
 details { margin: 0.5em 0; } summary { cursor: pointer; }
 </style></head><body>
@@ -63,11 +63,11 @@ trace_sha256 <code>{{.TraceSHA256}}</code>.</p>
 {{range .Rows}}<tr><td>{{.Group}}</td><td>{{.Runs}}</td><td>{{.OK}}</td><td>{{index .Verdicts 0}}</td><td>{{index .Verdicts 1}}</td><td>{{index .Verdicts 2}}</td><td>{{.LostWrites}}</td><td>{{.LossyRuns}}</td><td>{{.Panics}}</td></tr>
 {{end}}</table>
 {{if .Failures}}<h2>Runs that failed, by what failed</h2>
-<table><tr><th>what failed</th><th>runs</th><th>settings</th><th>seeds</th><th>first run's details</th><th>reproduce the first run</th></tr>
+<table><tr><th>what failed</th><th>runs</th><th class="text">settings</th><th class="text">seeds</th><th class="text">first run's details</th><th class="text">reproduce the first run</th></tr>
 {{range .Failures}}<tr><td class="text">{{.What}}</td><td>{{.Count}}</td><td class="text">{{.Settings}}</td><td class="text">{{.Seeds}}</td><td class="text">{{.Example}}</td><td class="text"><code class="cmd">{{.Command}}</code></td></tr>
 {{end}}</table>{{else}}<p>Every run held every expectation and invariant.</p>{{end}}
 {{if .Findings}}<h2>Runs that lost acknowledged writes or broke an invariant</h2>
-<table><tr><th>run</th><th>seed</th><th>settings</th><th>writes lost</th><th>invariants broken</th><th>reproduce</th></tr>
+<table><tr><th>run</th><th>seed</th><th class="text">settings</th><th>writes lost</th><th class="text">invariants broken</th><th class="text">reproduce</th></tr>
 {{range .Findings}}<tr><td>{{.Run}}</td><td>{{.Seed}}</td><td class="text">{{.Settings}}</td><td>{{.LostWrites}}</td><td class="text">{{.Invariants}}</td><td class="text"><code class="cmd">{{.Command}}</code></td></tr>
 {{end}}</table>{{if .MoreFinds}}<p>… and {{.MoreFinds}} more (see runs.csv).</p>{{end}}{{end}}
 {{end}}
