@@ -42,14 +42,33 @@ func TestSweepReportMerge(t *testing.T) {
 			t.Errorf("%s: merged shards differ from the whole sweep", f)
 		}
 	}
+	cal, err := os.ReadFile("../../reports/testdata/calibration-samples.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(merged, "calibration-samples.csv"), cal, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	code, out, errs = runCLI(t, "report", merged)
 	if code != exitOK || !strings.Contains(out, filepath.Join(merged, "report", "report.html")) {
 		t.Fatalf("report: exit %d\n%s\n%s", code, out, errs)
 	}
-	for _, f := range []string{"latency.png", "latency.svg", "anatomy.svg", "cdf_promoted.png", "timeline.png", "summary.csv"} {
+	for _, f := range []string{"latency.png", "latency.svg", "latency_band.svg", "latency_per_timeout.svg", "anatomy.svg",
+		"cdf_promoted.png", "timeline.png", "timeline_failover.png", "availability.png", "summary.csv"} {
 		if _, err := os.Stat(filepath.Join(merged, "report", f)); err != nil {
 			t.Error(err)
 		}
+	}
+	html, _ := os.ReadFile(filepath.Join(merged, "report", "report.html"))
+	for _, want := range []string{"Scenario as run, per setting", "cluster-node-timeout: 500", "cluster-node-timeout: 1000",
+		"Calibration against a real server", "real Redis: crash → promotion"} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+	csv, _ := os.ReadFile(filepath.Join(merged, "report", "summary.csv"))
+	if !strings.Contains(string(csv), "downtime_m1_p50_ms,downtime_m1_max_ms") {
+		t.Errorf("summary.csv lacks the per-shard downtime:\n%s", csv)
 	}
 }
 
@@ -62,8 +81,32 @@ func TestReportOfOneRun(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "report.html") {
 		t.Fatalf("report: exit %d\n%s\n%s", code, out, errs)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "r", "timeline.png")); err != nil {
-		t.Error(err)
+	for _, f := range []string{"timeline.png", "timeline_failover.png", "availability.png"} {
+		if _, err := os.Stat(filepath.Join(dir, "r", f)); err != nil {
+			t.Error(err)
+		}
+	}
+	html, _ := os.ReadFile(filepath.Join(dir, "r", "report.html"))
+	if !strings.Contains(string(html), "rcsim run short-crash --seed 3") {
+		t.Errorf("the run's report lacks its command")
+	}
+}
+
+// TestRunSet: rcsim run --set overrides a setting as a sweep point does,
+// and the summary records it.
+func TestRunSet(t *testing.T) {
+	dir := t.TempDir()
+	code, _, errs := runCLI(t, "run", shortCrash, "--seed", "3", "--set", "cluster-node-timeout=500", "--out", dir, "-q")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "summary.json"))
+	if !strings.Contains(string(b), `"cluster-node-timeout": "500"`) {
+		t.Errorf("summary.json lacks the setting:\n%s", b)
+	}
+	if code, _, errs := runCLI(t, "run", shortCrash, "--set", "cluster-node-timout=500", "--out", t.TempDir()); code != exitBadInput ||
+		!strings.Contains(errs, `did you mean "cluster-node-timeout"?`) {
+		t.Errorf("bad --set: exit %d, %q", code, errs)
 	}
 }
 
