@@ -6,6 +6,7 @@ package checker
 // bucket; and the downtime each shard's clients saw.
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,7 +35,7 @@ func OutcomeOf(op history.Op) string {
 	switch {
 	case op.Status == history.OK:
 		return OutcomeOK
-	case op.Status == history.Unknown || strings.HasPrefix(op.Err, "timeout"):
+	case op.Status == history.Unknown || strings.Contains(op.Err, "timeout"): // "timeout", "dial tcp: i/o timeout"
 		return OutcomeTimeout
 	case strings.HasPrefix(op.Err, "CLUSTERDOWN"):
 		return OutcomeClusterDown
@@ -116,34 +117,68 @@ func bootShards(tr []trace.Event) ([]int, []ShardAvailability) {
 }
 
 // ShardDowntime is the time one shard's clients could not use it: the
-// buckets in which they tried operations and none succeeded, counted from
-// the shard's first successful operation (before it the cluster was still
-// coming up: a master refuses writes until CLUSTER_WRITABLE_DELAY after
-// boot), and of those the buckets where at least one answer was
-// CLUSTERDOWN.
+// sum of the gaps between two successful answers from the shard (by
+// return time) longer than AvailabilityBucket in which an operation on it
+// was started and failed or timed out. Gaps before the shard's first
+// success are not counted: the cluster was still coming up (a master
+// refuses writes until CLUSTER_WRITABLE_DELAY after boot). ClusterDownMs
+// is the part of it in gaps where an answer was CLUSTERDOWN.
 type ShardDowntime struct {
 	Shard         string `json:"shard"`
 	DowntimeMs    int64  `json:"downtime_ms"`
 	ClusterDownMs int64  `json:"clusterdown_ms"`
 }
 
-// Downtime sums each shard's buckets without a successful operation.
-func Downtime(av []ShardAvailability) []ShardDowntime {
-	out := make([]ShardDowntime, 0, len(av))
-	for _, s := range av {
-		d := ShardDowntime{Shard: s.Shard}
-		up := false
-		for _, c := range s.Counts {
-			total := c[0] + c[1] + c[2] + c[3] + c[4]
-			up = up || c[0] > 0
-			if up && total > 0 && c[0] == 0 {
-				d.DowntimeMs += s.BucketMs
-				if c[1] > 0 {
-					d.ClusterDownMs += s.BucketMs
-				}
+// Downtime measures each boot shard's downtime from the history; a gap
+// still open at endMs ends there.
+func Downtime(tr []trace.Event, hist []history.Op, endMs int64) []ShardDowntime {
+	owner, shards := bootShards(tr)
+	type shardOps struct {
+		okAt   []time.Duration // return times of successes
+		failAt []time.Duration // invoke times of failures and timeouts
+		downAt []time.Duration // invoke times of CLUSTERDOWN answers
+	}
+	per := make([]shardOps, len(shards))
+	for _, op := range hist {
+		if op.Slot < 0 || op.Slot >= len(owner) || owner[op.Slot] < 0 {
+			continue
+		}
+		p := &per[owner[op.Slot]]
+		switch OutcomeOf(op) {
+		case OutcomeOK:
+			p.okAt = append(p.okAt, op.Return)
+		case OutcomeClusterDown:
+			p.downAt = append(p.downAt, op.Invoke)
+			p.failAt = append(p.failAt, op.Invoke)
+		default:
+			p.failAt = append(p.failAt, op.Invoke)
+		}
+	}
+	out := make([]ShardDowntime, len(shards))
+	end := time.Duration(endMs) * time.Millisecond
+	for i, p := range per {
+		out[i].Shard = shards[i].Shard
+		slices.Sort(p.okAt)
+		for j := range p.okAt {
+			from, to := p.okAt[j], end
+			if j+1 < len(p.okAt) {
+				to = p.okAt[j+1]
+			}
+			if to-from <= AvailabilityBucket || !anyIn(p.failAt, from, to) {
+				continue
+			}
+			out[i].DowntimeMs += (to - from).Milliseconds()
+			if anyIn(p.downAt, from, to) {
+				out[i].ClusterDownMs += (to - from).Milliseconds()
 			}
 		}
-		out = append(out, d)
 	}
 	return out
+}
+
+// anyIn reports whether some time of ts (in invoke order, so sorted) lies
+// in [from, to).
+func anyIn(ts []time.Duration, from, to time.Duration) bool {
+	k, _ := slices.BinarySearch(ts, from)
+	return k < len(ts) && ts[k] < to
 }

@@ -9,8 +9,8 @@ import (
 )
 
 // TestAvailabilityAndDowntime: operations count toward the shard that
-// owned their slot at boot, by outcome; downtime is the buckets after the
-// shard first served with attempts and no success.
+// owned their slot at boot, by outcome; downtime is the gaps between
+// successes, after the first, in which operations failed.
 func TestAvailabilityAndDowntime(t *testing.T) {
 	tr := []trace.Event{
 		{Node: "m0", Kind: trace.Boot, Value: "master 0-8191"},
@@ -42,8 +42,12 @@ func TestAvailabilityAndDowntime(t *testing.T) {
 	if got := av[1].Counts[1]; got != [5]int{1, 0, 0, 0, 1} {
 		t.Errorf("m1 bucket 1: %v, want one ok and one other error", got)
 	}
-	d := Downtime(av)
-	if d[0] != (ShardDowntime{"m0", 200, 100}) || d[1] != (ShardDowntime{"m1", 0, 0}) {
+	// m0: successes return at 151 and 451 ms, failures in between (one
+	// CLUSTERDOWN): 300 ms down; then none until the end at 500 ms.
+	// m1: the TRYAGAIN at 130 ms comes after its only success at 121 ms, in
+	// a 379 ms gap to the end.
+	d := Downtime(tr, hist, 500)
+	if d[0] != (ShardDowntime{"m0", 300, 300}) || d[1] != (ShardDowntime{"m1", 379, 0}) {
 		t.Errorf("downtime %+v", d)
 	}
 }

@@ -41,8 +41,8 @@ type Summary struct {
 	// Convergence says how the convergence invariant was judged.
 	Convergence string `json:"convergence"`
 	// Downtime is, per shard (its master at boot), how long its clients
-	// got no successful answer (Downtime over AvailabilityBucket buckets);
-	// empty without a workload.
+	// got no successful answer while trying (see ShardDowntime); empty
+	// without a workload.
 	Downtime []ShardDowntime `json:"downtime,omitempty"`
 	OK       bool            `json:"ok"` // every expectation and every invariant held
 }
@@ -139,7 +139,7 @@ func Check(in Input) (Summary, error) {
 	s.Expectations = expectations(in, s)
 	s.Invariants, s.Convergence = invariants(in)
 	if len(in.History) > 0 {
-		s.Downtime = Downtime(Availability(in.Trace, in.History, AvailabilityBucket, in.EndMs))
+		s.Downtime = Downtime(in.Trace, in.History, in.EndMs)
 	}
 	s.OK = len(s.Invariants) == 0
 	for _, e := range s.Expectations {

@@ -1,9 +1,10 @@
 package reports
 
 // Client-observed availability over time, one row per shard: in each
-// 100 ms bucket, the fractions of that shard's operations that succeeded,
-// got CLUSTERDOWN, timed out, were refused or failed otherwise, over the
-// fault windows shaded across all rows.
+// 100 ms bucket, the fractions of the operations started on that shard
+// that succeeded, got CLUSTERDOWN, timed out, were refused or failed
+// otherwise (grey where none started), over the fault windows shaded
+// across all rows.
 
 import (
 	"fmt"
@@ -26,8 +27,12 @@ var outcomeColors = []struct {
 	{"other error", color.RGBA{255, 160, 0, 255}},
 }
 
-// faultShade is the background of the fault windows.
-var faultShade = color.RGBA{255, 236, 179, 255}
+// faultShade is the background of the fault windows; idleColor fills a
+// bucket in which no operation of the shard started.
+var (
+	faultShade = color.RGBA{255, 236, 179, 255}
+	idleColor  = color.RGBA{215, 215, 215, 255}
+)
 
 // AvailabilityData is what the availability figure draws.
 type AvailabilityData struct {
@@ -103,6 +108,7 @@ func Availability(title string, av []checker.ShardAvailability, d TimelineData) 
 	for _, oc := range outcomeColors {
 		f.legend(oc.label, swatch(oc.c))
 	}
+	f.legend("no operation started (clients waiting on earlier ones)", swatch(idleColor))
 	f.Plot.NominalY(names...)
 	f.Plot.Y.Min, f.Plot.Y.Max = -0.6, float64(n)-0.4
 	f.Plot.X.Min, f.Plot.X.Max = 0, float64(d.EndMs)/1000
@@ -121,6 +127,9 @@ func shardBars(s checker.ShardAvailability, y0, h float64) rects {
 			j++
 		}
 		fr := fractions(s.Counts[i])
+		if fr == ([5]float64{}) {
+			out = append(out, rect{float64(i) * w, float64(j) * w, y0, y0 + h, idleColor})
+		}
 		y := y0
 		for k, v := range fr {
 			if v > 0 {
