@@ -259,11 +259,16 @@ func (n *Node) checkSlotClaims(sender *peer, h *Header) {
 	if sender.is(FlagSlave) {
 		sm = sender.master
 	}
-	if sm == nil || h.MySlots == nil || sm.slots == *h.MySlots {
+	if sm == nil || h.MySlots == nil || sm.slots == h.MySlots {
+		return
+	}
+	if *sm.slots == *h.MySlots {
+		sm.adoptSlots(h.MySlots)
 		return
 	}
 	if sender.is(FlagMaster) {
 		n.updateSlotsConfigWith(sender, h.ConfigEpoch, h.MySlots)
+		sender.adoptSlots(h.MySlots)
 	}
 	for s := 0; s < NumSlots; s++ {
 		if !h.MySlots.Has(s) {

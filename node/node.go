@@ -17,6 +17,7 @@ package node
 import (
 	"math/rand/v2"
 	"sort"
+	"strconv"
 	"time"
 
 	"rcsim/sim/trace"
@@ -58,9 +59,10 @@ type peer struct {
 	master       *peer   // slaveof
 	replicas     []*peer // slaves, sorted by ID
 	configEpoch  uint64
-	slots        SlotSet
+	slots        *SlotSet    // never nil; shared (immutable) once handed out, see slotSnap
+	shared       bool        // slots may be referenced elsewhere: copy before changing
+	ranges       []SlotRange // slots.Ranges(), cached for Disk; nil when stale
 	numSlots     int
-	snap         *SlotSet // immutable copy of slots for headers; nil when stale
 	pingSent     time.Duration
 	pongReceived time.Duration
 	dataReceived time.Duration
@@ -148,7 +150,7 @@ func New(cfg Config, self ID, cluster []Member, rnd *rand.Rand) *Node {
 	if n.byID[self] == nil {
 		panic("node: invariant: self is not a member")
 	}
-	for _, m := range cluster {
+	for i, m := range cluster {
 		p := n.byID[m.ID]
 		if m.Master != "" {
 			p.flags |= FlagSlave
@@ -156,14 +158,32 @@ func New(cfg Config, self ID, cluster []Member, rnd *rand.Rand) *Node {
 		} else {
 			p.flags |= FlagMaster
 		}
-		for _, r := range m.Slots {
-			for s := r.Start; s <= r.End; s++ {
-				n.addSlot(p, s)
-			}
+		if len(m.Slots) > 0 {
+			n.bootSlots(p, &cluster[i])
 		}
 	}
 	n.finishBoot()
 	return n
+}
+
+// bootSlots binds the member's slots to p. The bitmap is built once per
+// member and kept in the caller's slice (m.set), so that every node built
+// from the same slice shares it instead of holding its own 2 KB copy of
+// every peer's slots: 2,000 nodes × 2,000 peers × 2 KB would be 8 GB.
+func (n *Node) bootSlots(p *peer, m *Member) {
+	if m.set == nil {
+		m.set = SlotSetOf(m.Slots)
+	}
+	for _, r := range m.Slots {
+		for s := r.Start; s <= r.End; s++ {
+			if n.slots[s] != nil {
+				panic("node: invariant: two members claim slot " + strconv.Itoa(s))
+			}
+			n.slots[s] = p
+		}
+	}
+	p.slots, p.shared, p.ranges = m.set, true, nil
+	p.numSlots = m.set.Count()
 }
 
 // newNode returns an empty node: myself is added by the caller.
@@ -197,7 +217,7 @@ func (n *Node) addPeer(id ID, addr string) *peer {
 	if p := n.byID[id]; p != nil {
 		return p
 	}
-	p := &peer{id: id, addr: addr, votedTime: never, ctime: n.now}
+	p := &peer{id: id, addr: addr, votedTime: never, ctime: n.now, slots: &noSlots, shared: true}
 	n.byID[id] = p
 	i := sort.Search(len(n.nodes), func(i int) bool { return n.nodes[i].id >= id })
 	n.nodes = append(n.nodes, nil)
