@@ -53,6 +53,7 @@ type link struct {
 // peer is one clusterNode: my local view of a node (myself included).
 type peer struct {
 	id           ID
+	ref          uint32 // id's number in the run's Shared; 0 without one
 	addr         string
 	ctime        time.Duration // creation time (handshake timeout)
 	flags        Flags
@@ -72,7 +73,8 @@ type peer struct {
 	orphanedTime time.Duration
 	link         *link
 	failReports  []failReport
-	downReported bool // a LinkDown was emitted and no link came up since
+	downReported bool   // a LinkDown was emitted and no link came up since
+	gossipMark   uint32 // equal to Node.gossipMark: in the gossip section being built
 }
 
 func (p *peer) is(f Flags) bool { return p.flags&f != 0 }
@@ -86,6 +88,9 @@ type Node struct {
 	myself *peer
 	nodes  []*peer // every known node, myself included, sorted by ID
 	byID   map[ID]*peer
+	byRef  []*peer // by peer.ref, when cfg.Shared is set: the same nodes as byID
+
+	gossipMark uint32 // see nextGossipMark
 
 	// clusterState.
 	currentEpoch      uint64
@@ -218,12 +223,35 @@ func (n *Node) addPeer(id ID, addr string) *peer {
 		return p
 	}
 	p := &peer{id: id, addr: addr, votedTime: never, ctime: n.now, slots: &noSlots, shared: true}
-	n.byID[id] = p
-	i := sort.Search(len(n.nodes), func(i int) bool { return n.nodes[i].id >= id })
+	n.listPeer(p)
+	return p
+}
+
+// listPeer puts p into the dict under p.id, keeping n.nodes sorted.
+func (n *Node) listPeer(p *peer) {
+	n.byID[p.id] = p
+	if p.ref = n.cfg.Shared.ref(p.id); p.ref != 0 {
+		for int(p.ref) >= len(n.byRef) {
+			n.byRef = append(n.byRef, nil)
+		}
+		n.byRef[p.ref] = p
+	}
+	i := sort.Search(len(n.nodes), func(i int) bool { return n.nodes[i].id >= p.id })
 	n.nodes = append(n.nodes, nil)
 	copy(n.nodes[i+1:], n.nodes[i:])
 	n.nodes[i] = p
-	return p
+}
+
+// lookup is the dict lookup of a node a message names: by its number when
+// the sender filled one in (ref ≠ 0, same Shared), else by its ID.
+func (n *Node) lookup(ref uint32, id ID) *peer {
+	if ref == 0 || n.cfg.Shared == nil {
+		return n.byID[id]
+	}
+	if int(ref) < len(n.byRef) {
+		return n.byRef[ref]
+	}
+	return nil
 }
 
 // ID is the node's name.

@@ -33,7 +33,7 @@ func BenchmarkScale(b *testing.B) {
 		dur  time.Duration
 	}{
 		{3, 1, 60 * time.Second}, {30, 1, 60 * time.Second}, {100, 1, 60 * time.Second},
-		{300, 1, 20 * time.Second}, {1000, 1, 5 * time.Second},
+		{300, 1, 10 * time.Second}, {1000, 1, 10 * time.Second},
 	} {
 		b.Run(fmt.Sprintf("nodes=%d", sz.m*(1+sz.r)), func(b *testing.B) {
 			s := scaleScenario(b, sz.m, sz.r, sz.dur)

@@ -100,6 +100,7 @@ type world struct {
 	net     *netmodel.Net
 	phase   *rand.Rand
 	conns   connTable
+	shared  *node.Shared // every node's Config.Shared
 
 	out       node.Output
 	tw        *trace.Writer
@@ -118,7 +119,7 @@ type world struct {
 
 func newWorld(s *scenarios.Scenario, opt Options) (*world, error) {
 	w := &world{s: s, opt: opt, seed: opt.Seed, byID: map[node.ID]*host{},
-		byAddr: map[string]int{}, names: map[string]int{}}
+		byAddr: map[string]int{}, names: map[string]int{}, shared: node.NewShared()}
 	w.tw = trace.NewWriter(opt.Trace)
 	if opt.HashEvery > 0 && opt.HashOut != nil {
 		w.tw.HashEvery(opt.HashEvery, opt.HashOut)
@@ -187,6 +188,7 @@ func (w *world) buildHosts() []node.Member {
 	for i, name := range names {
 		h := &host{name: name, idx: i, id: randomID(ids), addr: "127.0.0.1:" + strconv.Itoa(30001+i)}
 		h.cfg = nodeConfig(c.Config, h.addr, w.s)
+		h.cfg.Shared = w.shared
 		w.hosts = append(w.hosts, h)
 		w.byID[h.id] = h
 		w.byAddr[h.addr] = i
