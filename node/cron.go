@@ -46,7 +46,9 @@ func (n *Node) clusterCron() {
 // timeout, and open a link to every node that has none.
 func (n *Node) cronReconnect() {
 	timeout := n.handshakeTimeout()
-	for _, p := range append([]*peer(nil), n.nodes...) {
+	nodes, copied := n.nodes, false
+	for i := 0; i < len(nodes); i++ {
+		p := nodes[i]
 		if p == n.myself || p.is(FlagNoAddr) {
 			continue
 		}
@@ -54,6 +56,9 @@ func (n *Node) cronReconnect() {
 			n.statsPfailNodes++
 		}
 		if p.is(FlagHandshake) && n.now-p.ctime > timeout {
+			if !copied { // delNode edits n.nodes: iterate over a copy from here on
+				nodes, copied = append([]*peer(nil), nodes...), true
+			}
 			n.delNode(p, "handshake_timeout")
 			continue
 		}
@@ -127,7 +132,7 @@ func (n *Node) createLink(p *peer) {
 		c.Addr = p.addr // the name is temporary: dial the address
 	}
 	n.nextConn++
-	p.link = &link{conn: c, ctime: n.now}
+	p.setLink(&link{conn: c, ctime: n.now})
 	n.out.Dials = append(n.out.Dials, c)
 }
 
@@ -143,7 +148,7 @@ func (n *Node) freeLink(p *peer, why string) {
 // dropLink forgets my outbound link to p (ping_sent survives, as in Redis).
 func (n *Node) dropLink(p *peer, why string) {
 	wasUp := p.link.connected
-	p.link = nil
+	p.setLink(nil)
 	if wasUp || !p.downReported {
 		n.emit(trace.LinkDown, p, 0, why)
 		p.downReported = true

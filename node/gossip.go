@@ -45,19 +45,21 @@ func (n *Node) buildPing(to ID, t MsgType) *Message {
 	m := n.cfg.Shared.message()
 	m.Type, m.Header, m.pooled = t, n.header(t), n.cfg.Shared != nil
 	mark := n.nextGossipMark()
+	receiver := n.byID[to] // compared by pointer: p.id would cost a second cache line per draw
 	for maxiter := wanted * 3; freshnodes > 0 && len(m.Gossip) < wanted && maxiter > 0; maxiter-- {
-		p := n.nodes[n.rnd.IntN(len(n.nodes))]
-		if p == n.myself || p.is(FlagPFail) || p.id == to {
+		i := n.rnd.IntN(len(n.nodes))
+		p := n.nodes[i]
+		if p == n.myself || p.is(FlagPFail) || p == receiver {
 			continue
 		}
-		if p.is(FlagHandshake|FlagNoAddr) || (p.link == nil && p.numSlots == 0) {
+		if p.is(FlagHandshake|FlagNoAddr) || (!p.linked && p.numSlots == 0) {
 			freshnodes--
 			continue
 		}
-		if p.gossipMark == mark {
+		if n.marks[i] == mark {
 			continue // already in this section (clusterNodeIsInGossipSection)
 		}
-		p.gossipMark = mark
+		n.marks[i] = mark
 		m.Gossip = append(m.Gossip, gossipEntry(p))
 		freshnodes--
 	}
@@ -75,15 +77,18 @@ func (n *Node) buildPing(to ID, t MsgType) *Message {
 	return m
 }
 
-// nextGossipMark returns a fresh value for peer.gossipMark: peers marked
-// with it are in the gossip section being built. A linear search of the
-// section, as Redis does, costs O(N²/100) per PING at N nodes.
+// nextGossipMark returns a fresh mark for n.marks, which flags the nodes
+// (by index in n.nodes, which a PING's build does not change) already in the
+// gossip section being built: a linear search of the section, as Redis
+// does, costs O(N²/100) per PING at N nodes, and a mark in the peer itself
+// would dirty a cache line per draw.
 func (n *Node) nextGossipMark() uint32 {
+	if len(n.marks) < len(n.nodes) {
+		n.marks = append(n.marks, make([]uint32, len(n.nodes)-len(n.marks))...)
+	}
 	n.gossipMark++
-	if n.gossipMark == 0 { // wrapped: no peer may keep a mark that could match
-		for _, p := range n.nodes {
-			p.gossipMark = 0
-		}
+	if n.gossipMark == 0 { // wrapped: no index may keep a mark that could match
+		clear(n.marks)
 		n.gossipMark = 1
 	}
 	return n.gossipMark

@@ -86,8 +86,8 @@ type Header struct {
 type Gossip struct {
 	ID           ID
 	ref          uint32 // ID's number in the run's Shared (0: look the ID up)
-	PingSent     int64 // seconds
-	PongReceived int64 // seconds
+	PingSent     int64  // seconds
+	PongReceived int64  // seconds
 	Addr         string
 	Flags        Flags
 }

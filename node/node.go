@@ -51,31 +51,47 @@ type link struct {
 }
 
 // peer is one clusterNode: my local view of a node (myself included).
+//
+// The fields read for every gossip entry sent or received come first and
+// fill one 64-byte cache line: at 2,000 nodes a node's peers do not fit in
+// any cache, and a PING reads 200 of them at random, so each further line a
+// draw touches costs a memory access. peerPad pads the struct to a size
+// class whose objects start on a cache line.
 type peer struct {
-	id           ID
-	ref          uint32 // id's number in the run's Shared; 0 without one
-	addr         string
-	ctime        time.Duration // creation time (handshake timeout)
 	flags        Flags
-	master       *peer   // slaveof
-	replicas     []*peer // slaves, sorted by ID
-	configEpoch  uint64
-	slots        *SlotSet    // never nil; shared (immutable) once handed out, see slotSnap
-	shared       bool        // slots may be referenced elsewhere: copy before changing
-	ranges       []SlotRange // slots.Ranges(), cached for Disk; nil when stale
-	numSlots     int
+	linked       bool   // link != nil, on the hot line
+	reported     bool   // len(failReports) > 0, on the hot line
+	numSlots     int32  // slots.Count()
+	ref          uint32 // id's number in the run's Shared; 0 without one
 	pingSent     time.Duration
 	pongReceived time.Duration
+	id           ID
+	addr         string
+
+	link         *link // see setLink
+	failReports  []failReport
+	downReported bool // a LinkDown was emitted and no link came up since
 	dataReceived time.Duration
+	ctime        time.Duration // creation time (handshake timeout)
+	master       *peer         // slaveof
+	replicas     []*peer       // slaves, sorted by ID
+	configEpoch  uint64
+	slots        *SlotSet    // never nil; shared (immutable) once handed out, see slotSnap
+	ranges       []SlotRange // slots.Ranges(), cached for Disk; nil when stale
+	shared       bool        // slots may be referenced elsewhere: copy before changing
 	failTime     time.Duration
 	votedTime    time.Duration
 	replOffset   int64
 	orphanedTime time.Duration
-	link         *link
-	failReports  []failReport
-	downReported bool   // a LinkDown was emitted and no link came up since
-	gossipMark   uint32 // equal to Node.gossipMark: in the gossip section being built
+	_            [peerPad]byte
 }
+
+// peerPad pads peer to 256 bytes, a size class whose objects are 64-byte
+// aligned (TestPeerLayout checks both).
+const peerPad = 24
+
+// setLink sets p.link and its mirror on the hot line.
+func (p *peer) setLink(l *link) { p.link, p.linked = l, l != nil }
 
 func (p *peer) is(f Flags) bool { return p.flags&f != 0 }
 
@@ -90,7 +106,8 @@ type Node struct {
 	byID   map[ID]*peer
 	byRef  []*peer // by peer.ref, when cfg.Shared is set: the same nodes as byID
 
-	gossipMark uint32 // see nextGossipMark
+	gossipMark uint32   // see nextGossipMark
+	marks      []uint32 // by index in nodes: equal to gossipMark when in the section being built
 
 	// clusterState.
 	currentEpoch      uint64
@@ -188,7 +205,7 @@ func (n *Node) bootSlots(p *peer, m *Member) {
 		}
 	}
 	p.slots, p.shared, p.ranges = m.set, true, nil
-	p.numSlots = m.set.Count()
+	p.numSlots = int32(m.set.Count())
 }
 
 // newNode returns an empty node: myself is added by the caller.

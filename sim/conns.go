@@ -227,6 +227,9 @@ func (w *world) transmit(c *conn, dir uint8, m *node.Message) {
 		c.broken[dir] = true
 		return
 	}
+	if m.Repl == nil {
+		w.bus++
+	}
 	w.q.push(event{at: v.Due, kind: evDeliver, dst: to, conn: c, gen: c.gen, dir: dir, msg: m})
 }
 

@@ -91,6 +91,7 @@ type world struct {
 	q     queue
 	steps int
 	stop  string
+	bus   int // cluster-bus messages sent (Result.BusMessages)
 
 	hosts   []*host
 	byID    map[node.ID]*host
@@ -425,7 +426,7 @@ func (w *world) emit(e trace.Event) {
 
 func (w *world) result() *Result {
 	r := &Result{Seed: w.seed, Trace: w.events, History: w.ops, TraceSHA256: w.tw.Sum(),
-		Events: w.tw.Count(), Steps: w.steps, VirtualEnd: w.now, StopReason: w.stop, OpenSlots: w.openSlots}
+		Events: w.tw.Count(), Steps: w.steps, BusMessages: w.bus, VirtualEnd: w.now, StopReason: w.stop, OpenSlots: w.openSlots}
 	for _, h := range w.hosts {
 		r.Nodes = append(r.Nodes, NodeInfo{Name: h.name, ID: string(h.id), Addr: h.addr})
 	}
