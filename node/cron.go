@@ -19,12 +19,13 @@ func (n *Node) pingInterval() time.Duration {
 // clusterCron runs every CronPeriod (reference 3.2, in its order).
 func (n *Node) clusterCron() {
 	n.iteration++
-	n.statsPfailNodes = 0
+	n.statsPfailNodes, n.failNodes = 0, 0
 	n.cronReconnect()
 	if n.iteration%10 == 0 {
 		n.randomPing()
 	}
 	updateState := n.cronCheckNodes()
+	n.failNodes = -1
 	// Step 6: a replica not yet replicating its master starts to (retries
 	// of a configured link are replicationCron's, once a second).
 	if m := n.myself.master; n.myself.is(FlagSlave) && m != nil && n.repl.master != m.id {
@@ -54,6 +55,9 @@ func (n *Node) cronReconnect() {
 		}
 		if p.is(FlagPFail) {
 			n.statsPfailNodes++
+		}
+		if p.is(FlagFail) {
+			n.failNodes++
 		}
 		if p.is(FlagHandshake) && n.now-p.ctime > timeout {
 			if !copied { // delNode edits n.nodes: iterate over a copy from here on

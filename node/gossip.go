@@ -301,6 +301,7 @@ func (n *Node) checkSlotClaims(sender *peer, h *Header) {
 
 // processGossip is clusterProcessGossipSection (reference 4.5).
 func (n *Node) processGossip(sender *peer, gs []Gossip) {
+	fromMaster := sender != nil && sender.is(FlagMaster)
 	for i := range gs {
 		g := &gs[i]
 		p := n.lookup(g.ref, g.ID)
@@ -309,7 +310,7 @@ func (n *Node) processGossip(sender *peer, gs []Gossip) {
 			continue
 		}
 		failing := g.Flags&(FlagPFail|FlagFail) != 0
-		if sender != nil && sender.is(FlagMaster) && p != n.myself {
+		if fromMaster && p != n.myself {
 			if failing {
 				n.addFailureReport(p, sender)
 				n.markNodeAsFailingIfNeeded(p)
