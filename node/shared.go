@@ -2,6 +2,7 @@
 // wire: small numbers for node IDs and a free list of bus messages. Redis has
 // no counterpart; both exist so that a 2,000-node cluster, whose PINGs carry
 // 200 gossip entries each, runs in minutes.
+
 package node
 
 // Shared is handed to every node of one run through Config.Shared. It numbers
