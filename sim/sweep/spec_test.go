@@ -48,6 +48,13 @@ func TestParseSeeds(t *testing.T) {
 		{"backwards range", "5..1", nil, "bad part"},
 		{"seed twice", "1..3,2", nil, "given twice"},
 		{"not a number", "a", nil, "bad part"},
+		{"the largest seed", "18446744073709551615", []uint64{18446744073709551615}, ""},
+		{"a range ending at the largest seed", "18446744073709551614..18446744073709551615",
+			[]uint64{18446744073709551614, 18446744073709551615}, ""},
+		{"past the largest seed", "18446744073709551616", nil, "bad part"},
+		{"one part over the cap", "1..10000001", nil, "more than 10000000 seeds"},
+		{"parts over the cap together", "1..6000000,7000000..12000000", nil, "more than 10000000 seeds"},
+		{"contained range twice", "1..100,50,200", nil, "seed 50 given twice"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
