@@ -185,13 +185,18 @@ func Write(w io.Writer, ops []Op) error {
 	return bw.Flush()
 }
 
+// MaxLineBytes caps one line of a history: an op is a few hundred bytes, so
+// a longer line is not a history (a binary file, /dev/zero).
+const MaxLineBytes = 1 << 20
+
 // Read parses a history.jsonl stream strictly (see the format above). name is
 // the file name used in error messages, which read "name:line: field: why".
+// A line longer than MaxLineBytes is an error.
 func Read(name string, r io.Reader) ([]Op, error) {
 	br := bufio.NewReader(r)
 	var out []Op
 	for line := 1; ; line++ {
-		raw, rerr := br.ReadBytes('\n')
+		raw, rerr := readLine(br)
 		if rerr != nil && rerr != io.EOF {
 			return nil, fmt.Errorf("%s:%d: read: %v", name, line, rerr)
 		}
@@ -204,6 +209,21 @@ func Read(name string, r io.Reader) ([]Op, error) {
 		}
 		if rerr == io.EOF {
 			return out, nil
+		}
+	}
+}
+
+// readLine is bufio.Reader.ReadBytes('\n') that gives up past MaxLineBytes.
+func readLine(br *bufio.Reader) ([]byte, error) {
+	var line []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(line)+len(chunk) > MaxLineBytes {
+			return nil, fmt.Errorf("line longer than %d MiB: not a history", MaxLineBytes>>20)
+		}
+		line = append(line, chunk...)
+		if err != bufio.ErrBufferFull {
+			return line, err
 		}
 	}
 }

@@ -19,7 +19,13 @@ import (
 type checkFlags struct {
 	model, html, tracePath, summary string
 	budget, converge                time.Duration
+	maxInputMiB                     int64
 }
+
+// defaultMaxInputMiB bounds a history or trace `rcsim check` reads (about a
+// million operations; the checker needs several times a file's size in
+// memory). --max-input-mib raises it.
+const defaultMaxInputMiB = 512
 
 func newCheckCmd(stdout io.Writer) *cobra.Command {
 	var f checkFlags
@@ -42,6 +48,7 @@ or if the checker ran out of budget (verdict unknown), 2 on bad input.`,
 	fl.StringVar(&f.summary, "summary", "", "write the findings as JSON (the check part of summary.json) to this file")
 	fl.DurationVar(&f.budget, "budget", time.Minute, "wall-clock budget per key; past it the verdict is unknown")
 	fl.DurationVar(&f.converge, "converge-within", 0, "bound of the convergence invariant (with --trace; default 30s)")
+	fl.Int64Var(&f.maxInputMiB, "max-input-mib", defaultMaxInputMiB, "refuse a history or trace file larger than this many MiB")
 	return cmd
 }
 
@@ -54,13 +61,17 @@ func checkFile(path string, f checkFlags, stdout io.Writer) error {
 	if f.budget <= 0 {
 		return badInput("--budget: must be positive, got %s", f.budget)
 	}
-	ops, err := readHistoryFile(path)
+	if f.maxInputMiB <= 0 || f.maxInputMiB > 1<<20 {
+		return badInput("--max-input-mib: want 1 to %d, got %d", 1<<20, f.maxInputMiB)
+	}
+	limit := f.maxInputMiB << 20
+	ops, err := readHistoryFile(path, limit)
 	if err != nil {
 		return err
 	}
 	var events []trace.Event
 	if f.tracePath != "" {
-		if events, err = readTraceFile(f.tracePath); err != nil {
+		if events, err = readTraceFile(f.tracePath, limit); err != nil {
 			return err
 		}
 	}
@@ -89,30 +100,55 @@ func checkFile(path string, f checkFlags, stdout io.Writer) error {
 	return nil
 }
 
-func readHistoryFile(path string) ([]history.Op, error) {
+func readHistoryFile(path string, limit int64) ([]history.Op, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, badInput("%v", err)
 	}
 	defer fh.Close()
-	ops, err := history.Read(path, fh)
+	ops, err := history.Read(path, &boundedReader{r: fh, left: limit, path: path})
 	if err != nil {
 		return nil, inputError{err}
 	}
 	return ops, nil
 }
 
-func readTraceFile(path string) ([]trace.Event, error) {
+func readTraceFile(path string, limit int64) ([]trace.Event, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, badInput("--trace: %v", err)
 	}
 	defer fh.Close()
-	events, err := trace.Read(path, fh)
+	events, err := trace.Read(path, &boundedReader{r: fh, left: limit, path: path})
 	if err != nil {
 		return nil, inputError{err}
 	}
 	return events, nil
+}
+
+// boundedReader fails with a clear error once more than left bytes were
+// asked of it, so a huge file (or /dev/zero) is refused after reading the
+// limit, not after filling memory.
+type boundedReader struct {
+	r    io.Reader
+	left int64
+	path string
+	max  int64
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	if b.max == 0 {
+		b.max = b.left
+	}
+	if b.left <= 0 {
+		return 0, fmt.Errorf("%s is larger than %d MiB (raise the limit with --max-input-mib)", b.path, b.max>>20)
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	return n, err
 }
 
 func writeJSONFile(path string, v any) error {

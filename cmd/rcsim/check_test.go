@@ -5,6 +5,7 @@ package main
 // are found and explained; `rcsim check` on histories from outside rcsim.
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -102,6 +103,11 @@ func TestCheckCommand(t *testing.T) {
 			[]string{"list.jsonl", "register model takes only get and set"}},
 		{"a missing trace is bad input", []string{filepath.Join(corpus, "good", "list.jsonl"), "--model", "list", "--trace", "nope.jsonl"},
 			exitBadInput, []string{"--trace"}},
+		{"an endless line is refused", []string{"/dev/zero"}, exitBadInput, []string{"/dev/zero:1: read: line longer than 1 MiB"}},
+		{"an endless trace is refused", []string{filepath.Join(corpus, "good", "list.jsonl"), "--model", "list", "--trace", "/dev/zero"},
+			exitBadInput, []string{"/dev/zero:1: line longer than 16 MiB"}},
+		{"a bad input limit", []string{filepath.Join(corpus, "good", "list.jsonl"), "--max-input-mib", "0"},
+			exitBadInput, []string{"--max-input-mib"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -141,5 +147,22 @@ func TestCheckWithTraceAndHTML(t *testing.T) {
 		if st, err := os.Stat(f); err != nil || st.Size() == 0 {
 			t.Errorf("%s not written: %v", f, err)
 		}
+	}
+}
+
+// TestCheckRefusesFileOverTheLimit: a history larger than --max-input-mib
+// is refused after reading the limit, naming the file and the flag.
+func TestCheckRefusesFileOverTheLimit(t *testing.T) {
+	line, err := os.ReadFile(filepath.Join("..", "..", "checker", "testdata", "good", "register.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "big.jsonl")
+	if err := os.WriteFile(path, bytes.Repeat(line, (2<<20)/len(line)+1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := runCLI(t, "check", path, "--max-input-mib", "1")
+	if code != exitBadInput || !strings.Contains(errs, "big.jsonl is larger than 1 MiB (raise the limit with --max-input-mib)") {
+		t.Errorf("exit %d: %s", code, errs)
 	}
 }

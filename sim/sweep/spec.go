@@ -114,8 +114,9 @@ func ParseAxis(flag string) (Axis, error) {
 }
 
 // MaxSeeds caps how many seeds one sweep takes, over all comma-separated
-// parts: at a tenth of a second per run that is still days of CPU time, so
-// only a typo reaches it. A larger study is several sweeps, merged.
+// parts, and how many runs (settings combinations × seeds): at a tenth of a
+// second per run that is still days of CPU time, so only a typo reaches it.
+// A larger study is several sweeps, merged.
 const MaxSeeds = 10_000_000
 
 // ParseSeeds reads "1..200", "1,5,9" or a mix ("1..10,100"). Seeds are
@@ -174,11 +175,16 @@ func New(source string, base *scenarios.Scenario, axes []Axis, seeds []uint64, a
 		return nil, fmt.Errorf("no seeds")
 	}
 	seen := map[string]bool{}
+	runs := len(seeds)
 	for _, a := range axes {
 		if seen[a.Key] {
 			return nil, fmt.Errorf("--set %s given twice", a.Key)
 		}
 		seen[a.Key] = true
+		if runs *= max(len(a.Values), 1); runs > MaxSeeds { // checked per axis: the product cannot overflow
+			return nil, fmt.Errorf("more than %d runs (the --set values' combinations × %d seeds); split the study into several sweeps and merge them",
+				MaxSeeds, len(seeds))
+		}
 	}
 	y, err := scenarios.Marshal(base)
 	if err != nil {

@@ -1,6 +1,7 @@
 package sweep
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -148,5 +149,29 @@ func TestNewRejectsBadSettings(t *testing.T) {
 				t.Errorf("error %v, want %q", err, c.err)
 			}
 		})
+	}
+}
+
+// TestNewCapsRuns: combinations × seeds over MaxSeeds is refused before any
+// scenario is built, however many axes multiply.
+func TestNewCapsRuns(t *testing.T) {
+	base, err := scenarios.Builtin("master-crash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seeds, err := ParseSeeds("1..5000001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	two := []Axis{{"cluster-node-timeout", []string{"1000", "2000"}}}
+	if _, err := New("master-crash", base, two, seeds, false); err == nil || !strings.Contains(err.Error(), "more than 10000000 runs") {
+		t.Errorf("error %v", err)
+	}
+	var many []Axis
+	for i := 0; i < 70; i++ { // 2^70 combinations
+		many = append(many, Axis{fmt.Sprintf("faults[%d].at", i), []string{"1s", "2s"}})
+	}
+	if _, err := New("master-crash", base, many, []uint64{1}, false); err == nil || !strings.Contains(err.Error(), "more than 10000000 runs") {
+		t.Errorf("error %v", err)
 	}
 }
