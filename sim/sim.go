@@ -18,16 +18,12 @@ import (
 	"rcsim/sim/trace"
 )
 
-// DefaultMaxEvents bounds a run that would otherwise never end (a message
-// storm from a bug): a run stops after this many events.
-const DefaultMaxEvents = 200_000_000
-
 // Options tune one run. The zero value runs the scenario for its duration,
 // hashing the trace without writing it.
 type Options struct {
 	Seed      uint64        // the run's seed; 0 means the scenario's own
 	Until     time.Duration // stop at this virtual time; 0 means the scenario's duration
-	MaxEvents int           // stop after this many events; 0 means DefaultMaxEvents
+	MaxEvents int           // stop after this many kernel events; 0 means DefaultMaxEvents
 	Trace     io.Writer     // trace.jsonl goes here, if not nil
 	KeepTrace bool          // keep the events in Result.Trace (the checker needs them)
 	HashEvery int           // print a running trace hash every N events to HashOut
@@ -84,6 +80,12 @@ func Run(s *scenarios.Scenario, opt Options) (*Result, error) {
 	}
 	if opt.MaxEvents == 0 {
 		opt.MaxEvents = DefaultMaxEvents
+	}
+	if opt.Until < 0 || opt.MaxEvents < 0 {
+		return nil, fmt.Errorf("sim: negative Until %s or MaxEvents %d", opt.Until, opt.MaxEvents)
+	}
+	if err := CheckCost(s, opt.Until, opt.MaxEvents); err != nil {
+		return nil, err
 	}
 	w, err := newWorld(s, opt)
 	if err != nil {

@@ -237,12 +237,14 @@ func dropFaults(s *scenarios.Scenario, _ string) []*scenarios.Scenario {
 	return out
 }
 
-// lastFault is when the last fault step happens (0 without faults).
+// lastFault is when the last fault step happens or a fault ends itself (its
+// At + For), 0 without faults: a scenario may not end before that.
 func lastFault(s *scenarios.Scenario) time.Duration {
-	if len(s.Faults) == 0 {
-		return 0
+	var last time.Duration
+	for _, f := range s.Faults {
+		last = max(last, f.At+f.For)
 	}
-	return s.Faults[len(s.Faults)-1].At
+	return last
 }
 
 // trimTail ends the run earlier: right after the last fault plus a second,

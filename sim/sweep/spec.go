@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"rcsim/scenarios"
+	"rcsim/sim"
 )
 
 // Axis is one swept setting: a scenario key as scenarios.Set takes it and
@@ -34,6 +35,8 @@ type Spec struct {
 	Axes         []Axis   `json:"axes"`
 	Seeds        []uint64 `json:"seeds"`
 	AllowBugs    bool     `json:"allow_bugs,omitempty"`
+	// MaxEvents is every run's sim.Options.MaxEvents (0: the default).
+	MaxEvents int `json:"max_events,omitempty"`
 }
 
 // FormatVersion is the version of sweep.json and runs.jsonl.
@@ -206,6 +209,30 @@ func New(source string, base *scenarios.Scenario, axes []Axis, seeds []uint64, a
 		sw.points = append(sw.points, s)
 	}
 	return sw, nil
+}
+
+// SetMaxEvents sets every run's event limit (rcsim sweep --max-events) and
+// checks each point fits in it.
+func (sw *Sweep) SetMaxEvents(n int) error {
+	if n < 0 {
+		return fmt.Errorf("--max-events %d: want a positive number", n)
+	}
+	if n == sim.DefaultMaxEvents {
+		n = 0 // sweep.json stays as it was without the flag
+	}
+	sw.Spec.MaxEvents = n
+	return sw.checkCost()
+}
+
+// checkCost refuses a sweep with a point that cannot fit in its event limit
+// (sim.CheckCost), before any run.
+func (sw *Sweep) checkCost() error {
+	for _, s := range sw.points {
+		if err := sim.CheckCost(s, 0, sw.Spec.MaxEvents); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Shard is a deterministic slice of a sweep: the runs whose index i has

@@ -56,6 +56,9 @@ type Result struct {
 // panicking simulation is recorded in its Record and listed in
 // Result.Panics.
 func (sw *Sweep) Run(dir string, opt Options) (Result, error) {
+	if err := sw.checkCost(); err != nil {
+		return Result{}, err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Result{}, err
 	}
@@ -272,7 +275,7 @@ func (sw *Sweep) runOne(i int, budget time.Duration) (rec Record) {
 				p, sw.reproduce(i), debug.Stack())}
 		}
 	}()
-	res, err := sim.Run(s, sim.Options{Seed: seed, KeepTrace: true, AllowBugs: sw.Spec.AllowBugs})
+	res, err := sim.Run(s, sim.Options{Seed: seed, KeepTrace: true, AllowBugs: sw.Spec.AllowBugs, MaxEvents: sw.Spec.MaxEvents})
 	if err != nil {
 		panic(err) // New validated the scenario, so this is a simulator bug
 	}
