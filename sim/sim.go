@@ -36,7 +36,14 @@ type Options struct {
 	// Dump receives the dumps: per node a named summary, then nodes.conf,
 	// CLUSTER NODES, CLUSTER INFO and CLUSTER SHARDS as Redis prints them.
 	Dump func(at time.Duration, node string, text string)
+	// Abort, if set, is asked every AbortEvery events whether to give the
+	// run up (a caller's wall-clock limit, an interrupt): the run then stops
+	// with StopReason "aborted", its result a prefix of the whole run's.
+	Abort func() bool
 }
+
+// AbortEvery is how many events pass between two calls of Options.Abort.
+const AbortEvery = 4096
 
 // Result is what a run leaves behind.
 type Result struct {
@@ -47,7 +54,7 @@ type Result struct {
 	Events      int           // number of trace events
 	Steps       int           // number of kernel events processed
 	VirtualEnd  time.Duration // virtual time at which the run stopped
-	StopReason  string        // "duration" or "event limit"
+	StopReason  string        // "duration", "event limit" or "aborted"
 	Nodes       []NodeInfo    // the nodes, in endpoint order
 	OpenSlots   []string      // slots still open at the end on live nodes: "m1: 1234 importing from m0"
 }

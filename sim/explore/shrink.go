@@ -5,6 +5,7 @@ package explore
 // not have, until no reduction helps or the budget is spent.
 
 import (
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,6 +70,9 @@ func Shrink(s *scenarios.Scenario, class string, opt ShrinkOptions) (Shrunk, err
 				}
 				sh.Runs++
 				o, err := Run(cand, opt.Options)
+				if errors.Is(err, ErrStopped) {
+					return sh, nil // the smallest found so far
+				}
 				if err != nil || !o.Has(class) || !subset(o.Classes, allowed) {
 					continue
 				}
