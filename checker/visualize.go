@@ -227,7 +227,7 @@ func annotations(v Visual, ops []porcupine.Operation) []porcupine.Annotation {
 
 func partition(from, to int64, groups string) porcupine.Annotation {
 	return porcupine.Annotation{Tag: tagFaults, Start: from, End: to, Description: "partition " + groups,
-		Details: fmt.Sprintf("partition %s from %s to %s", groups, msString(time.Duration(from)), msString(time.Duration(to))),
+		Details:         fmt.Sprintf("partition %s from %s to %s", groups, msString(time.Duration(from)), msString(time.Duration(to))),
 		BackgroundColor: "#f8d0d0"}
 }
 
