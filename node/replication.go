@@ -378,8 +378,15 @@ func (n *Node) propagate(w Write, getAck bool) {
 	if len(r.replicas) == 0 {
 		return
 	}
-	m := &Message{Type: MsgReplData, Repl: &Repl{ReplID: r.replID, Offset: r.offset,
-		Ops: []Write{w}, Ping: w.Op == 0, GetAck: getAck}}
+	// One allocation for the message, its payload and its one write.
+	d := &struct {
+		m Message
+		r Repl
+		w [1]Write
+	}{w: [1]Write{w}}
+	d.r = Repl{ReplID: r.replID, Offset: r.offset, Ops: d.w[:], Ping: w.Op == 0, GetAck: getAck}
+	d.m = Message{Type: MsgReplData, Repl: &d.r}
+	m := &d.m
 	for _, c := range r.replicas {
 		n.out.Msgs = append(n.out.Msgs, Envelope{Conn: c.conn, Msg: m})
 	}
