@@ -23,16 +23,21 @@ type value struct {
 
 // keyspace is the node's one database.
 type keyspace struct {
-	m      map[string]*value
-	inSlot [NumSlots]int32
+	m map[string]*value
+	// inSlot counts keys per slot; nil while the keyspace never held a key,
+	// so a node without data does not carry (or zero) 64 KiB.
+	inSlot *[NumSlots]int32
 }
 
-func (k *keyspace) init() { k.m = map[string]*value{} }
+func (k *keyspace) init() { k.m, k.inSlot = map[string]*value{}, nil }
 
 func (k *keyspace) get(key string) *value { return k.m[key] }
 
 func (k *keyspace) put(key string, v *value) {
 	if k.m[key] == nil {
+		if k.inSlot == nil {
+			k.inSlot = new([NumSlots]int32)
+		}
 		k.inSlot[KeySlot(key)]++
 	}
 	k.m[key] = v
@@ -48,11 +53,16 @@ func (k *keyspace) del(key string) bool {
 }
 
 // countKeysInSlot is db.c's countKeysInSlot.
-func (k *keyspace) countKeysInSlot(s int) int { return int(k.inSlot[s]) }
+func (k *keyspace) countKeysInSlot(s int) int {
+	if k.inSlot == nil {
+		return 0
+	}
+	return int(k.inSlot[s])
+}
 
 // delKeysInSlot is delKeysInSlot (keys deleted in sorted order).
 func (k *keyspace) delKeysInSlot(s int) {
-	if k.inSlot[s] == 0 {
+	if k.countKeysInSlot(s) == 0 {
 		return
 	}
 	for _, key := range k.sortedKeys() {
@@ -84,7 +94,6 @@ func (k *keyspace) snapshot() []KeyVal {
 // load replaces the keyspace with a snapshot.
 func (k *keyspace) load(snap []KeyVal) {
 	k.init()
-	k.inSlot = [NumSlots]int32{}
 	for _, kv := range snap {
 		k.put(kv.Key, &value{kind: kv.Kind, str: kv.Str, list: append([]string(nil), kv.List...)})
 	}

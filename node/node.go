@@ -157,13 +157,38 @@ func New(cfg Config, self ID, cluster []Member, rnd *rand.Rand) *Node {
 			p.flags |= FlagMaster
 		}
 		for _, r := range m.Slots {
-			for s := r.Start; s <= r.End; s++ {
-				n.addSlot(p, s)
-			}
+			n.bootSlotRange(p, r)
 		}
 	}
 	n.finishBoot()
 	return n
+}
+
+// bootSlotRange binds the unbound slots r to p, as CLUSTER ADDSLOTSRANGE
+// (clusterAddSlot over the range) leaves them, filling the owner's bitmap a
+// word at a time: creation hands out whole ranges, so it need not pay
+// addSlot's per-slot bookkeeping.
+func (n *Node) bootSlotRange(p *peer, r SlotRange) {
+	if r.Start < 0 || r.End >= NumSlots || r.Start > r.End {
+		panic("node: invariant: bad slot range at creation")
+	}
+	for s := r.Start; s <= r.End; s++ {
+		if n.slots[s] != nil {
+			panic("node: invariant: addSlot on a bound slot")
+		}
+		n.slots[s] = p
+	}
+	for s := r.Start; s <= r.End; {
+		if s%64 == 0 && s+63 <= r.End {
+			p.slots[s/64] = ^uint64(0)
+			s += 64
+			continue
+		}
+		p.slots.Add(s)
+		s++
+	}
+	p.numSlots += r.End - r.Start + 1
+	p.snap = nil
 }
 
 // newNode returns an empty node: myself is added by the caller.
