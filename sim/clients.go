@@ -45,20 +45,24 @@ type clientReply struct {
 	src    int    // endpoint index of the sender, to re-check at arrival
 }
 
-// slab hands out pointers to zeroed Ts carved from arrays of slabSize: one
-// allocation for many short-lived values (commands and replies on the
-// wire), which the collector frees together once none is referenced.
-type slab[T any] struct{ free []T }
+// pool recycles the commands and replies on the wire. Each has one
+// consumer (w.command, w.reply), which puts it back once it has read it; one
+// that is lost, dropped or held is simply left to the collector.
+type pool[T any] struct{ free []*T }
 
-const slabSize = 128
-
-func (s *slab[T]) next() *T {
-	if len(s.free) == 0 {
-		s.free = make([]T, slabSize)
+func (p *pool[T]) get() *T {
+	if n := len(p.free); n > 0 {
+		x := p.free[n-1]
+		p.free = p.free[:n-1]
+		return x
 	}
-	p := &s.free[0]
-	s.free = s.free[1:]
-	return p
+	return new(T)
+}
+
+func (p *pool[T]) put(x *T) {
+	var zero T
+	*x = zero // drop references for the collector
+	p.free = append(p.free, x)
 }
 
 func (w *world) bootClients(n int) {
@@ -137,7 +141,7 @@ func (n clientNet) push(addr string, cc clientCmd) {
 	if v.Lost {
 		return
 	}
-	p := w.cmds.next()
+	p := w.cmds.get()
 	*p = cc
 	p.client = n.cs.idx - len(w.hosts)
 	w.q.push(event{at: v.Due, kind: evCommand, dst: dst, cmd: p})
@@ -150,6 +154,7 @@ func (n clientNet) push(addr string, cc clientCmd) {
 // refused otherwise.
 func (w *world) command(ev *event) {
 	cc := ev.cmd
+	defer w.cmds.put(cc)
 	src := len(w.hosts) + cc.client
 	if !ev.admitted && !w.net.Deliverable(w.now, src, ev.dst) {
 		return
@@ -163,7 +168,9 @@ func (w *world) command(ev *event) {
 		if h.up {
 			cs.connInc[h.idx] = int64(h.inc)
 		}
-		w.sendToClient(h.idx, cc.client, &clientReply{dial: true, dialOK: h.up, from: h.addr})
+		cr := w.replies.get()
+		cr.dial, cr.dialOK, cr.from = true, h.up, h.addr
+		w.sendToClient(h.idx, cc.client, cr)
 		return
 	}
 	if !h.up || cs.connInc[h.idx] != int64(h.inc) {
@@ -181,7 +188,7 @@ func (w *world) sendReply(h *host, r node.ClientReply) {
 }
 
 func (w *world) replyTo(from, client int, seq uint64, r node.Reply) {
-	cr := w.replies.next()
+	cr := w.replies.get()
 	cr.seq, cr.reply = seq, r
 	w.sendToClient(from, client, cr)
 }
@@ -190,6 +197,7 @@ func (w *world) sendToClient(from, client int, cr *clientReply) {
 	dst := len(w.hosts) + client
 	v := w.net.Send(w.now, from, dst)
 	if v.Lost {
+		w.replies.put(cr)
 		return
 	}
 	cr.src = from
@@ -198,6 +206,7 @@ func (w *world) sendToClient(from, client int, cr *clientReply) {
 
 func (w *world) reply(ev *event) {
 	r := ev.reply
+	defer w.replies.put(r)
 	if !w.net.Deliverable(w.now, r.src, ev.dst) {
 		return // a partition formed while the reply was on its way
 	}
