@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"syscall"
 	"testing"
 	"time"
 
@@ -73,13 +72,4 @@ func benchScenario(b *testing.B, name string, sets ...string) {
 	b.ReportMetric(virtual.Seconds()/sec, "virtual-s/s")
 	b.ReportMetric(virtual.Seconds()/cpu, "virtual-s/cpu-s")
 	b.ReportMetric(cpu*1000/float64(b.N), "cpu-ms/op")
-}
-
-// cpuTime is the process's user + system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
