@@ -19,6 +19,7 @@ type Config struct {
 	ReplTimeout           time.Duration // repl-timeout
 	MinReplicasToWrite    int           // min-replicas-to-write
 	MinReplicasMaxLag     time.Duration // min-replicas-max-lag
+	ReplBacklogSize       int64         // repl-backlog-size, in bytes; 0 means the default (1mb)
 
 	// Addr is the announced client address "ip:port", used in MOVED/ASK
 	// replies and CLUSTER NODES.
@@ -28,6 +29,10 @@ type Config struct {
 	// on every restart. Connection numbers start at Incarnation<<32 + 1 so a
 	// restarted process never reuses an old connection's name.
 	Incarnation uint64
+
+	// Shared, if set, is shared by every node of the run (see Shared); the
+	// nodes of one run must all have the same one or none.
+	Shared *Shared
 
 	// Bugs are deliberate rule violations for testing the checker and the
 	// property tests. All false in any real run; a scenario can set them
@@ -54,8 +59,12 @@ func DefaultConfig() Config {
 		ReplPingReplicaPeriod: 10 * time.Second,
 		ReplTimeout:           60 * time.Second,
 		MinReplicasMaxLag:     10 * time.Second,
+		ReplBacklogSize:       DefaultReplBacklogSize,
 	}
 }
+
+// DefaultReplBacklogSize is repl-backlog-size's default, 1mb (config.c).
+const DefaultReplBacklogSize = 1 << 20
 
 // CronPeriod is how often the kernel calls Tick: clusterCron runs every
 // 100 ms at the default hz 10 (serverCron's run_with_period(100)).
