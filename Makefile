@@ -49,6 +49,7 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./scenarios/
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./checker/history/
+	$(GO) test -run '^$$' -fuzz '^FuzzReadJepsen$$' -fuzztime $(FUZZTIME) ./checker/history/
 	$(GO) test -run '^$$' -fuzz '^FuzzStep$$' -fuzztime $(FUZZTIME) ./node/
 	$(GO) test -run '^$$' -fuzz '^FuzzStepAnyState$$' -fuzztime $(FUZZTIME) ./node/
 
