@@ -92,6 +92,9 @@ func checkFile(path string, f checkFlags, stdout io.Writer) error {
 	if c.Incomplete != "" {
 		fmt.Fprintf(stdout, "anomalies: %s\n", c.Incomplete)
 	}
+	if len(file.Notes) > 0 {
+		fmt.Fprintf(stdout, "%d nemesis ops, kept as annotations for --html\n", len(file.Notes))
+	}
 	if c.Verdict == checker.VerdictOK && c.LostWrites+c.StaleReads+c.Unattributed > 0 {
 		return simBugError{fmt.Sprintf("rcsim: checker bug: %s judged linearizable with %d lost writes, %d stale and %d unattributed reads",
 			path, c.LostWrites, c.StaleReads, c.Unattributed)}
