@@ -82,12 +82,12 @@ type Client struct {
 	failing []time.Duration
 	slots   slotMap
 
-	seq  uint64
-	n    int           // operations started
-	next time.Duration // when the next operation starts
-	cur  *attempt      // &att while an operation is in flight, else nil
-	att  attempt       // the one attempt, reused by every operation
-	history []history.Op // without Config.Record
+	seq     uint64
+	n       int           // operations started
+	next    time.Duration // when the next operation starts
+	cur     *attempt      // &att while an operation is in flight, else nil
+	att     attempt       // the one attempt, reused by every operation
+	history []history.Op  // without Config.Record
 
 	reloadSeq  uint64        // the CLUSTER SLOTS in flight; 0: none
 	reloadEnd  time.Duration // when to give up waiting for it
