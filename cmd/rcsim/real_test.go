@@ -241,3 +241,27 @@ func envInt(t *testing.T, name string, def int) int {
 	}
 	return n
 }
+
+// Bad input to the real-server commands is refused with exit 2 and a
+// message naming what is wrong, before any server starts (no redis-server
+// needed).
+func TestRealBadInput(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"replay", "master-crash"}, "--real is required"},
+		{[]string{"replay", "flapping-master-link", "--real"}, `flapping-master-link.yaml:`},
+		{[]string{"replay", "flapping-master-link", "--real"}, `fault "flap" cannot be applied to real processes`},
+		{[]string{"replay", "master-crash", "--real", "--server", "/nonexistent/redis-server"}, "/nonexistent/redis-server not found"},
+		{[]string{"calibrate", "--faults", "kill,boom"}, `unknown fault "boom"`},
+		{[]string{"calibrate", "--timeouts", "5"}, "5 ms is outside 100..60000"},
+		{[]string{"calibrate", "--replicas", "0"}, "--replicas: want 1..5"},
+		{[]string{"calibrate", "--cli", "/nonexistent/redis-cli"}, "/nonexistent/redis-cli not found"},
+	} {
+		code, out, errs := runCLI(t, c.args...)
+		if code != exitBadInput || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d, stderr %q (stdout %q); want exit 2 and %q", c.args, code, errs, out, c.want)
+		}
+	}
+}

@@ -271,12 +271,17 @@ func (r *runner) apply(f scenarios.Fault) func() error {
 			if err != nil {
 				return err
 			}
+			if n.Pid == 0 {
+				return fmt.Errorf("crash: %s is not running", n.Name)
+			}
+			// Recorded first: the process dies as the signal is sent, and
+			// reaping it takes a moment more.
+			r.obs.Record(trace.Event{Kind: trace.Crash, Node: n.Name, Value: "persist"})
 			if err := r.c.Kill(n); err != nil {
 				return err
 			}
 			r.down[n.Name] = true
 			r.order = append(r.order, n.Name)
-			r.obs.Record(trace.Event{Kind: trace.Crash, Node: n.Name, Value: "persist"})
 			undo = func() error { return r.restart(n) }
 		case scenarios.Restart:
 			n, err := r.node(f.Target)
