@@ -274,13 +274,18 @@ func TestMigrateMovesKeysAndAsk(t *testing.T) {
 	if len(out.Migrates) != 1 || len(out.Replies) != 0 || len(out.Migrates[0].Keys) != 2 {
 		t.Fatalf("MIGRATE: requests %+v replies %+v, want a request for the 2 existing keys and no reply yet", out.Migrates, out.Replies)
 	}
-	req := &out.Migrates[0]
-	answers := dst.RestoreAsking(testT, req.Keys, false, &Output{})
-	if answers[0] != "" || answers[1] != errBusyKey {
+	req := out.Migrates[0]
+	dout := &Output{}
+	dst.RestoreAsking(testT, req, dout)
+	if len(dout.MigrateReplies) != 1 {
+		t.Fatalf("RESTORE-ASKING replies %+v, want one", dout.MigrateReplies)
+	}
+	rep := dout.MigrateReplies[0]
+	if answers := rep.Answers; answers[0] != "" || answers[1] != errBusyKey {
 		t.Fatalf("RESTORE-ASKING answers %q, want OK then BUSYKEY", answers)
 	}
 	out = &Output{}
-	src.MigrateDone(testT, *req, answers, "", out)
+	src.MigrateDone(testT, rep, out)
 	if got := out.Replies[0].Reply.Err; got != "ERR Target instance replied with error: "+errBusyKey {
 		t.Errorf("MIGRATE reply %q", got)
 	}
@@ -323,8 +328,9 @@ func TestMigrateMovesKeysAndAsk(t *testing.T) {
 func TestRestoreAskingNotImporting(t *testing.T) {
 	dst := mk(t, testCfg(), tid(2))
 	dst.stateOK = true
-	answers := dst.RestoreAsking(testT, []KeyVal{{Key: keyIn(100), Str: "v"}}, false, &Output{})
-	if !strings.HasPrefix(answers[0], "MOVED 100 ") {
+	out := &Output{}
+	dst.RestoreAsking(testT, MigrateRequest{Keys: []KeyVal{{Key: keyIn(100), Str: "v"}}}, out)
+	if answers := out.MigrateReplies[0].Answers; !strings.HasPrefix(answers[0], "MOVED 100 ") {
 		t.Errorf("answer %q, want MOVED", answers[0])
 	}
 }

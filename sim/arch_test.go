@@ -23,8 +23,9 @@ var allowedImports = map[string][]string{
 	"netmodel":        {},
 	"scenarios":       {},
 	"scenarios/gen":   {"scenarios"},
-	"sim/workload":    {"node", "checker/history"},
-	"sim":             {"node", "netmodel", "scenarios", "sim/rng", "sim/trace", "sim/workload", "checker/history"},
+	"sim/workload":    {"node", "checker/history", "sim/trace"},
+	"sim/admin":       {"node", "scenarios", "sim/trace", "sim/workload", "checker/history"},
+	"sim":             {"node", "netmodel", "scenarios", "sim/rng", "sim/trace", "sim/workload", "sim/admin", "checker/history"},
 	"checker":         {"checker/history", "sim/trace"},
 	"sim/sweep":       {"sim", "scenarios", "checker", "checker/history", "sim/trace", "sim/rng"},
 	"sim/explore":     {"sim", "scenarios", "scenarios/gen", "checker", "checker/history", "sim/trace"},
@@ -87,7 +88,7 @@ var forbiddenTimeFuncs = []string{"Now", "Since", "Until", "Sleep", "After", "Af
 // fails on goroutines, select, forbidden imports, wall-clock time and the
 // OS-seeded top-level functions of math/rand/v2.
 func TestDeterminismRules(t *testing.T) {
-	for _, dir := range []string{".", "../node", "../netmodel", "rng", "workload", "trace"} {
+	for _, dir := range []string{".", "../node", "../netmodel", "rng", "workload", "admin", "trace"} {
 		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
 		for _, f := range files {
 			if strings.HasSuffix(f, "_test.go") {

@@ -1,6 +1,7 @@
-// Clients and the kernel: client commands, TCP connects and replies cross
-// the network model like any message; a node's host answers a connect (or
-// resets a connection) for its process.
+// Clients and the kernel: every client (the workload's, the admin client)
+// is a state machine driven through one interface; its commands, TCP
+// connects and replies cross the network model like any message, and a
+// node's host answers a connect (or resets a connection) for its process.
 package sim
 
 import (
@@ -8,17 +9,34 @@ import (
 	"strconv"
 	"time"
 
+	"rcsim/checker/history"
 	"rcsim/node"
+	"rcsim/sim/admin"
 	"rcsim/sim/rng"
+	"rcsim/sim/trace"
 	"rcsim/sim/workload"
 )
+
+// client is what the kernel drives: a workload.Client or the admin client.
+// Each call gets the virtual time and the client's Net, and returns when
+// the client next wants to be woken (workload.Never: not at all).
+type client interface {
+	Wake(now time.Duration, net workload.Net) time.Duration
+	OnReply(now time.Duration, seq uint64, r node.Reply, net workload.Net) time.Duration
+	OnDial(now time.Duration, addr string, ok bool, net workload.Net) time.Duration
+	Abort(now time.Duration)
+	History() []history.Op
+}
 
 // clientState is one client endpoint.
 type clientState struct {
 	name   string
 	idx    int // endpoint index
-	c      *workload.Client
+	c      client
 	wakeAt time.Duration // the one wake-up event that is current
+	// connless: the client opens no connections (the admin client); each
+	// of its commands reaches whatever process is up at its address.
+	connless bool
 	// connInc is, per host, the incarnation of the process the client's
 	// connection reached (-1: none): a connection to an earlier process is
 	// reset by the host.
@@ -70,6 +88,27 @@ func (w *world) bootClients(n int) {
 		w.clients = append(w.clients, cs)
 		w.scheduleWake(cs, cs.c.Wake(w.now, w.sender(cs)))
 	}
+	w.nWork = n
+}
+
+// bootAdmin creates the admin client when the scenario has admin steps. It
+// is woken at each step's moment (its Schedule), not at boot.
+func (w *world) bootAdmin() {
+	if len(w.s.Admin) == 0 {
+		return
+	}
+	cfg := admin.Config{Steps: w.s.Admin, Spares: w.s.Cluster.Spares,
+		Masters: w.s.Cluster.Masters, ReplicasPerMaster: w.s.Cluster.ReplicasPerMaster}
+	for _, h := range w.hosts {
+		cfg.Nodes = append(cfg.Nodes, admin.Node{Name: h.name, ID: h.id, Addr: h.addr})
+	}
+	a := admin.New(cfg)
+	cs := &clientState{name: admin.Name, idx: len(w.hosts) + len(w.clients), wakeAt: -1,
+		connInc: make([]int64, len(w.hosts)), c: a, connless: true}
+	w.clients = append(w.clients, cs)
+	for _, at := range a.Schedule() {
+		w.q.push(event{at: at, kind: evAlarm, dst: cs.idx})
+	}
 }
 
 func (w *world) scheduleWake(cs *clientState, at time.Duration) {
@@ -86,6 +125,13 @@ func (w *world) wakeClient(idx int) {
 		return // superseded by a later schedule
 	}
 	cs.wakeAt = -1
+	w.scheduleWake(cs, cs.c.Wake(w.now, w.sender(cs)))
+}
+
+// alarmClient wakes client idx at a moment of its Schedule, whatever
+// wake-up it asked for.
+func (w *world) alarmClient(idx int) {
+	cs := w.clients[idx-len(w.hosts)]
 	w.scheduleWake(cs, cs.c.Wake(w.now, w.sender(cs)))
 }
 
@@ -114,6 +160,12 @@ func (n clientNet) Send(addr string, cmd node.Cmd) { n.push(addr, clientCmd{cmd:
 // modelled).
 func (n clientNet) Dial(addr string) { n.push(addr, clientCmd{dial: true}) }
 
+// Trace writes e to the run's trace.
+func (n clientNet) Trace(e trace.Event) { n.w.emit(e) }
+
+// Up reports whether the node process at addr runs.
+func (n clientNet) Up(addr string) bool { return n.w.hosts[n.dst(addr)].up }
+
 func (n clientNet) push(addr string, cc clientCmd) {
 	w, dst := n.w, n.dst(addr)
 	v := w.net.Send(w.now, n.cs.idx, dst)
@@ -131,15 +183,10 @@ func (n clientNet) push(addr string, cc clientCmd) {
 // refused otherwise.
 func (w *world) command(ev *event) {
 	cc := ev.cmd
-	src := len(w.hosts) + cc.client
-	if !ev.admitted && !w.net.Deliverable(w.now, src, ev.dst) {
-		return
-	}
-	if w.admin != nil && src == w.admin.idx {
-		w.adminCommand(w.hosts[ev.dst], cc.cmd)
-		return
-	}
 	h, cs := w.hosts[ev.dst], w.clients[cc.client]
+	if cs.connless && h.up {
+		cs.connInc[h.idx] = int64(h.inc)
+	}
 	if cc.dial {
 		if h.up {
 			cs.connInc[h.idx] = int64(h.inc)
@@ -179,10 +226,6 @@ func (w *world) reply(ev *event) {
 	r := ev.reply
 	if !w.net.Deliverable(w.now, r.src, ev.dst) {
 		return // a partition formed while the reply was on its way
-	}
-	if w.admin != nil && ev.dst == w.admin.idx {
-		w.adminReply(r.seq, r.reply)
-		return
 	}
 	cs := w.clients[ev.dst-len(w.hosts)]
 	if r.dial {

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -176,8 +177,11 @@ func (w *world) healAll() {
 	w.emit(trace.Event{Kind: trace.Heal})
 }
 
+// allEndpoints lists the nodes and the workload's clients. The admin
+// client is left out, so ending a partition leaves it alone in a group of
+// its own, as rcsim has always done (a heal reconnects it).
 func (w *world) allEndpoints() []int {
-	all := make([]int, len(w.hosts)+len(w.clients))
+	all := make([]int, len(w.hosts)+w.nWork)
 	for i := range all {
 		all[i] = i
 	}
@@ -288,9 +292,6 @@ func (w *world) partition(groups [][]scenarios.Target) {
 func (w *world) endpointName(idx int) string {
 	if idx < len(w.hosts) {
 		return w.hosts[idx].name
-	}
-	if w.admin != nil && idx == w.admin.idx {
-		return "admin"
 	}
 	return w.clients[idx-len(w.hosts)].name
 }
@@ -467,5 +468,24 @@ func (w *world) dump() {
 		}
 		w.opt.Dump(w.now, h.name, describeView(h.n.View(), w.nameOf)+
 			"# nodes.conf\n"+h.disk.Text()+h.n.Describe())
+	}
+}
+
+// reportOpenSlots records, when the run ends, every slot a live node still
+// has MIGRATING or IMPORTING: what an interrupted reshard leaves behind and
+// `redis-cli --cluster fix` would have to close.
+func (w *world) reportOpenSlots() {
+	for _, h := range w.hosts {
+		if !h.up {
+			continue
+		}
+		for _, o := range h.n.OpenSlots() {
+			v := fmt.Sprintf("%d migrating to %s", o.Slot, w.nameOf(o.Migrating))
+			if o.Migrating == "" {
+				v = fmt.Sprintf("%d importing from %s", o.Slot, w.nameOf(o.Importing))
+			}
+			w.emit(trace.Event{Kind: trace.OpenSlot, Node: h.name, Value: v})
+			w.openSlots = append(w.openSlots, h.name+": "+v)
+		}
 	}
 }

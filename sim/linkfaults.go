@@ -81,11 +81,12 @@ func linkOverride(l scenarios.LinkOverride) netmodel.LinkOverride {
 }
 
 // sides resolves the two sides of a link fault to endpoint indices, now; rest
-// is every endpoint not on the other side.
+// is every node and workload client not on the other side (not the admin
+// client).
 func (w *world) sides(from, to []scenarios.Target) (a, b []int) {
 	a, restA := w.side(from)
 	b, restB := w.side(to)
-	n := len(w.hosts) + len(w.clients)
+	n := len(w.hosts) + w.nWork
 	fill := func(other []int) []int {
 		var out []int
 		for i := 0; i < n; i++ {

@@ -11,12 +11,13 @@ import (
 )
 
 // hold keeps input away from a node that cannot take it now, and reports
-// whether it did. A paused process reads nothing: the input waits in its
-// socket buffers (the backlog) until it resumes. A slow node spends its
+// whether it did. A paused process, or one blocked in MIGRATE, reads
+// nothing: the input waits in its socket buffers (the backlog) until it
+// resumes or the MIGRATE is answered. A slow node spends its
 // processing delay on every input, one at a time, so the input is handled
 // when the node has finished everything before it and then this.
 func (w *world) hold(h *host, ev *event) bool {
-	if h.paused {
+	if h.paused || len(h.migrates) > 0 {
 		e := *ev
 		e.admitted = true
 		h.backlog = append(h.backlog, e)
@@ -71,6 +72,12 @@ func (w *world) resume(h *host) {
 	h.paused = false
 	w.paused = removeIdx(w.paused, h.idx)
 	w.emit(trace.Event{Kind: trace.Fault, Node: h.name, Value: "resume backlog=" + itoa(len(h.backlog))})
+	w.release(h)
+}
+
+// release hands h the input that waited while it could not read (paused,
+// or blocked in MIGRATE), in arrival order, then the cron that came due.
+func (w *world) release(h *host) {
 	for _, e := range h.backlog {
 		e.at = w.now
 		w.q.push(e)
@@ -88,7 +95,7 @@ func (w *world) forgetProcess(h *host) {
 	if h.paused {
 		w.paused = removeIdx(w.paused, h.idx)
 	}
-	h.paused, h.backlog, h.tickMissed, h.busyUntil = false, nil, false, 0
+	h.paused, h.backlog, h.tickMissed, h.busyUntil, h.migrates = false, nil, false, 0, nil
 }
 
 // setSlow gives h a processing delay per input (0: normal speed again). The

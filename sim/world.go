@@ -10,28 +10,28 @@ import (
 	"rcsim/netmodel"
 	"rcsim/node"
 	"rcsim/scenarios"
+	"rcsim/sim/admin"
 	"rcsim/sim/rng"
 	"rcsim/sim/trace"
-	"rcsim/sim/workload"
 )
 
 // evKind is what a queued event asks the kernel to do.
 type evKind uint8
 
 const (
-	evTick         evKind = iota + 1 // clusterCron of node dst
-	evDeliver                        // a bus or replication message arrives over a connection
-	evLink                           // a connection event reaches node dst
-	evFault                          // scenario fault number `fault`
-	evClient                         // client dst wakes up (next op or a timeout)
-	evCommand                        // a client command arrives at node dst
-	evReply                          // a reply arrives at client dst
-	evDump                           // dump every node's state
-	evAdminStep                      // admin step number `fault` is due
-	evAdminSend                      // the admin client sends call number `gen` (after its pace)
-	evAdminTimeout                   // the admin client gives up on call number `gen`
-	evFaultEnd                       // the For of scenario fault number `fault` is over
-	evFlap                           // a flapping link (fault number `fault`) goes down or up
+	evTick     evKind = iota + 1 // clusterCron of node dst
+	evDeliver                    // a bus or replication message arrives over a connection
+	evLink                       // a connection event reaches node dst
+	evFault                      // scenario fault number `fault`
+	evClient                     // client dst wakes up (next op or a timeout)
+	evAlarm                      // a moment client dst asked for at boot (its Schedule)
+	evCommand                    // a client command arrives at node dst
+	evReply                      // a reply arrives at client dst
+	evDump                       // dump every node's state
+	evFaultEnd                   // the For of scenario fault number `fault` is over
+	evFlap                       // a flapping link (fault number `fault`) goes down or up
+	evRestore                    // a MIGRATE request reaches its target, node dst (an instant event)
+	evMigrated                   // a MIGRATE reply reaches its source, node dst (an instant event)
 )
 
 // event is one entry of the queue. Small payloads inline, large ones by
@@ -55,6 +55,7 @@ type event struct {
 	msg               *node.Message
 	cmd               *clientCmd
 	reply             *clientReply
+	mig               *node.MigrateReply // evRestore: the request (no answers yet); evMigrated: the reply
 }
 
 // host is one node endpoint: the process (maybe down) and what its disk kept.
@@ -80,23 +81,34 @@ type host struct {
 	tickMissed bool          // a cron tick came due while paused
 	slow       time.Duration // processing time of every message, command and link event
 	busyUntil  time.Duration // a slow node is busy with earlier input until then
+
+	// migrates are the MIGRATEs the node started and the kernel has not
+	// answered yet, the first one in flight: the node is blocked in
+	// MIGRATE, and its input waits in backlog, until the last answer.
+	migrates []node.MigrateRequest
 }
 
 // world is the state of one run.
 type world struct {
-	s     *scenarios.Scenario
-	opt   Options
-	seed  uint64
-	now   time.Duration
-	q     queue
-	steps int
-	stop  string
+	s    *scenarios.Scenario
+	opt  Options
+	seed uint64
+	now  time.Duration
+	q    queue
+	// instant holds the events that take no virtual time and run before
+	// anything else queued for this instant, in order: a MIGRATE's request
+	// and reply (Redis's MIGRATE blocks the source until the target
+	// answered; rcsim gives the exchange no duration).
+	instant []event
+	steps   int
+	stop    string
 
 	hosts   []*host
 	byID    map[node.ID]*host
 	byAddr  map[string]int // client address → endpoint index
 	names   map[string]int // endpoint name → index
-	clients []*clientState
+	clients []*clientState // the workload's clients, then the admin client
+	nWork   int            // how many of clients are the workload's
 	net     *netmodel.Net
 	phase   *rand.Rand
 	conns   connTable
@@ -105,10 +117,9 @@ type world struct {
 	tw        *trace.Writer
 	events    []trace.Event
 	ops       []history.Op
-	crashed   []int        // crash order of hosts still down, for `restart: crashed`
-	admin     *adminClient // nil without admin steps
-	openSlots []string     // filled when the run ends (reportOpenSlots)
-	paused    []int        // pause order of hosts still paused, for `resume: paused`
+	crashed   []int    // crash order of hosts still down, for `restart: crashed`
+	openSlots []string // filled when the run ends (reportOpenSlots)
+	paused    []int    // pause order of hosts still paused, for `resume: paused`
 
 	active   []activeFault // by scenario fault number
 	cuts     []int         // by from*n+to: one-way and flap faults cutting the link now
@@ -133,8 +144,8 @@ func newWorld(s *scenarios.Scenario, opt Options) (*world, error) {
 	seed := w.seed
 	names := w.endpointNames(nClients)
 	if len(s.Admin) > 0 {
-		w.names["admin"] = endpoints
-		names = append(names, "admin")
+		w.names[admin.Name] = endpoints
+		names = append(names, admin.Name)
 		endpoints++
 	}
 	net, err := netmodel.New(netConfig(s.Network), endpoints, func(from, to int) *rand.Rand {
@@ -151,7 +162,7 @@ func newWorld(s *scenarios.Scenario, opt Options) (*world, error) {
 	w.active = make([]activeFault, len(s.Faults))
 	w.bootNodes(members)
 	w.bootClients(nClients)
-	w.bootAdmin(len(w.hosts) + nClients)
+	w.bootAdmin()
 	for i := range s.Faults {
 		w.q.push(event{at: s.Faults[i].At, kind: evFault, fault: i})
 	}
@@ -198,28 +209,13 @@ func (w *world) buildHosts() []node.Member {
 		return nil // every node boots alone; a create step forms the cluster
 	}
 	for m := 0; m < c.Masters; m++ {
-		lo, hi := slotRange(m, c.Masters)
+		lo, hi := admin.CreateSlots(m, c.Masters)
 		members[m].Slots = []node.SlotRange{{Start: lo, End: hi}}
 		for r := 0; r < c.ReplicasPerMaster; r++ {
 			members[c.Masters+m*c.ReplicasPerMaster+r].Master = members[m].ID
 		}
 	}
 	return members
-}
-
-// slotRange is redis-cli's allocation: master m of n gets
-// [m*16384/n, (m+1)*16384/n - 1] (clusterManagerCommandCreate).
-func slotRange(m, n int) (int, int) {
-	per := float64(node.NumSlots) / float64(n)
-	first := 0
-	if m > 0 {
-		first = int(float64(m)*per + 0.5)
-	}
-	last := int(float64(m+1)*per+0.5) - 1
-	if m == n-1 {
-		last = node.NumSlots - 1
-	}
-	return first, last
 }
 
 func randomID(r *rand.Rand) node.ID {
@@ -313,6 +309,11 @@ func (w *world) run() {
 		w.now = ev.at
 		w.steps++
 		w.dispatch(&ev)
+		for len(w.instant) > 0 {
+			ev := w.instant[0]
+			w.instant = w.instant[1:]
+			w.dispatch(&ev)
+		}
 	}
 	if w.now < w.opt.Until && w.stop == "duration" {
 		w.now = w.opt.Until
@@ -334,6 +335,8 @@ func (w *world) dispatch(ev *event) {
 		w.applyFault(ev.fault)
 	case evClient:
 		w.wakeClient(ev.dst)
+	case evAlarm:
+		w.alarmClient(ev.dst)
 	case evCommand:
 		if w.admitCommand(ev) {
 			w.command(ev)
@@ -342,16 +345,14 @@ func (w *world) dispatch(ev *event) {
 		w.reply(ev)
 	case evDump:
 		w.dump()
-	case evAdminStep:
-		w.adminStepDue(ev.fault)
-	case evAdminSend:
-		w.adminSend(ev.gen)
-	case evAdminTimeout:
-		w.adminTimedOut(ev.gen)
 	case evFaultEnd:
 		w.endFault(ev.fault, "for")
 	case evFlap:
 		w.flap(ev.fault)
+	case evRestore:
+		w.restoreAsking(ev)
+	case evMigrated:
+		w.migrated(ev)
 	}
 }
 
@@ -363,7 +364,7 @@ func (w *world) tick(ev *event) {
 	if !h.up || ev.inc != h.inc {
 		return
 	}
-	if h.paused {
+	if h.paused || len(h.migrates) > 0 {
 		h.tickMissed = true
 		return
 	}
@@ -401,12 +402,11 @@ func (w *world) apply(h *host) {
 		e.Peer = w.nameOf(node.ID(e.Peer))
 		w.emit(e)
 	}
+	for _, rep := range o.MigrateReplies {
+		w.migrateReply(rep)
+	}
 	if len(o.Migrates) > 0 {
-		// w.migrate reuses w.out: take the requests first.
-		reqs := append([]node.MigrateRequest(nil), o.Migrates...)
-		for _, req := range reqs {
-			w.migrate(h, req)
-		}
+		w.startMigrates(h, o.Migrates)
 	}
 }
 
@@ -429,5 +429,3 @@ func (w *world) result() *Result {
 	}
 	return r
 }
-
-var _ = workload.Config{}
