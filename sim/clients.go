@@ -1,8 +1,9 @@
-// Clients and the kernel: every client (the workload's, the admin client)
-// is a state machine driven through one interface; its commands, TCP
-// connects and replies cross the network model like any message, and a
-// node's host answers a connect (or resets a connection) for its process.
 package sim
+
+// Clients and the kernel: every client (the workload's, the admin client)
+// is a state machine driven through one interface, woken when it asks and
+// at the moments of its schedule, and acting through a Net the kernel
+// implements.
 
 import (
 	"sort"
@@ -41,24 +42,6 @@ type clientState struct {
 	// connection reached (-1: none): a connection to an earlier process is
 	// reset by the host.
 	connInc []int64
-}
-
-// clientCmd is a command (or, with dial, a SYN) on its way to a node.
-type clientCmd struct {
-	client int
-	cmd    node.Cmd
-	dial   bool
-}
-
-// clientReply is a reply (or, with dial, a SYN-ACK or RST) on its way to a
-// client.
-type clientReply struct {
-	seq    uint64
-	reply  node.Reply
-	dial   bool
-	dialOK bool
-	from   string // dial: the address that answered
-	src    int    // endpoint index of the sender, to re-check at arrival
 }
 
 func (w *world) bootClients(n int) {
@@ -174,65 +157,6 @@ func (n clientNet) push(addr string, cc clientCmd) {
 	}
 	cc.client = n.cs.idx - len(w.hosts)
 	w.q.push(event{at: v.Due, kind: evCommand, dst: dst, cmd: &cc})
-}
-
-// command hands a client's command to its node. The host answers for a
-// process that is down, or that is not the one the client's connection
-// reached (it restarted): the connection is reset and the command never
-// ran. A SYN is answered by the host: accepted while the process is up,
-// refused otherwise.
-func (w *world) command(ev *event) {
-	cc := ev.cmd
-	h, cs := w.hosts[ev.dst], w.clients[cc.client]
-	if cs.connless && h.up {
-		cs.connInc[h.idx] = int64(h.inc)
-	}
-	if cc.dial {
-		if h.up {
-			cs.connInc[h.idx] = int64(h.inc)
-		}
-		w.sendToClient(h.idx, cc.client, &clientReply{dial: true, dialOK: h.up, from: h.addr})
-		return
-	}
-	if !h.up || cs.connInc[h.idx] != int64(h.inc) {
-		cs.connInc[h.idx] = -1
-		w.replyTo(h.idx, cc.client, cc.cmd.Seq, node.Reply{Kind: node.ReplyError, Err: workload.ErrRefused})
-		return
-	}
-	w.out.Reset()
-	h.n.Command(w.clock(h), node.ClientID(cc.client), cc.cmd, &w.out)
-	w.apply(h)
-}
-
-func (w *world) sendReply(h *host, r node.ClientReply) {
-	w.replyTo(h.idx, int(r.Client), r.Seq, r.Reply)
-}
-
-func (w *world) replyTo(from, client int, seq uint64, r node.Reply) {
-	w.sendToClient(from, client, &clientReply{seq: seq, reply: r})
-}
-
-func (w *world) sendToClient(from, client int, cr *clientReply) {
-	dst := len(w.hosts) + client
-	v := w.net.Send(w.now, from, dst)
-	if v.Lost {
-		return
-	}
-	cr.src = from
-	w.q.push(event{at: v.Due, kind: evReply, dst: dst, reply: cr})
-}
-
-func (w *world) reply(ev *event) {
-	r := ev.reply
-	if !w.net.Deliverable(w.now, r.src, ev.dst) {
-		return // a partition formed while the reply was on its way
-	}
-	cs := w.clients[ev.dst-len(w.hosts)]
-	if r.dial {
-		w.scheduleWake(cs, cs.c.OnDial(w.now, r.from, r.dialOK, w.sender(cs)))
-		return
-	}
-	w.scheduleWake(cs, cs.c.OnReply(w.now, r.seq, r.reply, w.sender(cs)))
 }
 
 // finishClients ends every operation still in flight and gathers the history

@@ -1,9 +1,10 @@
+package sim
+
 // MIGRATE between two nodes as a request and a reply the kernel carries
 // (migrateCommand, restoreCommand): the source's input is held from its
 // request until the answer is back, and both legs run as instant events, so
 // the exchange takes no virtual time and nothing else runs in between, as
 // Redis's blocking MIGRATE lets nothing else run on the source.
-package sim
 
 import "rcsim/node"
 

@@ -1,12 +1,15 @@
 package sim
 
-// Node-level faults other than crash: pause and resume (SIGSTOP/SIGCONT), a
-// slow node, and the node's own clock (jumps and drift). The node never knows:
-// the kernel holds its input back, or hands it a different clock.
+// Faults of a node's process and the admission of its input: crash and
+// restart, pause and resume (SIGSTOP/SIGCONT), a slow node, the node's own
+// clock (jumps and drift). The node never knows: the kernel holds its input
+// back, or hands it a different clock.
 
 import (
 	"time"
 
+	"rcsim/node"
+	"rcsim/sim/rng"
 	"rcsim/sim/trace"
 )
 
@@ -45,6 +48,62 @@ func (w *world) admitCommand(ev *event) bool {
 		return false // the process that was working on it died: no reply
 	}
 	return !h.up || !w.hold(h, ev)
+}
+
+// crash kills h's process: its connections are reset, its memory is gone, and
+// its disk keeps nodes.conf as last saved (or nothing, without persist).
+func (w *world) crash(h *host, persist bool) bool {
+	if !h.up {
+		w.emit(trace.Event{Kind: trace.Note, Node: h.name, Value: "crash ignored: already down"})
+		return false
+	}
+	w.forgetProcess(h)
+	h.up = false
+	h.n = nil
+	h.crashes++
+	if !persist {
+		h.hasDisk = false
+	}
+	w.crashed = append(w.crashed, h.idx)
+	w.closeAllOf(h)
+	v := "persist"
+	if !persist {
+		v = "wipe"
+	}
+	w.emit(trace.Event{Kind: trace.Crash, Node: h.name, Value: v})
+	return true
+}
+
+// restart starts h's process again from its nodes.conf (clusterLoadConfig),
+// with a fresh random stream and a new cron phase.
+func (w *world) restart(h *host) {
+	if h.up {
+		w.emit(trace.Event{Kind: trace.Note, Node: h.name, Value: "restart ignored: already up"})
+		return
+	}
+	for i, x := range w.crashed {
+		if x == h.idx {
+			w.crashed = append(w.crashed[:i], w.crashed[i+1:]...)
+			break
+		}
+	}
+	if !h.hasDisk {
+		// A node without nodes.conf boots as a new, empty master that no
+		// one has met; joining it again is an admin step not modelled yet.
+		w.emit(trace.Event{Kind: trace.Note, Node: h.name, Value: "restart without nodes.conf: not modelled, node stays down"})
+		return
+	}
+	h.inc++
+	h.cfg.Incarnation = uint64(h.inc)
+	stream := "node/" + h.name + "#" + itoa(int(h.inc)+1)
+	n, err := node.Restore(h.cfg, h.disk, rng.Derive(w.seed, stream))
+	if err != nil {
+		w.emit(trace.Event{Kind: trace.Note, Node: h.name, Value: "restart failed: " + err.Error()})
+		return
+	}
+	h.n, h.up = n, true
+	w.emit(trace.Event{Kind: trace.Restart, Node: h.name})
+	w.scheduleFirstTick(h)
 }
 
 // pause stops h's process: its cron stops and everything sent to it waits.
