@@ -3,7 +3,10 @@
 // resetManualFailover, manualFailoverCheckTimeout, clusterHandleManualFailover).
 package node
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Manual failover timings.
 const (
@@ -11,9 +14,10 @@ const (
 	mfPauseMult = 2                       // CLUSTER_MF_PAUSE_MULT
 )
 
-// clusterFailoverCommand is CLUSTER FAILOVER [FORCE|TAKEOVER].
+// clusterFailoverCommand is CLUSTER FAILOVER [FORCE|TAKEOVER]; clusterCommand
+// reads the option with strcasecmp, so any letter case is accepted.
 func (n *Node) clusterFailoverCommand(mode string) Reply {
-	force, takeover := mode == "FORCE", mode == "TAKEOVER"
+	force, takeover := strings.EqualFold(mode, "FORCE"), strings.EqualFold(mode, "TAKEOVER")
 	if mode != "" && !force && !takeover {
 		return errReply(ReplyError, "ERR syntax error")
 	}
