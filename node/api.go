@@ -104,7 +104,7 @@ type Member struct {
 }
 
 // SlotRange is an inclusive range of hash slots, as CLUSTER NODES prints it.
-type SlotRange struct{ Start, End int }
+type SlotRange = trace.SlotRange
 
 // Op is a client command the node understands.
 type Op uint8

@@ -81,7 +81,7 @@ func (n *Node) addSlotsCommand(args []string) Reply {
 	}
 	// The trace's slot views (the checker's convergence) see my own claims
 	// only through this event, as they see others' through Slots rebinds.
-	n.emit(trace.Slots, n.myself, n.myself.configEpoch, FormatRanges(added.Ranges()))
+	n.emitSlots(trace.Slots, n.myself, n.myself.configEpoch, added.Ranges())
 	n.doBeforeSleep(todoUpdateState | todoSaveConfig)
 	return okReply()
 }

@@ -241,7 +241,7 @@ func (n *Node) clusterSlots() []SlotOwner {
 		for e+1 < NumSlots && n.slots[e+1] == o {
 			e++
 		}
-		so := SlotOwner{SlotRange: SlotRange{s, e}, Master: o.addr}
+		so := SlotOwner{SlotRange: SlotRange{Start: s, End: e}, Master: o.addr}
 		for _, r := range o.replicas {
 			if !r.is(FlagFail) {
 				so.Replicas = append(so.Replicas, r.addr)

@@ -218,7 +218,7 @@ func (n *Node) failoverReplaceYourMaster() {
 			taken.Add(s)
 		}
 	}
-	n.emit(trace.Promoted, old, me.configEpoch, FormatRanges(taken.Ranges()))
+	n.emitSlots(trace.Promoted, old, me.configEpoch, taken.Ranges())
 	n.emit(trace.Role, nil, 0, "master")
 	n.updateState()
 	n.doBeforeSleep(todoSaveConfig)

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"rcsim/sim/trace"
 )
 
 // NodesConf is the content of a node's nodes.conf: one line per known node
@@ -189,7 +191,7 @@ func (c ConfNode) line() string {
 	line := fmt.Sprintf("%s %s %s %s %d %d %d %s", c.ID, addr, flagNames(c.Flags), master,
 		c.PingSent.Milliseconds(), c.PongReceived.Milliseconds(), c.ConfigEpoch, state)
 	if len(c.Slots) > 0 {
-		line += " " + FormatRanges(c.Slots)
+		line += " " + trace.FormatRanges(c.Slots, " ")
 	}
 	return line
 }

@@ -28,7 +28,7 @@ func members() []Member {
 			end = NumSlots - 1
 		}
 		ms = append(ms, Member{ID: tid(i + 1), Addr: fmt.Sprintf("127.0.0.1:%d", 7000+i),
-			Slots: []SlotRange{{i * per, end}}, ConfigEpoch: uint64(i + 1)})
+			Slots: []SlotRange{{Start: i * per, End: end}}, ConfigEpoch: uint64(i + 1)})
 	}
 	for i := 0; i < 3; i++ {
 		ms = append(ms, Member{ID: tid(i + 4), Addr: fmt.Sprintf("127.0.0.1:%d", 7003+i),

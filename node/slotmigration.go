@@ -282,7 +282,7 @@ func (n *Node) setSlotCommand(args []string) Reply {
 		r = n.setSlotImporting(slot, ID(args[2]))
 	case action == "STABLE" && len(args) == 2:
 		n.setOpen(slot, nil, nil)
-		n.emit(trace.SetSlot, nil, 0, fmt.Sprintf("%d stable", slot))
+		n.emitSetSlot(nil, slot, "stable")
 		r = okReply()
 	case action == "NODE" && len(args) == 3:
 		r = n.setSlotNode(slot, ID(args[2]))
@@ -308,7 +308,7 @@ func (n *Node) setSlotMigrating(slot int, id ID) Reply {
 		return errReply(ReplyError, "ERR Target node is not a master")
 	}
 	n.setOpen(slot, p, n.importingFrom(slot))
-	n.emit(trace.SetSlot, p, 0, fmt.Sprintf("%d migrating", slot))
+	n.emitSetSlot(p, slot, "migrating")
 	return okReply()
 }
 
@@ -325,7 +325,7 @@ func (n *Node) setSlotImporting(slot int, id ID) Reply {
 		return errReply(ReplyError, "ERR Target node is not a master")
 	}
 	n.setOpen(slot, n.migratingTo(slot), p)
-	n.emit(trace.SetSlot, p, 0, fmt.Sprintf("%d importing", slot))
+	n.emitSetSlot(p, slot, "importing")
 	return okReply()
 }
 
@@ -356,7 +356,7 @@ func (n *Node) setSlotNode(slot int, id ID) Reply {
 	wasMine := n.slots[slot] == me
 	n.delSlot(slot)
 	n.addSlot(p, slot)
-	n.emit(trace.SetSlot, p, 0, fmt.Sprintf("%d node", slot))
+	n.emitSetSlot(p, slot, "node")
 	if wasMine && p != me && me.numSlots == 0 && n.cfg.AllowReplicaMigration {
 		n.setMaster(p)
 		n.doBeforeSleep(todoSaveConfig | todoUpdateState)

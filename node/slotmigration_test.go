@@ -165,7 +165,7 @@ func TestUpdateSlotsSkipsImporting(t *testing.T) {
 	n := mk(t, testCfg(), tid(2))
 	cluster(n, "SETSLOT 100 IMPORTING "+string(tid(1)))
 	third := n.byID[tid(3)]
-	n.at(testT, func() { n.updateSlotsConfigWith(third, 99, SlotSetOf([]SlotRange{{100, 101}})) })
+	n.at(testT, func() { n.updateSlotsConfigWith(third, 99, SlotSetOf([]SlotRange{{Start: 100, End: 101}})) })
 	if n.slots[100] != n.byID[tid(1)] {
 		t.Errorf("importing slot 100 rebound to %s", n.slots[100].id)
 	}
@@ -375,13 +375,13 @@ func TestRangesMatchesBitByBit(t *testing.T) {
 			if len(rs) > 0 && rs[len(rs)-1].End == i-1 {
 				rs[len(rs)-1].End = i
 			} else {
-				rs = append(rs, SlotRange{i, i})
+				rs = append(rs, SlotRange{Start: i, End: i})
 			}
 		}
 		return rs
 	}
-	for _, rs := range [][]SlotRange{nil, {{0, NumSlots - 1}}, {{0, 63}}, {{63, 64}}, {{64, 127}, {129, 129}},
-		{{0, 5460}, {5462, 5462}, {16383, 16383}}, {{100, 6000}, {6400, 6463}}} {
+	for _, rs := range [][]SlotRange{nil, {{Start: 0, End: NumSlots - 1}}, {{Start: 0, End: 63}}, {{Start: 63, End: 64}}, {{Start: 64, End: 127}, {Start: 129, End: 129}},
+		{{Start: 0, End: 5460}, {Start: 5462, End: 5462}, {Start: 16383, End: 16383}}, {{Start: 100, End: 6000}, {Start: 6400, End: 6463}}} {
 		s := SlotSetOf(rs)
 		if got, want := s.Ranges(), naive(s); fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("Ranges(%v) = %v, want %v", rs, got, want)

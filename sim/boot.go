@@ -131,8 +131,12 @@ func (w *world) bootNodes(members []node.Member) {
 			continue
 		}
 		h.n = node.New(h.cfg, h.id, members, rng.Derive(w.seed, "node/"+h.name))
-		w.emit(trace.Event{Node: h.name, Kind: trace.Boot, Value: bootValue(members[i]), Peer: w.nameOf(members[i].Master),
-			Epoch: members[i].ConfigEpoch})
+		e := trace.Event{Node: h.name, Kind: trace.Boot, Value: bootValue(members[i]), Peer: w.nameOf(members[i].Master),
+			Epoch: members[i].ConfigEpoch}
+		if members[i].Master == "" {
+			e.Detail = &trace.Detail{Slots: members[i].Slots}
+		}
+		w.emit(e)
 		w.scheduleFirstTick(h)
 	}
 }
@@ -141,7 +145,7 @@ func bootValue(m node.Member) string {
 	if m.Master != "" {
 		return "replica"
 	}
-	return "master " + ranges(m.Slots)
+	return "master " + trace.FormatRanges(m.Slots, ",")
 }
 
 // scheduleFirstTick gives the node's cron a phase in [0, 100ms): each Redis

@@ -5,7 +5,6 @@ package sim
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"rcsim/node"
@@ -45,11 +44,11 @@ func describeView(v node.View, name func(node.ID) string) string {
 		state = "ok"
 	}
 	fmt.Fprintf(&b, "%s %s %s current_epoch=%d config_epoch=%d offset=%d slots=%s\n",
-		name(v.ID), v.ID, role, v.CurrentEpoch, v.ConfigEpoch, v.Offset, ranges(v.Slots))
+		name(v.ID), v.ID, role, v.CurrentEpoch, v.ConfigEpoch, v.Offset, trace.FormatRanges(v.Slots, ","))
 	fmt.Fprintf(&b, "cluster_state:%s\n", state)
 	for _, p := range v.Peers {
 		fmt.Fprintf(&b, "  %s %s flags=%s master=%s config_epoch=%d link=%v slots=%s\n",
-			name(p.ID), p.ID, flagNames(p.Flags), name(p.Master), p.ConfigEpoch, p.LinkUp, ranges(p.Slots))
+			name(p.ID), p.ID, flagNames(p.Flags), name(p.Master), p.ConfigEpoch, p.LinkUp, trace.FormatRanges(p.Slots, ","))
 	}
 	return b.String()
 }
@@ -85,18 +84,4 @@ func (w *world) reportOpenSlots() {
 			w.openSlots = append(w.openSlots, h.name+": "+v)
 		}
 	}
-}
-
-func ranges(rs []node.SlotRange) string {
-	s := ""
-	for i, r := range rs {
-		if i > 0 {
-			s += ","
-		}
-		s += strconv.Itoa(r.Start)
-		if r.End != r.Start {
-			s += "-" + strconv.Itoa(r.End)
-		}
-	}
-	return s
 }

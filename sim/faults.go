@@ -15,11 +15,12 @@ import (
 // undoes exactly that, whatever the roles are by then.
 type activeFault struct {
 	on    bool
-	host  *host // node faults: the node the target resolved to
-	links []int // one-way, flap, loss: the directed links, as from*n+to
-	down  bool  // flap: the links are cut now
-	part  int   // partition: partGen when it was applied
-	desc  string
+	host  *host    // node faults: the node the target resolved to
+	links []int    // one-way, flap, loss: the directed links, as from*n+to
+	down  bool     // flap: the links are cut now
+	part  int      // partition: partGen when it was applied
+	desc  string   // link faults: the sides, as the trace writes them
+	names []string // link faults: the endpoints of both sides
 }
 
 // faultOps is what one fault kind does. start carries out fault step i and
@@ -146,11 +147,18 @@ func (w *world) endFault(i int, why string) {
 	faultTable[f.Kind].end(w, f, a, why)
 }
 
+// emitFault writes a Fault event about node ("" for a link fault): v is
+// its text, d its fields (trace.Detail).
+func (w *world) emitFault(node, v string, d trace.Detail) {
+	w.emit(trace.Event{Kind: trace.Fault, Node: node, Value: v, Detail: &d})
+}
+
 // linkFault starts a fault on the links between two sides.
 func (w *world) linkFault(i int, f scenarios.Fault, a *activeFault) bool {
 	from, to := w.sides(f.From, f.To)
 	directed := f.Directed || f.Kind == scenarios.OneWay
 	a.desc = w.describeSides(from, to, directed)
+	a.names = w.sideNames(from, to)
 	if len(from) == 0 || len(to) == 0 {
 		w.emit(trace.Event{Kind: trace.Note, Value: string(f.Kind) + " fault matched no link: " + a.desc})
 		return false
@@ -158,7 +166,7 @@ func (w *world) linkFault(i int, f scenarios.Fault, a *activeFault) bool {
 	switch f.Kind {
 	case scenarios.Reset:
 		n := w.reset(from, to)
-		w.emit(trace.Event{Kind: trace.Fault, Value: "reset " + a.desc + " connections=" + itoa(n)})
+		w.emitFault("", "reset "+a.desc+" connections="+itoa(n), trace.Detail{Fault: "reset", Names: a.names})
 		return false
 	case scenarios.Flap:
 		a.links, a.on = w.linkSet(from, to, directed), true
@@ -166,11 +174,11 @@ func (w *world) linkFault(i int, f scenarios.Fault, a *activeFault) bool {
 	case scenarios.OneWay:
 		a.links = w.linkSet(from, to, true)
 		w.cut(a.links, 1)
-		w.emit(trace.Event{Kind: trace.Fault, Value: "one-way " + a.desc})
+		w.emitFault("", "one-way "+a.desc, trace.Detail{Fault: "one-way", Names: a.names})
 	case scenarios.Loss:
 		a.links, a.on = w.linkSet(from, to, directed), true
 		w.refreshLoss(a.links)
-		w.emit(trace.Event{Kind: trace.Fault, Value: "loss " + ratio(f.Ratio) + " " + a.desc})
+		w.emitFault("", "loss "+ratio(f.Ratio)+" "+a.desc, trace.Detail{Fault: "loss", Names: a.names})
 	}
 	return true
 }
@@ -198,6 +206,6 @@ func (w *world) endLinkFault(f scenarios.Fault, a *activeFault, why string) {
 		w.refreshLoss(a.links)
 	}
 	if why != "heal" {
-		w.emit(trace.Event{Kind: trace.Fault, Value: string(f.Kind) + " end " + a.desc})
+		w.emitFault("", string(f.Kind)+" end "+a.desc, trace.Detail{Fault: string(f.Kind), End: true, Names: a.names})
 	}
 }

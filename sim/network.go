@@ -115,14 +115,16 @@ func (w *world) partition(groups [][]scenarios.Target) {
 	w.net.Partition(out)
 	w.partGen++
 	desc := make([]string, 0, len(out))
+	d := &trace.Detail{}
 	for _, g := range out {
 		names := make([]string, len(g))
 		for i, idx := range g {
 			names[i] = w.endpointName(idx)
 		}
 		desc = append(desc, strings.Join(names, " "))
+		d.Groups = append(d.Groups, names)
 	}
-	w.emit(trace.Event{Kind: trace.Partition, Value: strings.Join(desc, " | ")})
+	w.emit(trace.Event{Kind: trace.Partition, Value: strings.Join(desc, " | "), Detail: d})
 }
 
 // healAll ends every network fault in force (partitions, one-way cuts,
@@ -182,6 +184,15 @@ func (w *world) describeSides(a, b []int, directed bool) string {
 	return name(a) + arrow + name(b)
 }
 
+// sideNames lists the endpoints of both sides of a link fault, a's first.
+func (w *world) sideNames(a, b []int) []string {
+	out := make([]string, 0, len(a)+len(b))
+	for _, x := range append(append([]int(nil), a...), b...) {
+		out = append(out, w.endpointName(x))
+	}
+	return out
+}
+
 // cut adds (delta 1) or removes (-1) one fault's cut of each link; a link is
 // blocked while any fault cuts it.
 func (w *world) cut(links []int, delta int) {
@@ -221,7 +232,7 @@ func (w *world) flap(i int) {
 	if a.down {
 		state = "down"
 	}
-	w.emit(trace.Event{Kind: trace.Fault, Value: "flap " + state + " " + a.desc})
+	w.emitFault("", "flap "+state+" "+a.desc, trace.Detail{Fault: "flap", End: !a.down, Names: a.names})
 	w.q.push(event{at: w.now + next, kind: evFlap, fault: i})
 }
 

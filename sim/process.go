@@ -116,7 +116,7 @@ func (w *world) pause(h *host) bool {
 	}
 	h.paused = true
 	w.paused = append(w.paused, h.idx)
-	w.emit(trace.Event{Kind: trace.Fault, Node: h.name, Value: "pause"})
+	w.emitFault(h.name, "pause", trace.Detail{Fault: "pause"})
 	return true
 }
 
@@ -130,7 +130,7 @@ func (w *world) resume(h *host) {
 	}
 	h.paused = false
 	w.paused = removeIdx(w.paused, h.idx)
-	w.emit(trace.Event{Kind: trace.Fault, Node: h.name, Value: "resume backlog=" + itoa(len(h.backlog))})
+	w.emitFault(h.name, "resume backlog="+itoa(len(h.backlog)), trace.Detail{Fault: "resume", End: true})
 	w.release(h)
 }
 
@@ -165,14 +165,14 @@ func (w *world) setSlow(h *host, d time.Duration) {
 	if d == 0 {
 		v = "slow end"
 	}
-	w.emit(trace.Event{Kind: trace.Fault, Node: h.name, Value: v})
+	w.emitFault(h.name, v, trace.Detail{Fault: "slow", End: d == 0})
 }
 
 // jumpClock moves h's clock by d at once, as a step of NTP or an operator
 // does; Redis's mstime() follows it, its event loop's monotonic timers do not.
 func (w *world) jumpClock(h *host, d time.Duration) {
 	h.skew += d
-	w.emit(trace.Event{Kind: trace.Fault, Node: h.name, Value: "clock jump " + signed(d)})
+	w.emitFault(h.name, "clock jump "+signed(d), trace.Detail{Fault: "clock"})
 }
 
 // setDrift makes h's clock run pct percent fast (negative: slow) from now;
@@ -184,7 +184,7 @@ func (w *world) setDrift(h *host, pct int) {
 	if pct == 0 {
 		v = "clock drift end skew=" + signed(h.skew)
 	}
-	w.emit(trace.Event{Kind: trace.Fault, Node: h.name, Value: v})
+	w.emitFault(h.name, v, trace.Detail{Fault: "clock", End: pct == 0})
 }
 
 func signed(d time.Duration) string {

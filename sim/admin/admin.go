@@ -13,6 +13,7 @@ package admin
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"rcsim/checker/history"
@@ -180,14 +181,14 @@ func (c *Client) stepDue(i int) {
 	}
 	st := c.cfg.Steps[i]
 	c.run = &run{step: st, desc: describeStep(st)}
-	c.trace(c.run.desc + ": start")
+	c.trace(trace.StepStart, c.run.desc+": start")
 	c.start(c.run.step)
 }
 
 // done ends the running step with outcome ("ok" or "failed: …") and starts
 // the next queued one.
 func (c *Client) done(outcome string) {
-	c.trace(c.run.desc + ": " + outcome)
+	c.trace(outcomeOf(outcome), c.run.desc+": "+outcome)
 	c.run, c.call = nil, nil
 	if len(c.queue) > 0 {
 		next := c.queue[0]
@@ -196,8 +197,33 @@ func (c *Client) done(outcome string) {
 	}
 }
 
-func (c *Client) trace(v string) {
-	c.net.Trace(trace.Event{Kind: trace.Admin, Node: Name, Value: v})
+// trace writes an Admin event: the running step's text v and its fields.
+func (c *Client) trace(o trace.Outcome, v string) {
+	st := c.run.step
+	d := &trace.Detail{Step: string(st.Kind), Outcome: o}
+	switch st.Kind {
+	case scenarios.Reshard:
+		d.Names = []string{st.From, st.To}
+	case scenarios.Failover, scenarios.DelNode:
+		d.Names = []string{st.Node}
+	case scenarios.AddNode:
+		d.Names = []string{st.Node}
+		if st.Master != "" {
+			d.Names = append(d.Names, st.Master)
+		}
+	}
+	c.net.Trace(trace.Event{Kind: trace.Admin, Node: Name, Value: v, Detail: d})
+}
+
+// outcomeOf classifies a step's ending text.
+func outcomeOf(text string) trace.Outcome {
+	switch {
+	case strings.HasPrefix(text, "failed"):
+		return trace.StepFailed
+	case strings.HasPrefix(text, "ok, but"):
+		return trace.StepPartial
+	}
+	return trace.StepOK
 }
 
 // fail ends the running step because a command failed.
