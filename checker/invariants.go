@@ -265,7 +265,6 @@ func toRanges(set []bool) []slotRange {
 	return rs
 }
 
-
 // claim records that node serves rs with configEpoch epoch, noting any slot
 // another node already claimed with the same epoch.
 func (st *invState) claim(node string, rs []slotRange, epoch uint64, at time.Duration) {
