@@ -179,7 +179,7 @@ func Default() *Scenario {
 func (p *parser) cluster(n *yaml.Node, c *Cluster) {
 	m := p.fields(n, "cluster", []string{"masters", "replicas-per-master", "spares", "formed", "config"}, nil)
 	if v := m["masters"]; v != nil {
-		if x, ok := p.integer(v, "cluster.masters", 1, 100); ok {
+		if x, ok := p.integer(v, "cluster.masters", 1, 1000); ok {
 			c.Masters = x
 		}
 	}

@@ -20,7 +20,7 @@ import (
 
 func newWorld(s *scenarios.Scenario, opt Options) (*world, error) {
 	w := &world{s: s, opt: opt, seed: opt.Seed, byID: map[node.ID]*host{},
-		byAddr: map[string]int{}, names: map[string]int{}}
+		byAddr: map[string]int{}, names: map[string]int{}, shared: node.NewShared()}
 	w.tw = trace.NewWriter(opt.Trace)
 	if opt.HashEvery > 0 && opt.HashOut != nil {
 		w.tw.HashEvery(opt.HashEvery, opt.HashOut)
@@ -89,6 +89,7 @@ func (w *world) buildHosts() []node.Member {
 	for i, name := range names {
 		h := &host{name: name, idx: i, id: randomID(ids), addr: "127.0.0.1:" + strconv.Itoa(30001+i)}
 		h.cfg = nodeConfig(c.Config, h.addr, w.s)
+		h.cfg.Shared = w.shared
 		w.hosts = append(w.hosts, h)
 		w.byID[h.id] = h
 		w.byAddr[h.addr] = i

@@ -103,6 +103,7 @@ type world struct {
 	instant []event
 	steps   int
 	stop    string
+	bus     int // cluster-bus messages sent (Result.BusMessages)
 
 	hosts   []*host
 	byID    map[node.ID]*host
@@ -113,6 +114,7 @@ type world struct {
 	net     *netmodel.Net
 	phase   *rand.Rand
 	conns   connTable
+	shared  *node.Shared // every node's Config.Shared
 
 	out       node.Output
 	tw        *trace.Writer
@@ -277,7 +279,7 @@ func (w *world) nameOf(id node.ID) string {
 
 func (w *world) result() *Result {
 	r := &Result{Seed: w.seed, Trace: w.events, History: w.ops, TraceSHA256: w.tw.Sum(),
-		Events: w.tw.Count(), Steps: w.steps, VirtualEnd: w.now, StopReason: w.stop, OpenSlots: w.openSlots}
+		Events: w.tw.Count(), Steps: w.steps, BusMessages: w.bus, VirtualEnd: w.now, StopReason: w.stop, OpenSlots: w.openSlots}
 	for _, h := range w.hosts {
 		r.Nodes = append(r.Nodes, NodeInfo{Name: h.name, ID: string(h.id), Addr: h.addr})
 	}
