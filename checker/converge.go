@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 const numSlots = 16384 // CLUSTER_SLOTS

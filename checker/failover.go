@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"rcsim/checker/history"
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // Failover is the timeline of one master's failure. Durations are whole

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"rcsim/checker/history"
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")

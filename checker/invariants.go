@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // Rule names, as Violation.Rule and summary.json show them.

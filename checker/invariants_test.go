@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // epochTrace reads lines "ms node kind peer epoch value" ("-" for empty;

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"rcsim/checker/history"
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // MaxLostListed caps CheckSummary.Lost; LostWrites still counts them all.

@@ -5,7 +5,7 @@ package node
 import (
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // ID is a node name: 40 lowercase hex characters, as CLUSTER NODES prints it

@@ -5,7 +5,7 @@ package node
 
 import (
 	"fmt"
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 	"strconv"
 	"strings"
 )

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // authTimeouts returns auth_timeout = max(2T, 2000) and auth_retry_time.

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // NodesConf is the content of a node's nodes.conf: one line per known node

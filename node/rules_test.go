@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 const testT = 5000 * time.Millisecond

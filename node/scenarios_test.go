@@ -9,7 +9,7 @@ import (
 
 	"rcsim/node"
 	"rcsim/node/nodetest"
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // formed returns a 3+1 cluster that has reached state ok.

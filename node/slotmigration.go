@@ -24,7 +24,7 @@ import (
 	"strings"
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // openSlot is one slot with an open migration on this node.

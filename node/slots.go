@@ -4,7 +4,7 @@
 // NODES range format).
 package node
 
-import "rcsim/sim/trace"
+import "rcsim/node/trace"
 
 // NumSlots is CLUSTER_SLOTS.
 const NumSlots = 16384

@@ -7,9 +7,9 @@ import (
 
 	"rcsim/checker/history"
 	"rcsim/node"
+	"rcsim/node/trace"
 	"rcsim/scenarios"
 	"rcsim/sim/admin"
-	"rcsim/sim/trace"
 )
 
 // runBuiltin runs a built-in scenario to its end at seed and returns the

@@ -12,10 +12,10 @@ import (
 
 	"rcsim/netmodel"
 	"rcsim/node"
+	"rcsim/node/trace"
 	"rcsim/scenarios"
+	"rcsim/scenarios/rng"
 	"rcsim/sim/admin"
-	"rcsim/sim/rng"
-	"rcsim/sim/trace"
 )
 
 func newWorld(s *scenarios.Scenario, opt Options) (*world, error) {

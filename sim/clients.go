@@ -12,9 +12,9 @@ import (
 
 	"rcsim/checker/history"
 	"rcsim/node"
+	"rcsim/node/trace"
+	"rcsim/scenarios/rng"
 	"rcsim/sim/admin"
-	"rcsim/sim/rng"
-	"rcsim/sim/trace"
 	"rcsim/sim/workload"
 )
 

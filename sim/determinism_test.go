@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"rcsim/node/trace"
 	"rcsim/scenarios"
 	"rcsim/sim/simtest"
-	"rcsim/sim/trace"
 )
 
 // hashOf runs a built-in scenario in this process and returns its trace hash.

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"rcsim/node"
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // dump hands every live node's state to Options.Dump: the kernel's summary

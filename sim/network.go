@@ -13,8 +13,8 @@ import (
 
 	"rcsim/netmodel"
 	"rcsim/node"
+	"rcsim/node/trace"
 	"rcsim/scenarios"
-	"rcsim/sim/trace"
 )
 
 // applyLinks installs network.links, in file order (a later entry replaces

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"rcsim/node"
-	"rcsim/sim/rng"
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
+	"rcsim/scenarios/rng"
 )
 
 // hold keeps input away from a node that cannot take it now, and reports

@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"rcsim/checker/history"
+	"rcsim/node/trace"
 	"rcsim/scenarios"
-	"rcsim/sim/trace"
 )
 
 // DefaultMaxEvents bounds a run that would otherwise never end (a message

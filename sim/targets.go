@@ -9,9 +9,9 @@ import (
 	"sort"
 
 	"rcsim/node"
+	"rcsim/node/trace"
 	"rcsim/scenarios"
-	"rcsim/sim/rng"
-	"rcsim/sim/trace"
+	"rcsim/scenarios/rng"
 )
 
 // resolveHost finds the node a target names at this moment, for a fault of

@@ -12,8 +12,8 @@ import (
 	"rcsim/checker/history"
 	"rcsim/netmodel"
 	"rcsim/node"
+	"rcsim/node/trace"
 	"rcsim/scenarios"
-	"rcsim/sim/trace"
 )
 
 // evKind is what a queued event asks the kernel to do.

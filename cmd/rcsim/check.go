@@ -13,7 +13,7 @@ import (
 
 	"rcsim/checker"
 	"rcsim/checker/history"
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // checkFlags are the options of `rcsim check`.

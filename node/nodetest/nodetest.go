@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"rcsim/node"
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // Host is one node process of the test cluster.

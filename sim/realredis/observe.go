@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // PollEvery is the polling period of every node.

@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"rcsim/checker/history"
+	"rcsim/node/trace"
 	"rcsim/scenarios"
-	"rcsim/sim/trace"
 	"rcsim/sim/workload"
 )
 

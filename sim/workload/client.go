@@ -20,7 +20,7 @@ import (
 
 	"rcsim/checker/history"
 	"rcsim/node"
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // Config is the workload of one run.

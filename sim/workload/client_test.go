@@ -8,7 +8,7 @@ import (
 
 	"rcsim/checker/history"
 	"rcsim/node"
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // The client state machine, driven by hand: a fake network records what
