@@ -37,7 +37,7 @@ func (n *Node) clusterCommand(line string) Reply {
 	case sub == "INFO" && len(rest) == 0:
 		return text(n.ClusterInfo())
 	case sub == "NODES" && len(rest) == 0:
-		return text(n.ClusterNodes(n.now))
+		return text(n.ClusterNodes())
 	case sub == "SHARDS" && len(rest) == 0:
 		return text(n.ClusterShards())
 	case sub == "MYID" && len(rest) == 0:

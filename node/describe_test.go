@@ -106,7 +106,7 @@ func TestNodesConfText(t *testing.T) {
 	if !strings.Contains(text, want+"\n") {
 		t.Fatalf("myself line missing:\n%s", text)
 	}
-	if strings.Contains(text, "handshake") || !strings.Contains(n.ClusterNodes(0), "handshake") {
+	if strings.Contains(text, "handshake") || !strings.Contains(n.ClusterNodes(), "handshake") {
 		t.Fatal("handshake node must be in CLUSTER NODES only")
 	}
 }

@@ -136,9 +136,9 @@ func flagNames(f Flags) string {
 }
 
 // ClusterNodes is CLUSTER NODES (clusterGenNodesDescription with no
-// filter: handshake nodes included) as of now: one line per node, sorted by
+// filter: handshake nodes included): one line per node, sorted by
 // ID (Redis prints dict order).
-func (n *Node) ClusterNodes(now time.Duration) string { return n.genNodes(0) }
+func (n *Node) ClusterNodes() string { return n.genNodes(0) }
 
 // genNodes is clusterGenNodesDescription: every node without a flag of
 // filter (nodes.conf filters out HANDSHAKE).

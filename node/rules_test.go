@@ -429,7 +429,7 @@ func TestRestoreFromDisk(t *testing.T) {
 // TestClusterNodesFormat: clusterGenNodeDescription's line format.
 func TestClusterNodesFormat(t *testing.T) {
 	n := mk(t, testCfg(), tid(4))
-	lines := strings.Split(strings.TrimSpace(n.ClusterNodes(0)), "\n")
+	lines := strings.Split(strings.TrimSpace(n.ClusterNodes()), "\n")
 	if len(lines) != 6 {
 		t.Fatalf("%d lines", len(lines))
 	}

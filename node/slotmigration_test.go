@@ -183,7 +183,7 @@ func TestMarkersInClusterNodes(t *testing.T) {
 	cluster(n, "SETSLOT 7 MIGRATING "+string(tid(2)))
 	cluster(n, "SETSLOT 6000 IMPORTING "+string(tid(3)))
 	want := " 0-5460 [7->-" + string(tid(2)) + "] [6000-<-" + string(tid(3)) + "]"
-	for what, text := range map[string]string{"CLUSTER NODES": n.ClusterNodes(testT), "nodes.conf": n.Disk().Text()} {
+	for what, text := range map[string]string{"CLUSTER NODES": n.ClusterNodes(), "nodes.conf": n.Disk().Text()} {
 		var mine string
 		for _, l := range strings.Split(text, "\n") {
 			if strings.Contains(l, "myself") {
