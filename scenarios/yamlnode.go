@@ -200,8 +200,11 @@ func (p *parser) boolean(n *yaml.Node, path string) (bool, bool) {
 	return false, false
 }
 
-// maxDuration bounds every duration in a file, the run's included.
-const maxDuration = 24 * time.Hour
+// MaxDuration bounds every duration in a file, the run's included, and
+// rcsim run --until.
+const MaxDuration = 24 * time.Hour
+
+const maxDuration = MaxDuration
 
 // duration reads a Go duration string ("10s", "200us") in [lo, maxDuration].
 func (p *parser) duration(n *yaml.Node, path string, lo time.Duration) (time.Duration, bool) {
@@ -237,4 +240,38 @@ func fmtDur(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// memoryPattern is a memory size as redis.conf writes one (memtoull): a
+// number and an optional unit, in any case.
+var memoryPattern = regexp.MustCompile(`^([0-9]+)([kKmMgG][bB]?|[bB])?$`)
+
+// memoryUnits are memtoull's multipliers: k, m, g are powers of 1000; kb,
+// mb, gb powers of 1024.
+var memoryUnits = map[string]int64{"": 1, "b": 1, "k": 1000, "kb": 1024, "m": 1000 * 1000,
+	"mb": 1024 * 1024, "g": 1000 * 1000 * 1000, "gb": 1024 * 1024 * 1024}
+
+// memory reads a redis.conf memory size in bytes, at least 1: an integer or
+// "1mb", "512kb", "100k", "1GB".
+func (p *parser) memory(v *yaml.Node, path string) (int64, bool) {
+	const want = "want a size in bytes like 1048576, 1mb or 512kb, got "
+	var mm []string
+	if v.Kind == yaml.ScalarNode && (v.ShortTag() == "!!int" || v.ShortTag() == "!!str") {
+		mm = memoryPattern.FindStringSubmatch(v.Value)
+	}
+	if mm == nil {
+		p.add(v.Line, path, want+describe(v))
+		return 0, false
+	}
+	x, err := strconv.ParseInt(mm[1], 10, 64)
+	mult := memoryUnits[strings.ToLower(mm[2])]
+	if err != nil || x > math.MaxInt64/mult {
+		p.add(v.Line, path, "must be at most 9223372036854775807 bytes, got "+describe(v))
+		return 0, false
+	}
+	if x == 0 {
+		p.add(v.Line, path, "must be at least 1 byte, got "+describe(v))
+		return 0, false
+	}
+	return x * mult, true
 }

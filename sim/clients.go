@@ -6,7 +6,7 @@ package sim
 // implements.
 
 import (
-	"sort"
+	"slices"
 	"strconv"
 	"time"
 
@@ -26,7 +26,8 @@ type client interface {
 	OnReply(now time.Duration, seq uint64, r node.Reply, net workload.Net) time.Duration
 	OnDial(now time.Duration, addr string, ok bool, net workload.Net) time.Duration
 	Abort(now time.Duration)
-	History() []history.Op
+	HistoryChunks() [][]history.Op // the operations completed, in chunks, in completion order
+	Completed() int                // how many operations HistoryChunks holds
 }
 
 // clientState is one client endpoint.
@@ -42,6 +43,7 @@ type clientState struct {
 	// connection reached (-1: none): a connection to an earlier process is
 	// reset by the host.
 	connInc []int64
+	net     workload.Net // the client's clientNet, made once (an interface value allocates)
 }
 
 func (w *world) bootClients(n int) {
@@ -68,8 +70,9 @@ func (w *world) bootClients(n int) {
 		for j := range cs.connInc {
 			cs.connInc[j] = -1
 		}
+		cs.net = clientNet{w, cs}
 		w.clients = append(w.clients, cs)
-		w.scheduleWake(cs, cs.c.Wake(w.now, w.sender(cs)))
+		w.scheduleWake(cs, cs.c.Wake(w.now, cs.net))
 	}
 	w.nWork = n
 }
@@ -88,6 +91,7 @@ func (w *world) bootAdmin() {
 	a := admin.New(cfg)
 	cs := &clientState{name: admin.Name, idx: len(w.hosts) + len(w.clients), wakeAt: -1,
 		connInc: make([]int64, len(w.hosts)), c: a, connless: true}
+	cs.net = clientNet{w, cs}
 	w.clients = append(w.clients, cs)
 	for _, at := range a.Schedule() {
 		w.q.push(event{at: at, kind: evAlarm, dst: cs.idx})
@@ -108,14 +112,14 @@ func (w *world) wakeClient(idx int) {
 		return // superseded by a later schedule
 	}
 	cs.wakeAt = -1
-	w.scheduleWake(cs, cs.c.Wake(w.now, w.sender(cs)))
+	w.scheduleWake(cs, cs.c.Wake(w.now, cs.net))
 }
 
 // alarmClient wakes client idx at a moment of its Schedule, whatever
 // wake-up it asked for.
 func (w *world) alarmClient(idx int) {
 	cs := w.clients[idx-len(w.hosts)]
-	w.scheduleWake(cs, cs.c.Wake(w.now, w.sender(cs)))
+	w.scheduleWake(cs, cs.c.Wake(w.now, cs.net))
 }
 
 // clientNet is one client's view of the network: it implements
@@ -124,8 +128,6 @@ type clientNet struct {
 	w  *world
 	cs *clientState
 }
-
-func (w *world) sender(cs *clientState) workload.Net { return clientNet{w, cs} }
 
 func (n clientNet) dst(addr string) int {
 	dst, ok := n.w.byAddr[addr]
@@ -155,28 +157,65 @@ func (n clientNet) push(addr string, cc clientCmd) {
 	if v.Lost {
 		return
 	}
-	cc.client = n.cs.idx - len(w.hosts)
-	w.q.push(event{at: v.Due, kind: evCommand, dst: dst, cmd: &cc})
+	p := w.cmds.get()
+	*p = cc
+	p.client = n.cs.idx - len(w.hosts)
+	w.q.push(event{at: v.Due, kind: evCommand, dst: dst, cmd: p})
 }
 
 // finishClients ends every operation still in flight and gathers the history
-// in invoke order, with node addresses turned into names.
+// in invoke order (ties by client), with node addresses turned into names.
+// Each client's history is already in invoke order (one operation at a time),
+// so this merges them.
 func (w *world) finishClients() {
 	nameOfAddr := map[string]string{}
 	for _, h := range w.hosts {
 		nameOfAddr[h.addr] = h.name
 	}
-	for _, cs := range w.clients {
+	lists := make([][][]history.Op, len(w.clients)) // per client: chunks not merged yet
+	total := 0
+	for i, cs := range w.clients {
 		cs.c.Abort(w.now)
-		for _, op := range cs.c.History() {
-			op.Node = nameOfAddr[op.Node]
-			w.ops = append(w.ops, op)
-		}
+		lists[i] = slices.Clone(cs.c.HistoryChunks()) // the merge consumes its own copy
+		total += cs.c.Completed()
 	}
-	sort.SliceStable(w.ops, func(i, j int) bool {
-		if w.ops[i].Invoke != w.ops[j].Invoke {
-			return w.ops[i].Invoke < w.ops[j].Invoke
+	w.ops = slices.Grow(w.ops, total)
+	for {
+		best := -1
+		for i, l := range lists {
+			if len(l) > 0 && (best < 0 || l[0][0].Invoke < lists[best][0][0].Invoke) {
+				best = i
+			}
 		}
-		return w.ops[i].Client < w.ops[j].Client
-	})
+		if best < 0 {
+			break
+		}
+		l := lists[best]
+		op := l[0][0]
+		if l[0] = l[0][1:]; len(l[0]) == 0 {
+			lists[best] = l[1:]
+		}
+		op.Node = nameOfAddr[op.Node]
+		w.ops = append(w.ops, op)
+	}
+}
+
+// pool recycles the commands and replies on the wire. Each has one
+// consumer (w.command, w.reply), which puts it back once it has read it; one
+// that is lost, dropped or held is simply left to the collector.
+type pool[T any] struct{ free []*T }
+
+func (p *pool[T]) get() *T {
+	if n := len(p.free); n > 0 {
+		x := p.free[n-1]
+		p.free = p.free[:n-1]
+		return x
+	}
+	return new(T)
+}
+
+func (p *pool[T]) put(x *T) {
+	var zero T
+	*x = zero // drop references for the collector
+	p.free = append(p.free, x)
 }

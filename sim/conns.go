@@ -356,6 +356,7 @@ type clientReply struct {
 // refused otherwise.
 func (w *world) command(ev *event) {
 	cc := ev.cmd
+	defer w.cmds.put(cc)
 	h, cs := w.hosts[ev.dst], w.clients[cc.client]
 	if cs.connless && h.up {
 		cs.connInc[h.idx] = int64(h.inc)
@@ -364,7 +365,9 @@ func (w *world) command(ev *event) {
 		if h.up {
 			cs.connInc[h.idx] = int64(h.inc)
 		}
-		w.sendToClient(h.idx, cc.client, &clientReply{dial: true, dialOK: h.up, from: h.addr})
+		cr := w.replies.get()
+		cr.dial, cr.dialOK, cr.from = true, h.up, h.addr
+		w.sendToClient(h.idx, cc.client, cr)
 		return
 	}
 	if !h.up || cs.connInc[h.idx] != int64(h.inc) {
@@ -382,13 +385,16 @@ func (w *world) sendReply(h *host, r node.ClientReply) {
 }
 
 func (w *world) replyTo(from, client int, seq uint64, r node.Reply) {
-	w.sendToClient(from, client, &clientReply{seq: seq, reply: r})
+	cr := w.replies.get()
+	cr.seq, cr.reply = seq, r
+	w.sendToClient(from, client, cr)
 }
 
 func (w *world) sendToClient(from, client int, cr *clientReply) {
 	dst := len(w.hosts) + client
 	v := w.net.Send(w.now, from, dst)
 	if v.Lost {
+		w.replies.put(cr)
 		return
 	}
 	cr.src = from
@@ -397,13 +403,14 @@ func (w *world) sendToClient(from, client int, cr *clientReply) {
 
 func (w *world) reply(ev *event) {
 	r := ev.reply
+	defer w.replies.put(r)
 	if !w.net.Deliverable(w.now, r.src, ev.dst) {
 		return // a partition formed while the reply was on its way
 	}
 	cs := w.clients[ev.dst-len(w.hosts)]
 	if r.dial {
-		w.scheduleWake(cs, cs.c.OnDial(w.now, r.from, r.dialOK, w.sender(cs)))
+		w.scheduleWake(cs, cs.c.OnDial(w.now, r.from, r.dialOK, cs.net))
 		return
 	}
-	w.scheduleWake(cs, cs.c.OnReply(w.now, r.seq, r.reply, w.sender(cs)))
+	w.scheduleWake(cs, cs.c.OnReply(w.now, r.seq, r.reply, cs.net))
 }

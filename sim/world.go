@@ -107,10 +107,12 @@ type world struct {
 
 	hosts   []*host
 	byID    map[node.ID]*host
-	byAddr  map[string]int // client address → endpoint index
-	names   map[string]int // endpoint name → index
-	clients []*clientState // the workload's clients, then the admin client
-	nWork   int            // how many of clients are the workload's
+	byAddr  map[string]int    // client address → endpoint index
+	names   map[string]int    // endpoint name → index
+	clients []*clientState    // the workload's clients, then the admin client
+	nWork   int               // how many of clients are the workload's
+	cmds    pool[clientCmd]   // commands on their way to a node
+	replies pool[clientReply] // replies on their way to a client
 	net     *netmodel.Net
 	phase   *rand.Rand
 	conns   connTable
@@ -139,6 +141,10 @@ func (w *world) run() {
 		}
 		if w.steps >= w.opt.MaxEvents {
 			w.stop = "event limit"
+			break
+		}
+		if w.opt.Abort != nil && w.steps%AbortEvery == 0 && w.opt.Abort() {
+			w.stop = "aborted"
 			break
 		}
 		ev, _ := w.q.pop()

@@ -159,8 +159,12 @@ func (c *Client) OnDial(time.Duration, string, bool, workload.Net) time.Duration
 // Abort does nothing: the admin client records no history.
 func (c *Client) Abort(time.Duration) {}
 
-// History is empty: admin commands are not part of the checked history.
-func (c *Client) History() []history.Op { return nil }
+// HistoryChunks is empty: admin commands are not part of the checked
+// history.
+func (c *Client) HistoryChunks() [][]history.Op { return nil }
+
+// Completed is 0: the admin client records no operations.
+func (c *Client) Completed() int { return 0 }
 
 func (c *Client) wakeAt() time.Duration {
 	switch k := c.call; {
