@@ -24,7 +24,7 @@ var allowedImports = map[string][]string{
 	"scenarios":       {},
 	"scenarios/gen":   {"scenarios"},
 	"sim/workload":    {"node", "checker/history", "node/trace"},
-	"sim/admin":       {"node", "scenarios", "node/trace", "sim/workload", "checker/history"},
+	"sim/admin":       {"node", "scenarios", "node/trace", "sim/workload"},
 	"sim":             {"node", "netmodel", "scenarios", "scenarios/rng", "node/trace", "sim/workload", "sim/admin", "checker/history"},
 	"checker":         {"checker/history", "node/trace"},
 	"sim/sweep":       {"sim", "scenarios", "checker", "checker/history", "node/trace", "scenarios/rng"},

@@ -33,6 +33,7 @@ const (
 	evFlap                       // a flapping link (fault number `fault`) goes down or up
 	evRestore                    // a MIGRATE request reaches its target, node dst (an instant event)
 	evMigrated                   // a MIGRATE reply reaches its source, node dst (an instant event)
+	evSyn                        // retransmission number `fault` of a dial's SYN
 )
 
 // event is one entry of the queue. Small payloads inline, large ones by
@@ -195,6 +196,8 @@ func (w *world) dispatch(ev *event) {
 		w.restoreAsking(ev)
 	case evMigrated:
 		w.migrated(ev)
+	case evSyn:
+		w.synRetry(ev)
 	}
 }
 

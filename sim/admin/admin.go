@@ -16,7 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"rcsim/checker/history"
 	"rcsim/node"
 	"rcsim/node/trace"
 	"rcsim/scenarios"
@@ -156,15 +155,9 @@ func (c *Client) OnDial(time.Duration, string, bool, workload.Net) time.Duration
 	return c.wakeAt()
 }
 
-// Abort does nothing: the admin client records no history.
+// Abort does nothing: the admin client records no history (its commands
+// are not part of the checked history).
 func (c *Client) Abort(time.Duration) {}
-
-// HistoryChunks is empty: admin commands are not part of the checked
-// history.
-func (c *Client) HistoryChunks() [][]history.Op { return nil }
-
-// Completed is 0: the admin client records no operations.
-func (c *Client) Completed() int { return 0 }
 
 func (c *Client) wakeAt() time.Duration {
 	switch k := c.call; {
