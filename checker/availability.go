@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"rcsim/checker/history"
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // AvailabilityBucket is the default width of an availability bucket.

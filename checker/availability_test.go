@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"rcsim/checker/history"
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // TestAvailabilityAndDowntime: operations count toward the shard that

@@ -5,7 +5,7 @@
 
 package node
 
-import "rcsim/sim/trace"
+import "rcsim/node/trace"
 
 // addFailureReport is clusterNodeAddFailureReport: add or refresh the
 // report of reporter about p.

@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // blacklistTTL is CLUSTER_BLACKLIST_TTL: how long a forgotten node ID may

@@ -16,7 +16,7 @@ import (
 	"strconv"
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // Replica-side link states (repl_state, simplified).

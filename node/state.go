@@ -6,7 +6,7 @@ package node
 import (
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // Delays of clusterUpdateState.

@@ -22,7 +22,7 @@ import (
 
 	"rcsim/checker"
 	"rcsim/checker/history"
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // chromiumPath is Debian's chromium.

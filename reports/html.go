@@ -18,7 +18,7 @@ import (
 
 	"rcsim/checker"
 	"rcsim/checker/history"
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // GroupSummary is one row of summary.csv and of the HTML tables.

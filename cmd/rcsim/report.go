@@ -16,11 +16,11 @@ import (
 
 	"rcsim/checker"
 	"rcsim/checker/history"
+	"rcsim/node/trace"
 	"rcsim/reports"
 	"rcsim/scenarios"
 	"rcsim/sim"
 	"rcsim/sim/sweep"
-	"rcsim/sim/trace"
 )
 
 func newReportCmd(stdout io.Writer) *cobra.Command {

@@ -16,11 +16,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"rcsim/node/trace"
 	"rcsim/reports"
 	"rcsim/scenarios"
 	"rcsim/sim"
 	"rcsim/sim/sweep"
-	"rcsim/sim/trace"
 )
 
 // sweepFlags are the options of `rcsim sweep`.
