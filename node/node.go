@@ -51,26 +51,28 @@ type link struct {
 
 // peer is one clusterNode: my local view of a node (myself included).
 type peer struct {
-	id           ID
-	addr         string
-	ctime        time.Duration // creation time (handshake timeout)
-	flags        Flags
-	master       *peer   // slaveof
-	replicas     []*peer // slaves, sorted by ID
-	configEpoch  uint64
-	slots        SlotSet
-	numSlots     int
-	snap         *SlotSet // immutable copy of slots for headers; nil when stale
-	pingSent     time.Duration
-	pongReceived time.Duration
-	dataReceived time.Duration
-	failTime     time.Duration
-	votedTime    time.Duration
-	replOffset   int64
-	orphanedTime time.Duration
-	link         *link
-	failReports  []failReport
-	downReported bool // a LinkDown was emitted and no link came up since
+	id            ID
+	addr          string
+	ctime         time.Duration // creation time (handshake timeout)
+	flags         Flags
+	master        *peer   // slaveof
+	replicas      []*peer // slaves, sorted by ID
+	configEpoch   uint64
+	slots         SlotSet
+	numSlots      int
+	snap          *SlotSet // immutable copy of slots for headers; nil when stale
+	pingSent      time.Duration
+	pongReceived  time.Duration
+	dataReceived  time.Duration
+	failTime      time.Duration
+	votedTime     time.Duration
+	replOffset    int64
+	reconnectTime time.Duration // last outbound dial by clusterCron (valkey#2154)
+	shard         ID            // shard_id as rcsim keeps it: a master's own ID at creation, a replica's master's
+	orphanedTime  time.Duration
+	link          *link
+	failReports   []failReport
+	downReported  bool // a LinkDown was emitted and no link came up since
 }
 
 func (p *peer) is(f Flags) bool { return p.flags&f != 0 }
@@ -112,6 +114,8 @@ type Node struct {
 	failoverAuthRank  int
 	failoverAuthEpoch uint64
 	failoverExpired   bool // ElectionExpire was emitted for this attempt
+	failedPrimaryRank int  // failover_failed_primary_rank (valkey#1018)
+	fullSyncPending   bool // a full sync from a new shard's primary is due (valkey#885)
 
 	// Manual failover.
 	mfEnd          time.Duration
@@ -197,7 +201,7 @@ func (n *Node) addPeer(id ID, addr string) *peer {
 	if p := n.byID[id]; p != nil {
 		return p
 	}
-	p := &peer{id: id, addr: addr, votedTime: never, ctime: n.now}
+	p := &peer{id: id, addr: addr, votedTime: never, reconnectTime: never, ctime: n.now, shard: id}
 	n.byID[id] = p
 	i := sort.Search(len(n.nodes), func(i int) bool { return n.nodes[i].id >= id })
 	n.nodes = append(n.nodes, nil)
