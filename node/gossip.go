@@ -166,7 +166,7 @@ func (n *Node) mergeHeaderEpochs(sender *peer, h *Header) {
 	if h.ConfigEpoch > sender.configEpoch {
 		sender.configEpoch = h.ConfigEpoch
 		n.doBeforeSleep(todoSaveConfig)
-		if n.cfg.Rules.CancelElectionOnEpochClaim && h.SlaveOf == "" && n.failoverAuthSent &&
+		if n.cfg.Rules.CancelElectionOnEpochClaim && h.SlaveOf == "" && n.myself.is(FlagSlave) && n.failoverAuthSent &&
 			n.failoverAuthTime != never && sender.configEpoch >= n.failoverAuthEpoch {
 			// Someone won an election at or after mine: mine cannot win,
 			// so retry at once rather than after auth_retry_time.

@@ -22,6 +22,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	root.AddCommand(newRunCmd(stdout, stderr), newScenariosCmd(stdout), newCheckCmd(stdout))
 	root.AddCommand(newExploreCmd(stdout))
 	root.AddCommand(newSweepCmd(stdout, stderr), newReportCmd(stdout), newMergeCmd(stdout))
+	root.AddCommand(newCompareCmd(stdout, stderr))
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return inputError{err} })
 	err := root.Execute()
 	if err != nil && !isTyped(err) {
