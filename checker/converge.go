@@ -1,8 +1,9 @@
 package checker
 
-// Convergence: after the last fault, when every live node is in state ok and
-// all of them agree who owns each slot (each node's view built from Boot,
-// Promoted, Slots and Role events).
+// Convergence: after the last fault or admin step, when every live node is
+// in state ok, all of them agree who owns each slot (each node's view built
+// from Boot, Promoted, Slots, SetSlot and Role events), every slot's owner
+// is alive, and all this stays so to the end of the run.
 
 import (
 	"fmt"
@@ -49,6 +50,12 @@ func (v *views) apply(e trace.Event) {
 		assign(v.view(e.Node), parseRanges(e.Value), e.Node)
 	case trace.Slots:
 		assign(v.view(e.Node), parseRanges(e.Value), e.Peer)
+	case trace.SetSlot:
+		// "<slot> node": CLUSTER SETSLOT NODE bound the slot to Peer here
+		// (clusterCommandSetSlot); no Slots event follows on this node.
+		if slot, ok := strings.CutSuffix(e.Value, " node"); ok {
+			assign(v.view(e.Node), parseRanges(slot), e.Peer)
+		}
 	case trace.Role:
 		if e.Value == "replica" && e.Peer != "" {
 			view := v.view(e.Node)
@@ -114,12 +121,60 @@ func isFault(k trace.Kind) bool {
 	return false
 }
 
-// convergence returns the time of the last fault, the first moment at or
-// after it when the cluster converged (ok is false if it never did), and
-// why it had not converged by the end.
+// disturbs reports whether e changes the cluster on purpose: a fault step or
+// the end (ok or failed) of an admin step. Convergence is judged from the
+// last of them: a reshard moves slots for as long as it runs.
+func disturbs(e trace.Event) bool {
+	return isFault(e.Kind) || e.Kind == trace.Admin && !strings.HasSuffix(e.Value, ": start")
+}
+
+// unserved describes the first slot whose agreed owner is not a live
+// member of the cluster (unowned, crashed or removed), or "" when every
+// slot is served. ref is the view all live nodes share.
+func (w *world) unserved(ref []string) string {
+	for s, o := range ref {
+		switch {
+		case o == "":
+			return fmt.Sprintf("slot %d is unowned", s)
+		case w.crashed[o]:
+			return fmt.Sprintf("slot %d is served by %s, which is down", s, o)
+		case w.removed[o]:
+			return fmt.Sprintf("slot %d is assigned to %s, which left the cluster", s, o)
+		}
+	}
+	return ""
+}
+
+// settled says why the cluster is not converged at this moment, or "" when
+// it is: every live node in state ok, all of them agreeing on each slot's
+// owner, and every slot served by a live master. A dead master the others
+// have not failed yet leaves them ok and agreeing: that is not convergence.
+func settled(w *world, v *views) string {
+	if bad := w.notOK(); bad != "" {
+		return "state not ok: " + bad
+	}
+	if why := v.disagreement(w); why != "" {
+		return why
+	}
+	for _, n := range w.nodes {
+		if w.member(n) {
+			view := v.of[n]
+			if view == nil {
+				view = v.boot
+			}
+			return w.unserved(view)
+		}
+	}
+	return "no live node"
+}
+
+// convergence returns the time of the last fault or admin step's end, the
+// first moment at or after it from which the cluster stayed converged
+// (settled) to the end of the trace (ok is false if it never did), and why
+// it was not converged at the last moment it was not.
 func convergence(events []trace.Event) (lastFault, at time.Duration, ok bool, why string) {
 	for _, e := range events {
-		if isFault(e.Kind) {
+		if disturbs(e) {
 			lastFault = e.At
 		}
 	}
@@ -130,18 +185,18 @@ func convergence(events []trace.Event) (lastFault, at time.Duration, ok bool, wh
 		if e.At < lastFault || i+1 < len(events) && events[i+1].At == e.At {
 			continue // judge a moment after all its events
 		}
-		why = w.notOK()
-		if why != "" {
-			why = "state not ok: " + why
-		} else {
-			why = v.disagreement(w)
-		}
-		if why == "" {
-			return lastFault, e.At, true, ""
+		switch now := settled(w, v); {
+		case now != "":
+			ok, why = false, now
+		case !ok:
+			ok, at = true, e.At
 		}
 	}
-	if why == "" {
-		why = "no events after the last fault"
+	switch {
+	case ok:
+		return lastFault, at, true, ""
+	case why == "":
+		why = "no events after the last fault or admin step"
 	}
 	return lastFault, 0, false, why
 }

@@ -130,6 +130,36 @@ func TestFailovers(t *testing.T) {
 	}
 }
 
+// TestConvergenceNeedsLiveOwners: right after a master's crash the others
+// still mark it ok and agree it owns its slots; that is no convergence.
+func TestConvergenceNeedsLiveOwners(t *testing.T) {
+	cut := strings.Index(crashTrace, "15000 m1 pfail")
+	events := parseTrace(t, crashTrace[:cut]+"12000 - finish - duration\n")
+	if last, at, ok, why := convergence(events); ok || last != 10*time.Second ||
+		why != "slot 0 is served by m0, which is down" {
+		t.Fatalf("got last=%v at=%v ok=%v why=%q", last, at, ok, why)
+	}
+}
+
+// TestConvergenceAfterAdminStep: a reshard's SETSLOT NODE binds the slot on
+// the node it runs on, and convergence is judged from the step's end.
+func TestConvergenceAfterAdminStep(t *testing.T) {
+	events := parseTrace(t, crashTrace[:strings.Index(crashTrace, "10000 m0 crash")]+`
+5000 admin admin - reshard 1 slots m0->m1: start
+5100 m1 setslot m1 0 node
+5150 m0 slots m1 0
+5150 m0r0 slots m1 0
+5150 m1r0 slots m1 0
+5200 m2 slots m1 0
+5300 m2r0 slots m1 0
+5300 admin admin - reshard 1 slots m0->m1: ok
+9000 - finish - duration
+`)
+	if last, at, ok, why := convergence(events); !ok || last != 5300*time.Millisecond || at != 5300*time.Millisecond {
+		t.Fatalf("got last=%v at=%v ok=%v why=%q", last, at, ok, why)
+	}
+}
+
 func TestFailoversNotAMaster(t *testing.T) {
 	events := parseTrace(t, `
 0 m0 boot - master 0-16383
@@ -153,6 +183,8 @@ func TestConvergence(t *testing.T) {
 		{"stale slot view", "51000 m2r0 slots m0 0-5460", false, "",
 			"m0 and m2r0 disagree on slot 0 (m0r0 vs m0)"},
 		{"a node stays fail", "51000 m2 state - fail", false, "", "state not ok: m2=fail"},
+		{"a node fails after converging", "55000 m2 state - fail", false, "", "state not ok: m2=fail"},
+		{"converged again after a lapse", "55000 m2 state - fail\n56000 m2 state - ok", true, "56.000s", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -368,8 +368,9 @@ func uniqueConfigEpochs(events []trace.Event, st *invState) []Violation {
 const DefaultConvergeWithin = 30 * time.Second
 
 // CheckConvergence checks that after the last fault (crash, restart,
-// partition, heal or other fault step) every live node reaches state ok and
-// all of them agree on every slot's owner within bound. It is judged only
+// partition, heal or other fault step) or admin step's end, within bound,
+// every live node reaches state ok, all of them agree on every slot's
+// owner, every slot's owner is alive, and this holds to the end of the run. It is judged only
 // when the trace can decide it: a run that ends with a partition still in
 // place, or ends unconverged before the bound has passed, yields no
 // violation. The returned text says what was found either way.
@@ -384,16 +385,16 @@ func CheckConvergence(events []trace.Event, bound time.Duration) ([]Violation, s
 	end := events[len(events)-1].At
 	switch {
 	case ok && at-last <= bound:
-		return nil, fmt.Sprintf("converged %s after the last fault at %s (bound %s)",
+		return nil, fmt.Sprintf("converged %s after the last fault or admin step at %s (bound %s)",
 			trace.FormatTime(at-last), trace.FormatTime(last), bound)
 	case ok:
-		return []Violation{{Rule: RuleConverged, At: at, Detail: fmt.Sprintf("converged %s after the last fault at %s, over the bound %s",
+		return []Violation{{Rule: RuleConverged, At: at, Detail: fmt.Sprintf("converged %s after the last fault or admin step at %s, over the bound %s",
 			trace.FormatTime(at-last), trace.FormatTime(last), bound)}}, "converged too late"
 	case end-last > bound:
-		return []Violation{{Rule: RuleConverged, At: last + bound, Detail: fmt.Sprintf("not converged %s after the last fault at %s: %s",
+		return []Violation{{Rule: RuleConverged, At: last + bound, Detail: fmt.Sprintf("not converged %s after the last fault or admin step at %s: %s",
 			bound, trace.FormatTime(last), why)}}, "not converged"
 	default:
-		return nil, fmt.Sprintf("not judged: the run ended %s after the last fault, inside the bound %s (%s)",
+		return nil, fmt.Sprintf("not judged: the run ended %s after the last fault or admin step, inside the bound %s (%s)",
 			trace.FormatTime(end-last), bound, why)
 	}
 }

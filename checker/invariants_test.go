@@ -157,13 +157,13 @@ func TestCheckConvergence(t *testing.T) {
 		how         string
 	}{
 		{name: "converging within the bound holds", trace: bootThree + "4000 m0 state - - fail\n5000 - heal\n6000 m0 state - - ok\n",
-			bound: 5 * time.Second, how: "converged 1.000s after the last fault at 5.000s (bound 5s)"},
+			bound: 5 * time.Second, how: "converged 1.000s after the last fault or admin step at 5.000s (bound 5s)"},
 		{name: "converging late is a violation", trace: bootThree + "4000 m0 state - - fail\n5000 - heal\n12000 m0 state - - ok\n",
 			bound: 5 * time.Second, violated: true, how: "converged too late"},
 		{name: "never converging past the bound is a violation", trace: bootThree + "4000 m0 state - - fail\n5000 - heal\n20000 - finish - - duration\n",
 			bound: 5 * time.Second, violated: true, how: "not converged"},
 		{name: "a run ending inside the bound is not judged", trace: bootThree + "4000 m0 state - - fail\n5000 - heal\n7000 - finish - - duration\n",
-			bound: 5 * time.Second, how: "not judged: the run ended 2.000s after the last fault, inside the bound 5s (state not ok: m0=fail)"},
+			bound: 5 * time.Second, how: "not judged: the run ended 2.000s after the last fault or admin step, inside the bound 5s (state not ok: m0=fail)"},
 		{name: "an unhealed partition is not judged", trace: bootThree + "5000 - partition - - m0 | m1 m2\n60000 - finish - - duration\n",
 			bound: 5 * time.Second, how: "not judged: a partition is still in place at the end"},
 	}

@@ -64,7 +64,7 @@ type CheckSummary struct {
 // ExpectResult is one expectation judged: what the scenario wanted, what
 // the run gave, and whether that holds.
 type ExpectResult struct {
-	Name string `json:"name"` // failover_within | linearizable | converged_within | max_lost_writes | cluster_ok
+	Name string `json:"name"` // failover_within | linearizable | converged_within | max_lost_writes | cluster_ok | admin_ok
 	Want string `json:"want"`
 	Got  string `json:"got"`
 	OK   bool   `json:"ok"`
@@ -75,9 +75,12 @@ type ExpectResult struct {
 type Expect struct {
 	FailoverWithin  *time.Duration // every failover promoted within this, and one happened
 	Linearizable    *bool          // the verdict is ok (true) or illegal (false)
-	ConvergedWithin *time.Duration // after the last fault: all live nodes ok and agreeing on slots
+	ConvergedWithin *time.Duration // after the last fault or admin step: all live nodes ok, agreeing on slots served by live masters, to the end
 	MaxLostWrites   *int
 	ClusterOK       *bool // at the end every live node's last state is ok
+	// AdminOK: every admin step ended ok (true) or one failed (false). Nil
+	// means true, judged whenever the run has admin steps.
+	AdminOK *bool
 }
 
 // Input is everything Check needs about one run.
@@ -213,7 +216,40 @@ func expectations(in Input, s Summary) []ExpectResult {
 		r.OK = (bad == "") == *x.ClusterOK
 		out = append(out, r)
 	}
+	if r, ok := expectAdmin(x.AdminOK, in.Trace); ok {
+		out = append(out, r)
+	}
 	return out
+}
+
+// expectAdmin judges the admin steps' outcomes (Admin events "<step>: ok…"
+// or "<step>: failed: …"). It is judged when want is set or the trace has
+// admin steps; nil wants every step ok.
+func expectAdmin(want *bool, events []trace.Event) (ExpectResult, bool) {
+	var steps int
+	var failed []string
+	for _, e := range events {
+		if e.Kind != trace.Admin {
+			continue
+		}
+		switch {
+		case strings.HasSuffix(e.Value, ": start"):
+			steps++
+		case strings.Contains(e.Value, ": failed"):
+			failed = append(failed, trace.FormatTime(e.At)+" "+e.Value)
+		}
+	}
+	if want == nil && steps == 0 {
+		return ExpectResult{}, false
+	}
+	w := want == nil || *want
+	r := ExpectResult{Name: "admin_ok", Want: strconv.FormatBool(w),
+		Got: fmt.Sprintf("true (%s, none failed)", plural(steps, "admin step"))}
+	if len(failed) > 0 {
+		r.Got = fmt.Sprintf("false (%d of %s failed: %s)", len(failed), plural(steps, "admin step"), strings.Join(failed, "; "))
+	}
+	r.OK = (len(failed) == 0) == w
+	return r, true
 }
 
 func expectFailover(bound time.Duration, fs []Failover) ExpectResult {
@@ -238,13 +274,13 @@ func expectFailover(bound time.Duration, fs []Failover) ExpectResult {
 }
 
 func expectConverged(bound time.Duration, events []trace.Event) ExpectResult {
-	r := ExpectResult{Name: "converged_within", Want: "<= " + bound.String() + " after the last fault"}
+	r := ExpectResult{Name: "converged_within", Want: "<= " + bound.String() + " after the last fault or admin step"}
 	last, at, ok, why := convergence(events)
 	if !ok {
 		r.Got = "not converged by the end: " + why
 		return r
 	}
-	r.Got = "converged " + trace.FormatTime(at-last) + " after the last fault at " + trace.FormatTime(last)
+	r.Got = "converged " + trace.FormatTime(at-last) + " after the last fault or admin step at " + trace.FormatTime(last)
 	r.OK = at-last <= bound
 	return r
 }
@@ -256,4 +292,12 @@ func WriteJSON(w io.Writer, s Summary) error {
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	return enc.Encode(s)
+}
+
+// plural is "1 admin step" or "3 admin steps".
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return strconv.Itoa(n) + " " + what + "s"
 }

@@ -3,7 +3,10 @@
 // resetManualFailover, manualFailoverCheckTimeout, clusterHandleManualFailover).
 package node
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Manual failover timings.
 const (
@@ -20,9 +23,10 @@ type ManualRules struct {
 	ForceStartsAtOnce bool
 }
 
-// clusterFailoverCommand is CLUSTER FAILOVER [FORCE|TAKEOVER].
+// clusterFailoverCommand is CLUSTER FAILOVER [FORCE|TAKEOVER]; clusterCommand
+// reads the option with strcasecmp, so any letter case is accepted.
 func (n *Node) clusterFailoverCommand(mode string) Reply {
-	force, takeover := mode == "FORCE", mode == "TAKEOVER"
+	force, takeover := strings.EqualFold(mode, "FORCE"), strings.EqualFold(mode, "TAKEOVER")
 	if mode != "" && !force && !takeover {
 		return errReply(ReplyError, "ERR syntax error")
 	}

@@ -22,6 +22,8 @@ func TestManualFailoverErrors(t *testing.T) {
 		{"no_link_to_master", tid(4), "", func(n *Node) {},
 			"ERR Master is down or failed, please use CLUSTER FAILOVER FORCE"},
 		{"force_without_link", tid(4), "FORCE", func(n *Node) {}, ""},
+		{"force_lower_case", tid(4), "force", func(n *Node) {}, ""},
+		{"takeover_mixed_case", tid(4), "TakeOver", func(n *Node) {}, ""},
 		{"syntax", tid(4), "NOW", func(n *Node) {}, "ERR syntax error"},
 	}
 	for _, c := range cases {

@@ -173,6 +173,7 @@ func (p *parser) stepBody(st *AdminStep, v *yaml.Node, path string, s *Scenario)
 		st.Node = node("node")
 		if x := m["mode"]; x != nil {
 			mode, good := p.text(x, path+".mode")
+			mode = strings.ToLower(mode) // as redis-cli users type it: FORCE or force
 			if good && mode != "force" && mode != "takeover" {
 				p.add(x.Line, path+".mode", "want force or takeover, got "+quote(mode))
 				good = false

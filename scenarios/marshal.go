@@ -252,6 +252,9 @@ func marshalExpect(e Expect) *yaml.Node {
 	if e.ClusterOK != nil {
 		add(n, "cluster-ok", boolean(*e.ClusterOK))
 	}
+	if e.AdminOK != nil {
+		add(n, "admin-ok", boolean(*e.AdminOK))
+	}
 	return n
 }
 

@@ -81,6 +81,7 @@ func genScenario(t *rapid.T) *Scenario {
 		ConvergedWithin: genPtr(t, "converged", func() time.Duration { return genDur(t, "converged", 1, maxDuration) }),
 		MaxLostWrites:   genPtr(t, "lost", func() int { return rapid.IntRange(0, 1<<31-1).Draw(t, "lost") }),
 		ClusterOK:       genPtr(t, "ok", func() bool { return rapid.Bool().Draw(t, "ok") }),
+		AdminOK:         genPtr(t, "admin-ok", func() bool { return rapid.Bool().Draw(t, "admin-ok") }),
 	}
 	s.Bugs.GrantTwoVotesPerEpoch = rapid.Bool().Draw(t, "bug")
 	return s

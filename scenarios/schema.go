@@ -202,9 +202,13 @@ type Target struct {
 type Expect struct {
 	FailoverWithin  *time.Duration // every crash of a master is followed by a promotion within this time
 	Linearizable    *bool          // the history's verdict
-	ConvergedWithin *time.Duration // after the last fault heals, all live nodes agree and are ok within this time
+	ConvergedWithin *time.Duration // after the last fault or admin step, the cluster converges (checker.CheckConvergence) within this time
 	MaxLostWrites   *int           // at most this many acknowledged writes lost
 	ClusterOK       *bool          // cluster_state is ok on every live node at the end
+	// AdminOK: every admin step ended ok (true), or one failed (false). Nil
+	// is checked as true: a failed admin step fails the run unless the
+	// scenario says it expects one.
+	AdminOK *bool
 }
 
 // NodeNames returns the names of the scenario's nodes in their fixed order:

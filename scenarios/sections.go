@@ -331,7 +331,7 @@ func (p *parser) rate(v *yaml.Node) (int, bool) {
 // expect reads the expectations; an absent one stays nil (not checked).
 func (p *parser) expect(n *yaml.Node, e *Expect) {
 	m := p.fields(n, "expect", []string{"failover-within", "linearizable", "converged-within",
-		"max-lost-writes", "cluster-ok"}, nil)
+		"max-lost-writes", "cluster-ok", "admin-ok"}, nil)
 	if v := m["failover-within"]; v != nil {
 		if d, ok := p.duration(v, "expect.failover-within", 1); ok {
 			e.FailoverWithin = &d
@@ -355,6 +355,11 @@ func (p *parser) expect(n *yaml.Node, e *Expect) {
 	if v := m["cluster-ok"]; v != nil {
 		if b, ok := p.boolean(v, "expect.cluster-ok"); ok {
 			e.ClusterOK = &b
+		}
+	}
+	if v := m["admin-ok"]; v != nil {
+		if b, ok := p.boolean(v, "expect.admin-ok"); ok {
+			e.AdminOK = &b
 		}
 	}
 }

@@ -147,3 +147,38 @@ func TestDumpShowsMigrationMarkers(t *testing.T) {
 		t.Errorf("summary.json lacks open_slots:\n%s", b)
 	}
 }
+
+// TestRunStoppedBeforePromotionNotConverged: at 12s m0 is dead and not yet
+// failed over; the others still trust it, which is no convergence.
+func TestRunStoppedBeforePromotionNotConverged(t *testing.T) {
+	code, out, _ := runCLI(t, "run", "master-crash", "--until", "12s", "--out", t.TempDir())
+	if code != exitFailed {
+		t.Errorf("exit %d, want %d", code, exitFailed)
+	}
+	if strings.Contains(out, "converged 0.000s") || !strings.Contains(out, "served by m0, which is down") {
+		t.Errorf("convergence misjudged:\n%s", out)
+	}
+}
+
+// TestFailedAdminStepFailsTheRun: CLUSTER FAILOVER sent to a master is
+// refused; admin-ok (judged by default) fails and the run exits 1 saying so.
+func TestFailedAdminStepFailsTheRun(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "to-master.yaml")
+	yaml := "name: to-master\ndescription: failover sent to a master\nduration: 8s\n" +
+		"cluster: {masters: 3, replicas-per-master: 1}\nadmin:\n  - at: 5s\n    failover: {node: m0, mode: FORCE}\n"
+	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := runCLI(t, "run", path, "--out", t.TempDir())
+	if code != exitFailed || !strings.Contains(out, "expect admin_ok true: FAILED") ||
+		!strings.Contains(out, "ERR You should send CLUSTER FAILOVER to a replica") {
+		t.Errorf("exit %d, want %d and the failed step named:\n%s", code, exitFailed, out)
+	}
+	yaml += "expect:\n  admin-ok: false\n"
+	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := runCLI(t, "run", path, "--out", t.TempDir()); code != exitOK {
+		t.Errorf("admin-ok: false expects the failure; exit %d:\n%s", code, out)
+	}
+}

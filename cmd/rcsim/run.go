@@ -54,7 +54,7 @@ checker's verdict, and exits 0 if every expectation held, 1 if one failed,
 	fl.BoolVar(&f.allowBugs, "allow-bugs", false, "allow the scenario's x-bugs switches (deliberately broken Redis rules)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only the summary line")
 	fl.DurationVar(&f.converge, "converge-within", 0,
-		"bound of the convergence invariant after the last fault (default: the scenario's converged-within, else 30s)")
+		"bound of the convergence invariant after the last fault or admin step (default: the scenario's converged-within, else 30s)")
 	return cmd
 }
 
@@ -164,7 +164,8 @@ func modelOf(s *scenarios.Scenario) string {
 
 func expectOf(e scenarios.Expect) checker.Expect {
 	return checker.Expect{FailoverWithin: e.FailoverWithin, Linearizable: e.Linearizable,
-		ConvergedWithin: e.ConvergedWithin, MaxLostWrites: e.MaxLostWrites, ClusterOK: e.ClusterOK}
+		ConvergedWithin: e.ConvergedWithin, MaxLostWrites: e.MaxLostWrites, ClusterOK: e.ClusterOK,
+		AdminOK: e.AdminOK}
 }
 
 func writeOutputs(dir string, s *scenarios.Scenario, res *sim.Result, sum checker.Summary) error {

@@ -198,7 +198,8 @@ func Clone(s *scenarios.Scenario) *scenarios.Scenario {
 	}
 	c.Expect = scenarios.Expect{FailoverWithin: clonePtr(s.Expect.FailoverWithin),
 		Linearizable: clonePtr(s.Expect.Linearizable), ConvergedWithin: clonePtr(s.Expect.ConvergedWithin),
-		MaxLostWrites: clonePtr(s.Expect.MaxLostWrites), ClusterOK: clonePtr(s.Expect.ClusterOK)}
+		MaxLostWrites: clonePtr(s.Expect.MaxLostWrites), ClusterOK: clonePtr(s.Expect.ClusterOK),
+		AdminOK: clonePtr(s.Expect.AdminOK)}
 	return &c
 }
 

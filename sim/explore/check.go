@@ -100,7 +100,8 @@ func Check(s *scenarios.Scenario, res *sim.Result, budget time.Duration) (checke
 		Scenario: s.Name, Seed: res.Seed, VirtualMs: res.VirtualEnd.Milliseconds(), Events: res.Events,
 		TraceSHA256: res.TraceSHA256, Trace: res.Trace, History: res.History, Model: model,
 		Expect: checker.Expect{FailoverWithin: e.FailoverWithin, Linearizable: e.Linearizable,
-			ConvergedWithin: e.ConvergedWithin, MaxLostWrites: e.MaxLostWrites, ClusterOK: e.ClusterOK},
+			ConvergedWithin: e.ConvergedWithin, MaxLostWrites: e.MaxLostWrites, ClusterOK: e.ClusterOK,
+			AdminOK: e.AdminOK},
 		Budget: budget, EndMs: res.VirtualEnd.Milliseconds(),
 	}
 	return checker.Check(in)

@@ -126,8 +126,9 @@ func variant(s *scenarios.Scenario, f func(c *scenarios.Scenario)) *scenarios.Sc
 // dropExpectations clears the expectations that are not what class is
 // about.
 func dropExpectations(s *scenarios.Scenario, class string) []*scenarios.Scenario {
-	keep := scenarios.Expect{}
 	e := s.Expect
+	// admin-ok is judged even when absent, so it stays as written.
+	keep := scenarios.Expect{AdminOK: e.AdminOK}
 	switch class {
 	case ClassNotConverged:
 		keep.ConvergedWithin = e.ConvergedWithin

@@ -331,5 +331,6 @@ func model(kind string) string {
 func expect(s *scenarios.Scenario) checker.Expect {
 	e := s.Expect
 	return checker.Expect{FailoverWithin: e.FailoverWithin, Linearizable: e.Linearizable,
-		ConvergedWithin: e.ConvergedWithin, MaxLostWrites: e.MaxLostWrites, ClusterOK: e.ClusterOK}
+		ConvergedWithin: e.ConvergedWithin, MaxLostWrites: e.MaxLostWrites, ClusterOK: e.ClusterOK,
+		AdminOK: e.AdminOK}
 }
