@@ -156,7 +156,8 @@ type namedValue struct {
 }
 
 // pairedValues are the metrics of a run that a comparison pairs: per
-// failed master (its shard) the promotion and the write downtime, then the
+// failed master (its shard) the FAIL flag, the promotion and the write
+// downtime, then the
 // whole cluster's writes resumed and recovery, lost writes, stale reads
 // and the verdicts as 0/1.
 func pairedValues(s checker.Summary) []namedValue {
@@ -173,7 +174,7 @@ func pairedValues(s checker.Summary) []namedValue {
 		if seen[shard]++; seen[shard] > 1 {
 			shard += "#" + strconv.Itoa(seen[shard])
 		}
-		out = append(out, namedValue{"promotion_ms:" + shard, f.PromotedMs},
+		out = append(out, namedValue{"fail_ms:" + shard, f.FailMs}, namedValue{"promotion_ms:" + shard, f.PromotedMs},
 			namedValue{"downtime_ms:" + shard, f.WritesResumedMs})
 		if f.WritesResumedMs == nil || f.ClusterOKMs == nil {
 			complete = false
@@ -219,10 +220,12 @@ func metricOrder(name string) int {
 	switch {
 	case !strings.Contains(name, ":"):
 		return 0
-	case strings.HasPrefix(name, "promotion_ms:"):
+	case strings.HasPrefix(name, "fail_ms:"):
 		return 1
-	default:
+	case strings.HasPrefix(name, "promotion_ms:"):
 		return 2
+	default:
+		return 3
 	}
 }
 
@@ -239,7 +242,10 @@ func verdictOf(s checker.Summary) string {
 	for _, inv := range s.Invariants {
 		failed = append(failed, "invariant "+inv.Rule)
 	}
-	if len(failed) == 0 {
+	switch {
+	case len(failed) == 0 && !s.OK:
+		return v + ", not ok"
+	case len(failed) == 0:
 		return v + ", expectations held"
 	}
 	return v + ", failed: " + strings.Join(failed, ", ")
