@@ -49,14 +49,18 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./scenarios/
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./checker/history/
+	$(GO) test -run '^$$' -fuzz '^FuzzReadJepsen$$' -fuzztime $(FUZZTIME) ./checker/history/
 	$(GO) test -run '^$$' -fuzz '^FuzzStep$$' -fuzztime $(FUZZTIME) ./node/
 	$(GO) test -run '^$$' -fuzz '^FuzzStepAnyState$$' -fuzztime $(FUZZTIME) ./node/
 
 # Compare the simulator with a real Redis 7.0 (apt-get install redis-server):
-# TRIALS real failovers on 127.0.0.1 against 60 simulated seeds.
-TRIALS ?= 8
-calibrate:
-	RCSIM_CALIBRATE_TRIALS=$(TRIALS) $(GO) test -count=1 -v -run TestCalibrate ./cmd/rcsim/
+# TRIALS real failovers per fault and node timeout against SEEDS simulated
+# ones (README "Real servers"); partitions only as root.
+TRIALS   ?= 4
+SEEDS    ?= 100
+TIMEOUTS ?= 1000,2000
+calibrate: build
+	./bin/rcsim calibrate --trials $(TRIALS) --seeds $(SEEDS) --timeouts $(TIMEOUTS) --out $(OUT)/calibrate
 
 clean:
 	rm -rf bin out

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sort"
+	"strconv"
 	"testing"
 	"time"
 
@@ -16,6 +17,12 @@ import (
 // op in flight on a random key; each op takes effect at one instant inside
 // its interval, so concurrency per key stays about clients/keys.
 func genRegister(seed uint64, n, keys, clients int) []history.Op {
+	return genRegisterValues(seed, n, keys, clients, 0)
+}
+
+// genRegisterValues is genRegister with set values drawn from 0..alphabet-1
+// (0: every value unique).
+func genRegisterValues(seed uint64, n, keys, clients, alphabet int) []history.Op {
 	rnd := rand.New(rand.NewPCG(seed, 0))
 	values := make([]string, keys) // current value per key ("" = missing)
 	next := make([]time.Duration, clients)
@@ -33,6 +40,9 @@ func genRegister(seed uint64, n, keys, clients int) []history.Op {
 		op := history.Op{Client: c, Key: fmt.Sprintf("k%d", k), Slot: k, Invoke: inv, Return: inv + lat, Status: history.OK}
 		if rnd.IntN(2) == 0 {
 			op.Kind, op.Value, op.Result = "set", fmt.Sprintf("c%d-%d", c, i), "OK"
+			if alphabet > 0 {
+				op.Value = strconv.Itoa(rnd.IntN(alphabet))
+			}
 		} else {
 			op.Kind = "get"
 		}
@@ -105,6 +115,79 @@ func BenchmarkCheck50k(b *testing.B) {
 		s, err := Check(Input{History: ops, Model: "register", Budget: time.Minute})
 		if err != nil || s.Check.Verdict != VerdictOK {
 			b.Fatalf("verdict %s, err %v", s.Check.Verdict, err)
+		}
+	}
+}
+
+// BenchmarkCheck1M checks 1,000,000 ops over 1,000 keys with 100 clients.
+func BenchmarkCheck1M(b *testing.B) {
+	ops := genRegister(42, 1_000_000, 1000, 100)
+	b.ResetTimer()
+	for b.Loop() {
+		s, err := Check(Input{History: ops, Model: "register", Budget: 10 * time.Minute})
+		if err != nil || s.Check.Verdict != VerdictOK {
+			b.Fatalf("verdict %s, err %v", s.Check.Verdict, err)
+		}
+	}
+}
+
+// BenchmarkOneKeySetsThenNilReads2000 is the case that was cubic: one key,
+// 2,000 sets, then 2,000 nil reads (every read missed every set; every
+// set is lost). The whole check, Porcupine included, should take well
+// under a second.
+func BenchmarkOneKeySetsThenNilReads2000(b *testing.B) {
+	const n = 2000
+	var ops []history.Op
+	for i := 0; i < 2*n; i++ {
+		op := history.Op{Client: i % 2, Key: "k", Invoke: time.Duration(10 * i), Return: time.Duration(10*i + 5), Status: history.OK}
+		if i < n {
+			op.Kind, op.Value, op.Result = "set", strconv.Itoa(i), "OK"
+		} else {
+			op.Kind, op.Nil = "get", true
+		}
+		ops = append(ops, op)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		s, err := Check(Input{History: ops, Model: "register", Budget: time.Minute})
+		if err != nil || s.Check.Verdict != VerdictIllegal || s.Check.LostWrites != n {
+			b.Fatalf("verdict %s, %d lost, err %v", s.Check.Verdict, s.Check.LostWrites, err)
+		}
+	}
+}
+
+// BenchmarkHotListKey: two clients on one list key, 4,000 rpushes and
+// 4,000 lranges of the growing list (8 million elements read in all).
+func BenchmarkHotListKey(b *testing.B) {
+	var ops []history.Op
+	var list []string
+	for i := 0; i < 8000; i++ {
+		op := history.Op{Client: i % 2, Key: "l", Invoke: time.Duration(10 * i), Return: time.Duration(10*i + 5), Status: history.OK}
+		if i%2 == 0 {
+			v := strconv.Itoa(i)
+			list = append(list, v)
+			op.Kind, op.Value, op.Result = "rpush", v, strconv.Itoa(len(list))
+		} else {
+			op.Kind, op.List = "lrange", list[:len(list):len(list)]
+		}
+		ops = append(ops, op)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		s, err := Check(Input{History: ops, Model: "list", Budget: time.Minute})
+		if err != nil || s.Check.Verdict != VerdictOK {
+			b.Fatalf("verdict %s, err %v", s.Check.Verdict, err)
+		}
+	}
+}
+
+// BenchmarkAnalyze50k is the lost/stale analysis alone on the 50k history.
+func BenchmarkAnalyze50k(b *testing.B) {
+	ops := genRegister(42, 50000, 100, 50)
+	b.ResetTimer()
+	for b.Loop() {
+		if a := Analyze("register", ops, time.Time{}); len(a.Lost)+len(a.Stale) != 0 {
+			b.Fatal("anomalies in a linearizable history")
 		}
 	}
 }

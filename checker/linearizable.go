@@ -1,8 +1,9 @@
 package checker
 
 // Linearizability: the history is split by key, each key is checked by
-// Porcupine on its own with a wall-clock budget, and an Illegal key names the
-// few operations around the point where every linearization got stuck.
+// Porcupine on its own within what is left of the check's wall-clock
+// budget, and an Illegal key names the few operations around the point
+// where every linearization got stuck.
 
 import (
 	"cmp"
@@ -34,7 +35,7 @@ const (
 	VerdictUnknown Verdict = "unknown"
 )
 
-// DefaultBudget is the per-key time limit used when a caller passes 0.
+// DefaultBudget is the whole check's time limit used when a caller passes 0.
 const DefaultBudget = time.Minute
 
 // MaxConcurrentPerKey bounds the ops in flight at once on one key (an
@@ -131,11 +132,20 @@ func prepare(model string, ops []history.Op) ([]prepared, error) {
 // CheckLinearizable checks ops against model ("register", "counter" or
 // "list"), key by key. Status fail ops are dropped (they had no effect);
 // unknown reads are dropped; unknown writes may take effect at any time after
-// their invoke, or never. budget bounds each key's check in wall-clock time
-// (0: DefaultBudget); a key that runs out is "unknown", and so is the whole
-// verdict unless another key is "illegal". Ok and illegal verdicts do not
-// depend on the budget or the machine.
+// their invoke, or never. budget bounds the whole check in wall-clock time
+// (0: DefaultBudget); a key still undecided when it runs out is "unknown",
+// and so is the whole verdict unless another key is "illegal". Ok and
+// illegal verdicts do not depend on the budget or the machine.
 func CheckLinearizable(model string, ops []history.Op, budget time.Duration) (Linearizability, error) {
+	if budget <= 0 {
+		budget = DefaultBudget
+	}
+	return checkLinearizable(model, ops, time.Now().Add(budget))
+}
+
+// checkLinearizable is CheckLinearizable with the deadline of the whole
+// check.
+func checkLinearizable(model string, ops []history.Op, deadline time.Time) (Linearizability, error) {
 	m, err := porcupineModel(model)
 	if err != nil {
 		return Linearizability{}, err
@@ -143,9 +153,6 @@ func CheckLinearizable(model string, ops []history.Op, budget time.Duration) (Li
 	parts, err := prepare(model, ops)
 	if err != nil {
 		return Linearizability{}, err
-	}
-	if budget <= 0 {
-		budget = DefaultBudget
 	}
 	res := Linearizability{Verdict: VerdictOK, Ops: len(ops)}
 	for _, op := range ops {
@@ -164,7 +171,7 @@ func CheckLinearizable(model string, ops []history.Op, budget time.Duration) (Li
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				verdicts[i] = checkKey(m, parts[i], budget)
+				verdicts[i] = checkKey(m, parts[i], deadline)
 			}
 		}()
 	}
@@ -190,14 +197,19 @@ func CheckLinearizable(model string, ops []history.Op, budget time.Duration) (Li
 }
 
 // checkKey runs Porcupine on one key.
-func checkKey(m porcupine.Model, p prepared, budget time.Duration) KeyVerdict {
+func checkKey(m porcupine.Model, p prepared, deadline time.Time) KeyVerdict {
 	kv := KeyVerdict{Key: p.key, Checked: len(p.ops), MaxConcurrent: maxConcurrent(p.ops)}
 	if kv.MaxConcurrent > MaxConcurrentPerKey {
 		kv.Verdict = VerdictUnknown
 		kv.Reason = fmt.Sprintf("%d ops in flight at once, over the bound of %d: not checked", kv.MaxConcurrent, MaxConcurrentPerKey)
 		return kv
 	}
-	result, info := porcupine.CheckOperationsVerbose(m, p.ops, budget)
+	left := time.Until(deadline)
+	if left <= 0 {
+		kv.Verdict, kv.Reason = VerdictUnknown, "the budget ran out before this key was checked"
+		return kv
+	}
+	result, info := porcupine.CheckOperationsVerbose(m, p.ops, left)
 	switch result {
 	case porcupine.Ok:
 		kv.Verdict = VerdictOK
@@ -206,7 +218,7 @@ func checkKey(m porcupine.Model, p prepared, budget time.Duration) KeyVerdict {
 		kv.Ops = involved(p, info)
 	default:
 		kv.Verdict = VerdictUnknown
-		kv.Reason = "the budget of " + budget.String() + " ran out"
+		kv.Reason = "the budget ran out while checking this key"
 	}
 	return kv
 }

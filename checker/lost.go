@@ -1,59 +1,120 @@
 package checker
 
-// Lost writes: acknowledged writes that later reads prove were undone, the
-// anomaly Redis Cluster shows when a master fails over before replicating.
+// Lost writes, stale reads and the reads that cannot be attributed: the
+// anomalies Redis Cluster shows when a master fails over before
+// replicating, found in O(n log n) per key and never claimed without proof.
 
 import (
 	"cmp"
+	"fmt"
+	"math"
 	"slices"
-	"strconv"
+	"time"
 
 	"rcsim/checker/history"
 )
 
-// LostWrites returns the acknowledged (status ok) writes of ops that later
-// reads show were lost, in invoke order. "After w" below means invoked after
-// w returned; only ok reads count as evidence. Per model:
+// Anomalies are what Analyze finds in a history. The definitions, per
+// model ("before" and "after" are strict real-time order: A before B when
+// A returned before B was invoked; intervals that touch are concurrent, as
+// Porcupine has them; only ok ops are evidence, failed ops had no effect,
+// unknown writes may have taken effect at any time after their invoke):
 //
-//   - list: an rpush w of value v is lost when some lrange r after w lacks v
-//     and so does every lrange invoked at or after r (v never comes back).
-//   - register (set values must be unique per write): a set w of value v is
-//     lost when some get r after w returned an older value, that is nil or a
-//     value written by a set that returned before w was invoked, and no get
-//     invoked after r returned saw v. Reads of values written after w prove
-//     nothing either way (they overwrite w whether it survived or not), so a
-//     stale read (an old master cut off in a minority answering a GET) after
-//     which v was overwritten before anyone read it counts as a lost write.
-//     Either way the history is not linearizable: with unique values and no
-//     DEL, a read older than a completed write is impossible otherwise, so a
-//     linearizable history never has lost writes.
-//   - counter: an incr w that returned n is lost when a later incr (invoked
-//     after w returned) returned n or less, or when the last get of the key,
-//     invoked after w returned, saw less than n (nil counts as 0). The count
-//     then equals, in the simple cases, acknowledged incrs minus the final
-//     value; which of the overwritten incrs are named is a choice (the
-//     earlier ones).
+// A read r missed a write w when w (ok) completed before r and no state r
+// could have seen includes w:
+//   - register: r found no key, or every non-failed set of r's value
+//     invoked before r returned is ok and returned before w was invoked
+//     (then all of them are ordered before w, and w before r). With unique
+//     values that is "r returned an older value"; with repeated values a
+//     read that could have seen a later write of its value missed nothing.
+//   - list: r's list lacks w's value, and w's value was pushed once on the
+//     key. A value pushed more than once: see Unattributed.
+//   - counter: r returned less than w's result (nil is 0).
 //
-// An unknown model returns nil.
+// Then:
+//   - Lost: an ok write w that some read r missed, where no read invoked
+//     after r returned saw w's value (for a counter: a later incr returned
+//     w's result or less, or the last get, after w, saw less; the count is
+//     then, in the simple cases, acknowledged incrs minus the final value).
+//     A write overwritten after the read that missed it, before anyone read
+//     it again, counts as lost: nothing in the history shows it survived.
+//   - Stale: a read r that missed a write w that a read invoked after r
+//     returned provably saw: that read's value was written, among the ops
+//     invoked before it returned, by w alone (list: its list holds w's
+//     value; counter: it returned at least w's result). Of several such
+//     writes one is named.
+//   - Unattributed: a read that missed a write but is neither stale nor
+//     the evidence of a lost write, because values repeat: every write it
+//     missed had its value read again later, by a read that another write
+//     of the same value could explain (register); or it lacks a push of a
+//     value pushed more than once (list). The checker says "cannot
+//     attribute" for these rather than count them as lost or stale. With
+//     unique values there are none.
+//
+// Each is impossible in a linearizable history, so a history with any of
+// them is not linearizable, and one Porcupine finds linearizable has none.
+type Anomalies struct {
+	Lost         []LostOp
+	Stale        []StaleRead
+	Unattributed []Unattributed
+	// Incomplete says why some keys were not analysed (the budget ran out);
+	// "" when every key was.
+	Incomplete string
+}
+
+// LostOp is a lost write and the read that shows it (a zero Op for a
+// counter's overwritten incr, shown by a later incr instead).
+type LostOp struct {
+	Write    history.Op
+	Evidence history.Op
+}
+
+// Unattributed is a read that missed a write but cannot be attributed.
+type Unattributed struct {
+	Read history.Op `json:"read"`
+	Why  string     `json:"why"`
+}
+
+// LostWrites returns the lost writes of ops (see Anomalies), in invoke order.
 func LostWrites(model string, ops []history.Op) []history.Op {
-	var lost []history.Op
-	for _, key := range byKey(ops) {
+	var out []history.Op
+	for _, l := range Analyze(model, ops, time.Time{}).Lost {
+		out = append(out, l.Write)
+	}
+	return out
+}
+
+// Analyze finds the anomalies of ops under model, key by key, stopping at
+// the deadline (zero: none) with Incomplete set. An unknown model finds
+// nothing.
+func Analyze(model string, ops []history.Op, deadline time.Time) Anomalies {
+	var a Anomalies
+	keys := byKey(ops)
+	for i, key := range keys {
+		if !deadline.IsZero() && time.Now().After(deadline) {
+			a.Incomplete = fmt.Sprintf("the budget ran out after %d of %d keys: the counts are lower bounds", i, len(keys))
+			break
+		}
 		switch model {
-		case "list":
-			lost = append(lost, lostList(key)...)
 		case "register":
-			lost = append(lost, lostRegister(key)...)
+			analyzeRegister(key, &a)
+		case "list":
+			analyzeList(key, &a)
 		case "counter":
-			lost = append(lost, lostCounter(key)...)
+			analyzeCounter(key, &a)
 		}
 	}
-	slices.SortStableFunc(lost, func(a, b history.Op) int {
-		if c := cmp.Compare(a.Invoke, b.Invoke); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Key, b.Key)
-	})
-	return lost
+	slices.SortStableFunc(a.Lost, func(x, y LostOp) int { return byInvoke(x.Write, y.Write) })
+	slices.SortStableFunc(a.Stale, func(x, y StaleRead) int { return byInvoke(x.Read, y.Read) })
+	slices.SortStableFunc(a.Unattributed, func(x, y Unattributed) int { return byInvoke(x.Read, y.Read) })
+	return a
+}
+
+func byInvoke(a, b history.Op) int {
+	if c := cmp.Compare(a.Invoke, b.Invoke); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Key, b.Key)
 }
 
 // byKey groups ops by key, keys sorted, each group in invoke order.
@@ -91,103 +152,21 @@ func split(ops []history.Op, write, read string) (writes, reads []history.Op) {
 	return writes, reads
 }
 
-func lostList(ops []history.Op) []history.Op {
-	writes, reads := split(ops, "rpush", "lrange")
-	var lost []history.Op
-	if len(reads) == 0 {
-		return nil
+// end is when an op's effect is over at the latest: its return, or never
+// for an unknown op.
+func end(op history.Op) int64 {
+	if op.Status == history.Unknown {
+		return math.MaxInt64
 	}
-	// Some read after w lacks v and so do all later ones exactly when the
-	// last read (in invoke order) is after w and lacks v.
-	last := reads[len(reads)-1]
-	for _, w := range writes {
-		if last.Invoke > w.Return && !slices.Contains(last.List, w.Value) {
-			lost = append(lost, w)
-		}
-	}
-	return lost
+	return int64(op.Return)
 }
 
-func lostRegister(ops []history.Op) []history.Op {
-	writes, reads := split(ops, "set", "get")
-	setOf := map[string]history.Op{} // value -> the set that wrote it
-	for _, op := range ops {
-		if op.Kind == "set" && op.Status != history.Fail {
-			if _, dup := setOf[op.Value]; !dup {
-				setOf[op.Value] = op
-			}
-		}
+// byReturn returns the indexes of ops sorted by return time (stable).
+func byReturn(ops []history.Op) []int {
+	idx := make([]int, len(ops))
+	for i := range idx {
+		idx[i] = i
 	}
-	older := func(r, w history.Op) bool {
-		if r.Nil {
-			return true
-		}
-		s, ok := setOf[r.Result]
-		return ok && s.Status == history.OK && s.Return < w.Invoke
-	}
-	var lost []history.Op
-	for _, w := range writes {
-		// The stale read that returned last leaves the fewest later reads
-		// to contradict it: w is lost if any stale read is, then that one is.
-		var stale *history.Op
-		for i, r := range reads {
-			if r.Invoke > w.Return && older(r, w) && (stale == nil || r.Return > stale.Return) {
-				stale = &reads[i]
-			}
-		}
-		if stale == nil {
-			continue
-		}
-		seen := false
-		for _, r2 := range reads {
-			if r2.Invoke > stale.Return && !r2.Nil && r2.Result == w.Value {
-				seen = true
-				break
-			}
-		}
-		if !seen {
-			lost = append(lost, w)
-		}
-	}
-	return lost
-}
-
-func lostCounter(ops []history.Op) []history.Op {
-	writes, reads := split(ops, "incr", "get")
-	var lost []history.Op
-	for _, w := range writes {
-		n, err := strconv.ParseInt(w.Result, 10, 64)
-		if err != nil {
-			continue
-		}
-		if overwritten(w, n, writes) || len(reads) > 0 && belowFinal(w, n, reads[len(reads)-1]) {
-			lost = append(lost, w)
-		}
-	}
-	return lost
-}
-
-// overwritten: an incr invoked after w returned got n or less.
-func overwritten(w history.Op, n int64, writes []history.Op) bool {
-	for _, w2 := range writes {
-		if w2.Invoke <= w.Return {
-			continue
-		}
-		if m, err := strconv.ParseInt(w2.Result, 10, 64); err == nil && m <= n {
-			return true
-		}
-	}
-	return false
-}
-
-// belowFinal: the last get, invoked after w returned, saw less than n.
-func belowFinal(w history.Op, n int64, last history.Op) bool {
-	if last.Invoke <= w.Return {
-		return false
-	}
-	if last.Nil {
-		return true
-	}
-	v, err := strconv.ParseInt(last.Result, 10, 64)
-	return err == nil && v < n
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(ops[a].Return, ops[b].Return) })
+	return idx
 }

@@ -151,7 +151,7 @@ func stepList(state, in, out any) (bool, any) {
 		next := make([]string, len(st)+1)
 		copy(next, st)
 		next[len(st)] = i.Value
-		if o.Unknown {
+		if o.Unknown || o.Result == "" { // "": the length was not recorded (a Jepsen append)
 			return true, next
 		}
 		n, err := strconv.Atoi(o.Result)
@@ -205,6 +205,8 @@ func DescribeOp(op history.Op) string {
 			b.WriteString(" -> nil")
 		case op.Kind == "lrange":
 			fmt.Fprintf(&b, " -> %q", op.List)
+		case op.Result == "" && op.Kind == "rpush":
+			b.WriteString(" -> ok") // a Jepsen append: no length recorded
 		default:
 			b.WriteString(" -> " + strconv.Quote(op.Result))
 		}
@@ -219,7 +221,69 @@ func DescribeOp(op history.Op) string {
 	return b.String()
 }
 
-// msString prints a virtual time in milliseconds with microsecond precision.
+// msString prints a time as seconds with microsecond precision, trailing
+// zeros after the milliseconds dropped: 10.234s, 10.234567s, and for a
+// history recorded with epoch microseconds 1733000000.006s. Integer
+// arithmetic, so no float rounding shows.
 func msString(d time.Duration) string {
-	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', -1, 64) + "ms"
+	us := d.Microseconds()
+	sign := ""
+	if us < 0 {
+		sign, us = "-", -us
+	}
+	frac := strconv.FormatInt(1_000_000+us%1_000_000, 10)[1:]
+	for len(frac) > 3 && frac[len(frac)-1] == '0' {
+		frac = frac[:len(frac)-1]
+	}
+	return sign + strconv.FormatInt(us/1_000_000, 10) + "." + frac + "s"
+}
+
+// Accepts reports whether model takes ops of kind.
+func Accepts(model, kind string) bool { return slices.Contains(kindsOf[model], kind) }
+
+// InferModel returns the model of ops when none is given: list for rpush
+// and lrange, counter for incr, register for set, register for a history
+// of gets only (a get means the same in both). When ops mix models it
+// returns the index of the first op that does not fit (bad) and of the op
+// it conflicts with (other); bad is -1 otherwise.
+func InferModel(ops []history.Op) (model string, bad, other int) {
+	modelOf := map[string]string{"rpush": "list", "lrange": "list", "incr": "counter", "set": "register"}
+	from, firstGet := -1, -1
+	for i, op := range ops {
+		m, ok := modelOf[op.Kind]
+		switch {
+		case !ok && model == "list": // a get
+			return "", i, from
+		case !ok:
+			if firstGet < 0 {
+				firstGet = i
+			}
+		case model == "" && m == "list" && firstGet >= 0:
+			return "", i, firstGet
+		case model == "":
+			model, from = m, i
+		case m != model:
+			return "", i, from
+		}
+	}
+	if model == "" {
+		model = "register"
+	}
+	return model, -1, -1
+}
+
+// CheckOps checks that model takes every op: its kind, and for a counter
+// integer reads. It returns the index of the first op it refuses.
+func CheckOps(model string, ops []history.Op) (int, error) {
+	for i, op := range ops {
+		if !Accepts(model, op.Kind) {
+			return i, fmt.Errorf("the %s model takes only %s", model, strings.Join(kindsOf[model], " and "))
+		}
+		if model == "counter" && op.Kind == "get" && op.Status == history.OK && !op.Nil {
+			if _, err := strconv.ParseInt(op.Result, 10, 64); err != nil {
+				return i, fmt.Errorf("%q is not an integer (a counter's get returns one)", op.Result)
+			}
+		}
+	}
+	return -1, nil
 }

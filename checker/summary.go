@@ -55,10 +55,18 @@ type CheckSummary struct {
 	// LostBy counts every lost write by mechanism (AttributeLost).
 	LostBy map[Mechanism]int `json:"lost_by"`
 	// Attributed is Lost with each write's mechanism and the events behind it.
-	Attributed []LostWrite  `json:"lost_attributed"`
-	StaleReads int          `json:"stale_reads"`
-	Stale      []StaleRead  `json:"stale"` // the first MaxLostListed stale reads
-	Keys       []KeyVerdict `json:"keys"`  // keys not ok, with the ops involved and their context
+	Attributed []LostWrite `json:"lost_attributed"`
+	StaleReads int         `json:"stale_reads"`
+	Stale      []StaleRead `json:"stale"` // the first MaxLostListed stale reads
+	// Unattributed counts the reads that missed a write but that, values
+	// repeating, cannot be called lost or stale (see Anomalies); the first
+	// MaxLostListed are listed.
+	Unattributed      int            `json:"unattributed"`
+	UnattributedReads []Unattributed `json:"unattributed_reads"`
+	// Incomplete says why the anomaly counts are lower bounds (the budget
+	// ran out); "" when every key was analysed.
+	Incomplete string       `json:"incomplete,omitempty"`
+	Keys       []KeyVerdict `json:"keys"` // keys not ok, with the ops involved and their context
 }
 
 // ExpectResult is one expectation judged: what the scenario wanted, what
@@ -95,7 +103,7 @@ type Input struct {
 	History     []history.Op
 	Model       string // register | counter | list; "" with an empty history skips the check
 	Expect      Expect
-	Budget      time.Duration // per-key Porcupine budget (0: DefaultBudget)
+	Budget      time.Duration // wall-clock bound of the whole history check (0: DefaultBudget)
 	EndMs       int64         // virtual end of the run
 	// ConvergeWithin bounds the convergence invariant; 0: the scenario's
 	// Expect.ConvergedWithin if set, else DefaultConvergeWithin.
@@ -111,14 +119,19 @@ func Check(in Input) (Summary, error) {
 	if s.Failovers == nil {
 		s.Failovers = []Failover{}
 	}
+	budget := in.Budget
+	if budget <= 0 {
+		budget = DefaultBudget
+	}
+	deadline := time.Now().Add(budget)
 	lin := Linearizability{Verdict: VerdictOK}
 	if in.Model != "" || len(in.History) > 0 {
 		var err error
-		if lin, err = CheckLinearizable(in.Model, in.History, in.Budget); err != nil {
+		if lin, err = checkLinearizable(in.Model, in.History, deadline); err != nil {
 			return Summary{}, err
 		}
 	}
-	s.Check = judgeHistory(in, lin)
+	s.Check = judgeHistory(in, lin, Analyze(in.Model, in.History, deadline))
 	s.Expectations = expectations(in, s)
 	s.Invariants, s.Convergence = invariants(in)
 	s.OK = len(s.Invariants) == 0
@@ -129,26 +142,55 @@ func Check(in Input) (Summary, error) {
 }
 
 // judgeHistory gathers the history's findings: verdict, lost writes with
-// their mechanisms, stale reads, and each failing key's context.
-func judgeHistory(in Input, lin Linearizability) CheckSummary {
-	lost := LostWrites(in.Model, in.History)
+// their mechanisms, stale reads, unattributed reads, and each failing key's
+// context. A key Porcupine left unknown but with a lost write or a stale
+// read is illegal: the anomaly proves it (see Anomalies).
+func judgeHistory(in Input, lin Linearizability, an Anomalies) CheckSummary {
+	lost := make([]history.Op, len(an.Lost))
+	for i, l := range an.Lost {
+		lost[i] = l.Write
+	}
+	proven(&lin, an)
 	attributed := AttributeLost(lost, in.Trace)
-	stale := StaleReads(in.Model, in.History)
 	Explain(lin.Keys, in.Trace)
 	c := CheckSummary{Linearizable: lin.Verdict == VerdictOK, Verdict: lin.Verdict, Ops: lin.Ops,
-		Unknown: lin.Unknown, Failed: lin.Failed, LostWrites: len(lost), Lost: lost[:min(len(lost), MaxLostListed)],
-		LostBy: CountByMechanism(attributed), Attributed: attributed[:min(len(lost), MaxLostListed)],
-		StaleReads: len(stale), Stale: stale[:min(len(stale), MaxLostListed)], Keys: lin.Keys}
-	if c.Lost == nil {
-		c.Lost = []history.Op{}
-	}
-	if c.Stale == nil {
-		c.Stale = []StaleRead{}
-	}
+		Unknown: lin.Unknown, Failed: lin.Failed, LostWrites: len(lost), Lost: clip(lost),
+		LostBy: CountByMechanism(attributed), Attributed: clip(attributed),
+		StaleReads: len(an.Stale), Stale: clip(an.Stale), Unattributed: len(an.Unattributed),
+		UnattributedReads: clip(an.Unattributed), Incomplete: an.Incomplete, Keys: lin.Keys}
 	if c.Keys == nil {
 		c.Keys = []KeyVerdict{}
 	}
 	return c
+}
+
+// clip keeps the first MaxLostListed of s, never nil (JSON []).
+func clip[T any](s []T) []T {
+	return append([]T{}, s[:min(len(s), MaxLostListed)]...)
+}
+
+// proven turns each unknown key with an anomaly into an illegal one, naming
+// the anomaly's ops, and the verdict with it.
+func proven(lin *Linearizability, an Anomalies) {
+	why := map[string][]history.Op{}
+	for _, l := range an.Lost {
+		if _, ok := why[l.Write.Key]; !ok {
+			why[l.Write.Key] = []history.Op{l.Write, l.Evidence}
+		}
+	}
+	for _, s := range an.Stale {
+		if _, ok := why[s.Read.Key]; !ok {
+			why[s.Read.Key] = []history.Op{s.Missed, s.Read, s.Later}
+		}
+	}
+	for i := range lin.Keys {
+		k := &lin.Keys[i]
+		if ops, ok := why[k.Key]; ok && k.Verdict == VerdictUnknown {
+			k.Verdict, k.Ops = VerdictIllegal, ops
+			k.Reason += "; not linearizable all the same: the lost write or stale read below proves it"
+			lin.Verdict = VerdictIllegal
+		}
+	}
 }
 
 // invariants checks the trace invariants and convergence within the bound.

@@ -96,6 +96,8 @@ type Member struct {
 	Master      ID
 	Slots       []SlotRange
 	ConfigEpoch uint64
+
+	set *SlotSet // Slots as a bitmap, built by the first New that reads it and shared by the rest
 }
 
 // SlotRange is an inclusive range of hash slots, as CLUSTER NODES prints it.

@@ -36,6 +36,10 @@ type Config struct {
 	// restarted process never reuses an old connection's name.
 	Incarnation uint64
 
+	// Shared, if set, is shared by every node of the run (see Shared); the
+	// nodes of one run must all have the same one or none.
+	Shared *Shared
+
 	// Bugs are deliberate rule violations for testing the checker and the
 	// property tests. All false in any real run; a scenario can set them
 	// only when the CLI is given --allow-bugs.

@@ -34,12 +34,13 @@ func (n *Node) pingInterval() time.Duration {
 // clusterCron runs every CronPeriod (reference 3.2, in its order).
 func (n *Node) clusterCron() {
 	n.iteration++
-	n.statsPfailNodes = 0
+	n.statsPfailNodes, n.failNodes = 0, 0
 	n.cronReconnect()
 	if n.iteration%10 == 0 {
 		n.randomPing()
 	}
 	updateState := n.cronCheckNodes()
+	n.failNodes = -1
 	// Step 6: a replica not yet replicating its master starts to (retries
 	// of a configured link are replicationCron's, once a second).
 	if m := n.myself.master; n.myself.is(FlagSlave) && m != nil && n.repl.master != m.id {
@@ -62,14 +63,22 @@ func (n *Node) clusterCron() {
 func (n *Node) cronReconnect() {
 	timeout := n.handshakeTimeout()
 	dials := 0
-	for _, p := range append([]*peer(nil), n.nodes...) {
+	nodes, copied := n.nodes, false
+	for i := 0; i < len(nodes); i++ {
+		p := nodes[i]
 		if p == n.myself || p.is(FlagNoAddr) {
 			continue
 		}
 		if p.is(FlagPFail) {
 			n.statsPfailNodes++
 		}
+		if p.is(FlagFail) {
+			n.failNodes++
+		}
 		if p.is(FlagHandshake) && n.now-p.ctime > timeout {
+			if !copied { // delNode edits n.nodes: iterate over a copy from here on
+				nodes, copied = append([]*peer(nil), nodes...), true
+			}
 			n.delNode(p, "handshake_timeout")
 			continue
 		}
@@ -164,7 +173,7 @@ func (n *Node) createLink(p *peer) {
 		c.Addr = p.addr // the name is temporary: dial the address
 	}
 	n.nextConn++
-	p.link = &link{conn: c, ctime: n.now}
+	p.setLink(&link{conn: c, ctime: n.now})
 	n.out.Dials = append(n.out.Dials, c)
 }
 
@@ -180,7 +189,7 @@ func (n *Node) freeLink(p *peer, why string) {
 // dropLink forgets my outbound link to p (ping_sent survives, as in Redis).
 func (n *Node) dropLink(p *peer, why string) {
 	wasUp := p.link.connected
-	p.link = nil
+	p.setLink(nil)
 	if wasUp || !p.downReported {
 		n.emit(trace.LinkDown, p, 0, why)
 		p.downReported = true

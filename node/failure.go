@@ -36,11 +36,15 @@ func (n *Node) addFailureReport(p, reporter *peer) {
 		}
 	}
 	p.failReports = append(p.failReports, failReport{reporter.id, n.now})
+	p.reported = true
 }
 
 // cleanupFailureReports is clusterNodeCleanupFailureReports: drop reports
 // older than 2T (CLUSTER_FAIL_REPORT_VALIDITY_MULT).
 func (n *Node) cleanupFailureReports(p *peer) {
+	if !p.reported {
+		return
+	}
 	maxAge := n.cfg.NodeTimeout * 2
 	kept := p.failReports[:0]
 	for _, r := range p.failReports {
@@ -49,14 +53,19 @@ func (n *Node) cleanupFailureReports(p *peer) {
 		}
 	}
 	p.failReports = kept
+	p.reported = len(kept) > 0
 }
 
 // delFailureReport is clusterNodeDelFailureReport.
 func (n *Node) delFailureReport(p, reporter *peer) {
+	if !p.reported {
+		return // the common case, kept off the second cache line of p
+	}
 	n.cleanupFailureReports(p)
 	for i, r := range p.failReports {
 		if r.reporter == reporter.id {
 			p.failReports = append(p.failReports[:i], p.failReports[i+1:]...)
+			p.reported = len(p.failReports) > 0
 			return
 		}
 	}
@@ -64,6 +73,9 @@ func (n *Node) delFailureReport(p, reporter *peer) {
 
 // failureReportsCount is clusterNodeFailureReportsCount.
 func (n *Node) failureReportsCount(p *peer) int {
+	if !p.reported {
+		return 0
+	}
 	n.cleanupFailureReports(p)
 	return len(p.failReports)
 }

@@ -18,6 +18,7 @@ func (n *Node) header(t MsgType) Header {
 	}
 	h := Header{
 		Sender:       n.self,
+		senderRef:    me.ref,
 		Addr:         me.addr,
 		CurrentEpoch: n.currentEpoch,
 		ConfigEpoch:  master.configEpoch,
@@ -41,19 +42,24 @@ func (n *Node) buildPing(to ID, t MsgType) *Message {
 	freshnodes := len(n.nodes) - 2
 	wanted := max(len(n.nodes)/10, 3)
 	wanted = min(wanted, freshnodes)
-	m := &Message{Type: t, Header: n.header(t)}
+	m := n.cfg.Shared.message()
+	m.Type, m.Header, m.pooled = t, n.header(t), n.cfg.Shared != nil
+	mark := n.nextGossipMark()
+	receiver := n.byID[to] // compared by pointer: p.id would cost a second cache line per draw
 	for maxiter := wanted * 3; freshnodes > 0 && len(m.Gossip) < wanted && maxiter > 0; maxiter-- {
-		p := n.nodes[n.rnd.IntN(len(n.nodes))]
-		if p == n.myself || p.id == to || p.is(FlagPFail) {
+		i := n.rnd.IntN(len(n.nodes))
+		p := n.nodes[i]
+		if p == n.myself || p.is(FlagPFail) || p == receiver {
 			continue
 		}
-		if p.is(FlagHandshake|FlagNoAddr) || (p.link == nil && p.numSlots == 0) {
+		if p.is(FlagHandshake|FlagNoAddr) || (!p.linked && p.numSlots == 0) {
 			freshnodes--
 			continue
 		}
-		if hasGossip(m.Gossip, p.id) {
-			continue
+		if n.marks[i] == mark {
+			continue // already in this section (clusterNodeIsInGossipSection)
 		}
+		n.marks[i] = mark
 		m.Gossip = append(m.Gossip, gossipEntry(p))
 		freshnodes--
 	}
@@ -71,18 +77,26 @@ func (n *Node) buildPing(to ID, t MsgType) *Message {
 	return m
 }
 
-func hasGossip(gs []Gossip, id ID) bool {
-	for _, g := range gs {
-		if g.ID == id {
-			return true
-		}
+// nextGossipMark returns a fresh mark for n.marks, which flags the nodes
+// (by index in n.nodes, which a PING's build does not change) already in the
+// gossip section being built: a linear search of the section, as Redis
+// does, costs O(N²/100) per PING at N nodes, and a mark in the peer itself
+// would dirty a cache line per draw.
+func (n *Node) nextGossipMark() uint32 {
+	if len(n.marks) < len(n.nodes) {
+		n.marks = append(n.marks, make([]uint32, len(n.nodes)-len(n.marks))...)
 	}
-	return false
+	n.gossipMark++
+	if n.gossipMark == 0 { // wrapped: no index may keep a mark that could match
+		clear(n.marks)
+		n.gossipMark = 1
+	}
+	return n.gossipMark
 }
 
 // gossipEntry is clusterSetGossipEntry: times in whole seconds.
 func gossipEntry(p *peer) Gossip {
-	return Gossip{ID: p.id, PingSent: int64(p.pingSent / time.Second),
+	return Gossip{ID: p.id, ref: p.ref, PingSent: int64(p.pingSent / time.Second),
 		PongReceived: int64(p.pongReceived / time.Second), Addr: p.addr, Flags: p.flags}
 }
 
@@ -150,7 +164,7 @@ func (n *Node) packetSender(linkNode *peer, h *Header) *peer {
 	if linkNode != nil && !linkNode.is(FlagHandshake) {
 		return linkNode
 	}
-	if s := n.byID[h.Sender]; s != nil && s != n.myself {
+	if s := n.lookup(h.senderRef, h.Sender); s != nil && s != n.myself {
 		return s
 	}
 	return nil
@@ -308,11 +322,16 @@ func (n *Node) checkSlotClaims(sender *peer, h *Header) {
 	if sender.is(FlagSlave) {
 		sm = sender.master
 	}
-	if sm == nil || h.MySlots == nil || sm.slots == *h.MySlots {
+	if sm == nil || h.MySlots == nil || sm.slots == h.MySlots {
+		return
+	}
+	if *sm.slots == *h.MySlots {
+		sm.adoptSlots(h.MySlots)
 		return
 	}
 	if sender.is(FlagMaster) {
 		n.updateSlotsConfigWith(sender, h.ConfigEpoch, h.MySlots)
+		sender.adoptSlots(h.MySlots)
 	}
 	for s := 0; s < NumSlots; s++ {
 		if !h.MySlots.Has(s) {
@@ -331,14 +350,16 @@ func (n *Node) checkSlotClaims(sender *peer, h *Header) {
 
 // processGossip is clusterProcessGossipSection (reference 4.5).
 func (n *Node) processGossip(sender *peer, gs []Gossip) {
-	for _, g := range gs {
-		p := n.byID[g.ID]
+	fromMaster := sender != nil && n.reporter(sender) // a master (Valkey: one with slots)
+	for i := range gs {
+		g := &gs[i]
+		p := n.lookup(g.ref, g.ID)
 		if p == nil {
-			n.gossipNewNode(sender, g)
+			n.gossipNewNode(sender, *g)
 			continue
 		}
 		failing := g.Flags&(FlagPFail|FlagFail) != 0
-		if sender != nil && n.reporter(sender) && p != n.myself {
+		if fromMaster && p != n.myself {
 			if failing {
 				n.addFailureReport(p, sender)
 				n.markNodeAsFailingIfNeeded(p)

@@ -8,7 +8,6 @@ package node
 import (
 	"fmt"
 	"net/netip"
-	"sort"
 	"strconv"
 	"time"
 
@@ -118,16 +117,15 @@ func (n *Node) markNoAddr(p *peer) {
 func (n *Node) renamePeer(p *peer, id ID) {
 	n.unlistPeer(p)
 	p.id = id
-	n.byID[id] = p
-	i := sort.Search(len(n.nodes), func(i int) bool { return n.nodes[i].id >= id })
-	n.nodes = append(n.nodes, nil)
-	copy(n.nodes[i+1:], n.nodes[i:])
-	n.nodes[i] = p
+	n.listPeer(p)
 }
 
 // unlistPeer removes p from the dict.
 func (n *Node) unlistPeer(p *peer) {
 	delete(n.byID, p.id)
+	if p.ref != 0 {
+		n.byRef[p.ref] = nil
+	}
 	for i, x := range n.nodes {
 		if x == p {
 			n.nodes = append(n.nodes[:i], n.nodes[i+1:]...)

@@ -33,7 +33,10 @@ func (o *orphanCount) count(n *Node, p *peer) {
 	if !n.myself.is(FlagSlave) || !p.is(FlagMaster) || p.is(FlagFail) {
 		return
 	}
-	ok := okReplicas(p)
+	ok := len(p.replicas)
+	if n.failNodes != 0 { // 0: no replica is FAIL, so skip reading each one
+		ok = okReplicas(p)
+	}
 	if ok == 0 && p.numSlots > 0 && p.is(FlagMigrateTo) {
 		o.orphanedMasters++
 	}

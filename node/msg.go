@@ -79,6 +79,7 @@ type Header struct {
 	Offset       int64    // replication offset
 	MySlots      *SlotSet // mine if master, my master's if replica; shared, never modified
 	SlaveOf      ID       // "" if master
+	senderRef    uint32   // Sender's number in the run's Shared (0: look the ID up)
 	Flags        Flags
 	StateOK      bool // cluster_state ok (carried, unused by receivers, as in Redis)
 	MFlags       MFlags
@@ -88,8 +89,9 @@ type Header struct {
 // whole seconds, as Redis sends them.
 type Gossip struct {
 	ID           ID
-	PingSent     int64 // seconds
-	PongReceived int64 // seconds
+	ref          uint32 // ID's number in the run's Shared (0: look the ID up)
+	PingSent     int64  // seconds
+	PongReceived int64  // seconds
 	Addr         string
 	Flags        Flags
 }
@@ -110,6 +112,8 @@ type Message struct {
 	About  ID       // FAIL: the failing node
 	Update *Update  // UPDATE
 	Repl   *Repl    // replication messages
+
+	pooled bool // built for one receiver from Shared's free list: Recycle may keep it
 }
 
 // Repl is the payload of a replication message; its meaning depends on the

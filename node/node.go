@@ -16,7 +16,10 @@ package node
 
 import (
 	"math/rand/v2"
+	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"rcsim/sim/trace"
@@ -50,30 +53,52 @@ type link struct {
 }
 
 // peer is one clusterNode: my local view of a node (myself included).
+//
+// The fields read for every gossip entry sent or received come first and
+// fill one 64-byte cache line: at 2,000 nodes a node's peers do not fit in
+// any cache, and a PING reads 200 of them at random, so each further line a
+// draw touches costs a memory access. peerPad pads the struct to a size
+// class whose objects start on a cache line.
 type peer struct {
-	id            ID
-	addr          string
-	ctime         time.Duration // creation time (handshake timeout)
-	flags         Flags
-	master        *peer   // slaveof
-	replicas      []*peer // slaves, sorted by ID
-	configEpoch   uint64
-	slots         SlotSet
-	numSlots      int
-	snap          *SlotSet // immutable copy of slots for headers; nil when stale
-	pingSent      time.Duration
-	pongReceived  time.Duration
-	dataReceived  time.Duration
-	failTime      time.Duration
-	votedTime     time.Duration
-	replOffset    int64
+	flags        Flags
+	linked       bool   // link != nil, on the hot line
+	reported     bool   // len(failReports) > 0, on the hot line
+	numSlots     int32  // slots.Count()
+	ref          uint32 // id's number in the run's Shared; 0 without one
+	pingSent     time.Duration
+	pongReceived time.Duration
+	id           ID
+	addr         string
+
+	link         *link // see setLink
+	failReports  []failReport
+	downReported bool // a LinkDown was emitted and no link came up since
+	dataReceived time.Duration
+	ctime        time.Duration // creation time (handshake timeout)
+	master       *peer         // slaveof
+	replicas     []*peer       // slaves, sorted by ID
+	configEpoch  uint64
+	slots        *SlotSet    // never nil; shared (immutable) once handed out, see slotSnap
+	ranges       []SlotRange // slots.Ranges(), cached for Disk; nil when stale
+	shared       bool        // slots may be referenced elsewhere: copy before changing
+	failTime     time.Duration
+	votedTime    time.Duration
+	replOffset   int64
+	_            [peerPad]byte
+	// Rule-set state (Config.Rules), in what was padding.
 	reconnectTime time.Duration // last outbound dial by clusterCron (valkey#2154)
 	shard         ID            // shard_id as rcsim keeps it: a master's own ID at creation, a replica's master's
 	orphanedTime  time.Duration
-	link          *link
-	failReports   []failReport
-	downReported  bool // a LinkDown was emitted and no link came up since
 }
+
+// peerPad pads peer to 256 bytes, a size class whose objects are 64-byte
+// aligned (TestPeerLayout checks both). 0 now that the rule-set fields
+// (reconnectTime, shard) fill the 24 bytes; the pad stays before them, as a
+// zero-size last field would grow the struct.
+const peerPad = 0
+
+// setLink sets p.link and its mirror on the hot line.
+func (p *peer) setLink(l *link) { p.link, p.linked = l, l != nil }
 
 func (p *peer) is(f Flags) bool { return p.flags&f != 0 }
 
@@ -86,6 +111,10 @@ type Node struct {
 	myself *peer
 	nodes  []*peer // every known node, myself included, sorted by ID
 	byID   map[ID]*peer
+	byRef  []*peer // by peer.ref, when cfg.Shared is set: the same nodes as byID
+
+	gossipMark uint32   // see nextGossipMark
+	marks      []uint32 // by index in nodes: equal to gossipMark when in the section being built
 
 	// clusterState.
 	currentEpoch      uint64
@@ -99,6 +128,7 @@ type Node struct {
 	firstCallTime     time.Duration // clusterUpdateState's static first_call_time
 	amongMinorityTime time.Duration
 	statsPfailNodes   int
+	failNodes         int // nodes flagged FAIL as cronReconnect counted them this cron; −1 outside it
 	todo              int
 	nextConn          uint64
 	orphaned          orphanCount
@@ -142,17 +172,11 @@ type Node struct {
 // nodes.conf. self must be one of the members.
 func New(cfg Config, self ID, cluster []Member, rnd *rand.Rand) *Node {
 	n := newNode(cfg, self, rnd)
-	for _, m := range cluster {
-		p := n.addPeer(m.ID, m.Addr)
-		p.configEpoch = m.ConfigEpoch
-		if m.ConfigEpoch > n.currentEpoch {
-			n.currentEpoch = m.ConfigEpoch
-		}
-	}
+	n.addMembers(cluster)
 	if n.byID[self] == nil {
 		panic("node: invariant: self is not a member")
 	}
-	for _, m := range cluster {
+	for i, m := range cluster {
 		p := n.byID[m.ID]
 		if m.Master != "" {
 			p.flags |= FlagSlave
@@ -160,21 +184,68 @@ func New(cfg Config, self ID, cluster []Member, rnd *rand.Rand) *Node {
 		} else {
 			p.flags |= FlagMaster
 		}
-		for _, r := range m.Slots {
-			for s := r.Start; s <= r.End; s++ {
-				n.addSlot(p, s)
-			}
+		if len(m.Slots) > 0 {
+			n.bootSlots(p, &cluster[i])
 		}
 	}
 	n.finishBoot()
 	return n
 }
 
+// bootSlots binds the member's slots to p. The bitmap is built once per
+// member and kept in the caller's slice (m.set), so that every node built
+// from the same slice shares it instead of holding its own 2 KB copy of
+// every peer's slots: 2,000 nodes × 2,000 peers × 2 KB would be 8 GB.
+func (n *Node) bootSlots(p *peer, m *Member) {
+	if m.set == nil {
+		m.set = SlotSetOf(m.Slots)
+	}
+	for _, r := range m.Slots {
+		for s := r.Start; s <= r.End; s++ {
+			if n.slots[s] != nil {
+				panic("node: invariant: two members claim slot " + strconv.Itoa(s))
+			}
+			n.slots[s] = p
+		}
+	}
+	p.slots, p.shared, p.ranges = m.set, true, nil
+	p.numSlots = int32(m.set.Count())
+}
+
+// addMembers adds the members' nodes to an empty node, in ID order, from
+// one slab: a node's peers are then contiguous in memory in the order the
+// cron walks them, and building the list costs O(N log N), not the O(N²) of
+// one sorted insertion each.
+func (n *Node) addMembers(cluster []Member) {
+	order := make([]int, len(cluster))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(string(cluster[a].ID), string(cluster[b].ID)) })
+	slab := make([]peer, len(cluster))
+	n.nodes = make([]*peer, 0, len(cluster))
+	for k, i := range order {
+		m := &cluster[i]
+		p := n.byID[m.ID]
+		if p == nil {
+			p = &slab[k]
+			*p = peer{id: m.ID, addr: m.Addr, votedTime: never, reconnectTime: never, ctime: n.now, slots: &noSlots,
+				shared: true, shard: m.ID}
+			n.register(p)
+			n.nodes = append(n.nodes, p)
+		}
+		p.configEpoch = m.ConfigEpoch // as addPeer then the assignment: the last duplicate wins
+	}
+	for _, m := range cluster {
+		n.currentEpoch = max(n.currentEpoch, m.ConfigEpoch)
+	}
+}
+
 // newNode returns an empty node: myself is added by the caller.
 func newNode(cfg Config, self ID, rnd *rand.Rand) *Node {
 	n := &Node{cfg: cfg, self: self, rnd: rnd, byID: map[ID]*peer{},
 		failoverAuthTime: never, amongMinorityTime: never, firstCallTime: never,
-		size: 1, mfMasterOffset: -1, nextConn: cfg.Incarnation<<32 + 1}
+		size: 1, mfMasterOffset: -1, failNodes: -1, nextConn: cfg.Incarnation<<32 + 1}
 	n.db.init()
 	n.repl.init(n)
 	return n
@@ -201,13 +272,42 @@ func (n *Node) addPeer(id ID, addr string) *peer {
 	if p := n.byID[id]; p != nil {
 		return p
 	}
-	p := &peer{id: id, addr: addr, votedTime: never, reconnectTime: never, ctime: n.now, shard: id}
-	n.byID[id] = p
-	i := sort.Search(len(n.nodes), func(i int) bool { return n.nodes[i].id >= id })
+	p := &peer{id: id, addr: addr, votedTime: never, reconnectTime: never, ctime: n.now, slots: &noSlots, shared: true,
+		shard: id}
+	n.listPeer(p)
+	return p
+}
+
+// listPeer puts p into the dict under p.id, keeping n.nodes sorted.
+func (n *Node) listPeer(p *peer) {
+	n.register(p)
+	i := sort.Search(len(n.nodes), func(i int) bool { return n.nodes[i].id >= p.id })
 	n.nodes = append(n.nodes, nil)
 	copy(n.nodes[i+1:], n.nodes[i:])
 	n.nodes[i] = p
-	return p
+}
+
+// register makes p findable by its ID and its number.
+func (n *Node) register(p *peer) {
+	n.byID[p.id] = p
+	if p.ref = n.cfg.Shared.ref(p.id); p.ref != 0 {
+		for int(p.ref) >= len(n.byRef) {
+			n.byRef = append(n.byRef, nil)
+		}
+		n.byRef[p.ref] = p
+	}
+}
+
+// lookup is the dict lookup of a node a message names: by its number when
+// the sender filled one in (ref ≠ 0, same Shared), else by its ID.
+func (n *Node) lookup(ref uint32, id ID) *peer {
+	if ref == 0 || n.cfg.Shared == nil {
+		return n.byID[id]
+	}
+	if int(ref) < len(n.byRef) {
+		return n.byRef[ref]
+	}
+	return nil
 }
 
 // ID is the node's name.

@@ -52,7 +52,7 @@ func (n *Node) Disk() NodesConf {
 			continue
 		}
 		c := ConfNode{ID: p.id, Addr: p.addr, Flags: p.flags & persistedFlags,
-			ConfigEpoch: nodeEpoch(p), Slots: p.slots.Ranges(),
+			ConfigEpoch: nodeEpoch(p), Slots: p.slotRanges(),
 			PingSent: p.pingSent, PongReceived: p.pongReceived,
 			Connected: p.link != nil || p == n.myself}
 		if p.master != nil {
@@ -155,7 +155,7 @@ func (n *Node) genNodes(filter Flags) string {
 // nodeLine is clusterGenNodeDescription for one node.
 func (n *Node) nodeLine(p *peer) string {
 	c := ConfNode{ID: p.id, Addr: p.addr, Flags: p.flags, ConfigEpoch: nodeEpoch(p),
-		Slots: p.slots.Ranges(), PingSent: p.pingSent, PongReceived: p.pongReceived,
+		Slots: p.slotRanges(), PingSent: p.pingSent, PongReceived: p.pongReceived,
 		Connected: p.link != nil || p == n.myself}
 	if p.master != nil {
 		c.Master = p.master.id

@@ -85,14 +85,41 @@ func FormatRanges(rs []SlotRange) string {
 	return strings.Join(parts, " ")
 }
 
-// slotSnap returns an immutable copy of p's slots for headers (copy on
-// write: a new copy is made only after p's slots changed).
+// noSlots is the empty set every peer starts with; like every shared set it
+// is never written (peers copy before they change their slots).
+var noSlots SlotSet
+
+// slotSnap returns p's slots for a header or an UPDATE: the set itself,
+// marked shared, so p copies it before it next changes (copy on write).
 func (p *peer) slotSnap() *SlotSet {
-	if p.snap == nil {
-		c := p.slots
-		p.snap = &c
+	p.shared = true
+	return p.slots
+}
+
+// ownSlots makes p's set private before a change.
+func (p *peer) ownSlots() {
+	if p.shared {
+		c := *p.slots
+		p.slots, p.shared = &c, false
 	}
-	return p.snap
+	p.ranges = nil
+}
+
+// adoptSlots lets p share the set claimed (a header's or an UPDATE's) when it
+// holds the same slots, so that every node's view of a master ends up
+// pointing at the one bitmap the master sends instead of a copy each.
+func (p *peer) adoptSlots(claimed *SlotSet) {
+	if p.slots != claimed && *p.slots == *claimed {
+		p.slots, p.shared = claimed, true
+	}
+}
+
+// slotRanges is p.slots.Ranges(), cached until the slots change.
+func (p *peer) slotRanges() []SlotRange {
+	if p.ranges == nil && p.numSlots > 0 {
+		p.ranges = p.slots.Ranges()
+	}
+	return p.ranges
 }
 
 // addSlot is clusterAddSlot: bind slot to p (it must be unbound).
@@ -101,9 +128,9 @@ func (n *Node) addSlot(p *peer, slot int) {
 		panic("node: invariant: addSlot on a bound slot")
 	}
 	n.slots[slot] = p
+	p.ownSlots()
 	p.slots.Add(slot)
 	p.numSlots++
-	p.snap = nil
 }
 
 // delSlot is clusterDelSlot: unbind slot from its owner.
@@ -113,9 +140,9 @@ func (n *Node) delSlot(slot int) {
 		return
 	}
 	n.slots[slot] = nil
+	p.ownSlots()
 	p.slots.Del(slot)
 	p.numSlots--
-	p.snap = nil
 	n.notClaiming.Del(slot)
 }
 

@@ -187,7 +187,7 @@ func (p *parser) cluster(n *yaml.Node, c *Cluster) {
 		}
 	}
 	if v := m["masters"]; v != nil {
-		if x, ok := p.integer(v, "cluster.masters", 1, 100); ok {
+		if x, ok := p.integer(v, "cluster.masters", 1, 1000); ok {
 			c.Masters = x
 		}
 	}

@@ -28,6 +28,8 @@ var allowedImports = map[string][]string{
 	"checker":         {"checker/history", "sim/trace"},
 	"sim/sweep":       {"sim", "scenarios", "checker", "checker/history", "sim/trace", "sim/rng"},
 	"sim/explore":     {"sim", "scenarios", "scenarios/gen", "checker", "checker/history", "sim/trace"},
+	"sim/realredis":   {"node", "scenarios", "checker/history", "sim/trace", "sim/workload"},
+	"sim/calibrate":   {"sim", "scenarios", "checker", "checker/history", "sim/trace"},
 	"reports":         {"checker", "checker/history", "sim/trace"},
 	"cmd/rcsim":       nil, // anything
 }

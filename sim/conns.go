@@ -227,6 +227,9 @@ func (w *world) transmit(c *conn, dir uint8, m *node.Message) {
 		c.broken[dir] = true
 		return
 	}
+	if m.Repl == nil {
+		w.bus++
+	}
 	w.q.push(event{at: v.Due, kind: evDeliver, dst: to, conn: c, gen: c.gen, dir: dir, msg: m})
 }
 
@@ -235,6 +238,7 @@ func (w *world) transmit(c *conn, dir uint8, m *node.Message) {
 func (w *world) deliver(ev *event) {
 	c := ev.conn
 	if c.gen != ev.gen || c.state != connOpen || c.broken[ev.dir] {
+		w.shared.Recycle(ev.msg)
 		return
 	}
 	from := c.dialer
@@ -243,15 +247,21 @@ func (w *world) deliver(ev *event) {
 	}
 	if !ev.admitted && !w.net.Deliverable(w.now, from, ev.dst) {
 		c.broken[ev.dir] = true
+		w.shared.Recycle(ev.msg)
 		return
 	}
 	h := w.hosts[ev.dst]
-	if !h.up || w.hold(h, ev) {
+	if !h.up {
+		w.shared.Recycle(ev.msg)
 		return
+	}
+	if w.hold(h, ev) {
+		return // the event, message included, waits in the host's backlog
 	}
 	w.out.Reset()
 	h.n.Step(w.clock(h), c.id, ev.msg, &w.out)
 	w.apply(h)
+	w.shared.Recycle(ev.msg) // Step keeps nothing of a PING or PONG
 }
 
 // closeAllOf closes every connection of a crashed host; the surviving sides

@@ -50,6 +50,7 @@ type Result struct {
 	TraceSHA256 string        // hex SHA-256 of the trace.jsonl bytes
 	Events      int           // number of trace events
 	Steps       int           // number of kernel events processed
+	BusMessages int           // cluster-bus messages put on the wire (replication and clients not counted)
 	VirtualEnd  time.Duration // virtual time at which the run stopped
 	StopReason  string        // "duration" or "event limit"
 	Nodes       []NodeInfo    // the nodes, in endpoint order

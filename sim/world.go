@@ -91,6 +91,7 @@ type world struct {
 	q     queue
 	steps int
 	stop  string
+	bus   int // cluster-bus messages sent (Result.BusMessages)
 
 	hosts   []*host
 	byID    map[node.ID]*host
@@ -100,6 +101,7 @@ type world struct {
 	net     *netmodel.Net
 	phase   *rand.Rand
 	conns   connTable
+	shared  *node.Shared // every node's Config.Shared
 
 	out       node.Output
 	tw        *trace.Writer
@@ -118,7 +120,7 @@ type world struct {
 
 func newWorld(s *scenarios.Scenario, opt Options) (*world, error) {
 	w := &world{s: s, opt: opt, seed: opt.Seed, byID: map[node.ID]*host{},
-		byAddr: map[string]int{}, names: map[string]int{}}
+		byAddr: map[string]int{}, names: map[string]int{}, shared: node.NewShared()}
 	w.tw = trace.NewWriter(opt.Trace)
 	if opt.HashEvery > 0 && opt.HashOut != nil {
 		w.tw.HashEvery(opt.HashEvery, opt.HashOut)
@@ -187,6 +189,7 @@ func (w *world) buildHosts() []node.Member {
 	for i, name := range names {
 		h := &host{name: name, idx: i, id: randomID(ids), addr: "127.0.0.1:" + strconv.Itoa(30001+i)}
 		h.cfg = nodeConfig(c.Config, h.addr, w.s)
+		h.cfg.Shared = w.shared
 		w.hosts = append(w.hosts, h)
 		w.byID[h.id] = h
 		w.byAddr[h.addr] = i
@@ -423,7 +426,7 @@ func (w *world) emit(e trace.Event) {
 
 func (w *world) result() *Result {
 	r := &Result{Seed: w.seed, Trace: w.events, History: w.ops, TraceSHA256: w.tw.Sum(),
-		Events: w.tw.Count(), Steps: w.steps, VirtualEnd: w.now, StopReason: w.stop, OpenSlots: w.openSlots}
+		Events: w.tw.Count(), Steps: w.steps, BusMessages: w.bus, VirtualEnd: w.now, StopReason: w.stop, OpenSlots: w.openSlots}
 	for _, h := range w.hosts {
 		r.Nodes = append(r.Nodes, NodeInfo{Name: h.name, ID: string(h.id), Addr: h.addr})
 	}

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"sort"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -185,27 +184,40 @@ func Write(w io.Writer, ops []Op) error {
 	return bw.Flush()
 }
 
-// Read parses a history.jsonl stream strictly (see the format above). name is
-// the file name used in error messages, which read "name:line: field: why".
+// Read parses a history.jsonl stream strictly (see the format above) and
+// returns its operations. name is the file name used in error messages,
+// which read "name:line: field: why".
 func Read(name string, r io.Reader) ([]Op, error) {
-	br := bufio.NewReader(r)
-	var out []Op
-	for line := 1; ; line++ {
-		raw, rerr := br.ReadBytes('\n')
-		if rerr != nil && rerr != io.EOF {
-			return nil, fmt.Errorf("%s:%d: read: %v", name, line, rerr)
+	f, err := ReadFile(name, r)
+	return f.Ops, err
+}
+
+// ReadFile parses a history.jsonl stream strictly, keeping each op's line.
+// A stream without operations is an error.
+func ReadFile(name string, r io.Reader) (File, error) {
+	lr := newLineReader(name, r)
+	var f File
+	for {
+		raw, err := lr.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return File{}, err
 		}
 		if t := bytes.TrimSpace(raw); len(t) > 0 {
 			op, err := parseLine(t)
 			if err != nil {
-				return nil, fmt.Errorf("%s:%d: %v", name, line, err)
+				return File{}, fmt.Errorf("%s:%d: %v", name, lr.line, err)
 			}
-			out = append(out, op)
-		}
-		if rerr == io.EOF {
-			return out, nil
+			f.Ops = append(f.Ops, op)
+			f.Lines = append(f.Lines, lr.line)
 		}
 	}
+	if len(f.Ops) == 0 {
+		return File{}, errNoOps(name)
+	}
+	return f, nil
 }
 
 // fieldErr is a problem with one field of a line.
@@ -244,19 +256,73 @@ func (f fields) get(name string, required bool, dst any) (bool, error) {
 	return true, nil
 }
 
-var known = []string{"v", "client", "node", "op", "key", "slot", "value", "invoke_us",
-	"return_us", "status", "result", "nil", "list", "err"}
+var known = map[string]bool{"v": true, "client": true, "node": true, "op": true, "key": true, "slot": true,
+	"value": true, "invoke_us": true, "return_us": true, "status": true, "result": true, "nil": true,
+	"list": true, "err": true}
+
+// object splits one line into its top-level fields, refusing what
+// encoding/json would let through silently: a repeated key (it would take
+// the last value), an unknown key, anything after the object.
+func object(b []byte) (fields, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	syntax := func(err error) error {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return errors.New("invalid JSON object: the line ends inside it")
+		}
+		return fmt.Errorf("invalid JSON object: %v", err)
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, syntax(err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, fmt.Errorf("invalid JSON object: want {, got %s", describeToken(tok))
+	}
+	f := fields{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, syntax(err)
+		}
+		k, _ := tok.(string) // object keys are always strings
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, syntax(err)
+		}
+		if _, dup := f[k]; dup {
+			return nil, errf(k, "repeated key")
+		}
+		if !known[k] {
+			return nil, errf(k, "unknown field")
+		}
+		f[k] = raw
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, syntax(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("invalid JSON object: more after the closing }")
+	}
+	return f, nil
+}
+
+func describeToken(tok any) string {
+	switch t := tok.(type) {
+	case json.Delim:
+		return string(t)
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	default:
+		return fmt.Sprintf("%v", t)
+	}
+}
 
 // parseLine decodes one object; errors are field errors or JSON syntax errors.
 func parseLine(b []byte) (Op, error) {
-	var f fields
-	if err := json.Unmarshal(b, &f); err != nil {
-		return Op{}, fmt.Errorf("invalid JSON object: %v", err)
-	}
-	if f == nil {
-		return Op{}, errors.New("invalid JSON object: null")
-	}
-	if err := unknownFields(f); err != nil {
+	f, err := object(b)
+	if err != nil {
 		return Op{}, err
 	}
 	var v int64
@@ -273,31 +339,14 @@ func parseLine(b []byte) (Op, error) {
 	if err := parseTimes(f, &op); err != nil {
 		return Op{}, err
 	}
-	if err := parseResult(f, &op); err != nil {
+	hasResult, err := parseResult(f, &op)
+	if err != nil {
+		return Op{}, err
+	}
+	if err := Validate(op, hasResult); err != nil {
 		return Op{}, err
 	}
 	return op, nil
-}
-
-func unknownFields(f fields) error {
-	var extra []string
-	for k := range f {
-		found := false
-		for _, n := range known {
-			if k == n {
-				found = true
-				break
-			}
-		}
-		if !found {
-			extra = append(extra, k)
-		}
-	}
-	if len(extra) == 0 {
-		return nil
-	}
-	sort.Strings(extra)
-	return errf(extra[0], "unknown field")
 }
 
 func parseIdentity(f fields, op *Op) error {
@@ -343,7 +392,7 @@ func parseTimes(f fields, op *Op) error {
 	case OK, Fail, Unknown:
 		op.Status = Status(status)
 	default:
-		return errf("status", "unknown status %q", status)
+		return errf("status", "unknown status %q (want ok, fail or unknown)", status)
 	}
 	var inv, ret int64
 	if _, err := f.get("invoke_us", true, &inv); err != nil {
@@ -373,18 +422,74 @@ func parseTimes(f fields, op *Op) error {
 	return nil
 }
 
-func parseResult(f fields, op *Op) error {
-	if _, err := f.get("result", false, &op.Result); err != nil {
-		return err
+// parseResult reads result, nil, list and err; it reports whether result
+// was present (an ok get of "" and an ok get with no result differ).
+func parseResult(f fields, op *Op) (bool, error) {
+	hasResult, err := f.get("result", false, &op.Result)
+	if err != nil {
+		return false, err
 	}
 	if _, err := f.get("nil", false, &op.Nil); err != nil {
-		return err
+		return false, err
 	}
 	if ok, err := f.get("list", false, &op.List); err != nil {
-		return err
+		return false, err
 	} else if ok && op.List == nil {
 		op.List = []string{}
 	}
-	_, err := f.get("err", false, &op.Err)
-	return err
+	_, err = f.get("err", false, &op.Err)
+	return hasResult, err
+}
+
+// Validate checks that op's fields fit its kind and status, the rules of
+// the format above: what an ok op of each kind must carry, and what no op
+// may carry. hasResult says whether the result was given at all (an ok get
+// of the empty string has one). Its error names the field.
+func Validate(op Op, hasResult bool) error {
+	if !kinds[op.Kind] {
+		return errf("op", "unknown op %q (want get, set, incr, rpush or lrange)", op.Kind)
+	}
+	writes := op.Kind == "set" || op.Kind == "rpush"
+	if op.Value != "" && !writes {
+		return errf("value", "%s takes no value (only set and rpush do)", op.Kind)
+	}
+	if op.Nil && (op.Kind != "get" || op.Status != OK) {
+		return errf("nil", `only an ok get can find no key ("nil":true)`)
+	}
+	if op.List != nil && (op.Kind != "lrange" || op.Status != OK) {
+		return errf("list", "only an ok lrange returns a list")
+	}
+	if op.Status != OK {
+		if op.Result != "" {
+			return errf("result", "a %s op has no result", op.Status)
+		}
+		return nil
+	}
+	if op.Err != "" {
+		return errf("err", "an ok op has no error (status fail or unknown carries it)")
+	}
+	switch op.Kind {
+	case "get":
+		if op.Nil && op.Result != "" {
+			return errf("result", `%q together with "nil":true: a get returns a value or finds no key, not both`, op.Result)
+		}
+		if !op.Nil && !hasResult {
+			return errf("result", `missing: an ok get gives the value in "result", or "nil":true when the key did not exist`)
+		}
+	case "incr", "rpush":
+		if !hasResult {
+			return errf("result", "missing: an ok %s returns the new %s", op.Kind, map[string]string{"incr": "value", "rpush": "length of the list"}[op.Kind])
+		}
+		if _, err := strconv.ParseInt(op.Result, 10, 64); err != nil {
+			return errf("result", "%q is not an integer (an ok %s returns one)", op.Result, op.Kind)
+		}
+	case "lrange":
+		if op.List == nil {
+			return errf("list", `missing: an ok lrange gives the whole list ("list":[] when the key did not exist)`)
+		}
+		if op.Result != "" {
+			return errf("result", "an lrange returns its list in \"list\", not a result")
+		}
+	}
+	return nil
 }

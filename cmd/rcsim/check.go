@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,46 +18,66 @@ import (
 
 // checkFlags are the options of `rcsim check`.
 type checkFlags struct {
-	model, html, tracePath, summary string
-	budget, converge                time.Duration
+	model, format, html, tracePath, summary string
+	budget, converge                        time.Duration
 }
 
 func newCheckCmd(stdout io.Writer) *cobra.Command {
 	var f checkFlags
 	cmd := &cobra.Command{
-		Use:   "check HISTORY.jsonl",
+		Use:   "check HISTORY",
 		Short: "Check a client history for linearizability, lost writes and stale reads",
-		Long: `Check a history.jsonl (from rcsim or from outside it, in the documented
-format) against a model. With --trace (an rcsim trace.jsonl) the findings
-are explained with the cluster's state at the time, lost writes are
-attributed to their mechanism, and the trace invariants are checked.
+		Long: `Check a history (rcsim's history.jsonl, from rcsim or from outside it in
+the documented format, or a Jepsen history.edn with --format jepsen)
+against a model, inferred from the operations unless --model is given.
+With --trace (an rcsim trace.jsonl) the findings are explained with the
+cluster's state at the time, lost writes are attributed to their
+mechanism, and the trace invariants are checked.
 Exits 0 if the history is linearizable and every invariant holds, 1 if not
 or if the checker ran out of budget (verdict unknown), 2 on bad input.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error { return checkFile(args[0], f, stdout) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.model, "model", "register", "register | counter | list")
+	fl.StringVar(&f.model, "model", "", "register | counter | list (default: inferred from the ops)")
+	fl.StringVar(&f.format, "format", "", "jsonl | jepsen (default: jepsen for a .edn file, else jsonl)")
 	fl.StringVar(&f.html, "html", "", "write Porcupine's visualization to this file")
 	fl.StringVar(&f.tracePath, "trace", "", "trace.jsonl of the same run, for context, attribution and invariants")
 	fl.StringVar(&f.summary, "summary", "", "write the findings as JSON (the check part of summary.json) to this file")
-	fl.DurationVar(&f.budget, "budget", time.Minute, "wall-clock budget per key; past it the verdict is unknown")
+	fl.DurationVar(&f.budget, "budget", time.Minute, "wall-clock budget of the whole check; past it the verdict is unknown")
 	fl.DurationVar(&f.converge, "converge-within", 0, "bound of the convergence invariant (with --trace; default 30s)")
 	return cmd
 }
 
 func checkFile(path string, f checkFlags, stdout io.Writer) error {
 	switch f.model {
-	case "register", "counter", "list":
+	case "", "register", "counter", "list":
 	default:
 		return badInput("--model: unknown model %q (want register, counter or list)", f.model)
 	}
 	if f.budget <= 0 {
 		return badInput("--budget: must be positive, got %s", f.budget)
 	}
-	ops, err := readHistoryFile(path)
+	file, err := readHistoryFile(path, f.format)
 	if err != nil {
 		return err
+	}
+	ops := file.Ops
+	inferred := ""
+	if f.model == "" {
+		m, bad, other := checker.InferModel(ops)
+		if bad >= 0 {
+			return badInput("%s:%d: op: %s does not go with the %s at line %d: one history is checked against one model "+
+				"(give --model, or split the file)", path, file.Line(bad), ops[bad].Kind, ops[other].Kind, file.Line(other))
+		}
+		f.model, inferred = m, " inferred"
+	}
+	if i, err := checker.CheckOps(f.model, ops); err != nil {
+		field := "op"
+		if ops[i].Kind == "get" && checker.Accepts(f.model, "get") {
+			field = "result"
+		}
+		return badInput("%s:%d: %s: %s %q: %v", path, file.Line(i), field, ops[i].Kind, ops[i].Key, err)
 	}
 	var events []trace.Event
 	if f.tracePath != "" {
@@ -70,8 +91,15 @@ func checkFile(path string, f checkFlags, stdout io.Writer) error {
 		return inputError{fmt.Errorf("%s: %w", path, err)}
 	}
 	c := sum.Check
-	fmt.Fprintf(stdout, "%s: %s (%d ops, %d unknown, %d failed), %d acknowledged writes lost, %d stale reads\n",
-		path, c.Verdict, c.Ops, c.Unknown, c.Failed, c.LostWrites, c.StaleReads)
+	fmt.Fprintf(stdout, "%s: %s (%s model%s; %d ops, %d unknown, %d failed), %d acknowledged writes lost, %d stale reads",
+		path, c.Verdict, f.model, inferred, c.Ops, c.Unknown, c.Failed, c.LostWrites, c.StaleReads)
+	if c.Unattributed > 0 {
+		fmt.Fprintf(stdout, ", %d reads that missed a write but cannot be attributed (values repeat)", c.Unattributed)
+	}
+	fmt.Fprintln(stdout)
+	if c.Incomplete != "" {
+		fmt.Fprintf(stdout, "anomalies: %s\n", c.Incomplete)
+	}
 	printFindings(stdout, sum, len(events) > 0, -1)
 	if f.summary != "" {
 		if err := writeJSONFile(f.summary, sum); err != nil {
@@ -89,17 +117,29 @@ func checkFile(path string, f checkFlags, stdout io.Writer) error {
 	return nil
 }
 
-func readHistoryFile(path string) ([]history.Op, error) {
+// readHistoryFile reads a history in format ("jsonl", "jepsen", or "" for
+// jepsen when the name ends in .edn, else jsonl).
+func readHistoryFile(path, format string) (history.File, error) {
+	if format == "" {
+		format = "jsonl"
+		if strings.HasSuffix(path, ".edn") {
+			format = "jepsen"
+		}
+	}
+	read := map[string]func(string, io.Reader) (history.File, error){"jsonl": history.ReadFile, "jepsen": history.ReadJepsen}[format]
+	if read == nil {
+		return history.File{}, badInput("--format: unknown format %q (want jsonl or jepsen)", format)
+	}
 	fh, err := os.Open(path)
 	if err != nil {
-		return nil, badInput("%v", err)
+		return history.File{}, badInput("%v", err)
 	}
 	defer fh.Close()
-	ops, err := history.Read(path, fh)
+	file, err := read(path, fh)
 	if err != nil {
-		return nil, inputError{err}
+		return history.File{}, inputError{err}
 	}
-	return ops, nil
+	return file, nil
 }
 
 func readTraceFile(path string) ([]trace.Event, error) {
@@ -175,6 +215,9 @@ func printFindings(w io.Writer, sum checker.Summary, withTrace bool, limit int) 
 	for _, s := range c.Stale[:cut(len(c.Stale))] {
 		fmt.Fprintf(w, "stale read: %s\n  missed %s\n  seen later by %s\n",
 			checker.DescribeOp(s.Read), checker.DescribeOp(s.Missed), checker.DescribeOp(s.Later))
+	}
+	for _, u := range c.UnattributedReads[:cut(len(c.UnattributedReads))] {
+		fmt.Fprintf(w, "cannot attribute: %s\n  %s\n", checker.DescribeOp(u.Read), u.Why)
 	}
 	if len(c.LostBy) > 0 && withTrace {
 		fmt.Fprintf(w, "lost writes by mechanism: %s\n", mechanismCounts(c.LostBy))

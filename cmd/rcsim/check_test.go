@@ -98,8 +98,8 @@ func TestCheckCommand(t *testing.T) {
 			[]string{`stale read: client 1 get "c" -> "1"`, `missed client 0 incr "c" -> "2"`}},
 		{"a wrong model is bad input", []string{filepath.Join(corpus, "good", "list.jsonl"), "--model", "queue"}, exitBadInput,
 			[]string{"--model"}},
-		{"ops the model does not take are bad input", []string{filepath.Join(corpus, "good", "list.jsonl")}, exitBadInput,
-			[]string{"list.jsonl", "register model takes only get and set"}},
+		{"ops the model does not take are bad input", []string{filepath.Join(corpus, "good", "list.jsonl"), "--model", "register"}, exitBadInput,
+			[]string{"list.jsonl:1: op: rpush", "register model takes only get and set"}},
 		{"a missing trace is bad input", []string{filepath.Join(corpus, "good", "list.jsonl"), "--model", "list", "--trace", "nope.jsonl"},
 			exitBadInput, []string{"--trace"}},
 	}
@@ -141,5 +141,72 @@ func TestCheckWithTraceAndHTML(t *testing.T) {
 		if st, err := os.Stat(f); err != nil || st.Size() == 0 {
 			t.Errorf("%s not written: %v", f, err)
 		}
+	}
+}
+
+// TestCheckMalformed: every malformed history a recorder can write is bad
+// input (exit 2) with the file, the line and the field.
+func TestCheckMalformed(t *testing.T) {
+	const set = `{"v":1,"client":0,"op":"set","key":"k","value":"a","invoke_us":1,"return_us":2,"status":"ok","result":"OK"}`
+	const get = `{"v":1,"client":1,"op":"get","key":"k","invoke_us":3,"return_us":4,"status":"ok","nil":true}`
+	cases := []struct{ name, file, body, want string }{
+		{"lrange without list", "h.jsonl", `{"v":1,"client":0,"op":"lrange","key":"k","invoke_us":1,"return_us":2,"status":"ok"}`,
+			"h.jsonl:1: list: missing"},
+		{"rpush without result", "h.jsonl", `{"v":1,"client":0,"op":"rpush","key":"k","value":"a","invoke_us":1,"return_us":2,"status":"ok"}`,
+			"h.jsonl:1: result: missing"},
+		{"repeated key", "h.jsonl", set + "\n" + strings.Replace(get, `"key":"k"`, `"key":"k","key":"j"`, 1), "h.jsonl:2: key: repeated key"},
+		{"nil with a result", "h.jsonl", set + "\n" + strings.Replace(get, `"nil":true`, `"nil":true,"result":"a"`, 1),
+			`h.jsonl:2: result: "a" together with "nil":true`},
+		{"empty file", "h.jsonl", "", "h.jsonl: no operations"},
+		{"model mismatch", "h.jsonl", set + "\n" + `{"v":1,"client":0,"op":"incr","key":"c","invoke_us":1,"return_us":2,"status":"ok","result":"1"}`,
+			"h.jsonl:2: op: incr does not go with the set at line 1"},
+		{"given model mismatch", "h.jsonl", "\n" + set, `h.jsonl:2: op: set "k": the counter model takes only get and incr`},
+		{"counter get not a number", "h.jsonl", strings.Replace(get, `"nil":true`, `"result":"x"`, 1),
+			`h.jsonl:1: result: get "k": "x" is not an integer`},
+		{"bom then garbage", "h.jsonl", "\xEF\xBB\xBF" + set + "\n\xEF\xBB\xBF" + get, "h.jsonl:2: invalid JSON object"},
+		{"jepsen cas", "h.edn", `{:type :invoke, :f :cas, :value [1 2], :process 0, :time 1}`, "h.edn:1: :f: unsupported :cas"},
+		{"jepsen orphan", "h.edn", `{:type :ok, :f :read, :value 1, :process 0, :time 1}`, "h.edn:1: :process: a :ok of process 0 with no :invoke"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), c.file)
+			if err := os.WriteFile(path, []byte(c.body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			args := []string{"check", path}
+			if c.name == "given model mismatch" || c.name == "counter get not a number" {
+				args = append(args, "--model", "counter")
+			}
+			code, out, errs := runCLI(t, args...)
+			if code != exitBadInput || !strings.Contains(errs, filepath.Dir(path)+"/"+c.want) {
+				t.Fatalf("exit %d, want 2 with %q\nstdout: %s\nstderr: %s", code, c.want, out, errs)
+			}
+		})
+	}
+	// /dev/zero: refused at the line limit, not read until memory runs out.
+	if _, err := os.Stat("/dev/zero"); err == nil {
+		code, _, errs := runCLI(t, "check", "/dev/zero")
+		if code != exitBadInput || !strings.Contains(errs, "/dev/zero:1: line longer than the limit of 16 MiB") {
+			t.Errorf("/dev/zero: exit %d: %s", code, errs)
+		}
+	}
+}
+
+// TestCheckJepsen: a Jepsen history end to end, with its verdict and the
+// model inferred; an epoch-scale history prints its times as seconds.
+func TestCheckJepsen(t *testing.T) {
+	dir := filepath.Join("..", "..", "checker", "testdata", "outside")
+	code, out, errs := runCLI(t, "check", filepath.Join(dir, "jepsen-register-lost.edn"))
+	if code != exitFailed || !strings.Contains(out, "illegal (register model inferred; 6 ops") ||
+		!strings.Contains(out, `lost: client 0 set "1" "11"`) {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	code, out, _ = runCLI(t, "check", filepath.Join(dir, "jepsen-register-values-0-4.edn"), "--format", "jepsen")
+	if code != exitOK || !strings.Contains(out, "ok (register model inferred; 400 ops") || !strings.Contains(out, "0 acknowledged writes lost, 0 stale reads") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	_, out, _ = runCLI(t, "check", filepath.Join(dir, "register-epoch-times.jsonl"))
+	if !strings.Contains(out, "at 1733000000.003s..1733000000.006s") {
+		t.Errorf("epoch times:\n%s", out)
 	}
 }

@@ -32,6 +32,12 @@ type simBugError struct{ msg string }
 
 func (e simBugError) Error() string { return e.msg }
 
+// childExit carries the exit code of the same command re-executed in a
+// private network namespace (replay and calibrate with partitions).
+type childExit struct{ code int }
+
+func (e childExit) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
 func badInput(format string, a ...any) error { return inputError{fmt.Errorf(format, a...)} }
 
 // exitCode maps an error from a command to the process exit code and prints
@@ -42,7 +48,10 @@ func exitCode(err error, stderr io.Writer) int {
 	}
 	var f failedError
 	var b simBugError
+	var c childExit
 	switch {
+	case errors.As(err, &c):
+		return c.code // the child printed its own messages
 	case errors.As(err, &f):
 		fmt.Fprintln(stderr, "rcsim:", f.msg)
 		return exitFailed

@@ -2,6 +2,20 @@
 // the client histories they produce and reports failover timings.
 package main
 
-import "os"
+import (
+	"os"
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+	"rcsim/sim/realredis"
+)
+
+// cmdArgs are the arguments run was given, for a command that re-executes
+// itself in a private network namespace.
+var cmdArgs []string
+
+func main() {
+	args := os.Args[1:]
+	if a, ok := realredis.ChildArgs(); ok {
+		args = a // re-executed inside the namespace (realredis.Reexec)
+	}
+	os.Exit(run(args, os.Stdout, os.Stderr))
+}

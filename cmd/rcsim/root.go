@@ -9,6 +9,7 @@ import (
 // run is the whole program, in-process for tests: it parses args, runs the
 // command and returns the exit code.
 func run(args []string, stdout, stderr io.Writer) int {
+	cmdArgs = args
 	root := &cobra.Command{
 		Use:           "rcsim",
 		Short:         "Deterministic simulator and failover test harness for Redis Cluster",
@@ -23,6 +24,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	root.AddCommand(newExploreCmd(stdout))
 	root.AddCommand(newSweepCmd(stdout, stderr), newReportCmd(stdout), newMergeCmd(stdout))
 	root.AddCommand(newCompareCmd(stdout, stderr))
+	root.AddCommand(newCalibrateCmd(stdout, stderr), newReplayCmd(stdout, stderr))
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return inputError{err} })
 	err := root.Execute()
 	if err != nil && !isTyped(err) {
@@ -33,7 +35,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 func isTyped(err error) bool {
 	switch err.(type) {
-	case inputError, failedError, simBugError:
+	case inputError, failedError, simBugError, childExit:
 		return true
 	}
 	return false

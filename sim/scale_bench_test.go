@@ -1,0 +1,126 @@
+package sim
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/metrics"
+	"syscall"
+	"testing"
+	"time"
+
+	"rcsim/scenarios"
+)
+
+// scaleScenario is the built-in no-faults cluster resized to masters ×
+// (1 + replicas) nodes at cluster-node-timeout 15000, with no clients: the
+// cost of the cluster bus alone.
+func scaleScenario(b *testing.B, masters, replicas int, dur time.Duration) *scenarios.Scenario {
+	s, err := scenarios.Builtin("no-faults")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.Name = fmt.Sprintf("scale-%dx%d", masters, 1+replicas)
+	s.Cluster.Masters, s.Cluster.ReplicasPerMaster = masters, replicas
+	s.Cluster.Config.NodeTimeoutMs = 15000
+	s.Workload.Kind = "none"
+	s.Workload.Clients = 0
+	s.Duration = dur
+	s.Expect = scenarios.Expect{}
+	return s
+}
+
+// scaleSizes are the cluster sizes BenchmarkScale runs, with a virtual
+// duration that keeps each one within minutes. Every duration covers at
+// least one full round of PINGs (a node pings each peer every T/2 = 7.5 s).
+var scaleSizes = []struct {
+	masters, replicas int
+	dur               time.Duration
+}{
+	{3, 1, 60 * time.Second}, {30, 1, 60 * time.Second}, {100, 1, 60 * time.Second},
+	{300, 1, 20 * time.Second}, {1000, 1, 10 * time.Second},
+}
+
+// BenchmarkScale runs clusters of 6 to 2,000 nodes with no faults and no
+// clients. Besides ns/op it reports CPU seconds (user + system, which is
+// what a shared machine can measure honestly) and wall seconds per virtual
+// second, kernel events and bus messages per CPU second, and the peak heap.
+// Run it alone with GOMAXPROCS=1 (make bench-scale).
+func BenchmarkScale(b *testing.B) {
+	for _, sz := range scaleSizes {
+		b.Run(fmt.Sprintf("nodes=%d", sz.masters*(1+sz.replicas)), func(b *testing.B) {
+			benchRun(b, scaleScenario(b, sz.masters, sz.replicas, sz.dur))
+		})
+	}
+}
+
+// benchRun runs s b.N times and reports the per-virtual-second figures.
+func benchRun(b *testing.B, s *scenarios.Scenario) {
+	var steps, bus int
+	var virtual time.Duration
+	runtime.GC()
+	cpu0 := cpuTime()
+	peak := newPeakHeap()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res, err := Run(s, Options{Seed: uint64(i + 1)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		steps += res.Steps
+		bus += res.BusMessages
+		virtual += res.VirtualEnd
+	}
+	b.StopTimer()
+	peak.stop()
+	cpu := (cpuTime() - cpu0).Seconds()
+	v := virtual.Seconds()
+	b.ReportMetric(cpu/v, "cpu-s/virtual-s")
+	b.ReportMetric(b.Elapsed().Seconds()/v, "wall-s/virtual-s")
+	b.ReportMetric(float64(steps)/cpu, "events/cpu-s")
+	b.ReportMetric(float64(bus)/cpu, "bus-msgs/cpu-s")
+	b.ReportMetric(float64(bus)/v, "bus-msgs/virtual-s")
+	b.ReportMetric(float64(peak.max)/(1<<20), "peak-heap-MiB")
+}
+
+// cpuTime is the process's user + system time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// peakHeap samples the live heap every 50 ms from a goroutine of the
+// benchmark (the run itself has none).
+type peakHeap struct {
+	done chan struct{}
+	quit chan struct{}
+	max  uint64
+}
+
+func newPeakHeap() *peakHeap {
+	p := &peakHeap{done: make(chan struct{}), quit: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			metrics.Read(s)
+			p.max = max(p.max, s[0].Value.Uint64())
+			select {
+			case <-p.quit:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return p
+}
+
+func (p *peakHeap) stop() {
+	close(p.quit)
+	<-p.done
+}
