@@ -340,7 +340,12 @@ func PairedFigure(c Comparison) *Figure {
 		if err == nil {
 			f.Plot.Add(zero)
 		}
-		f.Plot.NominalX(names...)
+		labels := make([]string, len(names))
+		for i, n := range names { // "promotion_ms:m0" → "promotion\nm0", so labels do not overlap
+			labels[i] = strings.Replace(strings.Replace(n, "_ms", "", 1), ":", "\n", 1)
+		}
+		f.Plot.NominalX(labels...)
+		f.Width = max(f.Width, vg.Length(len(names))*vg.Inch)
 	}
 	f.Data = stats
 	return f

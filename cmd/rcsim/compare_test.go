@@ -66,3 +66,22 @@ func TestCompareRuleSets(t *testing.T) {
 		t.Fatalf("one scenario without --a/--b: exit %d, want %d", code, exitBadInput)
 	}
 }
+
+// TestReportPairedView: rcsim report of a sweep over one setting prints the
+// paired view and writes compare.csv and compare.json beside the report.
+func TestReportPairedView(t *testing.T) {
+	dir := t.TempDir()
+	if code, out, errs := runCLI(t, "sweep", "master-crash", "--set", "rules=redis-7.0,valkey-9.0", "--seeds", "1..2",
+		"-q", "--out", dir); code != exitOK {
+		t.Fatalf("sweep: exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, errs := runCLI(t, "report", dir)
+	if code != exitOK || !strings.Contains(out, "A = rules=redis-7.0, B = rules=valkey-9.0") {
+		t.Fatalf("report: exit %d\n%s\n%s", code, out, errs)
+	}
+	for _, f := range []string{"compare.csv", "compare.json", "compare.png"} {
+		if _, err := os.Stat(filepath.Join(dir, "report", f)); err != nil {
+			t.Error(err)
+		}
+	}
+}

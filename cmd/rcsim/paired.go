@@ -208,6 +208,29 @@ func printComparison(w io.Writer, c reports.Comparison) {
 	}
 }
 
+// writePaired writes DIR/STEM.csv, STEM.json and STEM.png/svg.
+func writePaired(dir, stem string, c reports.Comparison) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return badInput("compare: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, stem+".csv"), c.CSV(), 0o644); err != nil {
+		return badInput("compare: %v", err)
+	}
+	js, err := c.JSON()
+	if err != nil {
+		return simBugError{err.Error()}
+	}
+	if err := os.WriteFile(filepath.Join(dir, stem+".json"), js, 0o644); err != nil {
+		return badInput("compare: %v", err)
+	}
+	f := reports.PairedFigure(c)
+	f.Name = stem
+	if _, err := f.Save(dir); err != nil {
+		return badInput("compare: %v", err)
+	}
+	return nil
+}
+
 // cellText is one per-seed cell: the difference, "=" when zero.
 func cellText(r reports.PairRow) string {
 	v := func(p *int64) string {
@@ -230,18 +253,8 @@ func cellText(r reports.PairRow) string {
 
 // writeComparison writes compare.csv, compare.json and the figure.
 func writeComparison(stdout io.Writer, dir string, c reports.Comparison) error {
-	if err := os.WriteFile(filepath.Join(dir, "compare.csv"), c.CSV(), 0o644); err != nil {
-		return badInput("compare: %v", err)
-	}
-	js, err := c.JSON()
-	if err != nil {
-		return simBugError{err.Error()}
-	}
-	if err := os.WriteFile(filepath.Join(dir, "compare.json"), js, 0o644); err != nil {
-		return badInput("compare: %v", err)
-	}
-	if _, err := reports.PairedFigure(c).Save(dir); err != nil {
-		return badInput("compare: %v", err)
+	if err := writePaired(dir, "compare", c); err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s, %s, %s and %s/a, %s/b\n", filepath.Join(dir, "compare.csv"),
 		filepath.Join(dir, "compare.json"), filepath.Join(dir, "compare.png"), dir, dir)
