@@ -19,6 +19,7 @@ type Config struct {
 	ReplTimeout           time.Duration // repl-timeout
 	MinReplicasToWrite    int           // min-replicas-to-write
 	MinReplicasMaxLag     time.Duration // min-replicas-max-lag
+	ReplBacklogSize       int64         // repl-backlog-size, in bytes; 0 means the default (1mb)
 	// ManualFailoverTimeout is cluster-manual-failover-timeout (Valkey 8.1,
 	// valkey#1690); Redis's fixed CLUSTER_MF_TIMEOUT is the default.
 	ManualFailoverTimeout time.Duration
@@ -65,10 +66,14 @@ func DefaultConfig() Config {
 		ReplPingReplicaPeriod: 10 * time.Second,
 		ReplTimeout:           60 * time.Second,
 		MinReplicasMaxLag:     10 * time.Second,
+		ReplBacklogSize:       DefaultReplBacklogSize,
 		ManualFailoverTimeout: mfTimeout,
 		Rules:                 Rules{Name: Redis70},
 	}
 }
+
+// DefaultReplBacklogSize is repl-backlog-size's default, 1mb (config.c).
+const DefaultReplBacklogSize = 1 << 20
 
 // Rule set names, as a scenario's cluster.rules spells them.
 const (

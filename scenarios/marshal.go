@@ -70,9 +70,12 @@ func marshalCluster(c Cluster) *yaml.Node {
 		if !cs.has(c.Rules) || (cs.since != "" && *cs.intp(&c.Config) == *cs.intp(&Default().Cluster.Config)) {
 			continue // a later server's setting is written only when set
 		}
-		if cs.intp != nil {
+		switch {
+		case cs.intp != nil:
 			add(conf, cs.name, integer(*cs.intp(&c.Config)))
-		} else {
+		case cs.memp != nil:
+			add(conf, cs.name, int64Node(*cs.memp(&c.Config)))
+		default:
 			add(conf, cs.name, yesNo(*cs.boolp(&c.Config)))
 		}
 	}

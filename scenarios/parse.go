@@ -167,6 +167,7 @@ func Default() *Scenario {
 			ReplPingReplicaPeriodS:  10,
 			ReplTimeoutS:            60,
 			MinReplicasMaxLagS:      10,
+			ReplBacklogSize:         1 << 20,
 			ManualFailoverTimeoutMs: 5000,
 		}, Rules: "redis-7.0"},
 		Network: Network{Latency: Latency{Dist: "lognormal",
@@ -219,6 +220,7 @@ type confSetting struct {
 	min     int      // integers only
 	intp    func(*RedisConfig) *int
 	boolp   func(*RedisConfig) *bool
+	memp    func(*RedisConfig) *int64 // a memory size in bytes, written with Redis's units
 }
 
 // confSettings lists the settings in the order Marshal writes them.
@@ -240,6 +242,7 @@ var confSettings = []confSetting{
 		intp: func(c *RedisConfig) *int { return &c.MinReplicasToWrite }},
 	{name: "min-replicas-max-lag", aliases: []string{"min-slaves-max-lag"},
 		intp: func(c *RedisConfig) *int { return &c.MinReplicasMaxLagS }},
+	{name: "repl-backlog-size", memp: func(c *RedisConfig) *int64 { return &c.ReplBacklogSize }},
 	{name: "cluster-manual-failover-timeout", since: "valkey-8.1", min: 1,
 		intp: func(c *RedisConfig) *int { return &c.ManualFailoverTimeoutMs }},
 }
@@ -286,12 +289,19 @@ func (p *parser) config(n *yaml.Node, c *RedisConfig, rules string) {
 			p.add(v.Line, "cluster.config."+key, "a "+cs.since+" setting: "+rules+" has no such setting (set cluster.rules)")
 			continue
 		}
-		if cs.intp != nil {
+		switch {
+		case cs.intp != nil:
 			if x, ok := p.integer(v, "cluster.config."+key, cs.min, math.MaxInt32); ok {
 				*cs.intp(c) = x
 			}
-		} else if b, ok := p.boolean(v, "cluster.config."+key); ok {
-			*cs.boolp(c) = b
+		case cs.memp != nil:
+			if x, ok := p.memory(v, "cluster.config."+key); ok {
+				*cs.memp(c) = x
+			}
+		default:
+			if b, ok := p.boolean(v, "cluster.config."+key); ok {
+				*cs.boolp(c) = b
+			}
 		}
 	}
 }

@@ -4,6 +4,7 @@ package scenarios
 
 import (
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -49,9 +50,12 @@ func genScenario(t *rapid.T) *Scenario {
 		if !cs.has(s.Cluster.Rules) {
 			continue
 		}
-		if cs.intp != nil {
+		switch {
+		case cs.intp != nil:
 			*cs.intp(&s.Cluster.Config) = rapid.IntRange(max(cs.min, 0), 1<<31-1).Draw(t, cs.name)
-		} else {
+		case cs.memp != nil:
+			*cs.memp(&s.Cluster.Config) = rapid.Int64Range(1, math.MaxInt64).Draw(t, cs.name)
+		default:
 			*cs.boolp(&s.Cluster.Config) = rapid.Bool().Draw(t, cs.name)
 		}
 	}

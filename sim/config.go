@@ -32,6 +32,7 @@ func nodeConfig(rc scenarios.RedisConfig, addr string, s *scenarios.Scenario) no
 		panic(fmt.Sprintf("sim: invariant: scenario rules %q passed validation but node has no such rule set", s.Cluster.Rules))
 	}
 	cfg.Rules = rules
+	cfg.ReplBacklogSize = rc.ReplBacklogSize
 	cfg.Addr = addr
 	cfg.Bugs = node.Bugs{GrantTwoVotesPerEpoch: s.Bugs.GrantTwoVotesPerEpoch}
 	return cfg

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -107,7 +108,9 @@ func checkFile(path string, f checkFlags, stdout io.Writer) error {
 		}
 	}
 	if f.html != "" {
-		if err := writeVisualization(f.html, f.model, ops); err != nil {
+		v := checker.Visual{Model: f.model, Ops: ops, Keys: c.Keys, Trace: events, Notes: file.Notes,
+			Budget: f.budget, Title: filepath.Base(path)}
+		if err := writeVisualization(f.html, v); err != nil {
 			return err
 		}
 	}
@@ -166,14 +169,14 @@ func writeJSONFile(path string, v any) error {
 	return nil
 }
 
-// writeVisualization writes Porcupine's HTML for ops to path.
-func writeVisualization(path, model string, ops []history.Op) error {
+// writeVisualization writes the Porcupine page of v to path.
+func writeVisualization(path string, v checker.Visual) error {
 	hf, err := os.Create(path)
 	if err != nil {
 		return badInput("%v", err)
 	}
 	defer hf.Close()
-	if err := checker.Visualize(model, ops, hf); err != nil {
+	if err := checker.Visualize(v, hf); err != nil {
 		return simBugError{fmt.Sprintf("rcsim: visualization: %v", err)}
 	}
 	return nil

@@ -268,7 +268,8 @@ func writeReal(dir string, s *scenarios.Scenario, res *realredis.Result, sum che
 		return err
 	}
 	if m := modelOf(s); m != "" && len(res.History) > 0 {
-		return writeVisualization(filepath.Join(dir, "linearizability.html"), m, res.History)
+		return writeVisualization(filepath.Join(dir, "linearizability.html"), checker.Visual{Model: m, Ops: res.History,
+			Keys: sum.Check.Keys, Trace: res.Events, Budget: 30 * time.Second, Title: s.Name})
 	}
 	return nil
 }

@@ -188,7 +188,8 @@ func writeOutputs(dir string, s *scenarios.Scenario, res *sim.Result, sum checke
 	}
 	// The visualization of every run with a workload, linearizable or not.
 	if m := modelOf(s); m != "" && len(res.History) > 0 {
-		return writeVisualization(filepath.Join(dir, "linearizability.html"), m, res.History)
+		return writeVisualization(filepath.Join(dir, "linearizability.html"), checker.Visual{Model: m, Ops: res.History,
+			Keys: sum.Check.Keys, Trace: res.Trace, Budget: 30 * time.Second, Title: s.Name})
 	}
 	return nil
 }
