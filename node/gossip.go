@@ -185,6 +185,7 @@ func (n *Node) mergeHeaderEpochs(sender *peer, h *Header) {
 			// Someone won an election at or after mine: mine cannot win,
 			// so retry at once rather than after auth_retry_time.
 			n.failoverAuthTime = never
+			n.failoverExpired = true // reported here, once
 			n.emit(trace.ElectionExpire, sender, n.failoverAuthEpoch, "epoch_claimed")
 			n.doBeforeSleep(todoHandleFailover)
 		}

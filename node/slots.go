@@ -227,6 +227,7 @@ func (n *Node) setMaster(m *peer) {
 	}
 	if n.cfg.Rules.SetPrimaryResetsElection {
 		n.failoverAuthTime = never
+		n.failoverExpired = true // an abandoned attempt, not one that timed out
 	}
 	if n.cfg.Rules.FullSyncRanksZero && m.shard != me.shard {
 		n.fullSyncPending = true // clusterSetPrimary(n, closeSlots, full_sync_required)

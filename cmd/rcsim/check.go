@@ -151,11 +151,32 @@ func readTraceFile(path string) ([]trace.Event, error) {
 		return nil, badInput("--trace: %v", err)
 	}
 	defer fh.Close()
-	events, err := trace.Read(path, fh)
+	events, err := trace.Read(path, &boundedReader{r: fh, left: history.MaxInputBytes, path: path})
 	if err != nil {
 		return nil, inputError{err}
 	}
 	return events, nil
+}
+
+// boundedReader fails with a clear error once more than left bytes were
+// asked of it, so a huge trace is refused after reading the limit (the same
+// as a history's, history.MaxInputBytes), not after filling memory.
+type boundedReader struct {
+	r    io.Reader
+	left int64
+	path string
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, fmt.Errorf("%s is larger than the limit of %d MiB", b.path, history.MaxInputBytes>>20)
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	return n, err
 }
 
 func writeJSONFile(path string, v any) error {
