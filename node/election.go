@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // ElectionRules are the rule switches of replica elections and votes.
@@ -398,7 +398,7 @@ func (n *Node) failoverReplaceYourMaster() {
 			taken.Add(s)
 		}
 	}
-	n.emit(trace.Promoted, old, me.configEpoch, FormatRanges(taken.Ranges()))
+	n.emitSlots(trace.Promoted, old, me.configEpoch, taken.Ranges())
 	n.emit(trace.Role, nil, 0, "master")
 	me.flags &^= FlagMyPrimaryFail
 	n.fullSyncPending = false

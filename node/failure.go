@@ -4,7 +4,7 @@
 // clusterSendFail, clearNodeFailureIfNeeded).
 package node
 
-import "rcsim/sim/trace"
+import "rcsim/node/trace"
 
 // FailureRules are the rule switches of failure detection.
 type FailureRules struct {
