@@ -312,7 +312,7 @@ func (n *Node) demoted(sender, master *peer, epoch uint64) {
 	n.setNodeAsMaster(master)
 	master.configEpoch = epoch
 	if rs := moved.Ranges(); len(rs) > 0 {
-		n.emit(trace.Slots, master, epoch, FormatRanges(rs))
+		n.emitSlots(trace.Slots, master, epoch, rs)
 	}
 }
 

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // Table tests of the rule sets: one test per switch of Config.Rules, each
@@ -60,7 +60,7 @@ func TestRulesForUnknown(t *testing.T) {
 func TestClusterCronOneShardMarksFail(t *testing.T) {
 	forRuleSets(t, Redis74, func(t *testing.T, cfg Config, on bool) {
 		ms := []Member{
-			{ID: tid(1), Addr: "10.0.0.1:6379", Slots: []SlotRange{{0, NumSlots - 1}}, ConfigEpoch: 1},
+			{ID: tid(1), Addr: "10.0.0.1:6379", Slots: []SlotRange{{Start: 0, End: NumSlots - 1}}, ConfigEpoch: 1},
 			{ID: tid(4), Addr: "10.0.0.4:6379", Master: tid(1)},
 		}
 		cfg.Addr = ms[0].Addr

@@ -4,6 +4,7 @@ package sim
 // node's and netmodel's terms.
 
 import (
+	"fmt"
 	"strconv"
 	"time"
 

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"rcsim/scenarios"
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // TestRuleSetOutcomes runs a scenario under the two rule sets either side
