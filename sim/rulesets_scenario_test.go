@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/scenarios"
 	"rcsim/node/trace"
+	"rcsim/scenarios"
 )
 
 // TestRuleSetOutcomes runs a scenario under the two rule sets either side
