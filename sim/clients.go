@@ -80,7 +80,7 @@ func (w *world) bootClients(n int) {
 	// The clients start about Rate operations a second: room for them up
 	// front (within reason), so the history is not regrown and copied as the
 	// run goes.
-	w.ops = make([]history.Op, 0, min(int64(wl.Rate)*int64(w.opt.Until/time.Second+1), 1<<18))
+	w.ops = make([]history.Op, 0, min(int64(wl.Rate)*int64(w.opt.Until/time.Second+1), 1<<19))
 	// Clients are configured with the cluster's members, not the spares;
 	// they reach a spare only when a MOVED or ASK names it.
 	seeds := make([]string, len(w.hosts)-w.s.Cluster.Spares)
