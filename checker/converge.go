@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 const numSlots = 16384 // CLUSTER_SLOTS
@@ -33,7 +33,7 @@ func (v *views) view(n string) []string {
 
 func assign(view []string, rs []slotRange, owner string) {
 	for _, r := range rs {
-		for s := max(r.lo, 0); s <= min(r.hi, numSlots-1); s++ {
+		for s := max(r.Start, 0); s <= min(r.End, numSlots-1); s++ {
 			view[s] = owner
 		}
 	}
@@ -43,18 +43,18 @@ func assign(view []string, rs []slotRange, owner string) {
 func (v *views) apply(e trace.Event) {
 	switch e.Kind {
 	case trace.Boot:
-		if rest, ok := strings.CutPrefix(e.Value, "master"); ok {
-			assign(v.boot, parseRanges(rest), e.Node)
+		if bootsMaster(e) {
+			assign(v.boot, slotsOf(e), e.Node)
 		}
 	case trace.Promoted:
-		assign(v.view(e.Node), parseRanges(e.Value), e.Node)
+		assign(v.view(e.Node), slotsOf(e), e.Node)
 	case trace.Slots:
-		assign(v.view(e.Node), parseRanges(e.Value), e.Peer)
+		assign(v.view(e.Node), slotsOf(e), e.Peer)
 	case trace.SetSlot:
-		// "<slot> node": CLUSTER SETSLOT NODE bound the slot to Peer here
+		// CLUSTER SETSLOT NODE bound the slot to Peer here
 		// (clusterCommandSetSlot); no Slots event follows on this node.
-		if slot, ok := strings.CutSuffix(e.Value, " node"); ok {
-			assign(v.view(e.Node), parseRanges(slot), e.Peer)
+		if detailOf(e).Action == "node" {
+			assign(v.view(e.Node), slotsOf(e), e.Peer)
 		}
 	case trace.Role:
 		if e.Value == "replica" && e.Peer != "" {
@@ -125,7 +125,7 @@ func isFault(k trace.Kind) bool {
 // the end (ok or failed) of an admin step. Convergence is judged from the
 // last of them: a reshard moves slots for as long as it runs.
 func disturbs(e trace.Event) bool {
-	return isFault(e.Kind) || e.Kind == trace.Admin && !strings.HasSuffix(e.Value, ": start")
+	return isFault(e.Kind) || e.Kind == trace.Admin && detailOf(e).Outcome != trace.StepStart
 }
 
 // unserved describes the first slot whose agreed owner is not a live
