@@ -25,13 +25,13 @@ const (
 
 var compareHeader = []string{"seed", "metric", "a", "b", "diff"}
 
-// Comparison is what report.html shows of a paired comparison.
-type Comparison struct {
+// CompareSection is what report.html shows of a paired comparison.
+type CompareSection struct {
 	A, B    string // the sides' labels
 	Metrics []CompareMetric
 	// VerdictSeeds are the seeds whose verdict differs between a and b,
 	// with both verdicts.
-	VerdictSeeds []VerdictDiff
+	VerdictSeeds []SeedVerdicts
 }
 
 // CompareMetric is one numeric metric over the paired seeds.
@@ -42,15 +42,15 @@ type CompareMetric struct {
 	Missing    int     // seeds where a side has none
 }
 
-// VerdictDiff is a seed whose verdict differs.
-type VerdictDiff struct {
+// SeedVerdicts is a seed whose verdict differs.
+type SeedVerdicts struct {
 	Seed uint64
 	A, B string
 }
 
 // LoadComparison reads DIR/compare.csv and DIR/compare.json; ok is false
 // when DIR has no compare.csv. Errors name the file and line.
-func LoadComparison(dir string) (c *Comparison, ok bool, err error) {
+func LoadComparison(dir string) (c *CompareSection, ok bool, err error) {
 	f, err := os.Open(filepath.Join(dir, CompareCSV))
 	if os.IsNotExist(err) {
 		return nil, false, nil
@@ -59,7 +59,7 @@ func LoadComparison(dir string) (c *Comparison, ok bool, err error) {
 		return nil, false, err
 	}
 	defer f.Close()
-	c = &Comparison{A: "a", B: "b"}
+	c = &CompareSection{A: "a", B: "b"}
 	if b, err := os.ReadFile(filepath.Join(dir, CompareJSON)); err == nil {
 		var labels struct {
 			A struct{ Label string } `json:"a"`
@@ -84,7 +84,7 @@ func cmpOrString(s, def string) string {
 }
 
 // read fills c from compare.csv.
-func (c *Comparison) read(name string, r io.Reader) error {
+func (c *CompareSection) read(name string, r io.Reader) error {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = len(compareHeader)
 	head, err := cr.Read()
@@ -113,7 +113,7 @@ func (c *Comparison) read(name string, r io.Reader) error {
 		m := rec[1]
 		if m == "verdict" {
 			if rec[2] != rec[3] {
-				c.VerdictSeeds = append(c.VerdictSeeds, VerdictDiff{seed, rec[2], rec[3]})
+				c.VerdictSeeds = append(c.VerdictSeeds, SeedVerdicts{seed, rec[2], rec[3]})
 			}
 			continue
 		}

@@ -154,7 +154,7 @@ func SummaryCSV(m Meta, rows []GroupSummary) []byte {
 type Extras struct {
 	Run         []*Figure           // one run's figures (RunFigures), drawn after the sweep's
 	Calibration []CalibrationSample // `rcsim calibrate`'s samples, if any
-	Comparison  *Comparison         // `rcsim compare`'s results, if any
+	Comparison  *CompareSection     // `rcsim compare`'s results, if any
 }
 
 // SweepFigures builds every figure of a sweep report, then appends the
@@ -209,7 +209,7 @@ type page struct {
 	Findings    []RunFinding
 	MoreFinds   int
 	Calibration []CalibrationRow
-	Comparison  *Comparison
+	Comparison  *CompareSection
 	Run         *checker.Summary // a single run's report
 	RunCommand  string
 }

@@ -50,7 +50,7 @@ self-contained report.html into --out (default DIR/report).`,
 			var path string
 			var err error
 			if _, serr := os.Stat(filepath.Join(dir, sweep.SpecFile)); serr == nil {
-				path, err = reportSweep(dir, out, timelineRun, calibration)
+				path, err = reportSweep(dir, out, timelineRun, calibration, stdout)
 			} else {
 				path, err = reportRun(dir, out)
 			}
@@ -67,7 +67,7 @@ self-contained report.html into --out (default DIR/report).`,
 	return cmd
 }
 
-func reportSweep(dir, out string, timelineRun int, calibration string) (string, error) {
+func reportSweep(dir, out string, timelineRun int, calibration string, stdout io.Writer) (string, error) {
 	spec, sh, err := sweep.ReadSpec(dir)
 	if err != nil {
 		return "", badInput("report: %v", err)
@@ -120,8 +120,18 @@ func reportSweep(dir, out string, timelineRun int, calibration string) (string, 
 			return "", badInput("report: %v", err)
 		}
 	}
-	if x.Comparison, _, err = reports.LoadComparison(dir); err != nil {
-		return "", badInput("report: %v", err)
+	// The paired view of a one-setting sweep is written first, so the
+	// page can show it; a compare.csv in DIR (rcsim compare's) wins.
+	if err := sweepComparisons(stdout, mkdirAll(out), spec, groups); err != nil {
+		return "", err
+	}
+	for _, d := range []string{dir, out} {
+		var ok bool
+		if x.Comparison, ok, err = reports.LoadComparison(d); err != nil {
+			return "", badInput("report: %v", err)
+		} else if ok {
+			break
+		}
 	}
 	path, err := reports.WriteSweep(out, m, runs, x)
 	if err != nil {
@@ -130,9 +140,53 @@ func reportSweep(dir, out string, timelineRun int, calibration string) (string, 
 	return path, nil
 }
 
+// mkdirAll creates dir (an error shows when writing into it) and returns it.
+func mkdirAll(dir string) string {
+	_ = os.MkdirAll(dir, 0o755)
+	return dir
+}
+
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// sweepComparisons is rcsim compare's paired view of a sweep over one
+// setting: each later value (B) against the first (A), seed by seed, printed
+// and written as compare.csv/json/png (compare-VALUE.* when the setting
+// takes more than two values).
+func sweepComparisons(stdout io.Writer, out string, spec sweep.Spec, groups []reports.Group) error {
+	if len(spec.Axes) != 1 || len(groups) < 2 {
+		return nil
+	}
+	key := spec.Axes[0].Key
+	side := func(g reports.Group) (reports.Side, []checker.Summary) {
+		kv := key + "=" + g.Settings[0]
+		s := reports.Side{Label: kv, Source: spec.Source, Sets: []string{kv}}
+		sums := make([]checker.Summary, len(g.Runs))
+		for i, r := range g.Runs {
+			sums[i] = r.Summary
+		}
+		return s, sums
+	}
+	sa, a := side(groups[0])
+	for _, g := range groups[1:] {
+		sb, b := side(g)
+		c, err := reports.Compare(spec.Scenario, sa, sb, a, b)
+		if err != nil {
+			fmt.Fprintf(stdout, "report: no paired view of %s: %v (an incomplete sweep?)\n", sb.Label, err)
+			continue
+		}
+		printComparison(stdout, c)
+		stem := "compare"
+		if len(groups) > 2 {
+			stem += "-" + g.Settings[0]
+		}
+		if err := writePaired(out, stem, c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // medianRun is the index of the run with the median crash→promotion among
