@@ -168,35 +168,51 @@ func settled(w *world, v *views) string {
 	return "no live node"
 }
 
-// convergence returns the time of the last fault or admin step's end, the
-// first moment at or after it from which the cluster stayed converged
-// (settled) to the end of the trace (ok is false if it never did), and why
-// it was not converged at the last moment it was not.
-func convergence(events []trace.Event) (lastFault, at time.Duration, ok bool, why string) {
-	for _, e := range events {
-		if disturbs(e) {
-			lastFault = e.At
-		}
+// converger is the convergence stage: it judges each moment at or after
+// the last fault or admin step's end, after all of the moment's events.
+type converger struct {
+	lastFault time.Duration
+	v         *views
+	at        time.Duration
+	ok        bool
+	why       string
+}
+
+func newConverger(events []trace.Event) *converger {
+	return &converger{lastFault: lastDisturbance(events), v: newViews()}
+}
+
+func (c *converger) see(events []trace.Event, i int, w *world) {
+	e := events[i]
+	c.v.apply(e)
+	if e.At < c.lastFault || i+1 < len(events) && events[i+1].At == e.At {
+		return // judge a moment after all its events
 	}
-	w, v := newWorld(), newViews()
-	for i, e := range events {
-		w.apply(e)
-		v.apply(e)
-		if e.At < lastFault || i+1 < len(events) && events[i+1].At == e.At {
-			continue // judge a moment after all its events
-		}
-		switch now := settled(w, v); {
-		case now != "":
-			ok, why = false, now
-		case !ok:
-			ok, at = true, e.At
-		}
+	switch now := settled(w, c.v); {
+	case now != "":
+		c.ok, c.why = false, now
+	case !c.ok:
+		c.ok, c.at = true, e.At
 	}
+}
+
+// result returns the time of the last fault or admin step's end, the first
+// moment at or after it from which the cluster stayed converged (settled)
+// to the end of the trace (ok is false if it never did), and why it was not
+// converged at the last moment it was not.
+func (c *converger) result() (lastFault, at time.Duration, ok bool, why string) {
 	switch {
-	case ok:
-		return lastFault, at, true, ""
-	case why == "":
-		why = "no events after the last fault or admin step"
+	case c.ok:
+		return c.lastFault, c.at, true, ""
+	case c.why == "":
+		return c.lastFault, 0, false, "no events after the last fault or admin step"
 	}
-	return lastFault, 0, false, why
+	return c.lastFault, 0, false, c.why
+}
+
+// convergence is the converger's result over events (see result).
+func convergence(events []trace.Event) (lastFault, at time.Duration, ok bool, why string) {
+	c := newConverger(events)
+	walk(events, c)
+	return c.result()
 }
