@@ -264,7 +264,7 @@ func (fo *failoverStage) begin(node string, at time.Duration, owned []slotRange,
 			// A promotion over the node before its fault in the same moment:
 			// the cluster's state after each of those events is gone, so
 			// measure this one on its own replay.
-			m.events = events
+			m.ownReplay = true
 			return m
 		}
 		m.see(e, nil)
@@ -280,8 +280,8 @@ func (fo *failoverStage) failovers(events []trace.Event, ops []history.Op) []Fai
 	slices.SortStableFunc(found, func(a, b *measurer) int { return cmp.Compare(a.at, b.at) })
 	out := make([]Failover, len(found))
 	for i, m := range found {
-		if m.events != nil {
-			m = replayMeasure(m, m.events)
+		if m.ownReplay {
+			m = replayMeasure(m, events)
 		}
 		out[i] = m.f
 		m.resumed(&out[i], ops)
@@ -296,7 +296,7 @@ type measurer struct {
 	owned      []slotRange
 	promotedAt time.Duration
 	elections  map[string]time.Duration // first ElectionStart per replica
-	events     []trace.Event            // set: measure on a replay of its own
+	ownReplay  bool                     // measure on a replay of its own (see begin)
 	confirmed  bool                     // a failover found, not a candidate
 }
 
