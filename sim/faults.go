@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -14,10 +15,10 @@ import (
 // undoes exactly that, whatever the roles are by then.
 type activeFault struct {
 	on    bool
-	host  *host // node faults: the node the target resolved to
-	links []int // one-way, flap, loss: the directed links, as from*n+to
-	down  bool  // flap: the links are cut now
-	part  int   // partition: partGen when it was applied
+	hosts []*host // node faults: the nodes the target resolved to
+	links []int   // one-way, flap, loss: the directed links, as from*n+to
+	down  bool    // flap: the links are cut now
+	part  int     // partition: partGen when it was applied
 	desc  string
 }
 
@@ -50,14 +51,19 @@ func (w *world) applyFault(i int) {
 	}
 }
 
-// nodeFault starts a fault on one node; it reports whether a lasting fault
-// is now in force.
+// nodeFault starts a fault on the node (or, for {masters: …}, the nodes) its
+// target names now; it reports whether a lasting fault is now in force.
 func (w *world) nodeFault(f scenarios.Fault, a *activeFault) bool {
-	h := w.resolveHost(f.Target, f.Kind)
-	if h == nil {
-		return false
+	a.hosts = w.resolveHosts(f.Target, f.Kind)
+	on := false
+	for _, h := range a.hosts {
+		on = w.nodeFaultOn(f, h) || on
 	}
-	a.host = h
+	return on
+}
+
+// nodeFaultOn applies a node fault to h.
+func (w *world) nodeFaultOn(f scenarios.Fault, h *host) bool {
 	switch f.Kind {
 	case scenarios.Crash:
 		return w.crash(h, f.Persist)
@@ -123,17 +129,9 @@ func (w *world) endFault(i int, why string) {
 	a.on = false
 	f := w.s.Faults[i]
 	switch f.Kind {
-	case scenarios.Crash:
-		w.restart(a.host)
-	case scenarios.Pause:
-		w.resume(a.host)
-	case scenarios.Slow:
-		w.setSlow(a.host, 0)
-	case scenarios.Clock:
-		if f.Jump != 0 {
-			w.jumpClock(a.host, -f.Jump)
-		} else {
-			w.setDrift(a.host, 0)
+	case scenarios.Crash, scenarios.Pause, scenarios.Slow, scenarios.Clock:
+		for _, h := range a.hosts {
+			w.endNodeFault(f, h)
 		}
 	case scenarios.Partition:
 		if a.part == w.partGen && why != "heal" {
@@ -142,6 +140,24 @@ func (w *world) endFault(i int, why string) {
 		}
 	default:
 		w.endLinkFault(f, a, why)
+	}
+}
+
+// endNodeFault undoes node fault f on h.
+func (w *world) endNodeFault(f scenarios.Fault, h *host) {
+	switch f.Kind {
+	case scenarios.Crash:
+		w.restart(h)
+	case scenarios.Pause:
+		w.resume(h)
+	case scenarios.Slow:
+		w.setSlow(h, 0)
+	case scenarios.Clock:
+		if f.Jump != 0 {
+			w.jumpClock(h, -f.Jump)
+		} else {
+			w.setDrift(h, 0)
+		}
 	}
 }
 
@@ -255,7 +271,7 @@ func (w *world) partition(groups [][]scenarios.Target) {
 				rest = g
 				continue
 			}
-			if idx, ok := w.resolveEndpoint(t); ok {
+			for _, idx := range w.resolveEndpoints(t) {
 				owner[idx] = g
 			}
 		}
@@ -295,16 +311,65 @@ func (w *world) endpointName(idx int) string {
 	return w.clients[idx-len(w.hosts)].name
 }
 
-func (w *world) resolveEndpoint(t scenarios.Target) (int, bool) {
+// resolveEndpoints returns the endpoints (nodes or clients) a target names
+// now, in endpoint order; none when it matches nothing.
+func (w *world) resolveEndpoints(t scenarios.Target) []int {
 	if t.Name != "" {
-		idx, ok := w.names[t.Name]
-		return idx, ok
+		if idx, ok := w.names[t.Name]; ok {
+			return []int{idx}
+		}
+		return nil
 	}
-	h := w.resolveHost(t, scenarios.Partition)
-	if h == nil {
-		return 0, false
+	var out []int
+	for _, h := range w.resolveHosts(t, scenarios.Partition) {
+		out = append(out, h.idx)
 	}
-	return h.idx, true
+	return out
+}
+
+// resolveHosts is resolveHost, or for {masters: …} the masters drawn.
+func (w *world) resolveHosts(t scenarios.Target, k scenarios.FaultKind) []*host {
+	if t.Masters != nil {
+		return w.pickMasters(t, k)
+	}
+	if h := w.resolveHost(t, k); h != nil {
+		return []*host{h}
+	}
+	return nil
+}
+
+// pickMasters draws the share of {masters: …} among the live masters serving
+// slots (not already paused, for a pause), without replacement, from the
+// run's "faults" stream, so that a seed replays the same set. The picks are
+// returned in endpoint order, and a note names them.
+func (w *world) pickMasters(t scenarios.Target, k scenarios.FaultKind) []*host {
+	var cands []*host
+	for _, h := range w.hosts {
+		if h.up && h.n.ServesSlots() && (k != scenarios.Pause || !h.paused) {
+			cands = append(cands, h)
+		}
+	}
+	n := t.Masters.Of(len(cands))
+	if n == 0 {
+		w.emit(trace.Event{Kind: trace.Note, Value: "fault target matched no node: " + t.String()})
+		return nil
+	}
+	if w.faultRnd == nil {
+		w.faultRnd = rng.Derive(w.seed, "faults")
+	}
+	for i := 0; i < n; i++ { // the first n of a Fisher–Yates shuffle
+		j := i + w.faultRnd.IntN(len(cands)-i)
+		cands[i], cands[j] = cands[j], cands[i]
+	}
+	picked := cands[:n]
+	sort.Slice(picked, func(i, j int) bool { return picked[i].idx < picked[j].idx })
+	names := make([]string, n)
+	for i, h := range picked {
+		names[i] = h.name
+	}
+	w.emit(trace.Event{Kind: trace.Note, Value: fmt.Sprintf("%s picked %d of %d masters: %s",
+		t.String(), n, len(cands), strings.Join(names, " "))})
+	return picked
 }
 
 // resolveHost finds the node a target names at this moment, for a fault of
@@ -415,10 +480,7 @@ func (w *world) firstReplicaOf(m *host) *host {
 
 // isMaster reports whether h, a live node, is a master serving slots in its
 // own view.
-func isMaster(h *host) bool {
-	v := h.n.View()
-	return v.Master == "" && len(v.Slots) > 0
-}
+func isMaster(h *host) bool { return h.n.ServesSlots() }
 
 // randomCandidate says which nodes `random` may pick for a fault of kind k:
 // down ones for restart, paused ones for resume, running ones otherwise.

@@ -110,8 +110,10 @@ func (w *world) side(ts []scenarios.Target) (out []int, rest bool) {
 			rest = true
 			continue
 		}
-		if i, ok := w.resolveEndpoint(t); ok && !slices.Contains(out, i) {
-			out = append(out, i)
+		for _, i := range w.resolveEndpoints(t) {
+			if !slices.Contains(out, i) {
+				out = append(out, i)
+			}
 		}
 	}
 	return out, rest
