@@ -19,6 +19,7 @@ type Config struct {
 	ReplTimeout           time.Duration // repl-timeout
 	MinReplicasToWrite    int           // min-replicas-to-write
 	MinReplicasMaxLag     time.Duration // min-replicas-max-lag
+	ReplBacklogSize       int64         // repl-backlog-size, in bytes; 0 means the default (1mb)
 
 	// Addr is the announced client address "ip:port", used in MOVED/ASK
 	// replies and CLUSTER NODES.
@@ -58,8 +59,12 @@ func DefaultConfig() Config {
 		ReplPingReplicaPeriod: 10 * time.Second,
 		ReplTimeout:           60 * time.Second,
 		MinReplicasMaxLag:     10 * time.Second,
+		ReplBacklogSize:       DefaultReplBacklogSize,
 	}
 }
+
+// DefaultReplBacklogSize is repl-backlog-size's default, 1mb (config.c).
+const DefaultReplBacklogSize = 1 << 20
 
 // CronPeriod is how often the kernel calls Tick: clusterCron runs every
 // 100 ms at the default hz 10 (serverCron's run_with_period(100)).

@@ -23,16 +23,21 @@ type value struct {
 
 // keyspace is the node's one database.
 type keyspace struct {
-	m      map[string]*value
-	inSlot [NumSlots]int32
+	m map[string]*value
+	// inSlot counts keys per slot; nil while the keyspace never held a key,
+	// so a node without data does not carry (or zero) 64 KiB.
+	inSlot *[NumSlots]int32
 }
 
-func (k *keyspace) init() { k.m = map[string]*value{} }
+func (k *keyspace) init() { k.m, k.inSlot = map[string]*value{}, nil }
 
 func (k *keyspace) get(key string) *value { return k.m[key] }
 
 func (k *keyspace) put(key string, v *value) {
 	if k.m[key] == nil {
+		if k.inSlot == nil {
+			k.inSlot = new([NumSlots]int32)
+		}
 		k.inSlot[KeySlot(key)]++
 	}
 	k.m[key] = v
@@ -48,11 +53,16 @@ func (k *keyspace) del(key string) bool {
 }
 
 // countKeysInSlot is db.c's countKeysInSlot.
-func (k *keyspace) countKeysInSlot(s int) int { return int(k.inSlot[s]) }
+func (k *keyspace) countKeysInSlot(s int) int {
+	if k.inSlot == nil {
+		return 0
+	}
+	return int(k.inSlot[s])
+}
 
 // delKeysInSlot is delKeysInSlot (keys deleted in sorted order).
 func (k *keyspace) delKeysInSlot(s int) {
-	if k.inSlot[s] == 0 {
+	if k.countKeysInSlot(s) == 0 {
 		return
 	}
 	for _, key := range k.sortedKeys() {
@@ -84,19 +94,24 @@ func (k *keyspace) snapshot() []KeyVal {
 // load replaces the keyspace with a snapshot.
 func (k *keyspace) load(snap []KeyVal) {
 	k.init()
-	k.inSlot = [NumSlots]int32{}
 	for _, kv := range snap {
 		k.put(kv.Key, &value{kind: kv.Kind, str: kv.Str, list: append([]string(nil), kv.List...)})
 	}
 }
 
 // apply executes one write and returns its reply. It is used both for client
-// writes and for the replication stream, so both take the same path.
+// writes and for the replication stream, so both take the same path. A
+// value is updated in place: nothing outside the keyspace holds one (reads,
+// snapshots and MIGRATE copy what they hand out).
 func (k *keyspace) apply(w Write) Reply {
 	v := k.get(w.Key)
 	switch w.Op {
 	case OpSet:
-		k.put(w.Key, &value{kind: KindString, str: w.Value})
+		if v == nil {
+			k.put(w.Key, &value{kind: KindString, str: w.Value})
+		} else {
+			*v = value{kind: KindString, str: w.Value}
+		}
 		return Reply{Kind: ReplyOK, Value: "OK"}
 	case OpIncr:
 		if v != nil && v.kind != KindString {
@@ -110,7 +125,11 @@ func (k *keyspace) apply(w Write) Reply {
 			}
 		}
 		cur++
-		k.put(w.Key, &value{kind: KindString, str: strconv.FormatInt(cur, 10)})
+		if v == nil {
+			v = &value{kind: KindString}
+			k.put(w.Key, v)
+		}
+		v.str = strconv.FormatInt(cur, 10)
 		return Reply{Kind: ReplyOK, Int: cur}
 	case OpDel:
 		if k.del(w.Key) {
@@ -121,13 +140,12 @@ func (k *keyspace) apply(w Write) Reply {
 		if v != nil && v.kind != KindList {
 			return wrongType()
 		}
-		nv := &value{kind: KindList}
-		if v != nil {
-			nv.list = append(nv.list, v.list...)
+		if v == nil {
+			v = &value{kind: KindList}
+			k.put(w.Key, v)
 		}
-		nv.list = append(nv.list, w.Value)
-		k.put(w.Key, nv)
-		return Reply{Kind: ReplyOK, Int: int64(len(nv.list))}
+		v.list = append(v.list, w.Value)
+		return Reply{Kind: ReplyOK, Int: int64(len(v.list))}
 	}
 	panic("node: invariant: apply of a non-write op")
 }
@@ -161,24 +179,34 @@ func (k *keyspace) read(op Op, key string) Reply {
 }
 
 // writeSize is the byte count a write adds to the replication offset: the
-// length of its RESP encoding, as the master's backlog holds it.
+// length of its RESP encoding, as the master's backlog holds it
+// (replicationFeedSlaves: "*<argc>\r\n", then "$<len>\r\n<arg>\r\n" per
+// argument).
 func writeSize(w Write) int64 {
-	var args []string
 	switch w.Op {
 	case OpSet:
-		args = []string{"SET", w.Key, w.Value}
+		return respArraySize(3) + respBulkSize(len("SET")) + respBulkSize(len(w.Key)) + respBulkSize(len(w.Value))
 	case OpIncr:
-		args = []string{"INCR", w.Key}
+		return respArraySize(2) + respBulkSize(len("INCR")) + respBulkSize(len(w.Key))
 	case OpDel:
-		args = []string{"DEL", w.Key}
+		return respArraySize(2) + respBulkSize(len("DEL")) + respBulkSize(len(w.Key))
 	case OpRPush:
-		args = []string{"RPUSH", w.Key, w.Value}
-	default:
-		args = []string{"PING"}
+		return respArraySize(3) + respBulkSize(len("RPUSH")) + respBulkSize(len(w.Key)) + respBulkSize(len(w.Value))
 	}
-	size := len("*" + strconv.Itoa(len(args)) + "\r\n")
-	for _, a := range args {
-		size += len("$"+strconv.Itoa(len(a))+"\r\n") + len(a) + 2
+	return respArraySize(1) + respBulkSize(len("PING"))
+}
+
+// respArraySize is len("*<n>\r\n").
+func respArraySize(n int) int64 { return 1 + decimalDigits(n) + 2 }
+
+// respBulkSize is len("$<n>\r\n") + n + len("\r\n").
+func respBulkSize(n int) int64 { return 1 + decimalDigits(n) + 2 + int64(n) + 2 }
+
+// decimalDigits is len(strconv.Itoa(n)) for n >= 0.
+func decimalDigits(n int) int64 {
+	d := int64(1)
+	for ; n >= 10; n /= 10 {
+		d++
 	}
-	return int64(size)
+	return d
 }

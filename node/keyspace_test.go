@@ -2,6 +2,7 @@ package node
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -127,5 +128,34 @@ func TestWriteSizeIsRESP(t *testing.T) {
 	}
 	if got := writeSize(Write{}); got != int64(len("*1\r\n$4\r\nPING\r\n")) {
 		t.Errorf("PING: %d bytes", got)
+	}
+}
+
+// TestWriteSizeIsRESPLength: writeSize equals the length of the RESP array
+// Redis feeds the replication stream, for every write and argument length.
+func TestWriteSizeIsRESPLength(t *testing.T) {
+	resp := func(args ...string) int64 {
+		s := "*" + strconv.Itoa(len(args)) + "\r\n"
+		for _, a := range args {
+			s += "$" + strconv.Itoa(len(a)) + "\r\n" + a + "\r\n"
+		}
+		return int64(len(s))
+	}
+	for _, n := range []int{0, 1, 9, 10, 99, 100, 12345} {
+		k, v := strings.Repeat("k", n), strings.Repeat("v", n+3)
+		for _, c := range []struct {
+			w    Write
+			want int64
+		}{
+			{Write{Op: OpSet, Key: k, Value: v}, resp("SET", k, v)},
+			{Write{Op: OpIncr, Key: k}, resp("INCR", k)},
+			{Write{Op: OpDel, Key: k}, resp("DEL", k)},
+			{Write{Op: OpRPush, Key: k, Value: v}, resp("RPUSH", k, v)},
+			{Write{}, resp("PING")},
+		} {
+			if got := writeSize(c.w); got != c.want {
+				t.Errorf("writeSize(%v) with %d-byte key = %d, want %d", c.w.Op, n, got, c.want)
+			}
+		}
 	}
 }

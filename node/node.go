@@ -235,6 +235,9 @@ func (n *Node) addMembers(cluster []Member) {
 
 // newNode returns an empty node: myself is added by the caller.
 func newNode(cfg Config, self ID, rnd *rand.Rand) *Node {
+	if cfg.ReplBacklogSize <= 0 {
+		cfg.ReplBacklogSize = DefaultReplBacklogSize
+	}
 	n := &Node{cfg: cfg, self: self, rnd: rnd, byID: map[ID]*peer{},
 		failoverAuthTime: never, amongMinorityTime: never, firstCallTime: never,
 		size: 1, mfMasterOffset: -1, failNodes: -1, nextConn: cfg.Incarnation<<32 + 1}

@@ -25,13 +25,92 @@ const (
 	replConnected         // REPL_STATE_CONNECTED: synced, streaming
 )
 
-// backlogSize is how many stream entries the backlog keeps.
-const backlogSize = 4096
+// replBufBlockSize is the payload of one replication buffer block as Redis
+// 7.0 allocates it (feedReplicationBuffer): PROTO_REPLY_CHUNK_BYTES (16 KiB)
+// plus the 40-byte replBufBlock header, which jemalloc (Debian's build)
+// rounds up to its 20 KiB size class; the block takes over the slack, so
+// 20480 - 40 bytes. Measured on Debian's redis-server 7.0.15: the backlog's
+// first byte offset advances in steps of exactly 20440.
+const replBufBlockSize = 20480 - 40
 
 // backlogEntry is one write in the backlog, with the offset after it.
 type backlogEntry struct {
 	end int64
 	w   Write
+}
+
+// backlog is the replication backlog (replBacklog) as Redis 7.0 keeps it:
+// the stream lives in blocks of replBufBlockSize bytes laid end to end from
+// the offset the backlog was created at, and incrementalTrimReplicationBacklog
+// (run from beforeSleep after every event-loop iteration, and when a block is
+// added) drops whole blocks from the front while the bytes left would still
+// exceed repl-backlog-size. So once that much was written the history held
+// is more than repl-backlog-size and at most one block more.
+//
+// The writes themselves are a ring (O(1) per write); an entry leaves when
+// its last byte falls before the history's first byte.
+//
+// Simplifications: the trim runs after every write (a replica applying a
+// batch of writes from one read trims once in Redis); the SELECT Redis
+// emits before the first write after a full sync is not counted; replicas
+// never hold a block back (the kernel hands the stream to the network at
+// once, so every replica's send position has left the first block by the
+// time beforeSleep trims).
+type backlog struct {
+	ring []backlogEntry // circular buffer; len is 0 or a power of two
+	head int            // index of the oldest entry
+	n    int            // entries held
+	// first is the offset before the oldest byte held
+	// (repl_backlog->offset - 1): a replica that has it can continue. It
+	// moves by whole blocks from the offset the backlog was created at.
+	first int64
+}
+
+// reset empties the backlog; its blocks start after offset
+// (createReplicationBacklog, at boot or after a full sync).
+func (b *backlog) reset(offset int64) {
+	clear(b.ring)
+	b.head, b.n, b.first = 0, 0, offset
+}
+
+// add appends w, whose last byte is at end, then trims the history to size
+// bytes as incrementalTrimReplicationBacklog does: the first block goes only
+// if more than size bytes remain without it (which also keeps one block).
+func (b *backlog) add(w Write, end, size int64) {
+	if b.n == len(b.ring) {
+		b.grow()
+	}
+	b.ring[(b.head+b.n)&(len(b.ring)-1)] = backlogEntry{end: end, w: w}
+	b.n++
+	for end-b.first-replBufBlockSize > size {
+		b.first += replBufBlockSize
+	}
+	for b.n > 0 && b.ring[b.head].end <= b.first {
+		b.ring[b.head] = backlogEntry{} // let the collector have the strings
+		b.head = (b.head + 1) & (len(b.ring) - 1)
+		b.n--
+	}
+}
+
+// grow doubles the ring, keeping the entries in order.
+func (b *backlog) grow() {
+	ring := make([]backlogEntry, max(2*len(b.ring), 64))
+	for i := 0; i < b.n; i++ {
+		ring[i] = b.ring[(b.head+i)&(len(b.ring)-1)]
+	}
+	b.ring, b.head = ring, 0
+}
+
+// after returns the writes whose end is beyond offset, in stream order
+// (addReplyReplicationBacklog).
+func (b *backlog) after(offset int64) []Write {
+	var out []Write
+	for i := 0; i < b.n; i++ {
+		if e := &b.ring[(b.head+i)&(len(b.ring)-1)]; e.end > offset {
+			out = append(out, e.w)
+		}
+	}
+	return out
 }
 
 // replicaClient is a replica connected to me (a slave client).
@@ -48,7 +127,7 @@ type replication struct {
 	replID2      string
 	secondOffset int64 // second_replid_offset
 	offset       int64 // master_repl_offset, or processed offset on a replica
-	backlog      []backlogEntry
+	backlog      backlog
 
 	// Replica side.
 	master          ID // masterhost: "" when not replicating
@@ -215,11 +294,7 @@ func (n *Node) syncCommand(conn ConnID, req *Repl) {
 	r.replicas = append(r.replicas, c)
 	data := &Repl{ReplID: r.replID, Offset: r.offset}
 	if why := r.partialResyncRefusal(req); why == "" {
-		for _, e := range r.backlog {
-			if e.end > req.Offset {
-				data.Ops = append(data.Ops, e.w)
-			}
-		}
+		data.Ops = r.backlog.after(req.Offset)
 		n.emit(trace.Note, n.byID[conn.Dialer], 0, "psync partial from offset "+itoa64(req.Offset))
 	} else {
 		data.Full = true
@@ -253,13 +328,8 @@ func (r *replication) partialResyncRefusal(req *Repl) string {
 }
 
 // backlogStart is the lowest offset a replica may continue from: the
-// offset before the backlog's first entry (repl_backlog->offset − 1).
-func (r *replication) backlogStart() int64 {
-	if len(r.backlog) == 0 {
-		return r.offset
-	}
-	return r.backlog[0].end - writeSize(r.backlog[0].w)
-}
+// offset before the backlog's first byte (repl_backlog->offset − 1).
+func (r *replication) backlogStart() int64 { return r.backlog.first }
 
 // replicaReceive applies stream data from my master.
 func (n *Node) replicaReceive(conn ConnID, d *Repl) {
@@ -272,8 +342,8 @@ func (n *Node) replicaReceive(conn ConnID, d *Repl) {
 	switch {
 	case d.Full:
 		n.db.load(d.Snap)
-		r.backlog = r.backlog[:0]
 		r.offset = d.Offset
+		r.backlog.reset(r.offset)
 		r.replID, r.replID2, r.secondOffset = d.ReplID, "", -1
 	case d.ReplID != "" && d.ReplID != r.replID:
 		// +CONTINUE <new replid> (replicationCreateMasterClient's caller in
@@ -298,10 +368,7 @@ func (n *Node) replicaReceive(conn ConnID, d *Repl) {
 func (n *Node) appendBacklog(w Write) {
 	r := &n.repl
 	r.offset += writeSize(w)
-	r.backlog = append(r.backlog, backlogEntry{end: r.offset, w: w})
-	if len(r.backlog) > backlogSize {
-		r.backlog = append(r.backlog[:0], r.backlog[len(r.backlog)-backlogSize:]...)
-	}
+	r.backlog.add(w, r.offset, n.cfg.ReplBacklogSize)
 }
 
 // propagate streams one write (or PING, Op 0) to every replica.
@@ -311,8 +378,15 @@ func (n *Node) propagate(w Write, getAck bool) {
 	if len(r.replicas) == 0 {
 		return
 	}
-	m := &Message{Type: MsgReplData, Repl: &Repl{ReplID: r.replID, Offset: r.offset,
-		Ops: []Write{w}, Ping: w.Op == 0, GetAck: getAck}}
+	// One allocation for the message, its payload and its one write.
+	d := &struct {
+		m Message
+		r Repl
+		w [1]Write
+	}{w: [1]Write{w}}
+	d.r = Repl{ReplID: r.replID, Offset: r.offset, Ops: d.w[:], Ping: w.Op == 0, GetAck: getAck}
+	d.m = Message{Type: MsgReplData, Repl: &d.r}
+	m := &d.m
 	for _, c := range r.replicas {
 		n.out.Msgs = append(n.out.Msgs, Envelope{Conn: c.conn, Msg: m})
 	}

@@ -10,7 +10,7 @@ import (
 // offset is inside my backlog; otherwise a full resync.
 func TestPartialResyncRule(t *testing.T) {
 	r := replication{replID: "new", replID2: "old", secondOffset: 101, offset: 150}
-	r.backlog = []backlogEntry{{end: 60, w: Write{Op: OpSet, Key: "k", Value: "v"}}}
+	r.backlog.first = 33 // the backlog holds the stream from offset 34 on
 	start := r.backlogStart()
 	cases := []struct {
 		name   string
@@ -67,5 +67,89 @@ func TestContinueWithNewIDKeepsOldAsID2(t *testing.T) {
 	}
 	if v, ok := n.Get("k"); !ok || v != "v" {
 		t.Fatal("continued stream not applied")
+	}
+}
+
+// TestBacklogTrimsLikeRedis70: the backlog keeps Redis 7.0's history
+// (incrementalTrimReplicationBacklog over 20440-byte blocks, from
+// beforeSleep). The expected
+// first byte offsets were measured on Debian's redis-server 7.0.15 with
+// repl-backlog-size 100000 and one replica, sending "SET k v" (27 bytes) in
+// batches of 100 and reading INFO replication's master_repl_offset and
+// repl_backlog_first_byte_offset. The stream began with two 23-byte SELECTs
+// (one before the first write, one after the replica's sync); a 23-byte DEL
+// stands in for each.
+func TestBacklogTrimsLikeRedis70(t *testing.T) {
+	measured := []struct{ offset, firstByte int64 }{
+		{5423, 1}, {37823, 1}, {113446, 1},
+		{224146, 122641}, {243046, 122641}, {245746, 143081}, {261946, 143081},
+		{264646, 163521}, {286246, 183961}, {305146, 204401}, {326746, 224841}, {329446, 224841},
+	}
+	var b backlog
+	b.reset(0)
+	select23, set := Write{Op: OpDel, Key: "abcd"}, Write{Op: OpSet, Key: "k", Value: "v"}
+	if writeSize(select23) != 23 || writeSize(set) != 27 {
+		t.Fatal("the stand-in writes have the wrong size")
+	}
+	offset := int64(0)
+	add := func(w Write) {
+		offset += writeSize(w)
+		b.add(w, offset, 100000)
+	}
+	add(select23)
+	for _, m := range measured {
+		for offset < m.offset {
+			if offset == 23+1400*27 {
+				add(select23)
+			}
+			add(set)
+		}
+		if offset != m.offset {
+			t.Fatalf("stream at %d, want %d", offset, m.offset)
+		}
+		if got := b.first + 1; got != m.firstByte {
+			t.Errorf("at offset %d: first byte %d, Redis had %d", offset, got, m.firstByte)
+		}
+		if hist := offset - b.first; m.firstByte > 1 && (hist <= 100000 || hist > 100000+replBufBlockSize) {
+			t.Errorf("at offset %d: history %d bytes, want (size, size+block]", offset, hist)
+		}
+	}
+}
+
+// TestBacklogAfterReturnsTheStreamTail: after(offset) is every write past
+// offset in order, across ring growth and wrap-around, and the entries held
+// are exactly those with a byte in the history.
+func TestBacklogAfterReturnsTheStreamTail(t *testing.T) {
+	var b backlog
+	b.reset(1000)
+	var ends []int64
+	offset := int64(1000)
+	for i := 0; i < 5000; i++ {
+		w := Write{Op: OpSet, Key: "k", Value: itoa64(int64(i))}
+		offset += writeSize(w)
+		ends = append(ends, offset)
+		b.add(w, offset, 16*1024)
+	}
+	if hist := offset - b.first; hist <= 16*1024 || hist > 16*1024+replBufBlockSize {
+		t.Fatalf("history %d bytes", hist)
+	}
+	for _, from := range []int64{b.first, ends[4800], ends[4998], offset} {
+		got := b.after(from)
+		want := 0
+		for _, e := range ends {
+			if e > from {
+				want++
+			}
+		}
+		if len(got) != want {
+			t.Fatalf("after(%d): %d writes, want %d", from, len(got), want)
+		}
+		if want > 0 && got[len(got)-1].Value != "4999" {
+			t.Fatalf("after(%d) ends with %q", from, got[len(got)-1].Value)
+		}
+	}
+	if e := b.ring[b.head]; e.end-writeSize(e.w) > b.first {
+		// The oldest entry held must be the one the first byte falls in.
+		t.Fatalf("oldest entry starts at %d, after the history's first byte %d", e.end-writeSize(e.w), b.first+1)
 	}
 }

@@ -67,9 +67,12 @@ func marshalNode(s *Scenario) *yaml.Node {
 func marshalCluster(c Cluster) *yaml.Node {
 	conf := mapping(false)
 	for _, cs := range confSettings {
-		if cs.intp != nil {
+		switch {
+		case cs.intp != nil:
 			add(conf, cs.name, integer(*cs.intp(&c.Config)))
-		} else {
+		case cs.memp != nil:
+			add(conf, cs.name, int64Node(*cs.memp(&c.Config)))
+		default:
 			add(conf, cs.name, yesNo(*cs.boolp(&c.Config)))
 		}
 	}

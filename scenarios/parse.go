@@ -167,6 +167,7 @@ func Default() *Scenario {
 			ReplPingReplicaPeriodS: 10,
 			ReplTimeoutS:           60,
 			MinReplicasMaxLagS:     10,
+			ReplBacklogSize:        1 << 20,
 		}},
 		Network: Network{Latency: Latency{Dist: "lognormal",
 			Median: 200 * time.Microsecond, P99: 2 * time.Millisecond}},
@@ -225,6 +226,7 @@ type confSetting struct {
 	min     int      // integers only
 	intp    func(*RedisConfig) *int
 	boolp   func(*RedisConfig) *bool
+	memp    func(*RedisConfig) *int64 // a memory size in bytes, written with Redis's units
 }
 
 // confSettings lists the settings in the order Marshal writes them.
@@ -246,6 +248,7 @@ var confSettings = []confSetting{
 		intp: func(c *RedisConfig) *int { return &c.MinReplicasToWrite }},
 	{name: "min-replicas-max-lag", aliases: []string{"min-slaves-max-lag"},
 		intp: func(c *RedisConfig) *int { return &c.MinReplicasMaxLagS }},
+	{name: "repl-backlog-size", memp: func(c *RedisConfig) *int64 { return &c.ReplBacklogSize }},
 }
 
 // confByName finds a setting by its name or an alias.
@@ -281,12 +284,19 @@ func (p *parser) config(n *yaml.Node, c *RedisConfig) {
 		if v == nil {
 			continue
 		}
-		if cs.intp != nil {
+		switch {
+		case cs.intp != nil:
 			if x, ok := p.integer(v, "cluster.config."+key, cs.min, math.MaxInt32); ok {
 				*cs.intp(c) = x
 			}
-		} else if b, ok := p.boolean(v, "cluster.config."+key); ok {
-			*cs.boolp(c) = b
+		case cs.memp != nil:
+			if x, ok := p.memory(v, "cluster.config."+key); ok {
+				*cs.memp(c) = x
+			}
+		default:
+			if b, ok := p.boolean(v, "cluster.config."+key); ok {
+				*cs.boolp(c) = b
+			}
 		}
 	}
 }

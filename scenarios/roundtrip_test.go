@@ -4,6 +4,7 @@ package scenarios
 
 import (
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -45,9 +46,12 @@ func genScenario(t *rapid.T) *Scenario {
 	s.Cluster.Masters = rapid.IntRange(1, 100).Draw(t, "masters")
 	s.Cluster.ReplicasPerMaster = rapid.IntRange(0, 10).Draw(t, "replicas")
 	for _, cs := range confSettings {
-		if cs.intp != nil {
+		switch {
+		case cs.intp != nil:
 			*cs.intp(&s.Cluster.Config) = rapid.IntRange(max(cs.min, 0), 1<<31-1).Draw(t, cs.name)
-		} else {
+		case cs.memp != nil:
+			*cs.memp(&s.Cluster.Config) = rapid.Int64Range(1, math.MaxInt64).Draw(t, cs.name)
+		default:
 			*cs.boolp(&s.Cluster.Config) = rapid.Bool().Draw(t, cs.name)
 		}
 	}

@@ -323,3 +323,40 @@ func TestMastersTarget(t *testing.T) {
 		}
 	}
 }
+
+// TestReplBacklogSizeUnits: repl-backlog-size takes bytes with redis.conf's
+// memory units (memtoull: k, m, g are powers of 1000, kb, mb, gb of 1024, any
+// case), defaults to 1mb, and names the file, line and field when wrong.
+func TestReplBacklogSizeUnits(t *testing.T) {
+	if got := Default().Cluster.Config.ReplBacklogSize; got != 1<<20 {
+		t.Errorf("default %d, want 1mb", got)
+	}
+	for _, c := range []struct {
+		value string
+		want  int64
+		err   string
+	}{
+		{"1048576", 1 << 20, ""}, {"1mb", 1 << 20, ""}, {"1MB", 1 << 20, ""}, {"512kb", 512 << 10, ""},
+		{"100k", 100000, ""}, {"2m", 2000000, ""}, {"1gb", 1 << 30, ""}, {"3g", 3000000000, ""},
+		{"16b", 16, ""}, {"1", 1, ""},
+		{"0", 0, "z.yaml:4: cluster.config.repl-backlog-size: must be at least 1 byte"},
+		{"-1mb", 0, "want a size in bytes like 1048576, 1mb or 512kb"},
+		{"1tb", 0, "want a size in bytes"}, {"1.5mb", 0, "want a size in bytes"}, {"[1]", 0, "want a size in bytes"},
+		{"9223372036854775807gb", 0, "must be at most 9223372036854775807 bytes"},
+	} {
+		src := "name: z\ndescription: d\nduration: 1s\ncluster: {config: {repl-backlog-size: " + c.value + "}}\n"
+		s, err := Parse("z.yaml", []byte(src))
+		switch {
+		case c.err == "" && err != nil:
+			t.Errorf("%s: %v", c.value, err)
+		case c.err == "" && s.Cluster.Config.ReplBacklogSize != c.want:
+			t.Errorf("%s: %d bytes, want %d", c.value, s.Cluster.Config.ReplBacklogSize, c.want)
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("%s: error %v, want %q", c.value, err, c.err)
+		}
+	}
+	s, _ := Builtin("master-crash")
+	if err := s.Set("repl-backlog-size", "64kb"); err != nil || s.Cluster.Config.ReplBacklogSize != 64<<10 {
+		t.Errorf("Set repl-backlog-size=64kb: %v, %d", err, s.Cluster.Config.ReplBacklogSize)
+	}
+}

@@ -44,7 +44,8 @@ type Cluster struct {
 
 // RedisConfig holds the redis.conf settings a scenario may set, by their
 // Redis names (the yaml keys). Units are Redis's own: ms for
-// cluster-node-timeout, seconds for repl-*.
+// cluster-node-timeout, seconds for repl-ping-replica-period and
+// repl-timeout, bytes (with Redis's memory units) for repl-backlog-size.
 type RedisConfig struct {
 	NodeTimeoutMs          int  // cluster-node-timeout (default 15000)
 	PingIntervalMs         int  // cluster-ping-interval (hidden; default 0 = timeout/2)
@@ -58,6 +59,9 @@ type RedisConfig struct {
 	ReplTimeoutS           int  // repl-timeout (default 60)
 	MinReplicasToWrite     int  // min-replicas-to-write (default 0)
 	MinReplicasMaxLagS     int  // min-replicas-max-lag (default 10)
+	// ReplBacklogSize is repl-backlog-size in bytes (default 1mb); a file
+	// writes it as Redis does: 1048576, 1mb, 512kb, 100000, 1gb.
+	ReplBacklogSize int64
 }
 
 // Network describes the simulated links.

@@ -238,3 +238,37 @@ func fmtDur(d time.Duration) string {
 	}
 	return s
 }
+
+// memoryPattern is a memory size as redis.conf writes one (memtoull): a
+// number and an optional unit, in any case.
+var memoryPattern = regexp.MustCompile(`^([0-9]+)([kKmMgG][bB]?|[bB])?$`)
+
+// memoryUnits are memtoull's multipliers: k, m, g are powers of 1000; kb,
+// mb, gb powers of 1024.
+var memoryUnits = map[string]int64{"": 1, "b": 1, "k": 1000, "kb": 1024, "m": 1000 * 1000,
+	"mb": 1024 * 1024, "g": 1000 * 1000 * 1000, "gb": 1024 * 1024 * 1024}
+
+// memory reads a redis.conf memory size in bytes, at least 1: an integer or
+// "1mb", "512kb", "100k", "1GB".
+func (p *parser) memory(v *yaml.Node, path string) (int64, bool) {
+	const want = "want a size in bytes like 1048576, 1mb or 512kb, got "
+	var mm []string
+	if v.Kind == yaml.ScalarNode && (v.ShortTag() == "!!int" || v.ShortTag() == "!!str") {
+		mm = memoryPattern.FindStringSubmatch(v.Value)
+	}
+	if mm == nil {
+		p.add(v.Line, path, want+describe(v))
+		return 0, false
+	}
+	x, err := strconv.ParseInt(mm[1], 10, 64)
+	mult := memoryUnits[strings.ToLower(mm[2])]
+	if err != nil || x > math.MaxInt64/mult {
+		p.add(v.Line, path, "must be at most 9223372036854775807 bytes, got "+describe(v))
+		return 0, false
+	}
+	if x == 0 {
+		p.add(v.Line, path, "must be at least 1 byte, got "+describe(v))
+		return 0, false
+	}
+	return x * mult, true
+}

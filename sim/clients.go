@@ -4,10 +4,11 @@
 package sim
 
 import (
-	"sort"
+	"slices"
 	"strconv"
 	"time"
 
+	"rcsim/checker/history"
 	"rcsim/node"
 	"rcsim/sim/rng"
 	"rcsim/sim/workload"
@@ -23,6 +24,7 @@ type clientState struct {
 	// connection reached (-1: none): a connection to an earlier process is
 	// reset by the host.
 	connInc []int64
+	net     workload.Net // the client's clientNet, made once (an interface value allocates)
 }
 
 // clientCmd is a command (or, with dial, a SYN) on its way to a node.
@@ -41,6 +43,26 @@ type clientReply struct {
 	dialOK bool
 	from   string // dial: the address that answered
 	src    int    // endpoint index of the sender, to re-check at arrival
+}
+
+// pool recycles the commands and replies on the wire. Each has one
+// consumer (w.command, w.reply), which puts it back once it has read it; one
+// that is lost, dropped or held is simply left to the collector.
+type pool[T any] struct{ free []*T }
+
+func (p *pool[T]) get() *T {
+	if n := len(p.free); n > 0 {
+		x := p.free[n-1]
+		p.free = p.free[:n-1]
+		return x
+	}
+	return new(T)
+}
+
+func (p *pool[T]) put(x *T) {
+	var zero T
+	*x = zero // drop references for the collector
+	p.free = append(p.free, x)
 }
 
 func (w *world) bootClients(n int) {
@@ -67,8 +89,9 @@ func (w *world) bootClients(n int) {
 		for j := range cs.connInc {
 			cs.connInc[j] = -1
 		}
+		cs.net = clientNet{w, cs}
 		w.clients = append(w.clients, cs)
-		w.scheduleWake(cs, cs.c.Wake(w.now, w.sender(cs)))
+		w.scheduleWake(cs, cs.c.Wake(w.now, cs.net))
 	}
 }
 
@@ -86,7 +109,7 @@ func (w *world) wakeClient(idx int) {
 		return // superseded by a later schedule
 	}
 	cs.wakeAt = -1
-	w.scheduleWake(cs, cs.c.Wake(w.now, w.sender(cs)))
+	w.scheduleWake(cs, cs.c.Wake(w.now, cs.net))
 }
 
 // clientNet is one client's view of the network: it implements
@@ -95,8 +118,6 @@ type clientNet struct {
 	w  *world
 	cs *clientState
 }
-
-func (w *world) sender(cs *clientState) workload.Net { return clientNet{w, cs} }
 
 func (n clientNet) dst(addr string) int {
 	dst, ok := n.w.byAddr[addr]
@@ -120,8 +141,10 @@ func (n clientNet) push(addr string, cc clientCmd) {
 	if v.Lost {
 		return
 	}
-	cc.client = n.cs.idx - len(w.hosts)
-	w.q.push(event{at: v.Due, kind: evCommand, dst: dst, cmd: &cc})
+	p := w.cmds.get()
+	*p = cc
+	p.client = n.cs.idx - len(w.hosts)
+	w.q.push(event{at: v.Due, kind: evCommand, dst: dst, cmd: p})
 }
 
 // command hands a client's command to its node. The host answers for a
@@ -131,6 +154,7 @@ func (n clientNet) push(addr string, cc clientCmd) {
 // refused otherwise.
 func (w *world) command(ev *event) {
 	cc := ev.cmd
+	defer w.cmds.put(cc)
 	src := len(w.hosts) + cc.client
 	if !ev.admitted && !w.net.Deliverable(w.now, src, ev.dst) {
 		return
@@ -144,7 +168,9 @@ func (w *world) command(ev *event) {
 		if h.up {
 			cs.connInc[h.idx] = int64(h.inc)
 		}
-		w.sendToClient(h.idx, cc.client, &clientReply{dial: true, dialOK: h.up, from: h.addr})
+		cr := w.replies.get()
+		cr.dial, cr.dialOK, cr.from = true, h.up, h.addr
+		w.sendToClient(h.idx, cc.client, cr)
 		return
 	}
 	if !h.up || cs.connInc[h.idx] != int64(h.inc) {
@@ -162,13 +188,16 @@ func (w *world) sendReply(h *host, r node.ClientReply) {
 }
 
 func (w *world) replyTo(from, client int, seq uint64, r node.Reply) {
-	w.sendToClient(from, client, &clientReply{seq: seq, reply: r})
+	cr := w.replies.get()
+	cr.seq, cr.reply = seq, r
+	w.sendToClient(from, client, cr)
 }
 
 func (w *world) sendToClient(from, client int, cr *clientReply) {
 	dst := len(w.hosts) + client
 	v := w.net.Send(w.now, from, dst)
 	if v.Lost {
+		w.replies.put(cr)
 		return
 	}
 	cr.src = from
@@ -177,6 +206,7 @@ func (w *world) sendToClient(from, client int, cr *clientReply) {
 
 func (w *world) reply(ev *event) {
 	r := ev.reply
+	defer w.replies.put(r)
 	if !w.net.Deliverable(w.now, r.src, ev.dst) {
 		return // a partition formed while the reply was on its way
 	}
@@ -186,30 +216,45 @@ func (w *world) reply(ev *event) {
 	}
 	cs := w.clients[ev.dst-len(w.hosts)]
 	if r.dial {
-		w.scheduleWake(cs, cs.c.OnDial(w.now, r.from, r.dialOK, w.sender(cs)))
+		w.scheduleWake(cs, cs.c.OnDial(w.now, r.from, r.dialOK, cs.net))
 		return
 	}
-	w.scheduleWake(cs, cs.c.OnReply(w.now, r.seq, r.reply, w.sender(cs)))
+	w.scheduleWake(cs, cs.c.OnReply(w.now, r.seq, r.reply, cs.net))
 }
 
 // finishClients ends every operation still in flight and gathers the history
-// in invoke order, with node addresses turned into names.
+// in invoke order (ties by client), with node addresses turned into names.
+// Each client's history is already in invoke order (one operation at a time),
+// so this merges them.
 func (w *world) finishClients() {
 	nameOfAddr := map[string]string{}
 	for _, h := range w.hosts {
 		nameOfAddr[h.addr] = h.name
 	}
-	for _, cs := range w.clients {
+	lists := make([][][]history.Op, len(w.clients)) // per client: chunks not merged yet
+	total := 0
+	for i, cs := range w.clients {
 		cs.c.Abort(w.now)
-		for _, op := range cs.c.History() {
-			op.Node = nameOfAddr[op.Node]
-			w.ops = append(w.ops, op)
-		}
+		lists[i] = slices.Clone(cs.c.HistoryChunks()) // the merge consumes its own copy
+		total += cs.c.Completed()
 	}
-	sort.SliceStable(w.ops, func(i, j int) bool {
-		if w.ops[i].Invoke != w.ops[j].Invoke {
-			return w.ops[i].Invoke < w.ops[j].Invoke
+	w.ops = slices.Grow(w.ops, total)
+	for {
+		best := -1
+		for i, l := range lists {
+			if len(l) > 0 && (best < 0 || l[0][0].Invoke < lists[best][0][0].Invoke) {
+				best = i
+			}
 		}
-		return w.ops[i].Client < w.ops[j].Client
-	})
+		if best < 0 {
+			break
+		}
+		l := lists[best]
+		op := l[0][0]
+		if l[0] = l[0][1:]; len(l[0]) == 0 {
+			lists[best] = l[1:]
+		}
+		op.Node = nameOfAddr[op.Node]
+		w.ops = append(w.ops, op)
+	}
 }

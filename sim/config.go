@@ -26,6 +26,7 @@ func nodeConfig(rc scenarios.RedisConfig, addr string, s *scenarios.Scenario) no
 	cfg.ReplTimeout = time.Duration(rc.ReplTimeoutS) * time.Second
 	cfg.MinReplicasToWrite = rc.MinReplicasToWrite
 	cfg.MinReplicasMaxLag = time.Duration(rc.MinReplicasMaxLagS) * time.Second
+	cfg.ReplBacklogSize = rc.ReplBacklogSize
 	cfg.Addr = addr
 	cfg.Bugs = node.Bugs{GrantTwoVotesPerEpoch: s.Bugs.GrantTwoVotesPerEpoch}
 	return cfg

@@ -5,42 +5,67 @@ import "time"
 // queue is a binary min-heap of events ordered by (at, seq). seq is a global
 // insertion counter, so events due at the same virtual time run in the order
 // they were scheduled, which makes the whole run a function of the seed.
+//
+// The heap holds small pointer-free keys; the events themselves sit in slots
+// that never move while queued, so sifting copies 24 bytes per step and
+// needs no write barriers, and a popped event's slot is reused by a later
+// push (no allocation per event once the queue has grown).
 type queue struct {
-	evs []event
-	seq uint64
+	keys  []qkey
+	slots []event
+	free  []int32 // slots not in use
+	seq   uint64
+}
+
+// qkey is one heap entry: the ordering key and where its event is.
+type qkey struct {
+	at   time.Duration
+	seq  uint64
+	slot int32
 }
 
 func (q *queue) push(e event) {
 	q.seq++
 	e.seq = q.seq
-	q.evs = append(q.evs, e)
-	q.up(len(q.evs) - 1)
+	var slot int32
+	if n := len(q.free); n > 0 {
+		slot = q.free[n-1]
+		q.free = q.free[:n-1]
+		q.slots[slot] = e
+	} else {
+		slot = int32(len(q.slots))
+		q.slots = append(q.slots, e)
+	}
+	q.keys = append(q.keys, qkey{at: e.at, seq: e.seq, slot: slot})
+	q.up(len(q.keys) - 1)
 }
 
 func (q *queue) pop() (event, bool) {
-	if len(q.evs) == 0 {
+	if len(q.keys) == 0 {
 		return event{}, false
 	}
-	top := q.evs[0]
-	last := len(q.evs) - 1
-	q.evs[0] = q.evs[last]
-	q.evs[last] = event{} // drop references for the collector
-	q.evs = q.evs[:last]
+	slot := q.keys[0].slot
+	e := q.slots[slot]
+	q.slots[slot] = event{} // drop references for the collector
+	q.free = append(q.free, slot)
+	last := len(q.keys) - 1
+	q.keys[0] = q.keys[last]
+	q.keys = q.keys[:last]
 	if last > 0 {
 		q.down(0)
 	}
-	return top, true
+	return e, true
 }
 
 func (q *queue) peekAt() (time.Duration, bool) {
-	if len(q.evs) == 0 {
+	if len(q.keys) == 0 {
 		return 0, false
 	}
-	return q.evs[0].at, true
+	return q.keys[0].at, true
 }
 
 func (q *queue) less(i, j int) bool {
-	a, b := &q.evs[i], &q.evs[j]
+	a, b := &q.keys[i], &q.keys[j]
 	if a.at != b.at {
 		return a.at < b.at
 	}
@@ -53,13 +78,13 @@ func (q *queue) up(i int) {
 		if !q.less(i, p) {
 			return
 		}
-		q.evs[i], q.evs[p] = q.evs[p], q.evs[i]
+		q.keys[i], q.keys[p] = q.keys[p], q.keys[i]
 		i = p
 	}
 }
 
 func (q *queue) down(i int) {
-	n := len(q.evs)
+	n := len(q.keys)
 	for {
 		l := 2*i + 1
 		if l >= n {
@@ -72,7 +97,7 @@ func (q *queue) down(i int) {
 		if !q.less(m, i) {
 			return
 		}
-		q.evs[i], q.evs[m] = q.evs[m], q.evs[i]
+		q.keys[i], q.keys[m] = q.keys[m], q.keys[i]
 		i = m
 	}
 }

@@ -98,6 +98,8 @@ type world struct {
 	byAddr  map[string]int // client address → endpoint index
 	names   map[string]int // endpoint name → index
 	clients []*clientState
+	cmds    pool[clientCmd]   // commands on their way to a node
+	replies pool[clientReply] // replies on their way to a client
 	net     *netmodel.Net
 	phase   *rand.Rand
 	conns   connTable

@@ -78,11 +78,16 @@ type Client struct {
 	failing []time.Duration
 	slots   slotMap
 
-	seq     uint64
-	n       int           // operations started
-	next    time.Duration // when the next operation starts
-	cur     *attempt
-	history []history.Op
+	seq  uint64
+	n    int           // operations started
+	next time.Duration // when the next operation starts
+	cur  *attempt      // &att while an operation is in flight, else nil
+	att  attempt       // the one attempt, reused by every operation
+	// history is the completed operations in fixed-size chunks, so a long
+	// run never copies what it recorded (append's 1.25x growth of one big
+	// slice allocates about five times the final size).
+	history [][]history.Op
+	done    int // operations completed
 
 	reloadSeq  uint64        // the CLUSTER SLOTS in flight; 0: none
 	reloadEnd  time.Duration // when to give up waiting for it
@@ -126,8 +131,40 @@ func (c *Client) interval() time.Duration {
 	return time.Duration(int64(time.Second) * int64(max(c.cfg.Clients, 1)) / int64(c.cfg.Rate))
 }
 
-// History returns the operations completed so far, in completion order.
-func (c *Client) History() []history.Op { return c.history }
+// historyChunk is how many operations a full chunk of the history holds;
+// the first chunks are smaller (16, 32, …) so that a client making few
+// operations allocates little.
+const historyChunk = 512
+
+// History returns the operations completed so far, in completion order
+// (which, one operation at a time, is also invoke order).
+func (c *Client) History() []history.Op { return c.AppendHistory(make([]history.Op, 0, c.done)) }
+
+// Completed is the number of operations completed so far.
+func (c *Client) Completed() int { return c.done }
+
+// AppendHistory appends the operations completed so far to dst, in
+// completion order, and returns the extended slice.
+func (c *Client) AppendHistory(dst []history.Op) []history.Op {
+	for _, ch := range c.history {
+		dst = append(dst, ch...)
+	}
+	return dst
+}
+
+// HistoryChunks is the history without a copy: the operations completed so
+// far, in completion order, split in chunks. The caller must not modify them.
+func (c *Client) HistoryChunks() [][]history.Op { return c.history }
+
+// record adds a completed operation to the history.
+func (c *Client) record(op history.Op) {
+	if n := len(c.history); n == 0 || len(c.history[n-1]) == cap(c.history[n-1]) {
+		c.history = append(c.history, make([]history.Op, 0, min(16<<min(n, 5), historyChunk)))
+	}
+	last := &c.history[len(c.history)-1]
+	*last = append(*last, op)
+	c.done++
+}
 
 // Wake lets the client act at now: load the slot map, start an operation,
 // retry one, give up on one, or time out a dial. It returns when it next
@@ -195,7 +232,8 @@ func (c *Client) start(now time.Duration, net Net) {
 		op.Value = "c" + strconv.Itoa(c.id) + "-" + strconv.Itoa(c.n)
 		cmd.Value = op.Value
 	}
-	c.cur = &attempt{op: op, cmd: cmd, deadline: now + c.cfg.Timeout}
+	c.att = attempt{op: op, cmd: cmd, deadline: now + c.cfg.Timeout}
+	c.cur = &c.att
 	if c.slots.loadedAt < 0 || now-c.slots.loadedAt > stateMaxAge {
 		c.reload(now, -1, net)
 	}

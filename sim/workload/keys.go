@@ -16,9 +16,14 @@ import (
 // KeyDist chooses keys k0 … k{n-1}. It is immutable after NewKeyDist and
 // shared by every client of a run; each client draws with its own stream.
 type KeyDist struct {
-	n   int
-	cum []uint64 // zipf: cumulative weights; nil for uniform
+	n     int
+	cum   []uint64 // zipf: cumulative weights; nil for uniform
+	names []string // "k0" … made once, so a draw allocates nothing (up to namedKeys keys)
 }
+
+// namedKeys bounds how many key names NewKeyDist makes ahead; beyond it a
+// draw builds its name.
+const namedKeys = 1 << 16
 
 // NewKeyDist returns the uniform distribution over keys keys when
 // zipfMilli is 0, else Zipf's law with exponent s = zipfMilli/1000: key
@@ -28,7 +33,10 @@ func NewKeyDist(keys, zipfMilli int) (*KeyDist, error) {
 	if keys < 1 {
 		return nil, fmt.Errorf("workload: %d keys; need at least one", keys)
 	}
-	d := &KeyDist{n: keys}
+	d := &KeyDist{n: keys, names: make([]string, min(keys, namedKeys))}
+	for i := range d.names {
+		d.names[i] = "k" + strconv.Itoa(i)
+	}
 	if zipfMilli == 0 {
 		return d, nil
 	}
@@ -54,7 +62,13 @@ func (d *KeyDist) Index(r *rand.Rand) int {
 }
 
 // Key draws one key name.
-func (d *KeyDist) Key(r *rand.Rand) string { return "k" + strconv.Itoa(d.Index(r)) }
+func (d *KeyDist) Key(r *rand.Rand) string {
+	i := d.Index(r)
+	if i < len(d.names) {
+		return d.names[i]
+	}
+	return "k" + strconv.Itoa(i)
+}
 
 // weightBits is the fixed-point scale of a weight: rank 1 weighs 2^40, so
 // a million keys sum to less than 2^60.

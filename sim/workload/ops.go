@@ -163,7 +163,7 @@ func (c *Client) finish(now time.Duration, st history.Status, errText string) {
 	if st == history.Unknown {
 		a.op.Result = ""
 	}
-	c.history = append(c.history, a.op)
+	c.record(a.op)
 	c.cur = nil
 	jitter := time.Duration(c.rnd.Int64N(int64(c.interval()) + 1))
 	c.next = now + c.interval()/2 + jitter
