@@ -1,0 +1,71 @@
+package reports
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestFitExponent: a cost that grows as N³ fits slope 3.
+func TestFitExponent(t *testing.T) {
+	var ps []ScalePoint
+	for _, n := range []int{100, 200, 600, 2000} {
+		ps = append(ps, ScalePoint{Series: "Scale", Nodes: n, CPUPerSec: 1e-6 * math.Pow(float64(n), 3)})
+	}
+	if e, ok := FitExponent(ps, "Scale", 200, 2000); !ok || math.Abs(e-3) > 1e-9 {
+		t.Errorf("exponent %v %v, want 3", e, ok)
+	}
+	if _, ok := FitExponent(ps, "Scale", 2000, 2000); ok {
+		t.Error("one size fitted")
+	}
+}
+
+// TestParseScaleBench reads benchmark lines, skipping the rest, and names
+// the line of a result without the cost metric.
+func TestParseScaleBench(t *testing.T) {
+	in := "goos: linux\nBenchmarkScale/nodes=600         \t       1\t138917724693 ns/op\t     1.480 cpu-s/virtual-s\t 594.8 peak-heap-MiB\n" +
+		"BenchmarkScaleMassFailure/nodes=60-2 1 5 ns/op 0.002 cpu-s/virtual-s\nPASS\n"
+	ps, err := ParseScaleBench(strings.NewReader(in))
+	if err != nil || len(ps) != 2 || ps[0].Nodes != 600 || ps[0].CPUPerSec != 1.48 || ps[0].Metrics["peak-heap-MiB"] != 594.8 ||
+		ps[1].Series != "ScaleMassFailure" || ps[1].Nodes != 60 {
+		t.Fatalf("%+v %v", ps, err)
+	}
+	if _, err := ParseScaleBench(strings.NewReader("x\nBenchmarkScale/nodes=6 1 5 ns/op\n")); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("err %v", err)
+	}
+}
+
+// TestScalePlot draws the README's scaling figure from the benchmark data
+// kept in testdata/scale-bench.txt (make bench-scale rewrites both). The
+// golden is the data behind the plot; -update also redraws scale.png and
+// scale.svg beside it.
+func TestScalePlot(t *testing.T) {
+	f, err := os.Open("testdata/scale-bench.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ps, err := ParseScaleBench(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fig, err := ScaleFigure(ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fig.XLabel != "nodes" || fig.YLabel != "CPU seconds per virtual second" || !strings.Contains(fig.Title, "cluster size") {
+		t.Errorf("labels %q %q %q", fig.Title, fig.XLabel, fig.YLabel)
+	}
+	b, err := json.MarshalIndent(fig, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "scale-plot.golden.json", append(b, '\n'))
+	if *update {
+		if _, err := fig.Save("testdata"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
