@@ -4,6 +4,8 @@ package checker
 // with its verdict, the exact operations named, and the lost writes.
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"rcsim/checker/history"
+	"rcsim/sim/trace"
 )
 
 func readHistory(t *testing.T, path string) []history.Op {
@@ -153,11 +156,87 @@ func TestCheckLinearizableErrors(t *testing.T) {
 func TestVisualize(t *testing.T) {
 	ops := readHistory(t, "testdata/bad/register-lost-write.jsonl")
 	var b strings.Builder
-	if err := Visualize("register", ops, &b); err != nil {
+	if err := Visualize(Visual{Model: "register", Ops: ops}, &b); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(b.String(), "<html") || !strings.Contains(b.String(), `set \"c0-2\"`) {
+	if !strings.Contains(b.String(), "<html") || !strings.Contains(b.String(), `k: set \"c0-2\"`) {
 		t.Fatalf("no HTML with the ops: %.200s", b.String())
+	}
+}
+
+// TestVisualizePage: failing keys first and named, unknown keys listed, ok
+// keys cut at MaxDrawnOps, and the trace's faults, failovers and admin
+// steps, the notes and the time ticks as annotations.
+func TestVisualizePage(t *testing.T) {
+	var ops []history.Op
+	for k := 0; k < 3*MaxDrawnOps/100; k++ { // ok keys of 100 ops each
+		for i := 0; i < 100; i++ {
+			at := time.Duration(k*1000+i*10) * time.Millisecond
+			ops = append(ops, history.Op{Client: 0, Kind: "set", Key: fmt.Sprintf("ok%03d", k), Value: fmt.Sprint(k, "-", i),
+				Invoke: at, Return: at + time.Millisecond, Status: history.OK, Result: "OK"})
+		}
+	}
+	ops = append(ops,
+		history.Op{Client: 1, Kind: "set", Key: "zbad", Value: "a", Invoke: 0, Return: 1, Status: history.OK, Result: "OK"},
+		history.Op{Client: 1, Kind: "get", Key: "zbad", Invoke: 2, Return: 3, Status: history.OK, Nil: true})
+	res, err := CheckLinearizable("register", ops, time.Minute)
+	if err != nil || len(res.Keys) != 1 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	keys := append(res.Keys, KeyVerdict{Key: "ok001", Verdict: VerdictUnknown, Reason: "the budget ran out while checking this key"})
+	events := []trace.Event{
+		{At: time.Second, Kind: trace.Partition, Value: "m0 | m1 m2"},
+		{At: 2 * time.Second, Node: "m0r0", Kind: trace.Promoted, Peer: "m0", Epoch: 7},
+		{At: 3 * time.Second, Kind: trace.Heal},
+		{At: 4 * time.Second, Node: "m1", Kind: trace.Crash, Value: "persist"},
+		{At: 5 * time.Second, Kind: trace.Admin, Value: "reshard 100 slots m0 -> m1: done"},
+	}
+	notes := []history.Note{{At: 6 * time.Second, Line: 9, Who: ":nemesis", Text: ":info :kill"}}
+	var b strings.Builder
+	if err := Visualize(Visual{Model: "register", Ops: ops, Keys: keys, Trace: events, Notes: notes, Title: "h.jsonl"}, &b); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	for _, want := range []string{"<title>h.jsonl: linearizability</title>", "<b>zbad</b>: illegal",
+		"<b>ok001</b>: unknown (the budget ran out while checking this key)", "Keys drawn: zbad, ok001, ok000, ok002,",
+		"ok keys are not drawn, to keep the page small"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	i := strings.Index(page, "const data = ")
+	var data struct {
+		Partitions []struct {
+			History []struct{ Description string }
+		}
+		Annotations []struct{ Tag, Description string }
+	}
+	if err := json.Unmarshal([]byte(page[i+len("const data = "):strings.Index(page[i:], "\n")+i]), &data); err != nil {
+		t.Fatal(err)
+	}
+	if d := data.Partitions[0].History[0].Description; !strings.HasPrefix(d, "zbad: ") {
+		t.Errorf("first partition starts with %q, want the failing key", d)
+	}
+	drawn := 0
+	for _, p := range data.Partitions[2:] {
+		drawn += len(p.History)
+	}
+	if drawn > MaxDrawnOps {
+		t.Errorf("%d ops of ok keys drawn, over %d", drawn, MaxDrawnOps)
+	}
+	tags := map[string][]string{}
+	for _, a := range data.Annotations {
+		tags[a.Tag] = append(tags[a.Tag], a.Description)
+	}
+	want := map[string][]string{"faults": {"partition m0 | m1 m2", "heal", "crash m1"}, "failovers": {"m0r0 promoted over m0"},
+		"admin": {"reshard 100 slots m0 -> m1: done"}, "nemesis": {":info :kill"}}
+	for tag, w := range want {
+		if !reflect.DeepEqual(tags[tag], w) {
+			t.Errorf("%s annotations %q, want %q", tag, tags[tag], w)
+		}
+	}
+	if len(tags["virtual time"]) < 5 || tags["virtual time"][0] != "0.000s" {
+		t.Errorf("time ticks %q", tags["virtual time"])
 	}
 }
 

@@ -8,7 +8,6 @@ package checker
 import (
 	"cmp"
 	"fmt"
-	"io"
 	"runtime"
 	"slices"
 	"sort"
@@ -103,7 +102,7 @@ func prepare(model string, ops []history.Op) ([]prepared, error) {
 			byKey[op.Key] = p
 		}
 		out := output{Result: op.Result, Nil: op.Nil, List: op.List, Unknown: op.Status == history.Unknown}
-		p.ops = append(p.ops, porcupine.Operation{ClientId: op.Client, Input: input{op.Kind, op.Value},
+		p.ops = append(p.ops, porcupine.Operation{ClientId: op.Client, Input: input{op.Kind, op.Value, op.Key},
 			Call: int64(op.Invoke), Output: out, Return: int64(op.Return), Metadata: op})
 		p.source = append(p.source, op)
 	}
@@ -294,42 +293,4 @@ func involved(p prepared, info porcupine.LinearizationInfo) []history.Op {
 	}
 	slices.SortStableFunc(out, func(a, b history.Op) int { return cmp.Compare(a.Invoke, b.Invoke) })
 	return out
-}
-
-// Visualize writes Porcupine's HTML visualization of ops checked against
-// model: one lane per client, the linearization (or the largest partial
-// ones) per key. The HTML is for people: it is not byte-stable, so keep it
-// out of golden files. Keys over MaxConcurrentPerKey are left out. Pass one key's ops (KeyVerdict.Ops, or all ops of a
-// failing key) to keep it small.
-func Visualize(model string, ops []history.Op, w io.Writer) error {
-	m, err := porcupineModel(model)
-	if err != nil {
-		return err
-	}
-	parts, err := prepare(model, ops)
-	if err != nil {
-		return err
-	}
-	var all []porcupine.Operation
-	index := map[string]int{}
-	kept := parts[:0]
-	for _, p := range parts {
-		if maxConcurrent(p.ops) > MaxConcurrentPerKey {
-			continue // as in CheckLinearizable: too costly to search
-		}
-		index[p.key] = len(kept)
-		kept = append(kept, p)
-		all = append(all, p.ops...)
-	}
-	parts = kept
-	m.Partition = func(h []porcupine.Operation) [][]porcupine.Operation {
-		out := make([][]porcupine.Operation, len(parts))
-		for _, o := range h {
-			k := index[o.Metadata.(history.Op).Key]
-			out[k] = append(out[k], o)
-		}
-		return out
-	}
-	_, info := porcupine.CheckOperationsVerbose(m, all, DefaultBudget)
-	return porcupine.Visualize(m, info, w)
 }

@@ -22,10 +22,12 @@ import (
 // Models is the set of model names CheckLinearizable accepts.
 var Models = []string{"register", "counter", "list"}
 
-// input is an op's call as a model sees it.
+// input is an op's call as a model sees it. Key is only for the
+// visualization's descriptions (a model sees one key).
 type input struct {
 	Kind  string
 	Value string
+	Key   string
 }
 
 // output is an op's answer as a model sees it.
@@ -167,7 +169,7 @@ func stepList(state, in, out any) (bool, any) {
 func describeOp(in, out any) string {
 	i, o := in.(input), out.(output)
 	var b strings.Builder
-	b.WriteString(i.Kind)
+	b.WriteString(i.Key + ": " + i.Kind)
 	if i.Value != "" || IsWrite(i.Kind) && i.Kind != "incr" {
 		b.WriteString(" " + strconv.Quote(i.Value))
 	}
@@ -178,6 +180,8 @@ func describeOp(in, out any) string {
 		b.WriteString(" -> nil")
 	case i.Kind == "lrange":
 		fmt.Fprintf(&b, " -> %q", o.List)
+	case o.Result == "" && i.Kind == "rpush":
+		b.WriteString(" -> ok")
 	default:
 		b.WriteString(" -> " + o.Result)
 	}

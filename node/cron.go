@@ -34,6 +34,7 @@ func (n *Node) clusterCron() {
 	n.manualFailoverCheckTimeout()
 	if n.myself.is(FlagSlave) {
 		n.handleManualFailover()
+		n.reportElectionExpired()
 		n.handleSlaveFailover()
 		n.maybeMigrate()
 	}

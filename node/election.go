@@ -67,10 +67,7 @@ func (n *Node) handleSlaveFailover() {
 		return // WAITING_DELAY
 	}
 	if authAge > authTimeout {
-		if n.failoverAuthSent && !n.failoverExpired {
-			n.failoverExpired = true // report the expiry once
-			n.emit(trace.ElectionExpire, nil, n.failoverAuthEpoch, "")
-		}
+		n.reportElectionExpired()
 		return // EXPIRED
 	}
 	if !n.failoverAuthSent {
@@ -87,6 +84,22 @@ func (n *Node) handleSlaveFailover() {
 			n.emit(trace.ConfigEpoch, nil, me.configEpoch, "election")
 		}
 		n.failoverReplaceYourMaster()
+	}
+}
+
+// reportElectionExpired emits ElectionExpire once, as soon as a sent
+// request's auth_timeout has passed. clusterCron calls it on every replica
+// before clusterHandleSlaveFailover, whose early returns (master no longer
+// FAIL, data too old) would otherwise delay the report to whenever the
+// function next got this far. Redis only logs "Failover attempt expired";
+// the report changes no state.
+func (n *Node) reportElectionExpired() {
+	if !n.failoverAuthSent || n.failoverExpired {
+		return
+	}
+	if timeout, _ := n.authTimeouts(); n.now-n.failoverAuthTime > timeout {
+		n.failoverExpired = true
+		n.emit(trace.ElectionExpire, nil, n.failoverAuthEpoch, "")
 	}
 }
 

@@ -18,7 +18,7 @@ type PeerView struct {
 	ID          ID
 	Flags       Flags
 	Master      ID
-	ConfigEpoch uint64
+	ConfigEpoch uint64 // a replica shows its master's, as CLUSTER NODES does (clusterGenNodeDescription)
 	Slots       []SlotRange
 	LinkUp      bool // my outbound bus link to it is connected
 }
@@ -36,7 +36,7 @@ func (n *Node) View() View {
 		if p == me {
 			continue
 		}
-		pv := PeerView{ID: p.id, Flags: p.flags, ConfigEpoch: p.configEpoch,
+		pv := PeerView{ID: p.id, Flags: p.flags, ConfigEpoch: nodeEpoch(p),
 			Slots: p.slots.Ranges(), LinkUp: p.link != nil && p.link.connected}
 		if p.master != nil {
 			pv.Master = p.master.id

@@ -22,9 +22,9 @@ import (
 
 // ScalePoint is one benchmark result: a cluster size and its costs.
 type ScalePoint struct {
-	Series    string  `json:"series"` // the benchmark: Scale, ScaleMassFailure
-	Nodes     int     `json:"nodes"`
-	CPUPerSec float64 `json:"cpu_s_per_virtual_s"`
+	Series    string             `json:"series"` // the benchmark: Scale, ScaleMassFailure
+	Nodes     int                `json:"nodes"`
+	CPUPerSec float64            `json:"cpu_s_per_virtual_s"`
 	Metrics   map[string]float64 `json:"-"` // every metric of the line, by unit
 }
 

@@ -140,6 +140,11 @@ func (p *parser) fault(n *yaml.Node, path string, nm names, limit time.Duration)
 		}
 	}
 	ok = p.lasting(&f, m, path) && ok
+	if v := m["for"]; ok && f.For > 0 && limit >= 0 && f.At+f.For > limit {
+		p.add(v.Line, path+".for", fmt.Sprintf("ends at %s, after the end of the run (duration %s)",
+			fmtDur(f.At+f.For), fmtDur(limit)))
+		ok = false
+	}
 	return f, p.action(&f, m[string(f.Kind)], path+"."+string(f.Kind), nm) && ok
 }
 

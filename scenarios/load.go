@@ -6,6 +6,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -20,12 +21,26 @@ var library embed.FS
 // is neither a built-in nor a file.
 var ErrNotFound = errors.New("no such scenario")
 
+// MaxFileBytes caps a scenario file (4 MiB, some 100,000 fault steps): the
+// YAML parser needs tens of times a file's size in memory, so a larger file
+// (or /dev/zero) is refused before it is parsed.
+const MaxFileBytes = 4 << 20
+
 // Load reads and parses the scenario file at path; messages name the file as
-// path. A file that cannot be read gives the *os.PathError.
+// path. A file that cannot be read gives the *os.PathError; one larger than
+// MaxFileBytes an error saying so, after reading no more than that.
 func Load(path string) (*Scenario, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(data) > MaxFileBytes {
+		return nil, fmt.Errorf("%s: larger than %d MiB, the limit for a scenario file", path, MaxFileBytes>>20)
 	}
 	return Parse(path, data)
 }

@@ -171,8 +171,8 @@ func genFaults(t *rapid.T, s *Scenario) []Fault {
 		f := Fault{At: genDur(t, "at", 0, s.Duration), Persist: true}
 		f.Kind = rapid.SampledFrom(faultKinds).Draw(t, "fault-kind")
 		genAction(t, s, &f)
-		if f.Kind.Lasts() && rapid.Bool().Draw(t, "for-set") {
-			f.For = genDur(t, "for", 1, maxDuration)
+		if f.Kind.Lasts() && f.At < s.Duration && rapid.Bool().Draw(t, "for-set") {
+			f.For = genDur(t, "for", 1, s.Duration-f.At) // a fault may not outlast the run
 		}
 		if f.Kind.Lasts() && rapid.Bool().Draw(t, "id-set") {
 			f.ID = "f" + strconv.Itoa(i)

@@ -324,6 +324,26 @@ func TestMastersTarget(t *testing.T) {
 	}
 }
 
+// TestLoadRefusesHugeFiles: a file over MaxFileBytes (a 5 MiB faults list,
+// or /dev/zero, which never ends) is refused after reading the limit.
+func TestLoadRefusesHugeFiles(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("name: big\ndescription: many faults\nduration: 60s\ncluster: {masters: 3}\nfaults:\n")
+	for b.Len() <= MaxFileBytes+1<<20 {
+		b.WriteString("  - {at: 10s, crash: m0}\n")
+	}
+	big := filepath.Join(t.TempDir(), "big.yaml")
+	if err := os.WriteFile(big, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{big, "/dev/zero"} {
+		_, err := Load(path)
+		if want := path + ": larger than 4 MiB, the limit for a scenario file"; err == nil || err.Error() != want {
+			t.Errorf("Load(%s): %v, want %q", path, err, want)
+		}
+	}
+}
+
 // TestReplBacklogSizeUnits: repl-backlog-size takes bytes with redis.conf's
 // memory units (memtoull: k, m, g are powers of 1000, kb, mb, gb of 1024, any
 // case), defaults to 1mb, and names the file, line and field when wrong.

@@ -200,8 +200,11 @@ func (p *parser) boolean(n *yaml.Node, path string) (bool, bool) {
 	return false, false
 }
 
-// maxDuration bounds every duration in a file, the run's included.
-const maxDuration = 24 * time.Hour
+// MaxDuration bounds every duration in a file, the run's included, and
+// rcsim run --until.
+const MaxDuration = 24 * time.Hour
+
+const maxDuration = MaxDuration
 
 // duration reads a Go duration string ("10s", "200us") in [lo, maxDuration].
 func (p *parser) duration(n *yaml.Node, path string, lo time.Duration) (time.Duration, bool) {

@@ -18,16 +18,12 @@ import (
 	"rcsim/sim/trace"
 )
 
-// DefaultMaxEvents bounds a run that would otherwise never end (a message
-// storm from a bug): a run stops after this many events.
-const DefaultMaxEvents = 200_000_000
-
 // Options tune one run. The zero value runs the scenario for its duration,
 // hashing the trace without writing it.
 type Options struct {
 	Seed      uint64        // the run's seed; 0 means the scenario's own
 	Until     time.Duration // stop at this virtual time; 0 means the scenario's duration
-	MaxEvents int           // stop after this many events; 0 means DefaultMaxEvents
+	MaxEvents int           // stop after this many kernel events; 0 means DefaultMaxEvents
 	Trace     io.Writer     // trace.jsonl goes here, if not nil
 	KeepTrace bool          // keep the events in Result.Trace (the checker needs them)
 	HashEvery int           // print a running trace hash every N events to HashOut
@@ -40,7 +36,14 @@ type Options struct {
 	// Dump receives the dumps: per node a named summary, then nodes.conf,
 	// CLUSTER NODES, CLUSTER INFO and CLUSTER SHARDS as Redis prints them.
 	Dump func(at time.Duration, node string, text string)
+	// Abort, if set, is asked every AbortEvery events whether to give the
+	// run up (a caller's wall-clock limit, an interrupt): the run then stops
+	// with StopReason "aborted", its result a prefix of the whole run's.
+	Abort func() bool
 }
+
+// AbortEvery is how many events pass between two calls of Options.Abort.
+const AbortEvery = 4096
 
 // Result is what a run leaves behind.
 type Result struct {
@@ -52,7 +55,7 @@ type Result struct {
 	Steps       int           // number of kernel events processed
 	BusMessages int           // cluster-bus messages put on the wire (replication and clients not counted)
 	VirtualEnd  time.Duration // virtual time at which the run stopped
-	StopReason  string        // "duration" or "event limit"
+	StopReason  string        // "duration", "event limit" or "aborted"
 	Nodes       []NodeInfo    // the nodes, in endpoint order
 	OpenSlots   []string      // slots still open at the end on live nodes: "m1: 1234 importing from m0"
 }
@@ -85,6 +88,12 @@ func Run(s *scenarios.Scenario, opt Options) (*Result, error) {
 	}
 	if opt.MaxEvents == 0 {
 		opt.MaxEvents = DefaultMaxEvents
+	}
+	if opt.Until < 0 || opt.MaxEvents < 0 {
+		return nil, fmt.Errorf("sim: negative Until %s or MaxEvents %d", opt.Until, opt.MaxEvents)
+	}
+	if err := CheckCost(s, opt.Until, opt.MaxEvents); err != nil {
+		return nil, err
 	}
 	w, err := newWorld(s, opt)
 	if err != nil {

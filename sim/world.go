@@ -314,6 +314,10 @@ func (w *world) run() {
 			w.stop = "event limit"
 			break
 		}
+		if w.opt.Abort != nil && w.steps%AbortEvery == 0 && w.opt.Abort() {
+			w.stop = "aborted"
+			break
+		}
 		ev, _ := w.q.pop()
 		w.now = ev.at
 		w.steps++

@@ -311,8 +311,11 @@ func calibrationTables(points []calibrate.Point) []reports.CalibrationTable {
 		for _, r := range p.Rows {
 			row := []string{r.Phase}
 			for _, s := range []calibrate.Sample{r.Real, r.Sim} {
-				row = append(row, strconv.Itoa(s.N), fmtF(s.Median, 0), fmtF(s.P10, 0), fmtF(s.P90, 0),
-					fmtF(s.Min, 0)+".."+fmtF(s.Max, 0))
+				if s.N == 0 {
+					row = append(row, "0", "-", "-", "-", "-")
+					continue
+				}
+				row = append(row, strconv.Itoa(s.N), fmtMs(s.Median), fmtMs(s.P10), fmtMs(s.P90), fmtMs(s.Min)+".."+fmtMs(s.Max))
 			}
 			t.Rows = append(t.Rows, append(row, errCol(r), fmtF(r.KSD, 2), fmtF(r.KSP, 3)))
 			if r.Phase != "lost_writes" {

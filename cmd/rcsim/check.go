@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -107,7 +108,9 @@ func checkFile(path string, f checkFlags, stdout io.Writer) error {
 		}
 	}
 	if f.html != "" {
-		if err := writeVisualization(f.html, f.model, ops); err != nil {
+		v := checker.Visual{Model: f.model, Ops: ops, Keys: c.Keys, Trace: events, Notes: file.Notes,
+			Budget: f.budget, Title: filepath.Base(path)}
+		if err := writeVisualization(f.html, v); err != nil {
 			return err
 		}
 	}
@@ -148,11 +151,32 @@ func readTraceFile(path string) ([]trace.Event, error) {
 		return nil, badInput("--trace: %v", err)
 	}
 	defer fh.Close()
-	events, err := trace.Read(path, fh)
+	events, err := trace.Read(path, &boundedReader{r: fh, left: history.MaxInputBytes, path: path})
 	if err != nil {
 		return nil, inputError{err}
 	}
 	return events, nil
+}
+
+// boundedReader fails with a clear error once more than left bytes were
+// asked of it, so a huge trace is refused after reading the limit (the same
+// as a history's, history.MaxInputBytes), not after filling memory.
+type boundedReader struct {
+	r    io.Reader
+	left int64
+	path string
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, fmt.Errorf("%s is larger than the limit of %d MiB", b.path, history.MaxInputBytes>>20)
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	return n, err
 }
 
 func writeJSONFile(path string, v any) error {
@@ -166,14 +190,14 @@ func writeJSONFile(path string, v any) error {
 	return nil
 }
 
-// writeVisualization writes Porcupine's HTML for ops to path.
-func writeVisualization(path, model string, ops []history.Op) error {
+// writeVisualization writes the Porcupine page of v to path.
+func writeVisualization(path string, v checker.Visual) error {
 	hf, err := os.Create(path)
 	if err != nil {
 		return badInput("%v", err)
 	}
 	defer hf.Close()
-	if err := checker.Visualize(model, ops, hf); err != nil {
+	if err := checker.Visualize(v, hf); err != nil {
 		return simBugError{fmt.Sprintf("rcsim: visualization: %v", err)}
 	}
 	return nil

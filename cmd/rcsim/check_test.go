@@ -189,6 +189,11 @@ func TestCheckMalformed(t *testing.T) {
 		if code != exitBadInput || !strings.Contains(errs, "/dev/zero:1: line longer than the limit of 16 MiB") {
 			t.Errorf("/dev/zero: exit %d: %s", code, errs)
 		}
+		good := filepath.Join("..", "..", "checker", "testdata", "good", "register.jsonl")
+		code, _, errs = runCLI(t, "check", good, "--trace", "/dev/zero")
+		if code != exitBadInput || !strings.Contains(errs, "/dev/zero:1: line longer than 16 MiB: not a trace") {
+			t.Errorf("--trace /dev/zero: exit %d: %s", code, errs)
+		}
 	}
 }
 

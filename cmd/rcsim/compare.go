@@ -56,7 +56,13 @@ func compareSim(w io.Writer, s *scenarios.Scenario, seed uint64, real checker.Su
 	}
 	row("minority write window", window(realRes.Events, real.Failovers, realRes.History), window(res.Trace, simSum.Failovers, res.History))
 	for _, e := range real.Expectations {
-		row("expect "+e.Name+" "+e.Want, e.Got, "")
+		got := ""
+		for _, x := range simSum.Expectations {
+			if x.Name == e.Name {
+				got = x.Got
+			}
+		}
+		row("expect "+e.Name+" "+e.Want, e.Got, got)
 	}
 	return nil
 }

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -40,14 +42,17 @@ replaced. Run i uses seed --seed+i. Each run is checked (the expectations every
 schedule must meet, lost writes, linearizability, the trace invariants). The
 first run of each failure class is shrunk to a minimal scenario (fewest faults,
 shortest run, fewest clients, keys and operations) that fails the same way and
-saved to --out with its seed, with the run it came from. Exits 0 when nothing
-failed, 1 when something did, 2 on bad input, 3 if the simulator panicked.`,
+saved to --out with its seed, with the run it came from. --time is a hard
+limit on all of it, and the first Ctrl-C stops early the same way: runs in
+flight are given up, shrinking keeps what it has, the findings are saved.
+Exits 0 when nothing failed, 1 when something did, 2 on bad input, 3 if the
+simulator panicked.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error { return exploreCmd(args[0], f, stdout) },
 	}
 	fl := cmd.Flags()
 	fl.IntVar(&f.runs, "runs", 0, "number of schedules to run (0: until --time is up)")
-	fl.DurationVar(&f.time, "time", 0, "wall-clock limit on the runs (e.g. 10m); no new run starts after it")
+	fl.DurationVar(&f.time, "time", 0, "wall-clock limit on the whole exploration, shrinking included (e.g. 10m); what was found by then is saved")
 	fl.StringVarP(&f.out, "out", "o", "", "directory for the shrunk scenarios (default out/explore-NAME)")
 	fl.Uint64Var(&f.seed, "seed", 1, "seed of the first run")
 	fl.BoolVar(&f.allowBugs, "allow-bugs", false, "allow the scenario's x-bugs switches (deliberately broken Redis rules)")
@@ -100,10 +105,27 @@ func exploreConfig(arg string, f exploreFlags) (explore.Config, error) {
 }
 
 func exploreCmd(arg string, f exploreFlags, stdout io.Writer) error {
+	// The first Ctrl-C stops the exploration and saves what it found; a
+	// second one kills the process as usual.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt)
+	defer signal.Stop(sig)
+	var interrupted atomic.Bool
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-sig:
+			interrupted.Store(true)
+			signal.Stop(sig)
+		case <-done:
+		}
+	}()
 	cfg, err := exploreConfig(arg, f)
 	if err != nil {
 		return err
 	}
+	cfg.Stop = interrupted.Load
 	dir := f.out
 	if dir == "" {
 		dir = filepath.Join("out", "explore-"+cfg.Base.Name)
@@ -121,8 +143,19 @@ func exploreCmd(arg string, f exploreFlags, stdout io.Writer) error {
 		return inputError{err}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "explored %s: %d runs (seeds %d..%d), %d failed, in %s\n", cfg.Base.Name, rep.Runs,
-		cfg.Seed, cfg.Seed+uint64(max(rep.Runs, 1))-1, rep.Failed, rep.Elapsed.Round(time.Millisecond))
+	stopped := ""
+	switch {
+	case interrupted.Load():
+		stopped = " (interrupted: runs in flight given up, shrinking cut short)"
+	case rep.Stopped:
+		stopped = fmt.Sprintf(" (stopped at --time %s: runs in flight given up, shrinking cut short)", f.time)
+	}
+	seeds := "no run finished"
+	if rep.Runs > 0 {
+		seeds = fmt.Sprintf("seeds %d..%d", cfg.Seed, cfg.Seed+uint64(rep.Runs)-1)
+	}
+	fmt.Fprintf(&b, "explored %s: %d runs (%s), %d failed, in %s%s\n", cfg.Base.Name, rep.Runs,
+		seeds, rep.Failed, rep.Elapsed.Round(time.Millisecond), stopped)
 	panicked := false
 	for _, fd := range rep.Findings {
 		line, err := saveFinding(dir, cfg.Base.Name, fd)
@@ -170,10 +203,13 @@ func saveFinding(dir, base string, fd explore.Finding) (string, error) {
 	if s.Bugs.Any() {
 		bugs = " --allow-bugs"
 	}
-	return fmt.Sprintf("%s: %d runs, first seed %d; shrunk in %d runs to %d faults, %s, %d clients, %d keys, %d/s, %d ops\n"+
-		"  %s (original: %s)\n  reproduce: rcsim run %s%s\n",
-		fd.Class, fd.Count, fd.Seed, fd.Shrunk.Runs, len(s.Faults), s.Duration, s.Workload.Clients, s.Workload.Keys,
-		s.Workload.Rate, o.Summary.Check.Ops, paths[0], paths[1], paths[0], bugs), nil
+	shrunk := fmt.Sprintf("shrunk in %d runs to %d faults, %s, %d clients, %d keys, %d/s, %d ops", fd.Shrunk.Runs,
+		len(s.Faults), s.Duration, s.Workload.Clients, s.Workload.Keys, s.Workload.Rate, o.Summary.Check.Ops)
+	if fd.Shrunk.Runs == 0 {
+		shrunk = "not shrunk (stopped first)"
+	}
+	return fmt.Sprintf("%s: %d runs, first seed %d; %s\n  %s (original: %s)\n  reproduce: rcsim run %s%s\n",
+		fd.Class, fd.Count, fd.Seed, shrunk, paths[0], paths[1], paths[0], bugs), nil
 }
 
 func trimTo(s string, n int) string {

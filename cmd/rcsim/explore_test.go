@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"rcsim/scenarios"
 	"rcsim/sim/explore"
@@ -107,5 +110,72 @@ func TestExploreBadInput(t *testing.T) {
 		if code != exitBadInput || !strings.Contains(errs, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %d containing %q", tc.args, code, errs, exitBadInput, tc.want)
 		}
+	}
+}
+
+// longScenario is minority-partition lasting 2 h: one run of it takes
+// minutes of CPU.
+func longScenario(t *testing.T) string {
+	b, err := os.ReadFile(filepath.Join("..", "..", "scenarios", "library", "minority-partition.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "long.yaml")
+	if err := os.WriteFile(path, bytes.Replace(b, []byte("duration: 60s"), []byte("duration: 2h"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestExploreTimeIsAHardLimit: with runs far longer than --time, explore
+// gives them up at the limit and still saves its summary.
+func TestExploreTimeIsAHardLimit(t *testing.T) {
+	out := t.TempDir()
+	start := time.Now()
+	code, stdout, errs := runCLI(t, "explore", longScenario(t), "--time", "2s", "--out", out)
+	if took := time.Since(start); code != exitOK || took > 30*time.Second {
+		t.Fatalf("exit %d after %s: %s%s", code, took, stdout, errs)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "summary.txt"))
+	if err != nil || !strings.Contains(string(b), "stopped at --time 2s") {
+		t.Errorf("summary.txt: %v %q", err, b)
+	}
+}
+
+// TestExploreSavesOnInterrupt: the first SIGINT stops the exploration the
+// way --time does, and what it found is saved.
+func TestExploreSavesOnInterrupt(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "x") // made by exploreCmd after it set up its SIGINT handler
+	long := longScenario(t)
+	type result struct {
+		code   int
+		stdout string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, stdout, _ := runCLI(t, "explore", long, "--runs", "4", "--out", out)
+		done <- result{code, stdout}
+	}()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(out); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("explore did not start")
+		}
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-done:
+		if r.code != exitOK || !strings.Contains(r.stdout, "(interrupted: runs in flight given up") {
+			t.Errorf("exit %d: %s", r.code, r.stdout)
+		}
+		if _, err := os.Stat(filepath.Join(out, "summary.txt")); err != nil {
+			t.Error(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("explore did not stop within 30s of SIGINT")
 	}
 }

@@ -182,3 +182,33 @@ func TestFailedAdminStepFailsTheRun(t *testing.T) {
 		t.Errorf("admin-ok: false expects the failure; exit %d:\n%s", code, out)
 	}
 }
+
+// TestRunBoundsExit2: out-of-range run bounds are refused at once, a run
+// that cannot fit in --max-events is refused before it starts, and one that
+// reaches the limit says so; all exit 2.
+func TestRunBoundsExit2(t *testing.T) {
+	heavy := filepath.Join(t.TempDir(), "heavy.yaml")
+	if err := os.WriteFile(heavy, []byte("name: heavy\ndescription: 24 h of 1000 clients at 10M/s\nduration: 24h\n"+
+		"workload: {kind: register, clients: 1000, rate: 10000000/s}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"master-crash", "--until", "1000h"}, "--until 1000h0m0s: want 0 (the scenario's duration) up to 24h0m0s"},
+		{[]string{"master-crash", "--until", "-5s"}, "--until -5s"},
+		{[]string{"master-crash", "--dump-at", "100h"}, "--dump-at 100h0m0s: want a time from 0 to the end of the run (60.000s)"},
+		{[]string{"master-crash", "--dump-at", "-1s"}, "--dump-at -1s"},
+		{[]string{"master-crash", "--until", "20s", "--dump-at", "30s"}, "end of the run (20.000s)"},
+		{[]string{"master-crash", "--max-events", "0"}, "--max-events 0"},
+		{[]string{heavy}, "the run needs at least 1728005184000 events"},
+		{[]string{"master-crash", "--max-events", "30000"}, "stopped at the event limit (--max-events 30000) at virtual"},
+	}
+	for _, c := range cases {
+		code, _, errs := runCLI(t, append(append([]string{"run"}, c.args...), "--out", t.TempDir(), "-q")...)
+		if code != exitBadInput || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, errs, c.want)
+		}
+	}
+}

@@ -11,10 +11,13 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,8 +28,17 @@ import (
 
 // TestMain lets the test binary serve as the re-executed harness inside a
 // network namespace (realredis.Reexec runs os.Executable()).
+// RCSIM_TEST_RUN_ARGS (JSON) makes it run those arguments as rcsim, for
+// the Ctrl-C test.
 func TestMain(m *testing.M) {
 	if args, ok := realredis.ChildArgs(); ok {
+		os.Exit(run(args, os.Stdout, os.Stderr))
+	}
+	if v := os.Getenv("RCSIM_TEST_RUN_ARGS"); v != "" {
+		var args []string
+		if err := json.Unmarshal([]byte(v), &args); err != nil {
+			os.Exit(exitBadInput)
+		}
 		os.Exit(run(args, os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
@@ -157,6 +169,53 @@ expect:
 	}
 }
 
+// TestCalibrateInterrupted sends SIGINT to a calibration while its servers
+// run, as Ctrl-C does, and checks it exits 1 with every server gone.
+func TestCalibrateInterrupted(t *testing.T) {
+	needRedis(t)
+	base := defaultPort() + 50 // clear of the other tests' block
+	args, _ := json.Marshal([]string{"calibrate", "--faults", "kill", "--trials", "1", "--seeds", "2",
+		"--timeouts", "1000", "--port", strconv.Itoa(base), "--out", t.TempDir()})
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "RCSIM_TEST_RUN_ARGS="+string(args))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	// Wait until the servers listen (their ports are taken), then interrupt.
+	deadline := time.Now().Add(20 * time.Second)
+	for !portTaken(base) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no server listening on %d after 20s:\n%s", base, out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitFailed {
+		t.Errorf("interrupted calibrate: %v, want exit %d\n%s", err, exitFailed, out.String())
+	}
+	if !strings.Contains(out.String(), "every server was killed") {
+		t.Errorf("no word of the cleanup:\n%s", out.String())
+	}
+	if _, err := realredis.FreePorts("127.0.0.1", base, 6, 6); err != nil {
+		t.Errorf("after SIGINT: %v: a server was left behind", err)
+	}
+}
+
+func portTaken(port int) bool {
+	c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), 50*time.Millisecond)
+	if err == nil {
+		c.Close()
+	}
+	return err == nil
+}
+
 func readCSV(t *testing.T, path string) [][]string {
 	t.Helper()
 	fh, err := os.Open(path)
@@ -181,4 +240,28 @@ func envInt(t *testing.T, name string, def int) int {
 		t.Fatalf("%s=%q: want a positive integer", name, v)
 	}
 	return n
+}
+
+// Bad input to the real-server commands is refused with exit 2 and a
+// message naming what is wrong, before any server starts (no redis-server
+// needed).
+func TestRealBadInput(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"replay", "master-crash"}, "--real is required"},
+		{[]string{"replay", "flapping-master-link", "--real"}, `flapping-master-link.yaml:`},
+		{[]string{"replay", "flapping-master-link", "--real"}, `fault "flap" cannot be applied to real processes`},
+		{[]string{"replay", "master-crash", "--real", "--server", "/nonexistent/redis-server"}, "/nonexistent/redis-server not found"},
+		{[]string{"calibrate", "--faults", "kill,boom"}, `unknown fault "boom"`},
+		{[]string{"calibrate", "--timeouts", "5"}, "5 ms is outside 100..60000"},
+		{[]string{"calibrate", "--replicas", "0"}, "--replicas: want 1..5"},
+		{[]string{"calibrate", "--cli", "/nonexistent/redis-cli"}, "/nonexistent/redis-cli not found"},
+	} {
+		code, out, errs := runCLI(t, c.args...)
+		if code != exitBadInput || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d, stderr %q (stdout %q); want exit 2 and %q", c.args, code, errs, out, c.want)
+		}
+	}
 }

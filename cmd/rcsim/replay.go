@@ -118,7 +118,7 @@ func replay(arg string, f replayFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sum, err := checkReal(s, res)
+	sum, err := checkReal(s, res, seed)
 	if err != nil {
 		return err
 	}
@@ -179,10 +179,10 @@ func runReal(s *scenarios.Scenario, f realFlags, seed uint64, dir string, stderr
 // checkReal judges a real run with the checker: the history's
 // linearizability and lost writes, failovers timed from the observed trace,
 // and the scenario's expectations that a real run can show.
-func checkReal(s *scenarios.Scenario, res *realredis.Result) (checker.Summary, error) {
+func checkReal(s *scenarios.Scenario, res *realredis.Result, seed uint64) (checker.Summary, error) {
 	x := expectOf(s.Expect)
 	x.FailoverWithin, x.ConvergedWithin, x.ClusterOK = nil, nil, nil // judged below, or not at all
-	sum, err := checker.Check(checker.Input{Scenario: s.Name, Seed: s.Seed, VirtualMs: res.End.Milliseconds(),
+	sum, err := checker.Check(checker.Input{Scenario: s.Name, Seed: seed, VirtualMs: res.End.Milliseconds(),
 		Events: len(res.Events), History: res.History, Model: modelOf(s), Expect: x, Budget: 30 * time.Second,
 		EndMs: res.End.Milliseconds()})
 	if err != nil {
@@ -268,7 +268,8 @@ func writeReal(dir string, s *scenarios.Scenario, res *realredis.Result, sum che
 		return err
 	}
 	if m := modelOf(s); m != "" && len(res.History) > 0 {
-		return writeVisualization(filepath.Join(dir, "linearizability.html"), m, res.History)
+		return writeVisualization(filepath.Join(dir, "linearizability.html"), checker.Visual{Model: m, Ops: res.History,
+			Keys: sum.Check.Keys, Trace: res.Events, Budget: 30 * time.Second, Title: s.Name})
 	}
 	return nil
 }

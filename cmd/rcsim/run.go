@@ -29,6 +29,7 @@ type runFlags struct {
 	allowBugs bool
 	quiet     bool
 	converge  time.Duration
+	maxEvents int
 }
 
 func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -51,6 +52,8 @@ checker's verdict, and exits 0 if every expectation held, 1 if one failed,
 	fl.DurationSliceVar(&f.dumpAt, "dump-at", nil, "dump every node's state at these virtual times (e.g. 12s,30s)")
 	fl.BoolVar(&f.allowBugs, "allow-bugs", false, "allow the scenario's x-bugs switches (deliberately broken Redis rules)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only the summary line")
+	fl.IntVar(&f.maxEvents, "max-events", sim.DefaultMaxEvents,
+		"stop after this many kernel events (an error, exit 2); a run that needs more is refused up front")
 	fl.DurationVar(&f.converge, "converge-within", 0,
 		"bound of the convergence invariant after the last fault or admin step (default: the scenario's converged-within, else 30s)")
 	return cmd
@@ -63,6 +66,9 @@ func runOne(arg string, f runFlags, stdout, stderr io.Writer) error {
 	}
 	if s.Bugs.Any() && !f.allowBugs {
 		return badInput("%s: x-bugs: the scenario breaks Redis rules on purpose; rerun with --allow-bugs", s.File)
+	}
+	if err := checkRunFlags(s, f); err != nil {
+		return err
 	}
 	seed := f.seed
 	if seed == 0 {
@@ -87,10 +93,38 @@ func runOne(arg string, f runFlags, stdout, stderr io.Writer) error {
 		return err
 	}
 	printSummary(stdout, s, sum, dir, f.quiet)
+	if res.StopReason == "event limit" {
+		return badInput("%s seed %d: stopped at the event limit (--max-events %d) at virtual %s of %s: the verdict covers only that part; raise --max-events or shorten the run",
+			s.Name, seed, f.maxEvents, trace.FormatTime(res.VirtualEnd), trace.FormatTime(end(s, f)))
+	}
 	if !sum.OK {
 		return failedError{fmt.Sprintf("%s seed %d: an expectation failed (see %s)", s.Name, seed, filepath.Join(dir, "summary.json"))}
 	}
 	return nil
+}
+
+// checkRunFlags checks --until, --dump-at and --max-events against s.
+func checkRunFlags(s *scenarios.Scenario, f runFlags) error {
+	if f.until < 0 || f.until > scenarios.MaxDuration {
+		return badInput("--until %s: want 0 (the scenario's duration) up to %s", f.until, scenarios.MaxDuration)
+	}
+	if f.maxEvents <= 0 {
+		return badInput("--max-events %d: want a positive number", f.maxEvents)
+	}
+	for _, at := range f.dumpAt {
+		if at < 0 || at > end(s, f) {
+			return badInput("--dump-at %s: want a time from 0 to the end of the run (%s)", at, trace.FormatTime(end(s, f)))
+		}
+	}
+	return nil
+}
+
+// end is the virtual time the run stops at.
+func end(s *scenarios.Scenario, f runFlags) time.Duration {
+	if f.until > 0 {
+		return f.until
+	}
+	return s.Duration
 }
 
 // simulate runs the scenario, writing trace.jsonl as it goes; a panic inside
@@ -102,7 +136,7 @@ func simulate(s *scenarios.Scenario, seed uint64, dir string, f runFlags, stdout
 	}
 	defer tf.Close()
 	bw := bufio.NewWriterSize(tf, 1<<20)
-	opt := sim.Options{Seed: seed, Until: f.until, Trace: bw, KeepTrace: true, AllowBugs: f.allowBugs,
+	opt := sim.Options{Seed: seed, Until: f.until, MaxEvents: f.maxEvents, Trace: bw, KeepTrace: true, AllowBugs: f.allowBugs,
 		HashEvery: f.hashEvery, HashOut: stdout, DumpAt: f.dumpAt}
 	if len(f.dumpAt) > 0 {
 		opt.Dump = func(at time.Duration, name, text string) {
@@ -177,7 +211,8 @@ func writeOutputs(dir string, s *scenarios.Scenario, res *sim.Result, sum checke
 	}
 	// The visualization of every run with a workload, linearizable or not.
 	if m := modelOf(s); m != "" && len(res.History) > 0 {
-		return writeVisualization(filepath.Join(dir, "linearizability.html"), m, res.History)
+		return writeVisualization(filepath.Join(dir, "linearizability.html"), checker.Visual{Model: m, Ops: res.History,
+			Keys: sum.Check.Keys, Trace: res.Trace, Budget: 30 * time.Second, Title: s.Name})
 	}
 	return nil
 }

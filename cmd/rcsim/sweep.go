@@ -15,6 +15,7 @@ import (
 
 	"rcsim/reports"
 	"rcsim/scenarios"
+	"rcsim/sim"
 	"rcsim/sim/sweep"
 )
 
@@ -29,6 +30,7 @@ type sweepFlags struct {
 	shardCount int
 	allowBugs  bool
 	quiet      bool
+	maxEvents  int
 }
 
 func newSweepCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -57,6 +59,7 @@ and exits 0. Exit 2 on bad input, 3 when the simulator panicked in some run.`,
 	fl.IntVar(&f.shardCount, "shard-count", 0, "number of shards when the index comes from JOB_COMPLETION_INDEX")
 	fl.BoolVar(&f.allowBugs, "allow-bugs", false, "allow the scenario's x-bugs switches")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
+	fl.IntVar(&f.maxEvents, "max-events", sim.DefaultMaxEvents, "stop each run after this many kernel events; a run that needs more is refused up front")
 	return cmd
 }
 
@@ -86,6 +89,9 @@ func sweepOf(arg string, f sweepFlags) (*sweep.Sweep, sweep.Options, error) {
 		return nil, opt, inputError{err}
 	}
 	sw, err := sweep.New(arg, s, axes, seeds, f.allowBugs)
+	if err == nil {
+		err = sw.SetMaxEvents(f.maxEvents)
+	}
 	if err != nil {
 		return nil, opt, inputError{err}
 	}

@@ -7,6 +7,7 @@
 package explore
 
 import (
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"slices"
@@ -34,7 +35,14 @@ const (
 type Options struct {
 	AllowBugs bool          // permit the scenario's x-bugs switches
 	Budget    time.Duration // per-key Porcupine budget (0: 10 s)
+	// Stop, if set, is asked during a run whether to give it up (sim's
+	// Options.Abort): Run then returns ErrStopped.
+	Stop func() bool
 }
+
+// ErrStopped is Run's error for a run given up because Options.Stop said
+// so; it has no outcome.
+var ErrStopped = errors.New("explore: stopped")
 
 // Outcome is one run judged.
 type Outcome struct {
@@ -72,9 +80,12 @@ func Run(s *scenarios.Scenario, opt Options) (out Outcome, err error) {
 			err = nil
 		}
 	}()
-	res, err := sim.Run(s, sim.Options{KeepTrace: true, AllowBugs: opt.AllowBugs})
+	res, err := sim.Run(s, sim.Options{KeepTrace: true, AllowBugs: opt.AllowBugs, Abort: opt.Stop})
 	if err != nil {
 		return out, err
+	}
+	if res.StopReason == "aborted" {
+		return out, ErrStopped
 	}
 	out.Seed, out.TraceSHA256 = res.Seed, res.TraceSHA256
 	if out.Summary, err = Check(s, res, opt.Budget); err != nil {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"rcsim/scenarios"
@@ -19,7 +20,7 @@ type Config struct {
 	Base       *scenarios.Scenario
 	Menu       gen.Menu
 	Runs       int           // schedules to run (0: until Time is up)
-	Time       time.Duration // wall-clock limit on the runs (0: none; Runs must then be set)
+	Time       time.Duration // wall-clock limit on the whole exploration, shrinking included (0: none; Runs must then be set)
 	Seed       uint64        // run i uses seed Seed+i (0 means 1)
 	Workers    int           // runs in parallel (0: GOMAXPROCS)
 	ShrinkRuns int           // budget of each shrinking (0: DefaultShrinkRuns)
@@ -27,6 +28,8 @@ type Config struct {
 	// Progress, if set, is called for every run in seed order, from the
 	// goroutine that called Explore.
 	Progress func(s *scenarios.Scenario, o Outcome)
+	// Options.Stop, if set, ends the exploration early (an interrupt) the
+	// way Time does.
 }
 
 // Finding is one failure class found: how often, the first run that showed
@@ -45,6 +48,10 @@ type Report struct {
 	Failed   int       // runs that failed in any way
 	Findings []Finding // one per class, in the order they were first seen
 	Elapsed  time.Duration
+	// Stopped is true when Time ran out or Options.Stop said so: runs in
+	// flight were given up (Runs counts only the prefix of seeds that
+	// finished) and shrinking kept the smallest scenario found by then.
+	Stopped bool
 }
 
 // Explore runs nemesis schedules around cfg.Base, one per seed, and
@@ -65,9 +72,21 @@ func Explore(cfg Config) (Report, error) {
 		return Report{}, errors.New("explore: set Runs, Time or both")
 	}
 	start := time.Now()
+	outer := cfg.Stop
+	var stopped atomic.Bool
+	cfg.Stop = func() bool {
+		if stopped.Load() {
+			return true
+		}
+		if outer != nil && outer() || cfg.Time > 0 && time.Since(start) >= cfg.Time {
+			stopped.Store(true)
+			return true
+		}
+		return false
+	}
 	var rep Report
 	byClass := map[string]int{}
-	err := runAll(cfg, start, func(s *scenarios.Scenario, o Outcome) {
+	err := runAll(cfg, func(s *scenarios.Scenario, o Outcome) {
 		rep.Runs++
 		if cfg.Progress != nil {
 			cfg.Progress(s, o)
@@ -88,7 +107,7 @@ func Explore(cfg Config) (Report, error) {
 		return rep, err
 	}
 	shrinkAll(cfg, rep.Findings)
-	rep.Elapsed = time.Since(start)
+	rep.Elapsed, rep.Stopped = time.Since(start), stopped.Load()
 	return rep, nil
 }
 
@@ -101,9 +120,9 @@ type result struct {
 }
 
 // runAll runs the schedules on cfg.Workers goroutines and hands the results
-// to collect in seed order. After cfg.Time no new run starts; the runs
-// collected are a prefix of the seeds.
-func runAll(cfg Config, start time.Time, collect func(*scenarios.Scenario, Outcome)) error {
+// to collect in seed order. Once cfg.Stop says so no new run starts and the
+// runs in flight give up; the runs collected are a prefix of the seeds.
+func runAll(cfg Config, collect func(*scenarios.Scenario, Outcome)) error {
 	jobs, results := make(chan int), make(chan result)
 	var wg sync.WaitGroup
 	for range cfg.Workers {
@@ -123,7 +142,7 @@ func runAll(cfg Config, start time.Time, collect func(*scenarios.Scenario, Outco
 	go func() {
 		defer close(jobs)
 		for i := 0; cfg.Runs == 0 || i < cfg.Runs; i++ {
-			if cfg.Time > 0 && time.Since(start) >= cfg.Time {
+			if cfg.Stop() {
 				return
 			}
 			jobs <- i
@@ -133,6 +152,7 @@ func runAll(cfg Config, start time.Time, collect func(*scenarios.Scenario, Outco
 	pending := map[int]result{}
 	next := 0
 	var firstErr error
+	stopped := false
 	for r := range results {
 		pending[r.i] = r
 		for {
@@ -142,10 +162,13 @@ func runAll(cfg Config, start time.Time, collect func(*scenarios.Scenario, Outco
 			}
 			delete(pending, next)
 			next++
-			if p.err != nil && firstErr == nil {
+			switch {
+			case errors.Is(p.err, ErrStopped):
+				stopped = true // this seed and the later ones are not counted
+			case p.err != nil && firstErr == nil:
 				firstErr = p.err
 			}
-			if firstErr == nil {
+			if firstErr == nil && !stopped {
 				collect(p.s, p.o)
 			}
 		}

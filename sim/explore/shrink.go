@@ -5,6 +5,7 @@ package explore
 // not have, until no reduction helps or the budget is spent.
 
 import (
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,6 +70,9 @@ func Shrink(s *scenarios.Scenario, class string, opt ShrinkOptions) (Shrunk, err
 				}
 				sh.Runs++
 				o, err := Run(cand, opt.Options)
+				if errors.Is(err, ErrStopped) {
+					return sh, nil // the smallest found so far
+				}
 				if err != nil || !o.Has(class) || !subset(o.Classes, allowed) {
 					continue
 				}
@@ -237,12 +241,14 @@ func dropFaults(s *scenarios.Scenario, _ string) []*scenarios.Scenario {
 	return out
 }
 
-// lastFault is when the last fault step happens (0 without faults).
+// lastFault is when the last fault step happens or a fault ends itself (its
+// At + For), 0 without faults: a scenario may not end before that.
 func lastFault(s *scenarios.Scenario) time.Duration {
-	if len(s.Faults) == 0 {
-		return 0
+	var last time.Duration
+	for _, f := range s.Faults {
+		last = max(last, f.At+f.For)
 	}
-	return s.Faults[len(s.Faults)-1].At
+	return last
 }
 
 // trimTail ends the run earlier: right after the last fault plus a second,

@@ -10,6 +10,7 @@ package realredis
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"slices"
@@ -253,14 +254,14 @@ func (c *client) do(addr string, deadline time.Time, asking bool, args []string)
 	if conn == nil {
 		var err error
 		if conn, err = Dial(addr, c.local, time.Until(deadline)); err != nil {
-			return Reply{}, errors.Join(ErrNotSent, err)
+			return Reply{}, fmt.Errorf("%w: %v", ErrNotSent, err)
 		}
 		c.conns[addr] = conn
 	}
 	if asking {
 		if _, err := conn.Do(deadline, "ASKING"); err != nil {
 			c.drop(addr)
-			return Reply{}, errors.Join(ErrNotSent, err)
+			return Reply{}, fmt.Errorf("%w: %v", ErrNotSent, err)
 		}
 	}
 	r, err := conn.Do(deadline, args...)

@@ -97,5 +97,3 @@ func OnSignal(stop func(os.Signal)) (cancel func()) {
 	}()
 	return func() { signal.Stop(ch); close(done) }
 }
-
-var execLookPath = exec.LookPath

@@ -6,11 +6,13 @@ package realredis
 // firewall rule; the others are refused by name before anything starts.
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -114,28 +116,11 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*Result, erro
 	if say == nil {
 		say = func(string, ...any) {}
 	}
-	total := s.Cluster.Masters * (1 + s.Cluster.ReplicasPerMaster)
-	cfg := Config{Server: opt.Server, CLI: opt.CLI, Dir: opt.Dir, Masters: s.Cluster.Masters,
-		Replicas: s.Cluster.ReplicasPerMaster, Settings: Settings(s.Cluster.Config), BasePort: opt.BasePort}
-	var clientIPs []string
-	if InNamespace() {
-		for i := 0; i < total; i++ {
-			cfg.IPs = append(cfg.IPs, NodeIP(i))
-		}
-		for i := 0; i < s.Workload.Clients; i++ {
-			clientIPs = append(clientIPs, ClientIP(i))
-		}
-		if err := SetupLoopback(append(slices.Clone(cfg.IPs), clientIPs...)); err != nil {
-			return nil, err
-		}
-		_ = Heal()
-	} else {
-		base, err := FreePorts("127.0.0.1", opt.BasePort, max(opt.PortSpan, total), total)
-		if err != nil {
-			return nil, err
-		}
-		cfg.BasePort = base
+	cfg, clientIPs, err := layout(s, opt)
+	if err != nil {
+		return nil, err
 	}
+	total := cfg.Masters * (1 + cfg.Replicas)
 	procs := NewProcs()
 	defer procs.KillAll()
 	say("starting %d servers (%s) and forming the cluster", total, opt.Server)
@@ -152,16 +137,13 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*Result, erro
 	defer stopObs()
 	wg.Add(1)
 	go func() { defer wg.Done(); obs.Run(obsCtx) }()
-	var cl *Clients
 	clCtx, stopClients := context.WithCancel(ctx)
 	defer stopClients()
-	if k := s.Workload.Kind; k != "" && k != "none" && s.Workload.Clients > 0 {
-		keys, err := workload.NewKeyDist(s.Workload.Keys, s.Workload.ZipfMilli)
-		if err != nil {
-			return nil, err
-		}
-		cl = NewClients(Workload{Kind: k, Clients: s.Workload.Clients, Rate: s.Workload.Rate, Keys: keys,
-			Timeout: s.Workload.Timeout, ReadRatio: s.Workload.ReadRatio, IPs: clientIPs, Seed: opt.Seed}, c, start)
+	cl, err := clientsOf(s, c, clientIPs, opt.Seed, start)
+	if err != nil {
+		return nil, err
+	}
+	if cl != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); cl.Run(clCtx) }()
 	}
@@ -186,6 +168,47 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*Result, erro
 		runErr = ctx.Err()
 	}
 	return res, runErr
+}
+
+// layout places the nodes and clients: inside the namespace each on its own
+// address (loopback brought up, any partition left by an earlier trial
+// healed); outside, every node on 127.0.0.1 at the first free block of
+// ports from opt.BasePort.
+func layout(s *scenarios.Scenario, opt Options) (Config, []string, error) {
+	total := s.Cluster.Masters * (1 + s.Cluster.ReplicasPerMaster)
+	cfg := Config{Server: opt.Server, CLI: opt.CLI, Dir: opt.Dir, Masters: s.Cluster.Masters,
+		Replicas: s.Cluster.ReplicasPerMaster, Settings: Settings(s.Cluster.Config), BasePort: opt.BasePort}
+	if !InNamespace() {
+		base, err := FreePorts("127.0.0.1", opt.BasePort, max(opt.PortSpan, total), total)
+		cfg.BasePort = base
+		return cfg, nil, err
+	}
+	var clientIPs []string
+	for i := 0; i < total; i++ {
+		cfg.IPs = append(cfg.IPs, NodeIP(i))
+	}
+	for i := 0; i < s.Workload.Clients; i++ {
+		clientIPs = append(clientIPs, ClientIP(i))
+	}
+	if err := SetupLoopback(append(slices.Clone(cfg.IPs), clientIPs...)); err != nil {
+		return cfg, nil, err
+	}
+	return cfg, clientIPs, Heal()
+}
+
+// clientsOf returns the scenario's clients against c, or nil without a
+// workload.
+func clientsOf(s *scenarios.Scenario, c *Cluster, ips []string, seed uint64, start time.Time) (*Clients, error) {
+	w := s.Workload
+	if w.Kind == "" || w.Kind == "none" || w.Clients == 0 {
+		return nil, nil
+	}
+	keys, err := workload.NewKeyDist(w.Keys, w.ZipfMilli)
+	if err != nil {
+		return nil, err
+	}
+	return NewClients(Workload{Kind: w.Kind, Clients: w.Clients, Rate: w.Rate, Keys: keys, Timeout: w.Timeout,
+		ReadRatio: w.ReadRatio, IPs: ips, Seed: seed}, c, start), nil
 }
 
 // runner applies the scenario's faults.
@@ -218,7 +241,7 @@ func (r *runner) timeline(ctx context.Context, start time.Time, say func(string,
 	}
 	steps = append(steps, step{r.s.Duration, "end of the run", func() error { return nil }})
 	for len(steps) > 0 {
-		slices.SortStableFunc(steps, func(a, b step) int { return int(a.at - b.at) })
+		slices.SortStableFunc(steps, func(a, b step) int { return cmp.Compare(a.at, b.at) })
 		st := steps[0]
 		steps = steps[1:]
 		if st.at > r.s.Duration {
@@ -248,12 +271,17 @@ func (r *runner) apply(f scenarios.Fault) func() error {
 			if err != nil {
 				return err
 			}
+			if n.Pid == 0 {
+				return fmt.Errorf("crash: %s is not running", n.Name)
+			}
+			// Recorded first: the process dies as the signal is sent, and
+			// reaping it takes a moment more.
+			r.obs.Record(trace.Event{Kind: trace.Crash, Node: n.Name, Value: "persist"})
 			if err := r.c.Kill(n); err != nil {
 				return err
 			}
 			r.down[n.Name] = true
 			r.order = append(r.order, n.Name)
-			r.obs.Record(trace.Event{Kind: trace.Crash, Node: n.Name, Value: "persist"})
 			undo = func() error { return r.restart(n) }
 		case scenarios.Restart:
 			n, err := r.node(f.Target)
@@ -477,5 +505,5 @@ func lookPath(b string) (string, error) {
 		_, err := os.Stat(b)
 		return b, err
 	}
-	return execLookPath(b)
+	return exec.LookPath(b)
 }

@@ -19,6 +19,13 @@ func Merge(dirs []string, out string) (Spec, error) {
 	if len(dirs) == 0 {
 		return Spec{}, fmt.Errorf("merge: no directories")
 	}
+	if st, err := os.Stat(out); err == nil {
+		for _, d := range dirs {
+			if ds, err := os.Stat(d); err == nil && os.SameFile(st, ds) {
+				return Spec{}, fmt.Errorf("merge: --out %s is one of the shards being merged; write the merge elsewhere", out)
+			}
+		}
+	}
 	var spec Spec
 	byRun := map[int]line{}
 	from := map[int]string{}
@@ -40,6 +47,9 @@ func Merge(dirs []string, out string) (Spec, error) {
 		for _, l := range lines {
 			if l.run < 0 || l.run >= spec.Runs() {
 				return Spec{}, fmt.Errorf("merge: %s: run %d is outside the sweep (0..%d)", filepath.Join(d, RunsFile), l.run, spec.Runs()-1)
+			}
+			if err := spec.checkSeed(filepath.Join(d, RunsFile), l); err != nil {
+				return Spec{}, fmt.Errorf("merge: %w", err)
 			}
 			if old, dup := byRun[l.run]; dup && !bytes.Equal(old.json, l.json) {
 				return Spec{}, fmt.Errorf("merge: run %d differs between %s and %s", l.run, from[l.run], d)

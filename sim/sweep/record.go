@@ -84,12 +84,15 @@ func sameSpec(a, b Spec) bool {
 // line is one record as stored: its index and its exact JSON bytes.
 type line struct {
 	run  int
+	seed uint64
 	json []byte
 }
 
 // readRuns reads DIR/runs.jsonl up to its last complete, well-formed line:
-// an interrupted sweep may have left half a line. It returns the lines and
-// the byte length they cover. A missing file is no lines.
+// an interrupted sweep may have left half a line, at the end only. It
+// returns the lines and the byte length they cover. A missing file is no
+// lines; a malformed line with records after it is an error (the file was
+// damaged, not interrupted), naming the line.
 func readRuns(path string) ([]line, int64, error) {
 	f, err := os.Open(path)
 	if os.IsNotExist(err) {
@@ -102,7 +105,8 @@ func readRuns(path string) ([]line, int64, error) {
 	r := bufio.NewReaderSize(f, 1<<20)
 	var out []line
 	var good int64
-	for {
+	torn := 0 // the number of a malformed line, if one was seen
+	for n := 1; ; n++ {
 		b, err := r.ReadBytes('\n')
 		if err == io.EOF {
 			return out, good, nil // a last line without its newline is cut off
@@ -111,14 +115,29 @@ func readRuns(path string) ([]line, int64, error) {
 			return nil, 0, err
 		}
 		var head struct {
-			Run *int `json:"run"`
+			Run  *int    `json:"run"`
+			Seed *uint64 `json:"seed"`
 		}
-		if json.Unmarshal(b, &head) != nil || head.Run == nil {
-			return out, good, nil // a torn write: everything from here is redone
+		ok := json.Unmarshal(b, &head) == nil && head.Run != nil && head.Seed != nil
+		switch {
+		case torn > 0 && len(bytes.TrimSpace(b)) > 0:
+			return nil, 0, fmt.Errorf("%s:%d: a malformed record with more records after it: the file is damaged, not "+
+				"interrupted (remove or mend line %d to rerun that run)", path, torn, torn)
+		case !ok:
+			torn = n // a torn last write is cut off; anything after it is an error
+		default:
+			out = append(out, line{run: *head.Run, seed: *head.Seed, json: bytes.TrimSuffix(b, []byte("\n"))})
+			good += int64(len(b))
 		}
-		out = append(out, line{*head.Run, bytes.TrimSuffix(b, []byte("\n"))})
-		good += int64(len(b))
 	}
+}
+
+// checkSeed refuses a record whose seed is not the one its run index has.
+func (sp Spec) checkSeed(path string, l line) error {
+	if want := sp.Seed(l.run); l.seed != want {
+		return fmt.Errorf("%s: run %d has seed %d, but run %d of this sweep has seed %d", path, l.run, l.seed, l.run, want)
+	}
+	return nil
 }
 
 // csvHeader names runs.csv's columns: the run, the seed, one column per

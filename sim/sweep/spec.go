@@ -4,11 +4,15 @@ package sweep
 // and how run indices map to (settings, seed) points and to shards.
 
 import (
+	"cmp"
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 
 	"rcsim/scenarios"
+	"rcsim/sim"
 )
 
 // Axis is one swept setting: a scenario key as scenarios.Set takes it and
@@ -31,6 +35,8 @@ type Spec struct {
 	Axes         []Axis   `json:"axes"`
 	Seeds        []uint64 `json:"seeds"`
 	AllowBugs    bool     `json:"allow_bugs,omitempty"`
+	// MaxEvents is every run's sim.Options.MaxEvents (0: the default).
+	MaxEvents int `json:"max_events,omitempty"`
 }
 
 // FormatVersion is the version of sweep.json and runs.jsonl.
@@ -110,11 +116,18 @@ func ParseAxis(flag string) (Axis, error) {
 	return Axis{Key: key, Values: vals}, nil
 }
 
+// MaxSeeds caps how many seeds one sweep takes, over all comma-separated
+// parts, and how many runs (settings combinations × seeds): at a tenth of a
+// second per run that is still days of CPU time, so only a typo reaches it.
+// A larger study is several sweeps, merged.
+const MaxSeeds = 10_000_000
+
 // ParseSeeds reads "1..200", "1,5,9" or a mix ("1..10,100"). Seeds are
-// positive and distinct, kept in the order given.
+// positive and distinct, kept in the order given, at most MaxSeeds in all.
 func ParseSeeds(s string) ([]uint64, error) {
-	var out []uint64
-	seen := map[uint64]bool{}
+	type span struct{ lo, hi uint64 }
+	var spans []span
+	var total uint64
 	for _, part := range strings.Split(s, ",") {
 		part = strings.TrimSpace(part)
 		lo, hi, isRange := strings.Cut(part, "..")
@@ -124,17 +137,29 @@ func ParseSeeds(s string) ([]uint64, error) {
 			b, err = strconv.ParseUint(hi, 10, 64)
 		}
 		if err != nil || a == 0 || b < a {
-			return nil, fmt.Errorf("--seeds %q: bad part %q (want N, A..B with 0 < A <= B, comma separated)", s, part)
+			return nil, fmt.Errorf("--seeds %q: bad part %q (want N, A..B with 0 < A <= B <= %d, comma separated)",
+				s, part, uint64(math.MaxUint64))
 		}
-		if b-a >= 10_000_000 {
-			return nil, fmt.Errorf("--seeds %q: %q is more than 10 million seeds", s, part)
+		if total += b - a + 1; b-a >= MaxSeeds || total > MaxSeeds {
+			return nil, fmt.Errorf("--seeds %q: more than %d seeds in all (split the study into several sweeps and merge them)",
+				s, MaxSeeds)
 		}
-		for x := a; x <= b; x++ {
-			if seen[x] {
-				return nil, fmt.Errorf("--seeds %q: seed %d given twice", s, x)
-			}
-			seen[x] = true
+		spans = append(spans, span{a, b})
+	}
+	sorted := slices.Clone(spans)
+	slices.SortFunc(sorted, func(x, y span) int { return cmp.Compare(x.lo, y.lo) })
+	for i := 1; i < len(sorted); i++ {
+		if sorted[i].lo <= sorted[i-1].hi {
+			return nil, fmt.Errorf("--seeds %q: seed %d given twice", s, sorted[i].lo)
+		}
+	}
+	out := make([]uint64, 0, total)
+	for _, sp := range spans {
+		for x := sp.lo; ; x++ { // x <= hi would never end at hi = MaxUint64
 			out = append(out, x)
+			if x == sp.hi {
+				break
+			}
 		}
 	}
 	return out, nil
@@ -153,11 +178,16 @@ func New(source string, base *scenarios.Scenario, axes []Axis, seeds []uint64, a
 		return nil, fmt.Errorf("no seeds")
 	}
 	seen := map[string]bool{}
+	runs := len(seeds)
 	for _, a := range axes {
 		if seen[a.Key] {
 			return nil, fmt.Errorf("--set %s given twice", a.Key)
 		}
 		seen[a.Key] = true
+		if runs *= max(len(a.Values), 1); runs > MaxSeeds { // checked per axis: the product cannot overflow
+			return nil, fmt.Errorf("more than %d runs (the --set values' combinations × %d seeds); split the study into several sweeps and merge them",
+				MaxSeeds, len(seeds))
+		}
 	}
 	y, err := scenarios.Marshal(base)
 	if err != nil {
@@ -179,6 +209,30 @@ func New(source string, base *scenarios.Scenario, axes []Axis, seeds []uint64, a
 		sw.points = append(sw.points, s)
 	}
 	return sw, nil
+}
+
+// SetMaxEvents sets every run's event limit (rcsim sweep --max-events) and
+// checks each point fits in it.
+func (sw *Sweep) SetMaxEvents(n int) error {
+	if n < 0 {
+		return fmt.Errorf("--max-events %d: want a positive number", n)
+	}
+	if n == sim.DefaultMaxEvents {
+		n = 0 // sweep.json stays as it was without the flag
+	}
+	sw.Spec.MaxEvents = n
+	return sw.checkCost()
+}
+
+// checkCost refuses a sweep with a point that cannot fit in its event limit
+// (sim.CheckCost), before any run.
+func (sw *Sweep) checkCost() error {
+	for _, s := range sw.points {
+		if err := sim.CheckCost(s, 0, sw.Spec.MaxEvents); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Shard is a deterministic slice of a sweep: the runs whose index i has

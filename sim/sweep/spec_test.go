@@ -1,6 +1,7 @@
 package sweep
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -48,6 +49,13 @@ func TestParseSeeds(t *testing.T) {
 		{"backwards range", "5..1", nil, "bad part"},
 		{"seed twice", "1..3,2", nil, "given twice"},
 		{"not a number", "a", nil, "bad part"},
+		{"the largest seed", "18446744073709551615", []uint64{18446744073709551615}, ""},
+		{"a range ending at the largest seed", "18446744073709551614..18446744073709551615",
+			[]uint64{18446744073709551614, 18446744073709551615}, ""},
+		{"past the largest seed", "18446744073709551616", nil, "bad part"},
+		{"one part over the cap", "1..10000001", nil, "more than 10000000 seeds"},
+		{"parts over the cap together", "1..6000000,7000000..12000000", nil, "more than 10000000 seeds"},
+		{"contained range twice", "1..100,50,200", nil, "seed 50 given twice"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -141,5 +149,29 @@ func TestNewRejectsBadSettings(t *testing.T) {
 				t.Errorf("error %v, want %q", err, c.err)
 			}
 		})
+	}
+}
+
+// TestNewCapsRuns: combinations × seeds over MaxSeeds is refused before any
+// scenario is built, however many axes multiply.
+func TestNewCapsRuns(t *testing.T) {
+	base, err := scenarios.Builtin("master-crash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seeds, err := ParseSeeds("1..5000001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	two := []Axis{{"cluster-node-timeout", []string{"1000", "2000"}}}
+	if _, err := New("master-crash", base, two, seeds, false); err == nil || !strings.Contains(err.Error(), "more than 10000000 runs") {
+		t.Errorf("error %v", err)
+	}
+	var many []Axis
+	for i := 0; i < 70; i++ { // 2^70 combinations
+		many = append(many, Axis{fmt.Sprintf("faults[%d].at", i), []string{"1s", "2s"}})
+	}
+	if _, err := New("master-crash", base, many, []uint64{1}, false); err == nil || !strings.Contains(err.Error(), "more than 10000000 runs") {
+		t.Errorf("error %v", err)
 	}
 }

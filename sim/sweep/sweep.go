@@ -56,6 +56,9 @@ type Result struct {
 // panicking simulation is recorded in its Record and listed in
 // Result.Panics.
 func (sw *Sweep) Run(dir string, opt Options) (Result, error) {
+	if err := sw.checkCost(); err != nil {
+		return Result{}, err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Result{}, err
 	}
@@ -104,10 +107,10 @@ func (sw *Sweep) prepare(dir string, opt Options) ([]line, error) {
 	old, oldShard, err := ReadSpec(dir)
 	switch {
 	case os.IsNotExist(err):
-		if !opt.Resume {
-			if st, err := os.Stat(runsPath); err == nil && st.Size() > 0 {
-				return nil, fmt.Errorf("%s holds runs but no %s; use another --out", dir, SpecFile)
-			}
+		// With or without --resume: runs without the sweep that made them
+		// cannot be resumed, and are not ours to wipe.
+		if st, err := os.Stat(runsPath); err == nil && st.Size() > 0 {
+			return nil, fmt.Errorf("%s holds %s but no %s, so it cannot be resumed; use another --out", dir, RunsFile, SpecFile)
 		}
 		return nil, sw.fresh(dir, opt.Shard)
 	case err != nil:
@@ -128,6 +131,9 @@ func (sw *Sweep) prepare(dir string, opt Options) ([]line, error) {
 	for _, l := range have {
 		if l.run < 0 || l.run >= sw.Spec.Runs() || !opt.Shard.Has(l.run) || seen[l.run] {
 			return nil, fmt.Errorf("%s: run %d does not belong to this sweep or shard, or appears twice", runsPath, l.run)
+		}
+		if err := sw.Spec.checkSeed(runsPath, l); err != nil {
+			return nil, err
 		}
 		seen[l.run] = true
 	}
@@ -210,7 +216,7 @@ func (sw *Sweep) execute(dir string, todo []int, lines []line, opt Options, res 
 		if cw.Flush(); cw.Error() != nil {
 			return nil, cw.Error()
 		}
-		lines = append(lines, line{r.Run, b})
+		lines = append(lines, line{run: r.Run, seed: r.Seed, json: b})
 		res.Ran++
 		if opt.Progress != nil {
 			opt.Progress(len(lines), total)
@@ -272,7 +278,7 @@ func (sw *Sweep) runOne(i int, budget time.Duration) (rec Record) {
 				p, sw.reproduce(i), debug.Stack())}
 		}
 	}()
-	res, err := sim.Run(s, sim.Options{Seed: seed, KeepTrace: true, AllowBugs: sw.Spec.AllowBugs})
+	res, err := sim.Run(s, sim.Options{Seed: seed, KeepTrace: true, AllowBugs: sw.Spec.AllowBugs, MaxEvents: sw.Spec.MaxEvents})
 	if err != nil {
 		panic(err) // New validated the scenario, so this is a simulator bug
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -188,5 +189,64 @@ func TestRunRefusesToMixSweeps(t *testing.T) {
 	}
 	if _, err := smallSweep(t).Run(dir, Options{Jobs: 2, Resume: true, Shard: Shard{1, 2}}); err == nil {
 		t.Errorf("resume of the whole sweep as a shard succeeded")
+	}
+}
+
+// TestResumeRefusesDamagedDirectories: what --resume and merge cannot trust
+// is refused, naming the file, and left as it was.
+func TestResumeRefusesDamagedDirectories(t *testing.T) {
+	edit := func(t *testing.T, dir string, f func(lines []string) []string) {
+		t.Helper()
+		path := filepath.Join(dir, RunsFile)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := f(strings.SplitAfter(string(b), "\n"))
+		if err := os.WriteFile(path, []byte(strings.Join(lines, "")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		name   string
+		damage func(t *testing.T, dir string)
+		want   string
+	}{
+		{"no sweep.json", func(t *testing.T, dir string) {
+			if err := os.Remove(filepath.Join(dir, SpecFile)); err != nil {
+				t.Fatal(err)
+			}
+		}, "holds runs.jsonl but no sweep.json, so it cannot be resumed"},
+		{"torn line in the middle", func(t *testing.T, dir string) {
+			edit(t, dir, func(ls []string) []string { ls[1] = ls[1][:20] + "\n"; return ls })
+		}, "runs.jsonl:2: a malformed record with more records after it"},
+		{"seed not the run's", func(t *testing.T, dir string) {
+			edit(t, dir, func(ls []string) []string {
+				ls[0] = regexp.MustCompile(`"seed":\d+,`).ReplaceAllString(ls[0], `"seed":9,`)
+				return ls
+			})
+		}, "has seed 9, but run"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir, _ := runInto(t, smallSweep(t), Options{Jobs: 2, StopAfter: 4})
+			c.damage(t, dir)
+			before, _ := os.ReadFile(filepath.Join(dir, RunsFile))
+			if _, err := smallSweep(t).Run(dir, Options{Jobs: 2, Resume: true}); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("resume: %v, want %q", err, c.want)
+			}
+			if after, _ := os.ReadFile(filepath.Join(dir, RunsFile)); !bytes.Equal(before, after) {
+				t.Errorf("runs.jsonl changed")
+			}
+		})
+	}
+	s0, _ := runInto(t, smallSweep(t), Options{Jobs: 2, Shard: Shard{0, 2}})
+	s1, _ := runInto(t, smallSweep(t), Options{Jobs: 2, Shard: Shard{1, 2}})
+	before, _ := os.ReadFile(filepath.Join(s1, RunsFile))
+	if _, err := Merge([]string{s0, s1}, s1); err == nil || !strings.Contains(err.Error(), "is one of the shards being merged") {
+		t.Errorf("merge into a shard: %v", err)
+	}
+	if after, _ := os.ReadFile(filepath.Join(s1, RunsFile)); !bytes.Equal(before, after) {
+		t.Errorf("the shard changed")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -101,7 +102,8 @@ func Read(name string, r io.Reader) ([]Event, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
 	var out []Event
-	for line := 1; sc.Scan(); line++ {
+	line := 1
+	for ; sc.Scan(); line++ {
 		raw := sc.Bytes()
 		if len(raw) == 0 {
 			continue
@@ -121,8 +123,10 @@ func Read(name string, r io.Reader) ([]Event, error) {
 		out = append(out, Event{At: time.Duration(*je.TUs) * time.Microsecond, Node: je.Node,
 			Kind: je.Kind, Peer: je.Peer, Epoch: je.Epoch, Value: je.Value})
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %v", name, err)
+	if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
+		return nil, fmt.Errorf("%s:%d: line longer than 16 MiB: not a trace", name, line)
+	} else if err != nil {
+		return nil, fmt.Errorf("%s:%d: %v", name, line, err)
 	}
 	return out, nil
 }

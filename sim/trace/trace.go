@@ -25,7 +25,7 @@ const (
 	Partition Kind = "partition" // Value: the groups, e.g. "m0 client-0 | m1 m2 m0r0 …"
 	Heal      Kind = "heal"      // every partition removed
 	Fault     Kind = "fault"     // any other fault step; Value describes it
-	Finish    Kind = "finish"    // the run ended; Value: why ("duration", "event limit")
+	Finish    Kind = "finish"    // the run ended; Value: why ("duration", "event limit", "aborted")
 )
 
 // Node events, written by a node about its own view. Node is the observer,
