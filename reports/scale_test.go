@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"rcsim/checker"
 )
 
 // TestFitExponent: a cost that grows as N³ fits slope 3.
@@ -67,5 +69,40 @@ func TestScalePlot(t *testing.T) {
 		if _, err := fig.Save("testdata"); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestRecoveryFigure: one box per group of recovery_ms, the runs that never
+// recovered counted, elections averaged per failed master; no figure when
+// no run lost more than one master.
+func TestRecoveryFigure(t *testing.T) {
+	ms := func(v int64) *int64 { return &v }
+	run := func(rec *int64, elections ...int) Run {
+		r := Run{}
+		r.Recovery = &checker.Recovery{RecoveryMs: rec}
+		for _, e := range elections {
+			r.Recovery.Masters = append(r.Recovery.Masters, checker.MasterRecovery{Elections: e})
+		}
+		return r
+	}
+	m := Meta{Scenario: "mass", Axes: []Axis{{Key: "faults[0].crash.masters"}}, Seeds: []uint64{1, 2}}
+	groups := []Group{
+		{Label: "10%", Runs: []Run{run(ms(2000), 1, 1), run(ms(3000), 1, 3)}},
+		{Label: "50%", Runs: []Run{run(nil, 2, 2), run(nil, 4, 4)}},
+	}
+	f := Recovery(m, groups)
+	if f == nil {
+		t.Fatal("no figure")
+	}
+	rows := f.Data.([]RecoveryRow)
+	if len(rows) != 2 || rows[0].RecoveryMs.N != 2 || rows[0].RecoveryMs.Max != 3000 || rows[0].Elections != 1.5 ||
+		rows[1].Unrecovered != 2 || rows[1].Elections != 3 {
+		t.Errorf("rows %+v", rows)
+	}
+	if !strings.Contains(f.Title, "faults[0].crash.masters") || f.YLabel == "" {
+		t.Errorf("title %q y %q", f.Title, f.YLabel)
+	}
+	if Recovery(m, []Group{{Label: "1", Runs: []Run{run(ms(5), 1)}}}) != nil {
+		t.Error("a figure for single failovers")
 	}
 }
