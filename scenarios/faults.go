@@ -307,6 +307,10 @@ func (p *parser) roleTarget(v *yaml.Node, path string, nm names, depth int) (Tar
 		p.add(v.Line, path+".replica_of", "no replicas (replicas-per-master is 0)")
 	default:
 		inner, ok := p.target(m["replica_of"], path+".replica_of", nm, depth+1, false)
+		if ok && inner.Masters != nil {
+			p.add(m["replica_of"].Line, path+".replica_of", "{masters: …} names several nodes; replica_of takes one")
+			return Target{}, false
+		}
 		if ok && slices.Contains(nm.clients, inner.Name) {
 			p.add(m["replica_of"].Line, path+".replica_of", fmt.Sprintf("%q is a client", inner.Name))
 			return Target{}, false
