@@ -21,18 +21,6 @@ type writers struct {
 	write   []int // index of each in registerKey.writes; -1 if not ok
 }
 
-// before is the number of writers invoked at or before t (the ones that
-// can explain a read returning at t).
-func (w *writers) before(t int64) int {
-	n, _ := slices.BinarySearchFunc(w.ops, t, func(op history.Op, t int64) int {
-		if int64(op.Invoke) <= t {
-			return -1
-		}
-		return 1
-	})
-	return n
-}
-
 // registerKey is one key's sets and gets, prepared for the sweeps.
 type registerKey struct {
 	writes []history.Op // ok sets, by invoke
@@ -89,7 +77,7 @@ func newRegisterKey(ops []history.Op) *registerKey {
 		w := k.of[r.Result]
 		n := 0
 		if w != nil {
-			n = w.before(int64(r.Return))
+			n = invokedBy(w.ops, int64(r.Return)) // the sets that can explain it
 		}
 		if n == 0 {
 			k.since[i] = math.MaxInt64 // a value no set wrote (yet): Porcupine names it
@@ -127,17 +115,6 @@ func analyzeRegister(ops []history.Op, a *Anomalies) {
 	k.sweepWrites(a)
 }
 
-// firstInvokedAfter is the index of the first write invoked after t.
-func (k *registerKey) firstInvokedAfter(t int64) int {
-	n, _ := slices.BinarySearchFunc(k.writes, t, func(op history.Op, t int64) int {
-		if int64(op.Invoke) <= t {
-			return -1
-		}
-		return 1
-	})
-	return n
-}
-
 // sweepReads classifies each read that missed a write: stale, evidence of
 // a loss (sweepWrites names the write), or unattributed. Writes enter the
 // trees, indexed by invoke order, once they returned before the read.
@@ -155,7 +132,7 @@ func (k *registerKey) sweepReads(a *Anomalies) {
 		if k.since[i] == math.MaxInt64 {
 			continue
 		}
-		from := k.firstInvokedAfter(k.since[i])
+		from := invokedBy(k.writes, k.since[i]) // the first write invoked after since
 		lo, j := unseen.max(from, len(k.writes))
 		if j < 0 {
 			continue // missed nothing

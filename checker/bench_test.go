@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -111,6 +112,7 @@ func TestGeneratedHistoryIsLinearizable(t *testing.T) {
 func BenchmarkCheck50k(b *testing.B) {
 	ops := genRegister(42, 50000, 100, 50)
 	b.ResetTimer()
+	defer reportCPU(b)()
 	for b.Loop() {
 		s, err := Check(Input{History: ops, Model: "register", Budget: time.Minute})
 		if err != nil || s.Check.Verdict != VerdictOK {
@@ -123,6 +125,7 @@ func BenchmarkCheck50k(b *testing.B) {
 func BenchmarkCheck1M(b *testing.B) {
 	ops := genRegister(42, 1_000_000, 1000, 100)
 	b.ResetTimer()
+	defer reportCPU(b)()
 	for b.Loop() {
 		s, err := Check(Input{History: ops, Model: "register", Budget: 10 * time.Minute})
 		if err != nil || s.Check.Verdict != VerdictOK {
@@ -148,6 +151,7 @@ func BenchmarkOneKeySetsThenNilReads2000(b *testing.B) {
 		ops = append(ops, op)
 	}
 	b.ResetTimer()
+	defer reportCPU(b)()
 	for b.Loop() {
 		s, err := Check(Input{History: ops, Model: "register", Budget: time.Minute})
 		if err != nil || s.Check.Verdict != VerdictIllegal || s.Check.LostWrites != n {
@@ -173,6 +177,7 @@ func BenchmarkHotListKey(b *testing.B) {
 		ops = append(ops, op)
 	}
 	b.ResetTimer()
+	defer reportCPU(b)()
 	for b.Loop() {
 		s, err := Check(Input{History: ops, Model: "list", Budget: time.Minute})
 		if err != nil || s.Check.Verdict != VerdictOK {
@@ -185,9 +190,25 @@ func BenchmarkHotListKey(b *testing.B) {
 func BenchmarkAnalyze50k(b *testing.B) {
 	ops := genRegister(42, 50000, 100, 50)
 	b.ResetTimer()
+	defer reportCPU(b)()
 	for b.Loop() {
 		if a := Analyze("register", ops, time.Time{}); len(a.Lost)+len(a.Stale) != 0 {
 			b.Fatal("anomalies in a linearizable history")
 		}
 	}
+}
+
+// reportCPU reports the process's CPU time (user + system, every thread)
+// per op as cpu-s/op when the returned func runs: on a shared machine the
+// wall time says little.
+func reportCPU(b *testing.B) func() {
+	cpu := func() time.Duration {
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+			return 0
+		}
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	start := cpu()
+	return func() { b.ReportMetric((cpu()-start).Seconds()/float64(b.N), "cpu-s/op") }
 }

@@ -349,3 +349,23 @@ func TestOutsideCorpus(t *testing.T) {
 		}
 	}
 }
+
+// TestAnomalyDecidesUnknownKey: a key too concurrent for Porcupine, but
+// with a nil read after a completed set, is illegal, not unknown.
+func TestAnomalyDecidesUnknownKey(t *testing.T) {
+	var ops []history.Op
+	for c := 0; c <= MaxConcurrentPerKey; c++ {
+		ops = append(ops, history.Op{Client: c, Kind: "set", Key: "k", Value: "v" + strconv.Itoa(c),
+			Invoke: time.Duration(c), Return: time.Duration(1000 + c), Status: history.OK, Result: "OK"})
+	}
+	ops = append(ops, history.Op{Client: 99, Kind: "get", Key: "k", Invoke: 2000, Return: 2001, Status: history.OK, Nil: true})
+	s, err := Check(Input{History: ops, Model: "register", Budget: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.Check
+	if c.Verdict != VerdictIllegal || len(c.Keys) != 1 || c.Keys[0].Verdict != VerdictIllegal ||
+		!strings.Contains(c.Keys[0].Reason, "not linearizable all the same") || c.LostWrites != MaxConcurrentPerKey+1 {
+		t.Fatalf("verdict %s, %d lost, keys %+v", c.Verdict, c.LostWrites, c.Keys)
+	}
+}

@@ -170,3 +170,14 @@ func byReturn(ops []history.Op) []int {
 	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(ops[a].Return, ops[b].Return) })
 	return idx
 }
+
+// invokedBy is the number of ops, in invoke order, invoked at or before t.
+func invokedBy(ops []history.Op, t int64) int {
+	n, _ := slices.BinarySearchFunc(ops, t, func(op history.Op, t int64) int {
+		if int64(op.Invoke) <= t {
+			return -1
+		}
+		return 1
+	})
+	return n
+}

@@ -147,8 +147,8 @@ func Check(in Input) (Summary, error) {
 
 // judgeHistory gathers the history's findings: verdict, lost writes with
 // their mechanisms, stale reads, unattributed reads, and each failing key's
-// context. A key Porcupine left unknown but with a lost write or a stale
-// read is illegal: the anomaly proves it (see Anomalies).
+// context. A key Porcupine left unknown but with an anomaly (a lost write,
+// a stale or an unattributed read) is illegal: the anomaly proves it.
 func judgeHistory(in Input, lin Linearizability, an Anomalies) CheckSummary {
 	lost := make([]history.Op, len(an.Lost))
 	for i, l := range an.Lost {
@@ -187,11 +187,16 @@ func proven(lin *Linearizability, an Anomalies) {
 			why[s.Read.Key] = []history.Op{s.Missed, s.Read, s.Later}
 		}
 	}
+	for _, u := range an.Unattributed {
+		if _, ok := why[u.Read.Key]; !ok {
+			why[u.Read.Key] = []history.Op{u.Read}
+		}
+	}
 	for i := range lin.Keys {
 		k := &lin.Keys[i]
 		if ops, ok := why[k.Key]; ok && k.Verdict == VerdictUnknown {
 			k.Verdict, k.Ops = VerdictIllegal, ops
-			k.Reason += "; not linearizable all the same: the lost write or stale read below proves it"
+			k.Reason += "; not linearizable all the same: the lost write, stale read or read that missed a write below proves it"
 			lin.Verdict = VerdictIllegal
 		}
 	}

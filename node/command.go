@@ -5,6 +5,7 @@ package node
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -230,25 +231,23 @@ func (n *Node) unpauseIfDue() {
 // clusterSlots is CLUSTER SLOTS: one entry per contiguous range of one
 // owner; replicas are listed unless FAIL.
 func (n *Node) clusterSlots() []SlotOwner {
+	// From each owner's ranges (cached with its bitmap) rather than a walk
+	// over the 16,384 slots: clients ask often while a failover settles.
 	var out []SlotOwner
-	for s := 0; s < NumSlots; {
-		o := n.slots[s]
-		if o == nil {
-			s++
+	for _, o := range n.nodes {
+		if o.numSlots == 0 {
 			continue
 		}
-		e := s
-		for e+1 < NumSlots && n.slots[e+1] == o {
-			e++
-		}
-		so := SlotOwner{SlotRange: SlotRange{s, e}, Master: o.addr}
+		var replicas []string
 		for _, r := range o.replicas {
 			if !r.is(FlagFail) {
-				so.Replicas = append(so.Replicas, r.addr)
+				replicas = append(replicas, r.addr)
 			}
 		}
-		out = append(out, so)
-		s = e + 1
+		for _, r := range o.slotRanges() {
+			out = append(out, SlotOwner{SlotRange: r, Master: o.addr, Replicas: replicas})
+		}
 	}
+	slices.SortFunc(out, func(a, b SlotOwner) int { return a.Start - b.Start })
 	return out
 }

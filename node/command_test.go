@@ -2,6 +2,8 @@ package node
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -211,6 +213,44 @@ func TestTryAgainAndAskNotProduced(t *testing.T) {
 		rs := run1(n, time.Second, 1, Cmd{Op: op, Key: key, Value: "v", Asking: true})
 		if k := rs[0].Reply.Kind; k == ReplyAsk || k == ReplyTryAgain || k == ReplyMoved {
 			t.Errorf("op %d on my own slot: %+v", op, rs[0].Reply)
+		}
+	}
+}
+
+// TestClusterSlotsMatchesSlotWalk: CLUSTER SLOTS built from the owners'
+// ranges equals the walk over the slot table (one entry per maximal run of
+// one owner, in slot order), whatever the layout.
+func TestClusterSlotsMatchesSlotWalk(t *testing.T) {
+	n := mk(t, testCfg(), tid(1))
+	rnd := rand.New(rand.NewPCG(7, 7))
+	for round := 0; round < 200; round++ {
+		for k := 0; k < 20; k++ {
+			s := rnd.IntN(NumSlots)
+			n.delSlot(s)
+			if p := n.nodes[rnd.IntN(len(n.nodes))]; !p.is(FlagSlave) && rnd.IntN(4) > 0 {
+				n.addSlot(p, s)
+			}
+		}
+		var want []SlotOwner
+		for s := 0; s < NumSlots; s++ {
+			o := n.slots[s]
+			if o == nil {
+				continue
+			}
+			if l := len(want) - 1; l >= 0 && want[l].End == s-1 && want[l].Master == o.addr {
+				want[l].End = s
+				continue
+			}
+			so := SlotOwner{SlotRange: SlotRange{s, s}, Master: o.addr}
+			for _, r := range o.replicas {
+				if !r.is(FlagFail) {
+					so.Replicas = append(so.Replicas, r.addr)
+				}
+			}
+			want = append(want, so)
+		}
+		if got := n.clusterSlots(); !reflect.DeepEqual(got, want) {
+			t.Fatalf("round %d: CLUSTER SLOTS\n%v\nwant\n%v", round, got, want)
 		}
 	}
 }

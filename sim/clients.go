@@ -75,7 +75,12 @@ func (w *world) bootClients(n int) {
 		panic("sim: invariant: workload validated by scenarios: " + err.Error())
 	}
 	cfg := workload.Config{Kind: wl.Kind, Clients: wl.Clients, Rate: wl.Rate, Keys: keys,
-		Timeout: wl.Timeout, ReadRatio: wl.ReadRatio, Wait: wl.Wait, ReadFromReplicas: wl.ReadFromReplicas}
+		Timeout: wl.Timeout, ReadRatio: wl.ReadRatio, Wait: wl.Wait, ReadFromReplicas: wl.ReadFromReplicas,
+		Record: w.record}
+	// The clients start about Rate operations a second: room for them up
+	// front (within reason), so the history is not regrown and copied as the
+	// run goes.
+	w.ops = make([]history.Op, 0, min(int64(wl.Rate)*int64(w.opt.Until/time.Second+1), 1<<18))
 	// Clients are configured with the cluster's members, not the spares;
 	// they reach a spare only when a MOVED or ASK names it.
 	seeds := make([]string, len(w.hosts)-w.s.Cluster.Spares)
@@ -222,39 +227,26 @@ func (w *world) reply(ev *event) {
 	w.scheduleWake(cs, cs.c.OnReply(w.now, r.seq, r.reply, cs.net))
 }
 
-// finishClients ends every operation still in flight and gathers the history
-// in invoke order (ties by client), with node addresses turned into names.
-// Each client's history is already in invoke order (one operation at a time),
-// so this merges them.
+// record adds a client's completed operation to the run's history, kept in
+// invoke order (ties by client) as it grows, with the node's address turned
+// into its name. Operations complete nearly in invoke order (at most one
+// per client is in flight), so the insertion moves few entries.
+func (w *world) record(op history.Op) {
+	if i, ok := w.byAddr[op.Node]; ok {
+		op.Node = w.hosts[i].name
+	} else {
+		op.Node = "" // never sent
+	}
+	i := len(w.ops)
+	for i > 0 && (w.ops[i-1].Invoke > op.Invoke || w.ops[i-1].Invoke == op.Invoke && w.ops[i-1].Client > op.Client) {
+		i--
+	}
+	w.ops = slices.Insert(w.ops, i, op)
+}
+
+// finishClients ends every operation still in flight (recorded as timed out).
 func (w *world) finishClients() {
-	nameOfAddr := map[string]string{}
-	for _, h := range w.hosts {
-		nameOfAddr[h.addr] = h.name
-	}
-	lists := make([][][]history.Op, len(w.clients)) // per client: chunks not merged yet
-	total := 0
-	for i, cs := range w.clients {
+	for _, cs := range w.clients {
 		cs.c.Abort(w.now)
-		lists[i] = slices.Clone(cs.c.HistoryChunks()) // the merge consumes its own copy
-		total += cs.c.Completed()
-	}
-	w.ops = slices.Grow(w.ops, total)
-	for {
-		best := -1
-		for i, l := range lists {
-			if len(l) > 0 && (best < 0 || l[0][0].Invoke < lists[best][0][0].Invoke) {
-				best = i
-			}
-		}
-		if best < 0 {
-			break
-		}
-		l := lists[best]
-		op := l[0][0]
-		if l[0] = l[0][1:]; len(l[0]) == 0 {
-			lists[best] = l[1:]
-		}
-		op.Node = nameOfAddr[op.Node]
-		w.ops = append(w.ops, op)
 	}
 }

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -31,4 +32,22 @@ func TestQueueOrder(t *testing.T) {
 			prev = e
 		}
 	})
+}
+
+// BenchmarkQueueHold is the classic hold model: a queue of 2,000 events,
+// each step pops the earliest and pushes one a random delay later (the
+// kernel's steady state under client load).
+func BenchmarkQueueHold(b *testing.B) {
+	var q queue
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 2000; i++ {
+		q.push(event{at: time.Duration(r.IntN(1_000_000))})
+	}
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		e, _ := q.pop()
+		q.push(event{at: e.at + time.Duration(r.IntN(1_000_000))})
+	}
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 }

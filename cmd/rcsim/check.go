@@ -66,19 +66,10 @@ func checkFile(path string, f checkFlags, stdout io.Writer) error {
 	ops := file.Ops
 	inferred := ""
 	if f.model == "" {
-		m, bad, other := checker.InferModel(ops)
-		if bad >= 0 {
-			return badInput("%s:%d: op: %s does not go with the %s at line %d: one history is checked against one model "+
-				"(give --model, or split the file)", path, file.Line(bad), ops[bad].Kind, ops[other].Kind, file.Line(other))
-		}
-		f.model, inferred = m, " inferred"
+		inferred = " inferred"
 	}
-	if i, err := checker.CheckOps(f.model, ops); err != nil {
-		field := "op"
-		if ops[i].Kind == "get" && checker.Accepts(f.model, "get") {
-			field = "result"
-		}
-		return badInput("%s:%d: %s: %s %q: %v", path, file.Line(i), field, ops[i].Kind, ops[i].Key, err)
+	if f.model, err = historyModel(path, file, f.model); err != nil {
+		return err
 	}
 	var events []trace.Event
 	if f.tracePath != "" {
@@ -101,6 +92,13 @@ func checkFile(path string, f checkFlags, stdout io.Writer) error {
 	if c.Incomplete != "" {
 		fmt.Fprintf(stdout, "anomalies: %s\n", c.Incomplete)
 	}
+	if len(file.Notes) > 0 {
+		fmt.Fprintf(stdout, "%d nemesis ops, kept as annotations for --html\n", len(file.Notes))
+	}
+	if c.Verdict == checker.VerdictOK && c.LostWrites+c.StaleReads+c.Unattributed > 0 {
+		return simBugError{fmt.Sprintf("rcsim: checker bug: %s judged linearizable with %d lost writes, %d stale and %d unattributed reads",
+			path, c.LostWrites, c.StaleReads, c.Unattributed)}
+	}
 	printFindings(stdout, sum, len(events) > 0, -1)
 	if f.summary != "" {
 		if err := writeJSONFile(f.summary, sum); err != nil {
@@ -118,6 +116,28 @@ func checkFile(path string, f checkFlags, stdout io.Writer) error {
 		return failedError{fmt.Sprintf("%s: %s, %d invariants violated", path, c.Verdict, len(sum.Invariants))}
 	}
 	return nil
+}
+
+// historyModel returns model, or the one the ops imply when it is "", after
+// checking that it takes every op; errors name the line.
+func historyModel(path string, file history.File, model string) (string, error) {
+	ops := file.Ops
+	if model == "" {
+		m, bad, other := checker.InferModel(ops)
+		if bad >= 0 {
+			return "", badInput("%s:%d: op: %s does not go with the %s at line %d: one history is checked against one model "+
+				"(give --model, or split the file)", path, file.Line(bad), ops[bad].Kind, ops[other].Kind, file.Line(other))
+		}
+		model = m
+	}
+	if i, err := checker.CheckOps(model, ops); err != nil {
+		field := "op"
+		if ops[i].Kind == "get" && checker.Accepts(model, "get") {
+			field = "result"
+		}
+		return "", badInput("%s:%d: %s: %s %q: %v", path, file.Line(i), field, ops[i].Kind, ops[i].Key, err)
+	}
+	return model, nil
 }
 
 // readHistoryFile reads a history in format ("jsonl", "jepsen", or "" for

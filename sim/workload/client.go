@@ -37,6 +37,10 @@ type Config struct {
 	// ReadFromReplicas is go-redis's ReadOnly option: connections send
 	// READONLY and reads go to a random replica of the slot's master.
 	ReadFromReplicas bool
+	// Record, when set, receives every completed operation (in completion
+	// order) instead of the client's own History, so a run can keep one
+	// history for all its clients without copying.
+	Record func(history.Op)
 }
 
 // go-redis ClusterOptions and clusterStateHolder behaviour the client follows.
@@ -78,16 +82,12 @@ type Client struct {
 	failing []time.Duration
 	slots   slotMap
 
-	seq  uint64
-	n    int           // operations started
-	next time.Duration // when the next operation starts
-	cur  *attempt      // &att while an operation is in flight, else nil
-	att  attempt       // the one attempt, reused by every operation
-	// history is the completed operations in fixed-size chunks, so a long
-	// run never copies what it recorded (append's 1.25x growth of one big
-	// slice allocates about five times the final size).
-	history [][]history.Op
-	done    int // operations completed
+	seq     uint64
+	n       int           // operations started
+	next    time.Duration // when the next operation starts
+	cur     *attempt      // &att while an operation is in flight, else nil
+	att     attempt       // the one attempt, reused by every operation
+	history []history.Op  // without Config.Record
 
 	reloadSeq  uint64        // the CLUSTER SLOTS in flight; 0: none
 	reloadEnd  time.Duration // when to give up waiting for it
@@ -131,39 +131,18 @@ func (c *Client) interval() time.Duration {
 	return time.Duration(int64(time.Second) * int64(max(c.cfg.Clients, 1)) / int64(c.cfg.Rate))
 }
 
-// historyChunk is how many operations a full chunk of the history holds;
-// the first chunks are smaller (16, 32, …) so that a client making few
-// operations allocates little.
-const historyChunk = 512
-
 // History returns the operations completed so far, in completion order
-// (which, one operation at a time, is also invoke order).
-func (c *Client) History() []history.Op { return c.AppendHistory(make([]history.Op, 0, c.done)) }
+// (which, one operation at a time, is also invoke order); empty when
+// Config.Record takes them.
+func (c *Client) History() []history.Op { return c.history }
 
-// Completed is the number of operations completed so far.
-func (c *Client) Completed() int { return c.done }
-
-// AppendHistory appends the operations completed so far to dst, in
-// completion order, and returns the extended slice.
-func (c *Client) AppendHistory(dst []history.Op) []history.Op {
-	for _, ch := range c.history {
-		dst = append(dst, ch...)
-	}
-	return dst
-}
-
-// HistoryChunks is the history without a copy: the operations completed so
-// far, in completion order, split in chunks. The caller must not modify them.
-func (c *Client) HistoryChunks() [][]history.Op { return c.history }
-
-// record adds a completed operation to the history.
+// record hands a completed operation to Config.Record, or keeps it.
 func (c *Client) record(op history.Op) {
-	if n := len(c.history); n == 0 || len(c.history[n-1]) == cap(c.history[n-1]) {
-		c.history = append(c.history, make([]history.Op, 0, min(16<<min(n, 5), historyChunk)))
+	if c.cfg.Record != nil {
+		c.cfg.Record(op)
+		return
 	}
-	last := &c.history[len(c.history)-1]
-	*last = append(*last, op)
-	c.done++
+	c.history = append(c.history, op)
 }
 
 // Wake lets the client act at now: load the slot map, start an operation,
