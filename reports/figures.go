@@ -161,12 +161,18 @@ func Latency(m Meta, groups []Group) *Figure {
 			f.legend(metric.Title+" (box: quartiles; line: median)", line)
 		}
 	}
-	f.Plot.NominalX(labels...)
-	f.Plot.X.Min, f.Plot.X.Max = -0.6, float64(len(groups))-0.4
-	f.Plot.Y.Min = 0
-	headroom(f.Plot, 1.2)
+	groupAxis(f, labels)
 	f.Data = rows
 	return f
+}
+
+// groupAxis finishes a figure with one box per group: the groups' labels
+// along x, y from 0 with room for the legend.
+func groupAxis(f *Figure, labels []string) {
+	f.Plot.NominalX(labels...)
+	f.Plot.X.Min, f.Plot.X.Max = -0.6, float64(len(labels))-0.4
+	f.Plot.Y.Min = 0
+	headroom(f.Plot, 1.2)
 }
 
 // Phases name the stacked steps of a failover.
@@ -419,10 +425,7 @@ func Recovery(m Meta, groups []Group) *Figure {
 		f.Plot.Add(line)
 		f.legend("recovery_ms of the runs that recovered (box: quartiles; line: median)", line)
 	}
-	f.Plot.NominalX(labels...)
-	f.Plot.X.Min, f.Plot.X.Max = -0.6, float64(len(groups))-0.4
-	f.Plot.Y.Min = 0
-	headroom(f.Plot, 1.2)
+	groupAxis(f, labels)
 	f.Data = rows
 	return f
 }
