@@ -87,7 +87,8 @@ func (t *connTable) compact() {
 // dial opens a connection from h. The connect completes after a round trip if
 // the peer's host answers: accepted when its process is up (or paused: the
 // kernel's listen backlog accepts), refused when the process is down. Across a
-// partition the SYN is lost and the dial hangs until the node gives up on it.
+// partition the SYN is lost and retransmitted (synRetry) until it gets
+// through, the node gives up on the link, or the connect times out.
 func (w *world) dial(h *host, id node.ConnID) {
 	p, ok := w.byID[id.Peer]
 	if id.Addr != "" {
@@ -108,8 +109,16 @@ func (w *world) dial(h *host, id node.ConnID) {
 	}
 	c := &conn{id: id, dialer: h.idx, peer: p.idx, state: connConnecting}
 	w.conns.add(c)
+	if !w.handshake(h, p, c) {
+		w.q.push(event{at: w.now + synRTO, kind: evSyn, dst: h.idx, inc: h.inc, conn: c, gen: c.gen, fault: 1})
+	}
+}
+
+// handshake completes c's connect one round trip from now if the SYN and
+// its answer can cross between h and p, and reports whether they can.
+func (w *world) handshake(h, p *host, c *conn) bool {
 	if !w.net.Reachable(h.idx, p.idx) || !w.net.Reachable(p.idx, h.idx) {
-		return
+		return false
 	}
 	rtt := w.net.Latency(h.idx, p.idx) + w.net.Latency(p.idx, h.idx)
 	kind := node.Connected
@@ -117,6 +126,36 @@ func (w *world) dial(h *host, id node.ConnID) {
 		kind = node.Refused
 	}
 	w.q.push(event{at: w.now + rtt, kind: evLink, dst: h.idx, inc: h.inc, conn: c, gen: c.gen, link: kind})
+	return true
+}
+
+// Linux's SYN retransmission: the first after TCP_TIMEOUT_INIT (1 s), each
+// later one after twice the wait before it, tcp_syn_retries (6) of them; the
+// connect fails (ETIMEDOUT) one more doubled wait after the last, 127 s
+// after the dial.
+const (
+	synRTO     = time.Second
+	synRetries = 6
+)
+
+// synRetry is retransmission number ev.fault of a dial's SYN: it gets
+// through if the network now lets it (a partition healed while the connect
+// hung), else the next one is scheduled; after the last the connect fails,
+// which the node sees as a refused connect. A dial the node already gave up
+// (freed the link) or a crashed dialer ends the retries.
+func (w *world) synRetry(ev *event) {
+	c, h := ev.conn, w.hosts[ev.dst]
+	if c.gen != ev.gen || c.state != connConnecting || !h.up || ev.inc != h.inc {
+		return
+	}
+	wait := synRTO << ev.fault // the wait after this retransmission
+	if ev.fault > synRetries {
+		w.q.push(event{at: w.now, kind: evLink, dst: h.idx, inc: h.inc, conn: c, gen: c.gen, link: node.Refused})
+		return
+	}
+	if !w.handshake(h, w.hosts[c.peer], c) {
+		w.q.push(event{at: w.now + wait, kind: evSyn, dst: h.idx, inc: h.inc, conn: c, gen: c.gen, fault: ev.fault + 1})
+	}
 }
 
 // refuseDelay is how long a connect to an address nobody serves takes

@@ -32,6 +32,7 @@ const (
 	evAdminTimeout                   // the admin client gives up on call number `gen`
 	evFaultEnd                       // the For of scenario fault number `fault` is over
 	evFlap                           // a flapping link (fault number `fault`) goes down or up
+	evSyn                            // retransmission number `fault` of a dial's SYN
 )
 
 // event is one entry of the queue. Small payloads inline, large ones by
@@ -361,6 +362,8 @@ func (w *world) dispatch(ev *event) {
 		w.endFault(ev.fault, "for")
 	case evFlap:
 		w.flap(ev.fault)
+	case evSyn:
+		w.synRetry(ev)
 	}
 }
 

@@ -21,7 +21,8 @@ import (
 // from Defaults and change what matters for the property.
 type Options struct {
 	MinMasters, MaxMasters int                 // masters at creation (Defaults: 3..7)
-	MaxReplicas            int                 // replicas per master drawn from 0..MaxReplicas (Defaults: 2)
+	MinReplicas            int                 // fewest replicas per master (Defaults: 0)
+	MaxReplicas            int                 // replicas per master drawn from MinReplicas..MaxReplicas (Defaults: 2)
 	NodeTimeouts           []int               // cluster-node-timeout values in ms to draw from
 	WorkloadKinds          []string            // register | counter | list
 	MaxClients             int                 // clients drawn from 1..MaxClients
@@ -84,12 +85,13 @@ func Scenario(o Options) *rapid.Generator[*scenarios.Scenario] {
 }
 
 // Topology draws masters in o.MinMasters..o.MaxMasters and replicas per
-// master in 0..o.MaxReplicas. Config is Redis's default.
+// master in o.MinReplicas..o.MaxReplicas. Config is Redis's default.
 func Topology(o Options) *rapid.Generator[scenarios.Cluster] {
 	return rapid.Custom(func(t *rapid.T) scenarios.Cluster {
 		c := scenarios.Default().Cluster
 		c.Masters = rapid.IntRange(o.MinMasters, max(o.MinMasters, o.MaxMasters)).Draw(t, "masters")
-		c.ReplicasPerMaster = rapid.IntRange(0, max(0, o.MaxReplicas)).Draw(t, "replicas-per-master")
+		lo := max(0, o.MinReplicas)
+		c.ReplicasPerMaster = rapid.IntRange(lo, max(lo, o.MaxReplicas)).Draw(t, "replicas-per-master")
 		return c
 	})
 }

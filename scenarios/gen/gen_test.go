@@ -189,3 +189,20 @@ func TestCloneIsDeep(t *testing.T) {
 		t.Fatal("Clone shares targets or expectations")
 	}
 }
+
+// TestPropTopologyWithinBounds: Topology keeps masters and replicas per
+// master inside the options' ranges; "3 masters x 1 replica" is exactly that.
+func TestPropTopologyWithinBounds(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		o := Defaults()
+		o.MinMasters = rapid.IntRange(1, 5).Draw(t, "min-masters")
+		o.MaxMasters = o.MinMasters + rapid.IntRange(0, 3).Draw(t, "extra-masters")
+		o.MinReplicas = rapid.IntRange(0, 2).Draw(t, "min-replicas")
+		o.MaxReplicas = o.MinReplicas + rapid.IntRange(0, 2).Draw(t, "extra-replicas")
+		c := Topology(o).Draw(t, "cluster")
+		if c.Masters < o.MinMasters || c.Masters > o.MaxMasters ||
+			c.ReplicasPerMaster < o.MinReplicas || c.ReplicasPerMaster > o.MaxReplicas {
+			t.Fatalf("%d masters x %d replicas outside %+v", c.Masters, c.ReplicasPerMaster, o)
+		}
+	})
+}

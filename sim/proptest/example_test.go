@@ -15,7 +15,8 @@ import (
 // any fault schedule, no safety invariant breaks and the cluster comes back.
 func TestMySettingsSurviveAnySchedule(t *testing.T) {
 	opts := gen.Defaults()
-	opts.MinMasters, opts.MaxMasters, opts.MaxReplicas = 3, 3, 1
+	opts.MinMasters, opts.MaxMasters = 3, 3   // 3 masters
+	opts.MinReplicas, opts.MaxReplicas = 1, 1 // × 1 replica each
 	opts.NodeTimeouts = []int{2000}
 	opts.WorkloadKinds = []string{"counter"}
 	rapid.Check(t, func(t *rapid.T) {
