@@ -10,7 +10,7 @@ import (
 	"fmt"
 
 	"rcsim/checker/history"
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // Mechanism names how an acknowledged write was lost.

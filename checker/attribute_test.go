@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"rcsim/checker/history"
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 func TestAttributeLost(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 const numSlots = 16384 // CLUSTER_SLOTS
@@ -58,7 +58,7 @@ func (v *views) assign(n string, rs []slotRange, owner string) {
 	}
 	oh := ownerHash(owner)
 	for _, r := range rs {
-		for s := max(r.lo, 0); s <= min(r.hi, numSlots-1); s++ {
+		for s := max(r.Start, 0); s <= min(r.End, numSlots-1); s++ {
 			*h += slotHash(s, oh) - slotHash(s, ownerHash(view[s]))
 			view[s] = owner
 		}
@@ -87,25 +87,25 @@ func slotHash(s int, owner uint64) uint64 {
 func (v *views) apply(e trace.Event) {
 	switch e.Kind {
 	case trace.Boot:
-		if rest, ok := strings.CutPrefix(e.Value, "master"); ok {
-			v.assign("", parseRanges(rest), e.Node)
+		if bootsMaster(e) {
+			v.assign("", slotsOf(e), e.Node)
 		}
 	case trace.Promoted:
-		v.assign(e.Node, parseRanges(e.Value), e.Node)
+		v.assign(e.Node, slotsOf(e), e.Node)
 	case trace.Slots:
-		v.assign(e.Node, parseRanges(e.Value), e.Peer)
+		v.assign(e.Node, slotsOf(e), e.Peer)
 	case trace.SetSlot:
-		// "<slot> node": CLUSTER SETSLOT NODE bound the slot to Peer here
+		// CLUSTER SETSLOT NODE bound the slot to Peer here
 		// (clusterCommandSetSlot); no Slots event follows on this node.
-		if slot, ok := strings.CutSuffix(e.Value, " node"); ok {
-			v.assign(e.Node, parseRanges(slot), e.Peer)
+		if detailOf(e).Action == "node" {
+			v.assign(e.Node, slotsOf(e), e.Peer)
 		}
 	case trace.Role:
 		if e.Value == "replica" && e.Peer != "" {
 			var mine []slotRange
 			for s, o := range v.view(e.Node) {
 				if o == e.Node {
-					mine = append(mine, slotRange{s, s})
+					mine = append(mine, slotRange{Start: s, End: s})
 				}
 			}
 			v.assign(e.Node, mine, e.Peer)
@@ -170,7 +170,7 @@ func isFault(k trace.Kind) bool {
 // the end (ok or failed) of an admin step. Convergence is judged from the
 // last of them: a reshard moves slots for as long as it runs.
 func disturbs(e trace.Event) bool {
-	return isFault(e.Kind) || e.Kind == trace.Admin && !strings.HasSuffix(e.Value, ": start")
+	return isFault(e.Kind) || e.Kind == trace.Admin && detailOf(e).Outcome != trace.StepStart
 }
 
 // unserved describes the first slot whose agreed owner is not a live

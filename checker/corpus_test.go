@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"rcsim/checker/history"
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 func readHistory(t *testing.T, path string) []history.Op {

@@ -10,7 +10,7 @@ import (
 	"strconv"
 
 	"rcsim/checker/history"
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // Explain fills KeyVerdict.Context for every key from the trace: one line

@@ -7,12 +7,10 @@ package checker
 import (
 	"cmp"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"rcsim/checker/history"
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // Failover is the timeline of one master's failure. Durations are whole
@@ -39,29 +37,28 @@ type Failover struct {
 }
 
 // slotRange is an inclusive range of hash slots.
-type slotRange struct{ lo, hi int }
+type slotRange = trace.SlotRange
 
-// parseRanges reads "0-5460,5461,6000-6001" (Boot) or "0-5460 5462" (the
-// node's FormatRanges in Promoted and Slots); malformed parts are skipped.
-func parseRanges(s string) []slotRange {
-	var out []slotRange
-	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
-		lo, hi, found := strings.Cut(part, "-")
-		a, err1 := strconv.Atoi(lo)
-		b, err2 := a, error(nil)
-		if found {
-			b, err2 = strconv.Atoi(hi)
-		}
-		if err1 == nil && err2 == nil && a <= b {
-			out = append(out, slotRange{a, b})
-		}
+// detailOf is e's typed detail (zero when the event carries none, as one
+// built by hand without trace.Decode).
+func detailOf(e trace.Event) trace.Detail {
+	if e.Detail == nil {
+		return trace.Detail{}
 	}
-	return out
+	return *e.Detail
 }
+
+// slotsOf is the slot ranges an event carries (Boot of a master, Promoted,
+// Slots, SetSlot), from its typed detail.
+func slotsOf(e trace.Event) []slotRange { return detailOf(e).Slots }
+
+// bootsMaster reports whether a Boot event starts a master (its detail
+// carries the master's slots).
+func bootsMaster(e trace.Event) bool { return e.Kind == trace.Boot && e.Detail != nil }
 
 func inRanges(rs []slotRange, slot int) bool {
 	for _, r := range rs {
-		if slot >= r.lo && slot <= r.hi {
+		if slot >= r.Start && slot <= r.End {
 			return true
 		}
 	}
@@ -91,9 +88,9 @@ func (w *world) apply(e trace.Event) {
 	case trace.Boot:
 		w.nodes = append(w.nodes, e.Node)
 		w.state[e.Node] = "fail"
-		if rest, ok := strings.CutPrefix(e.Value, "master"); ok {
+		if bootsMaster(e) {
 			w.master[e.Node] = true
-			w.owns[e.Node] = parseRanges(rest)
+			w.owns[e.Node] = slotsOf(e)
 		}
 	case trace.Crash:
 		w.crashed[e.Node] = true
@@ -104,22 +101,22 @@ func (w *world) apply(e trace.Event) {
 		w.state[e.Node] = e.Value
 	case trace.Partition:
 		clear(w.cut)
-		for _, n := range w.minority(e.Value) {
+		for _, n := range w.minority(detailOf(e).Groups) {
 			w.cut[n] = true
 		}
 	case trace.Heal:
 		clear(w.cut)
 	case trace.Admin:
-		// "del_node s0: ok": s0 left the cluster; after its CLUSTER RESET it
-		// is a lone master in state fail, which says nothing of the cluster.
-		if v, ok := strings.CutPrefix(e.Value, "del_node "); ok && strings.HasSuffix(v, ": ok") {
-			w.removed[strings.TrimSuffix(v, ": ok")] = true
+		// del_node s0 ended ok: s0 left the cluster; after its CLUSTER RESET
+		// it is a lone master in state fail, which says nothing of the cluster.
+		if d := detailOf(e); d.Step == "del_node" && d.Outcome == trace.StepOK && len(d.Names) == 1 {
+			w.removed[d.Names[0]] = true
 		}
 	case trace.Role:
 		w.master[e.Node] = e.Value == "master"
 	case trace.Promoted:
 		w.master[e.Node] = true
-		w.owns[e.Node] = parseRanges(e.Value)
+		w.owns[e.Node] = slotsOf(e)
 		delete(w.owns, e.Peer)
 	}
 }
@@ -139,11 +136,11 @@ func (w *world) allOK() bool {
 	return true
 }
 
-// isolated returns the live masters that a partition value leaves in a group
-// without a majority of the masters.
-func (w *world) isolated(value string) []string {
+// isolated returns the live masters that a partition's groups leave in a
+// group without a majority of the masters.
+func (w *world) isolated(groups [][]string) []string {
 	var out []string
-	for _, n := range w.minority(value) {
+	for _, n := range w.minority(groups) {
 		if w.master[n] && !w.crashed[n] {
 			out = append(out, n)
 		}
@@ -152,8 +149,8 @@ func (w *world) isolated(value string) []string {
 }
 
 // minority returns the booted nodes, masters or not, in the groups of a
-// partition value that hold no majority of the masters.
-func (w *world) minority(value string) []string {
+// partition that hold no majority of the masters.
+func (w *world) minority(groups [][]string) []string {
 	total := 0
 	for _, n := range w.nodes {
 		if w.master[n] {
@@ -161,15 +158,15 @@ func (w *world) minority(value string) []string {
 		}
 	}
 	var out []string
-	for _, group := range strings.Split(value, "|") {
+	for _, group := range groups {
 		var masters []string
-		for _, n := range strings.Fields(group) {
+		for _, n := range group {
 			if w.master[n] && !w.crashed[n] {
 				masters = append(masters, n)
 			}
 		}
 		if len(masters) < total/2+1 {
-			for _, n := range strings.Fields(group) {
+			for _, n := range group {
 				if slices.Contains(w.nodes, n) {
 					out = append(out, n)
 				}
@@ -208,7 +205,7 @@ func Failovers(events []trace.Event, ops []history.Op) []Failover {
 				victims = []string{e.Node}
 			}
 		case trace.Partition:
-			victims = w.isolated(e.Value)
+			victims = w.isolated(detailOf(e).Groups)
 		case trace.Fault:
 			for _, m := range w.faultMasters(e) {
 				cand[m] = started{Failover{FailedNode: m, FaultAtMs: e.At.Milliseconds()}, e.At, w.owns[m]}
@@ -240,14 +237,13 @@ func Failovers(events []trace.Event, ops []history.Op) []Failover {
 
 // faultMasters returns the live masters a Fault event names that could lose
 // their slots over it: the node of a node fault (pause, slow, clock), the
-// nodes in a link fault's description (one-way, flap, loss, reset). Ends
-// (resume, "… end", "flap up") name nobody.
+// endpoints of a link fault (one-way, flap, loss, reset). Ends (resume, an
+// end, a flapping link coming up) name nobody.
 func (w *world) faultMasters(e trace.Event) []string {
-	v := e.Value
-	if strings.HasPrefix(v, "resume") || strings.HasPrefix(v, "flap up") || strings.Contains(v, " end") {
+	if detailOf(e).End {
 		return nil
 	}
-	names := strings.Fields(v)
+	names := detailOf(e).Names
 	if e.Node != "" {
 		names = []string{e.Node}
 	}

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"rcsim/checker/history"
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -51,6 +51,7 @@ func parseTrace(t *testing.T, text string) []trace.Event {
 		if !e.Kind.Valid() {
 			t.Fatalf("bad kind in %q", line)
 		}
+		trace.Decode(&e)
 		out = append(out, e)
 	}
 	return out

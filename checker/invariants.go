@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // Rule names, as Violation.Rule and summary.json show them.
@@ -171,7 +171,7 @@ func (st *invState) apply(e trace.Event) {
 	case trace.Promoted:
 		st.setConfigEpoch(e, "promoted")
 		st.master[e.Node] = true
-		rs := parseRanges(e.Value)
+		rs := slotsOf(e)
 		assignOwn(st.ownOf(e.Node), rs, true)
 		st.claim(e.Node, rs, e.Epoch, e.At)
 	case trace.Role:
@@ -180,7 +180,7 @@ func (st *invState) apply(e trace.Event) {
 			clear(st.ownOf(e.Node))
 		}
 	case trace.Slots:
-		rs := parseRanges(e.Value)
+		rs := slotsOf(e)
 		if e.Peer != e.Node {
 			assignOwn(st.ownOf(e.Node), rs, false) // the observer lost these, if it had them
 		}
@@ -191,12 +191,12 @@ func (st *invState) apply(e trace.Event) {
 }
 
 func (st *invState) boot(e trace.Event) {
-	rest, isMaster := strings.CutPrefix(e.Value, "master")
+	isMaster := bootsMaster(e)
 	st.master[e.Node] = isMaster
 	if !isMaster {
 		return
 	}
-	rs := parseRanges(rest)
+	rs := slotsOf(e)
 	assignOwn(st.ownOf(e.Node), rs, true)
 	if e.Epoch != 0 {
 		st.cfg[e.Node], st.cfgKnown[e.Node] = e.Epoch, true
@@ -239,7 +239,7 @@ func (st *invState) ownOf(n string) []bool {
 
 func assignOwn(own []bool, rs []slotRange, v bool) {
 	for _, r := range rs {
-		for s := max(r.lo, 0); s <= min(r.hi, numSlots-1); s++ {
+		for s := max(r.Start, 0); s <= min(r.End, numSlots-1); s++ {
 			own[s] = v
 		}
 	}
@@ -260,20 +260,9 @@ func toRanges(set []bool) []slotRange {
 		for s+1 < len(set) && set[s+1] {
 			s++
 		}
-		rs = append(rs, slotRange{lo, s})
+		rs = append(rs, slotRange{Start: lo, End: s})
 	}
 	return rs
-}
-
-func formatSlotRanges(rs []slotRange) string {
-	parts := make([]string, len(rs))
-	for i, r := range rs {
-		parts[i] = fmt.Sprint(r.lo)
-		if r.hi != r.lo {
-			parts[i] += fmt.Sprintf("-%d", r.hi)
-		}
-	}
-	return strings.Join(parts, " ")
 }
 
 // claim records that node serves rs with configEpoch epoch, noting any slot
@@ -290,7 +279,7 @@ func (st *invState) claim(node string, rs []slotRange, epoch uint64, at time.Dur
 	}
 	since := st.claimAt[epoch]
 	for _, r := range rs {
-		for s := max(r.lo, 0); s <= min(r.hi, numSlots-1); s++ {
+		for s := max(r.Start, 0); s <= min(r.End, numSlots-1); s++ {
 			switch o := owners[s]; o {
 			case "":
 				owners[s], since[s] = node, at
@@ -318,7 +307,7 @@ func (st *invState) conflicts() []Violation {
 		c := st.groups[k]
 		out = append(out, Violation{Rule: RuleSlotOwner, At: c.at, Node: k.second,
 			Detail: fmt.Sprintf("%s and %s both claim slots %s with configEpoch %d (%s since %s)",
-				k.first, k.second, formatSlotRanges(toRanges(c.slots)), k.epoch, k.first, trace.FormatTime(c.since))})
+				k.first, k.second, formatRanges(toRanges(c.slots)), k.epoch, k.first, trace.FormatTime(c.since))})
 	}
 	return out
 }
@@ -412,3 +401,7 @@ func partitioned(events []trace.Event) bool {
 	}
 	return open
 }
+
+// formatRanges prints slot ranges for a violation's text, as CLUSTER NODES
+// does.
+func formatRanges(rs []slotRange) string { return trace.FormatRanges(rs, " ") }

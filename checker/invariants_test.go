@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // epochTrace reads lines "ms node kind peer epoch value" ("-" for empty;
@@ -38,6 +38,7 @@ func epochTrace(t *testing.T, text string) []trace.Event {
 		if err1 != nil || err2 != nil || !e.Kind.Valid() {
 			t.Fatalf("bad line %q", line)
 		}
+		trace.Decode(&e)
 		out = append(out, e)
 	}
 	return out

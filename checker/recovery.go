@@ -10,7 +10,7 @@ package checker
 import (
 	"strings"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // Recovery is the cluster's recovery from the masters that went down (were

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // TestRecoveryOf: recovery_ms runs from the first PFAIL after the fault to

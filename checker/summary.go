@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"rcsim/checker/history"
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // MaxLostListed caps CheckSummary.Lost; LostWrites still counts them all.
@@ -283,10 +283,10 @@ func expectAdmin(want *bool, events []trace.Event) (ExpectResult, bool) {
 		if e.Kind != trace.Admin {
 			continue
 		}
-		switch {
-		case strings.HasSuffix(e.Value, ": start"):
+		switch detailOf(e).Outcome {
+		case trace.StepStart:
 			steps++
-		case strings.Contains(e.Value, ": failed"):
+		case trace.StepFailed:
 			failed = append(failed, trace.FormatTime(e.At)+" "+e.Value)
 		}
 	}

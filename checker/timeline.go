@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // forever is the end of a span that never closed.
@@ -69,7 +69,7 @@ func (tl *timeline) add(e trace.Event, w *world, takeoverAt map[string]time.Dura
 	switch e.Kind {
 	case trace.Boot:
 		role := "master"
-		if !strings.HasPrefix(e.Value, "master") {
+		if !bootsMaster(e) {
 			role = "replica of " + e.Peer
 		}
 		tl.roles[e.Node] = append(tl.roles[e.Node], stamped{at: e.At, value: role})
@@ -78,7 +78,7 @@ func (tl *timeline) add(e trace.Event, w *world, takeoverAt map[string]time.Dura
 		}
 	case trace.Partition:
 		tl.closePartition(e.At)
-		tl.parts = append(tl.parts, span{from: e.At, to: forever, minority: w.minority(e.Value), value: e.Value})
+		tl.parts = append(tl.parts, span{from: e.At, to: forever, minority: w.minority(detailOf(e).Groups), value: e.Value})
 	case trace.Heal:
 		tl.closePartition(e.At)
 	case trace.Crash:
@@ -98,7 +98,7 @@ func (tl *timeline) add(e trace.Event, w *world, takeoverAt map[string]time.Dura
 		tl.epochs[e.Node] = append(tl.epochs[e.Node], stamped{at: e.At, epoch: e.Epoch, value: "promoted"})
 		t, ok := takeoverAt[e.Node]
 		tl.promos = append(tl.promos, promotion{at: e.At, node: e.Node, from: e.Peer, epoch: e.Epoch,
-			ranges: parseRanges(e.Value), takeover: ok && t == e.At})
+			ranges: slotsOf(e), takeover: ok && t == e.At})
 		tl.roles[e.Node] = append(tl.roles[e.Node], stamped{at: e.At, value: "master"})
 	case trace.Role:
 		role := "master"
@@ -211,5 +211,5 @@ func describePromotion(p promotion) string {
 		how = "TAKEOVER, no agreement"
 	}
 	return fmt.Sprintf("%s promoted over %s at %s, configEpoch %d (%s), slots %s",
-		p.node, p.from, trace.FormatTime(p.at), p.epoch, how, formatSlotRanges(p.ranges))
+		p.node, p.from, trace.FormatTime(p.at), p.epoch, how, formatRanges(p.ranges))
 }

@@ -18,7 +18,7 @@ import (
 	"github.com/anishathalye/porcupine"
 
 	"rcsim/checker/history"
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // MaxDrawnOps bounds the ops of ok keys drawn on the page (failing keys are

@@ -5,7 +5,7 @@ package node
 import (
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // ID is a node name: 40 lowercase hex characters, as CLUSTER NODES prints it
@@ -59,7 +59,8 @@ type LinkEvent struct {
 
 // Output is everything one entry-point call produced, in the order the
 // kernel applies it: persist (Save), then open and close connections, then
-// send Msgs, then deliver Replies, then write Events. Like raft's Ready, it
+// send Msgs, then deliver Replies, then write Events, then carry the
+// MIGRATE requests and replies. Like raft's Ready, it
 // is drained by the kernel; Reset keeps capacity for the next call.
 type Output struct {
 	Save    bool          // nodes.conf changed: the kernel stores Disk() before anything leaves
@@ -69,10 +70,13 @@ type Output struct {
 	Replies []ClientReply // answers to client commands (maybe to earlier calls: WAIT)
 	Events  []trace.Event // what changed; Node and At are filled in by the kernel, Peer holds an ID
 	// Migrates are the MIGRATEs this node started, in order (more than one
-	// only when a pause releases several): the kernel runs each on its target
-	// (RestoreAsking) and reports back (MigrateDone) before anything else
-	// reaches this node, as Redis's blocking MIGRATE does.
+	// only when a pause releases several): the kernel hands each to its
+	// target (RestoreAsking) and holds this node's input until the answer
+	// is back (MigrateDone), as Redis's blocking MIGRATE does.
 	Migrates []MigrateRequest
+	// MigrateReplies are this node's answers, as a MIGRATE target, to the
+	// requests RestoreAsking was given: the kernel hands each to its source.
+	MigrateReplies []MigrateReply
 }
 
 // Reset empties out, keeping its capacity.
@@ -84,6 +88,7 @@ func (o *Output) Reset() {
 	o.Replies = o.Replies[:0]
 	o.Events = o.Events[:0]
 	o.Migrates = o.Migrates[:0]
+	o.MigrateReplies = o.MigrateReplies[:0]
 }
 
 // Member describes one node of a cluster as `redis-cli --cluster create`
@@ -101,7 +106,7 @@ type Member struct {
 }
 
 // SlotRange is an inclusive range of hash slots, as CLUSTER NODES prints it.
-type SlotRange struct{ Start, End int }
+type SlotRange = trace.SlotRange
 
 // Op is a client command the node understands.
 type Op uint8

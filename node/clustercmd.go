@@ -5,7 +5,7 @@ package node
 
 import (
 	"fmt"
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 	"strconv"
 	"strings"
 )
@@ -37,7 +37,7 @@ func (n *Node) clusterCommand(line string) Reply {
 	case sub == "INFO" && len(rest) == 0:
 		return text(n.ClusterInfo())
 	case sub == "NODES" && len(rest) == 0:
-		return text(n.ClusterNodes(n.now))
+		return text(n.ClusterNodes())
 	case sub == "SHARDS" && len(rest) == 0:
 		return text(n.ClusterShards())
 	case sub == "MYID" && len(rest) == 0:
@@ -81,7 +81,7 @@ func (n *Node) addSlotsCommand(args []string) Reply {
 	}
 	// The trace's slot views (the checker's convergence) see my own claims
 	// only through this event, as they see others' through Slots rebinds.
-	n.emit(trace.Slots, n.myself, n.myself.configEpoch, FormatRanges(added.Ranges()))
+	n.emitSlots(trace.Slots, n.myself, n.myself.configEpoch, added.Ranges())
 	n.doBeforeSleep(todoUpdateState | todoSaveConfig)
 	return okReply()
 }

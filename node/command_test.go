@@ -241,7 +241,7 @@ func TestClusterSlotsMatchesSlotWalk(t *testing.T) {
 				want[l].End = s
 				continue
 			}
-			so := SlotOwner{SlotRange: SlotRange{s, s}, Master: o.addr}
+			so := SlotOwner{SlotRange: SlotRange{Start: s, End: s}, Master: o.addr}
 			for _, r := range o.replicas {
 				if !r.is(FlagFail) {
 					so.Replicas = append(so.Replicas, r.addr)

@@ -5,7 +5,7 @@ package node
 import (
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // pingInterval is cluster-ping-interval, or T/2 when unset.

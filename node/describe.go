@@ -176,7 +176,7 @@ func formatTTY(r resp, prefix string) string {
 func (n *Node) Describe() string {
 	var b strings.Builder
 	b.WriteString("# CLUSTER NODES\n")
-	b.WriteString(n.ClusterNodes(n.now))
+	b.WriteString(n.ClusterNodes())
 	b.WriteString("# CLUSTER INFO\n")
 	b.WriteString(strings.ReplaceAll(n.ClusterInfo(), "\r\n", "\n"))
 	b.WriteString("# CLUSTER SHARDS\n")

@@ -44,7 +44,7 @@ func TestClusterInfoFormat(t *testing.T) {
 // loading (replica at offset 0) or online.
 func TestClusterShardsFormat(t *testing.T) {
 	n := New(testCfg(), tid(1), []Member{
-		{ID: tid(1), Addr: "127.0.0.1:7000", Slots: []SlotRange{{0, 99}, {200, 200}}, ConfigEpoch: 1},
+		{ID: tid(1), Addr: "127.0.0.1:7000", Slots: []SlotRange{{Start: 0, End: 99}, {Start: 200, End: 200}}, ConfigEpoch: 1},
 		{ID: tid(2), Addr: "127.0.0.1:7001", Master: tid(1)},
 	}, rand.New(rand.NewPCG(1, 2)))
 	want := `1) 1) "slots"
@@ -106,7 +106,7 @@ func TestNodesConfText(t *testing.T) {
 	if !strings.Contains(text, want+"\n") {
 		t.Fatalf("myself line missing:\n%s", text)
 	}
-	if strings.Contains(text, "handshake") || !strings.Contains(n.ClusterNodes(0), "handshake") {
+	if strings.Contains(text, "handshake") || !strings.Contains(n.ClusterNodes(), "handshake") {
 		t.Fatal("handshake node must be in CLUSTER NODES only")
 	}
 }

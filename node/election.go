@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // authTimeouts returns auth_timeout = max(2T, 2000) and auth_retry_time.
@@ -231,7 +231,7 @@ func (n *Node) failoverReplaceYourMaster() {
 			taken.Add(s)
 		}
 	}
-	n.emit(trace.Promoted, old, me.configEpoch, FormatRanges(taken.Ranges()))
+	n.emitSlots(trace.Promoted, old, me.configEpoch, taken.Ranges())
 	n.emit(trace.Role, nil, 0, "master")
 	n.updateState()
 	n.doBeforeSleep(todoSaveConfig)

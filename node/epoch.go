@@ -4,7 +4,7 @@
 // branch of clusterProcessPacket).
 package node
 
-import "rcsim/sim/trace"
+import "rcsim/node/trace"
 
 // handleConfigEpochCollision is clusterHandleConfigEpochCollision: of two
 // masters with the same configEpoch, the one with the smaller ID moves.

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // TestHeaderEpochs: clusterProcessPacket raises currentEpoch and the

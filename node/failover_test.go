@@ -6,7 +6,7 @@ import (
 
 	"rcsim/node"
 	"rcsim/node/nodetest"
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 func testConfig() node.Config {

@@ -4,7 +4,7 @@
 // clusterSendFail, clearNodeFailureIfNeeded).
 package node
 
-import "rcsim/sim/trace"
+import "rcsim/node/trace"
 
 // addFailureReport is clusterNodeAddFailureReport: add or refresh the
 // report of reporter about p.

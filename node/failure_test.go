@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // TestPFailAfterNodeTimeout: clusterCron (step 5f) flags PFAIL when a ping

@@ -63,7 +63,7 @@ func runAny(data []byte) {
 				}
 			case 4:
 				_ = n.View()
-				_ = n.ClusterNodes(now)
+				_ = n.ClusterNodes()
 			}
 		}
 	}

@@ -90,7 +90,7 @@ func FuzzStep(f *testing.F) {
 			}
 			_ = n.View()
 			_ = n.Disk()
-			_ = n.ClusterNodes(now)
+			_ = n.ClusterNodes()
 		}
 	})
 }

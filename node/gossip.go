@@ -6,7 +6,7 @@ package node
 import (
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // header is clusterBuildMessageHdr: my state at queueing time.

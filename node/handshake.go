@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // blacklistTTL is CLUSTER_BLACKLIST_TTL: how long a forgotten node ID may

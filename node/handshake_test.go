@@ -77,7 +77,7 @@ func TestMeetHandshake(t *testing.T) {
 				n.at(time.Second+testT+CronPeriod, func() { n.clusterCron() })
 			}
 			if len(n.nodes) != c.wantIDs {
-				t.Fatalf("%d nodes known, want %d:\n%s", len(n.nodes), c.wantIDs, n.ClusterNodes(0))
+				t.Fatalf("%d nodes known, want %d:\n%s", len(n.nodes), c.wantIDs, n.ClusterNodes())
 			}
 			c.check(t, n)
 		})
@@ -125,8 +125,8 @@ func TestNoAddrOnNameMismatch(t *testing.T) {
 			t.Fatal("cron reconnected to a NOADDR node")
 		}
 	}
-	if !strings.Contains(n.ClusterNodes(0), string(tid(2))+" :0@0 master,noaddr") {
-		t.Fatalf("CLUSTER NODES line:\n%s", n.ClusterNodes(0))
+	if !strings.Contains(n.ClusterNodes(), string(tid(2))+" :0@0 master,noaddr") {
+		t.Fatalf("CLUSTER NODES line:\n%s", n.ClusterNodes())
 	}
 }
 

@@ -22,7 +22,7 @@ import (
 	"strings"
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // never is a timestamp far in the past: "this never happened", so that
@@ -429,6 +429,18 @@ func (n *Node) emit(kind trace.Kind, p *peer, epoch uint64, value string) {
 		e.Peer = string(p.id)
 	}
 	n.out.Events = append(n.out.Events, e)
+}
+
+// emitSetSlot appends a SetSlot event: CLUSTER SETSLOT slot action (naming p).
+func (n *Node) emitSetSlot(p *peer, slot int, action string) {
+	n.emit(trace.SetSlot, p, 0, strconv.Itoa(slot)+" "+action)
+	n.out.Events[len(n.out.Events)-1].Detail = &trace.Detail{Slots: []SlotRange{{Start: slot, End: slot}}, Action: action}
+}
+
+// emitSlots appends a Promoted or Slots event about p carrying ranges rs.
+func (n *Node) emitSlots(kind trace.Kind, p *peer, epoch uint64, rs []SlotRange) {
+	n.emit(kind, p, epoch, trace.FormatRanges(rs, " "))
+	n.out.Events[len(n.out.Events)-1].Detail = &trace.Detail{Slots: rs}
 }
 
 // stamp returns now as a timestamp that is never the "none" value 0.

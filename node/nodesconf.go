@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"rcsim/node/trace"
 )
 
 // NodesConf is the content of a node's nodes.conf: one line per known node
@@ -134,9 +136,9 @@ func flagNames(f Flags) string {
 }
 
 // ClusterNodes is CLUSTER NODES (clusterGenNodesDescription with no
-// filter: handshake nodes included) as of now: one line per node, sorted by
+// filter: handshake nodes included): one line per node, sorted by
 // ID (Redis prints dict order).
-func (n *Node) ClusterNodes(now time.Duration) string { return n.genNodes(0) }
+func (n *Node) ClusterNodes() string { return n.genNodes(0) }
 
 // genNodes is clusterGenNodesDescription: every node without a flag of
 // filter (nodes.conf filters out HANDSHAKE).
@@ -189,7 +191,7 @@ func (c ConfNode) line() string {
 	line := fmt.Sprintf("%s %s %s %s %d %d %d %s", c.ID, addr, flagNames(c.Flags), master,
 		c.PingSent.Milliseconds(), c.PongReceived.Milliseconds(), c.ConfigEpoch, state)
 	if len(c.Slots) > 0 {
-		line += " " + FormatRanges(c.Slots)
+		line += " " + trace.FormatRanges(c.Slots, " ")
 	}
 	return line
 }

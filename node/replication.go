@@ -15,7 +15,7 @@ import (
 	"strconv"
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // Replica-side link states (repl_state, simplified).

@@ -7,7 +7,7 @@ import (
 
 	"rcsim/node"
 	"rcsim/node/nodetest"
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // notes returns the Note values a node emitted about a peer containing s.

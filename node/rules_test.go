@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 const testT = 5000 * time.Millisecond
@@ -28,7 +28,7 @@ func members() []Member {
 			end = NumSlots - 1
 		}
 		ms = append(ms, Member{ID: tid(i + 1), Addr: fmt.Sprintf("127.0.0.1:%d", 7000+i),
-			Slots: []SlotRange{{i * per, end}}, ConfigEpoch: uint64(i + 1)})
+			Slots: []SlotRange{{Start: i * per, End: end}}, ConfigEpoch: uint64(i + 1)})
 	}
 	for i := 0; i < 3; i++ {
 		ms = append(ms, Member{ID: tid(i + 4), Addr: fmt.Sprintf("127.0.0.1:%d", 7003+i),
@@ -429,7 +429,7 @@ func TestRestoreFromDisk(t *testing.T) {
 // TestClusterNodesFormat: clusterGenNodeDescription's line format.
 func TestClusterNodesFormat(t *testing.T) {
 	n := mk(t, testCfg(), tid(4))
-	lines := strings.Split(strings.TrimSpace(n.ClusterNodes(0)), "\n")
+	lines := strings.Split(strings.TrimSpace(n.ClusterNodes()), "\n")
 	if len(lines) != 6 {
 		t.Fatalf("%d lines", len(lines))
 	}

@@ -2,13 +2,14 @@ package node_test
 
 import (
 	"fmt"
+	"reflect"
 	"strconv"
 	"testing"
 	"time"
 
 	"rcsim/node"
 	"rcsim/node/nodetest"
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // formed returns a 3+1 cluster that has reached state ok.
@@ -242,7 +243,7 @@ func TestDeterministic(t *testing.T) {
 		t.Fatalf("%d vs %d events", len(a), len(b))
 	}
 	for i := range a {
-		if a[i] != b[i] {
+		if !reflect.DeepEqual(a[i], b[i]) {
 			t.Fatalf("event %d: %v vs %v", i, trace.Describe(a[i]), trace.Describe(b[i]))
 		}
 	}

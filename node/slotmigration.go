@@ -4,15 +4,17 @@
 // COUNTKEYSINSLOT and BUMPEPOCH, the open-slot part of getNodeByQuery (ASK,
 // ASKING, TRYAGAIN) and MIGRATE with RESTORE-ASKING.
 //
-// MIGRATE is a kernel-mediated transfer, not a bus message. In Redis the
-// source blocks its whole event loop while it writes RESTORE-ASKING to the
-// target and reads the replies (migrateCommand uses connSyncWrite and
-// connSyncReadLine), so nothing else runs on the source between serializing
-// the keys and deleting them. A message between the two nodes would let client
-// writes land on the source in between and then be deleted with the batch: a
-// lost write Redis cannot have. So the node hands the kernel a MigrateRequest,
-// the kernel runs the target's RESTORE-ASKING (RestoreAsking) and gives the
-// answers back (MigrateDone), all at one virtual instant.
+// MIGRATE is a request and a reply carried by the kernel, not a bus message.
+// In Redis the source blocks its whole event loop while it writes
+// RESTORE-ASKING to the target and reads the replies (migrateCommand uses
+// connSyncWrite and connSyncReadLine), so nothing else runs on the source
+// between serializing the keys and deleting them: client writes landing on
+// the source in between and then deleted with the batch would be a lost
+// write Redis cannot have. So the node puts a MigrateRequest in its Output,
+// the kernel holds the source's input until the answer is back, hands the
+// request to the target (RestoreAsking, whose MigrateReply is in the
+// target's Output) and the reply to the source (MigrateDone), before
+// anything else runs at that virtual instant.
 package node
 
 import (
@@ -22,7 +24,7 @@ import (
 	"strings"
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // openSlot is one slot with an open migration on this node.
@@ -42,16 +44,26 @@ type OpenSlot struct {
 }
 
 // MigrateRequest is a MIGRATE the source node has started and the kernel
-// must carry out: run RestoreAsking on the node at Target with Keys, then
-// call MigrateDone on the source with the answers. The source's client gets
-// no reply until then.
+// must carry out: hand it to the node at Target (RestoreAsking), then the
+// target's MigrateReply to the source (MigrateDone). The source's client
+// gets no reply until then.
 type MigrateRequest struct {
+	From    ID // the source
 	Client  ClientID
 	Seq     uint64
 	Target  string   // "ip:port"
 	Keys    []KeyVal // the keys that exist, serialized (DUMP), in argument order
 	Replace bool
 	Timeout time.Duration
+}
+
+// MigrateReply is the target's answer to a MigrateRequest: one answer per
+// key ("" for +OK, else the error line), or, when the target could not be
+// reached, no answers and ConnErr set (the kernel writes that one).
+type MigrateReply struct {
+	Req     MigrateRequest
+	Answers []string
+	ConnErr string
 }
 
 // MIGRATE error texts (migrateCommand, migrateGetSocket).
@@ -270,7 +282,7 @@ func (n *Node) setSlotCommand(args []string) Reply {
 		r = n.setSlotImporting(slot, ID(args[2]))
 	case action == "STABLE" && len(args) == 2:
 		n.setOpen(slot, nil, nil)
-		n.emit(trace.SetSlot, nil, 0, fmt.Sprintf("%d stable", slot))
+		n.emitSetSlot(nil, slot, "stable")
 		r = okReply()
 	case action == "NODE" && len(args) == 3:
 		r = n.setSlotNode(slot, ID(args[2]))
@@ -296,7 +308,7 @@ func (n *Node) setSlotMigrating(slot int, id ID) Reply {
 		return errReply(ReplyError, "ERR Target node is not a master")
 	}
 	n.setOpen(slot, p, n.importingFrom(slot))
-	n.emit(trace.SetSlot, p, 0, fmt.Sprintf("%d migrating", slot))
+	n.emitSetSlot(p, slot, "migrating")
 	return okReply()
 }
 
@@ -313,7 +325,7 @@ func (n *Node) setSlotImporting(slot int, id ID) Reply {
 		return errReply(ReplyError, "ERR Target node is not a master")
 	}
 	n.setOpen(slot, n.migratingTo(slot), p)
-	n.emit(trace.SetSlot, p, 0, fmt.Sprintf("%d importing", slot))
+	n.emitSetSlot(p, slot, "importing")
 	return okReply()
 }
 
@@ -344,7 +356,7 @@ func (n *Node) setSlotNode(slot int, id ID) Reply {
 	wasMine := n.slots[slot] == me
 	n.delSlot(slot)
 	n.addSlot(p, slot)
-	n.emit(trace.SetSlot, p, 0, fmt.Sprintf("%d node", slot))
+	n.emitSetSlot(p, slot, "node")
 	if wasMine && p != me && me.numSlots == 0 && n.cfg.AllowReplicaMigration {
 		n.setMaster(p)
 		n.doBeforeSleep(todoSaveConfig | todoUpdateState)
@@ -470,20 +482,21 @@ func (n *Node) migrateCommand(c ClientID, cmd Cmd) {
 		n.reply(c, cmd.Seq, Reply{Kind: ReplyOK, Value: "NOKEY"})
 		return
 	}
-	n.out.Migrates = append(n.out.Migrates, MigrateRequest{Client: c, Seq: cmd.Seq, Target: cmd.Value,
+	n.out.Migrates = append(n.out.Migrates, MigrateRequest{From: n.myself.id, Client: c, Seq: cmd.Seq, Target: cmd.Value,
 		Keys: vals, Replace: cmd.Replace, Timeout: cmd.Timeout})
 }
 
-// RestoreAsking runs, on the MIGRATE target, one RESTORE-ASKING per key
-// (restoreCommand; the command carries CMD_ASKING, so an importing slot is
-// served). It returns one answer per key: "" for +OK, else the error line.
-// A restored key reaches my replicas as the equivalent SET, or DEL and
+// RestoreAsking runs, on the MIGRATE target, one RESTORE-ASKING per key of
+// req (restoreCommand; the command carries CMD_ASKING, so an importing slot
+// is served), and puts the answers for the source in out.MigrateReplies. A
+// restored key reaches my replicas as the equivalent SET, or DEL and
 // RPUSHes for a list.
-func (n *Node) RestoreAsking(now time.Duration, keys []KeyVal, replace bool, out *Output) []string {
+func (n *Node) RestoreAsking(now time.Duration, req MigrateRequest, out *Output) {
 	n.begin(now, out)
 	defer n.end()
-	answers := make([]string, len(keys))
-	for i, kv := range keys {
+	answers := make([]string, len(req.Keys))
+	replace := req.Replace
+	for i, kv := range req.Keys {
 		if r := n.redirect(Cmd{Op: OpSet, Key: kv.Key, Asking: true}); r != nil {
 			answers[i] = r.Err
 			continue
@@ -494,7 +507,7 @@ func (n *Node) RestoreAsking(now time.Duration, keys []KeyVal, replace bool, out
 		}
 		n.restoreKey(kv)
 	}
-	return answers
+	n.out.MigrateReplies = append(n.out.MigrateReplies, MigrateReply{Req: req, Answers: answers})
 }
 
 // restoreKey stores kv and propagates it as plain writes.
@@ -519,15 +532,15 @@ func listWrites(kv KeyVal) []Write {
 	return ws
 }
 
-// MigrateDone finishes a MIGRATE on the source with the target's answers
-// (nil and connErr set when the target could not be reached): every key the
-// target acknowledged is deleted and propagated as DEL; the reply is +OK, or
-// the first error the target gave, or the connection error.
-func (n *Node) MigrateDone(now time.Duration, req MigrateRequest, answers []string, connErr string, out *Output) {
+// MigrateDone finishes a MIGRATE on the source with the target's reply:
+// every key the target acknowledged is deleted and propagated as DEL; the
+// reply is +OK, or the first error the target gave, or the connection error.
+func (n *Node) MigrateDone(now time.Duration, rep MigrateReply, out *Output) {
 	n.begin(now, out)
 	defer n.end()
-	if connErr != "" {
-		n.reply(req.Client, req.Seq, errReply(ReplyError, connErr))
+	req, answers := rep.Req, rep.Answers
+	if rep.ConnErr != "" {
+		n.reply(req.Client, req.Seq, errReply(ReplyError, rep.ConnErr))
 		return
 	}
 	moved, firstErr := 0, ""

@@ -165,7 +165,7 @@ func TestUpdateSlotsSkipsImporting(t *testing.T) {
 	n := mk(t, testCfg(), tid(2))
 	cluster(n, "SETSLOT 100 IMPORTING "+string(tid(1)))
 	third := n.byID[tid(3)]
-	n.at(testT, func() { n.updateSlotsConfigWith(third, 99, SlotSetOf([]SlotRange{{100, 101}})) })
+	n.at(testT, func() { n.updateSlotsConfigWith(third, 99, SlotSetOf([]SlotRange{{Start: 100, End: 101}})) })
 	if n.slots[100] != n.byID[tid(1)] {
 		t.Errorf("importing slot 100 rebound to %s", n.slots[100].id)
 	}
@@ -183,7 +183,7 @@ func TestMarkersInClusterNodes(t *testing.T) {
 	cluster(n, "SETSLOT 7 MIGRATING "+string(tid(2)))
 	cluster(n, "SETSLOT 6000 IMPORTING "+string(tid(3)))
 	want := " 0-5460 [7->-" + string(tid(2)) + "] [6000-<-" + string(tid(3)) + "]"
-	for what, text := range map[string]string{"CLUSTER NODES": n.ClusterNodes(testT), "nodes.conf": n.Disk().Text()} {
+	for what, text := range map[string]string{"CLUSTER NODES": n.ClusterNodes(), "nodes.conf": n.Disk().Text()} {
 		var mine string
 		for _, l := range strings.Split(text, "\n") {
 			if strings.Contains(l, "myself") {
@@ -274,13 +274,18 @@ func TestMigrateMovesKeysAndAsk(t *testing.T) {
 	if len(out.Migrates) != 1 || len(out.Replies) != 0 || len(out.Migrates[0].Keys) != 2 {
 		t.Fatalf("MIGRATE: requests %+v replies %+v, want a request for the 2 existing keys and no reply yet", out.Migrates, out.Replies)
 	}
-	req := &out.Migrates[0]
-	answers := dst.RestoreAsking(testT, req.Keys, false, &Output{})
-	if answers[0] != "" || answers[1] != errBusyKey {
+	req := out.Migrates[0]
+	dout := &Output{}
+	dst.RestoreAsking(testT, req, dout)
+	if len(dout.MigrateReplies) != 1 {
+		t.Fatalf("RESTORE-ASKING replies %+v, want one", dout.MigrateReplies)
+	}
+	rep := dout.MigrateReplies[0]
+	if answers := rep.Answers; answers[0] != "" || answers[1] != errBusyKey {
 		t.Fatalf("RESTORE-ASKING answers %q, want OK then BUSYKEY", answers)
 	}
 	out = &Output{}
-	src.MigrateDone(testT, *req, answers, "", out)
+	src.MigrateDone(testT, rep, out)
 	if got := out.Replies[0].Reply.Err; got != "ERR Target instance replied with error: "+errBusyKey {
 		t.Errorf("MIGRATE reply %q", got)
 	}
@@ -323,8 +328,9 @@ func TestMigrateMovesKeysAndAsk(t *testing.T) {
 func TestRestoreAskingNotImporting(t *testing.T) {
 	dst := mk(t, testCfg(), tid(2))
 	dst.stateOK = true
-	answers := dst.RestoreAsking(testT, []KeyVal{{Key: keyIn(100), Str: "v"}}, false, &Output{})
-	if !strings.HasPrefix(answers[0], "MOVED 100 ") {
+	out := &Output{}
+	dst.RestoreAsking(testT, MigrateRequest{Keys: []KeyVal{{Key: keyIn(100), Str: "v"}}}, out)
+	if answers := out.MigrateReplies[0].Answers; !strings.HasPrefix(answers[0], "MOVED 100 ") {
 		t.Errorf("answer %q, want MOVED", answers[0])
 	}
 }
@@ -369,13 +375,13 @@ func TestRangesMatchesBitByBit(t *testing.T) {
 			if len(rs) > 0 && rs[len(rs)-1].End == i-1 {
 				rs[len(rs)-1].End = i
 			} else {
-				rs = append(rs, SlotRange{i, i})
+				rs = append(rs, SlotRange{Start: i, End: i})
 			}
 		}
 		return rs
 	}
-	for _, rs := range [][]SlotRange{nil, {{0, NumSlots - 1}}, {{0, 63}}, {{63, 64}}, {{64, 127}, {129, 129}},
-		{{0, 5460}, {5462, 5462}, {16383, 16383}}, {{100, 6000}, {6400, 6463}}} {
+	for _, rs := range [][]SlotRange{nil, {{Start: 0, End: NumSlots - 1}}, {{Start: 0, End: 63}}, {{Start: 63, End: 64}}, {{Start: 64, End: 127}, {Start: 129, End: 129}},
+		{{Start: 0, End: 5460}, {Start: 5462, End: 5462}, {Start: 16383, End: 16383}}, {{Start: 100, End: 6000}, {Start: 6400, End: 6463}}} {
 		s := SlotSetOf(rs)
 		if got, want := s.Ranges(), naive(s); fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("Ranges(%v) = %v, want %v", rs, got, want)

@@ -4,12 +4,7 @@
 // NODES range format).
 package node
 
-import (
-	"strconv"
-	"strings"
-
-	"rcsim/sim/trace"
-)
+import "rcsim/node/trace"
 
 // NumSlots is CLUSTER_SLOTS.
 const NumSlots = 16384
@@ -54,7 +49,7 @@ func (s *SlotSet) Ranges() []SlotRange {
 		if in && start < 0 {
 			start = i
 		} else if !in && start >= 0 {
-			rs = append(rs, SlotRange{start, i - 1})
+			rs = append(rs, SlotRange{Start: start, End: i - 1})
 			start = -1
 		}
 	}
@@ -70,19 +65,6 @@ func SlotSetOf(rs []SlotRange) *SlotSet {
 		}
 	}
 	return s
-}
-
-// FormatRanges prints ranges as CLUSTER NODES does: "0-5460 5462".
-func FormatRanges(rs []SlotRange) string {
-	parts := make([]string, len(rs))
-	for i, r := range rs {
-		if r.Start == r.End {
-			parts[i] = strconv.Itoa(r.Start)
-		} else {
-			parts[i] = strconv.Itoa(r.Start) + "-" + strconv.Itoa(r.End)
-		}
-	}
-	return strings.Join(parts, " ")
 }
 
 // noSlots is the empty set every peer starts with; like every shared set it
@@ -270,7 +252,7 @@ func (n *Node) updateSlotsConfigWith(sender *peer, epoch uint64, claimed *SlotSe
 		}
 	}
 	if rs := moved.Ranges(); len(rs) > 0 {
-		n.emit(trace.Slots, sender, epoch, FormatRanges(rs))
+		n.emitSlots(trace.Slots, sender, epoch, rs)
 	}
 	switch {
 	case newMaster != nil && cur.numSlots == 0 &&

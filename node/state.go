@@ -5,7 +5,7 @@ package node
 import (
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // Delays of clusterUpdateState.

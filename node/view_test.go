@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // TestViewPeerEpochAsClusterNodes: a replica's config epoch in View (and so
@@ -14,7 +14,7 @@ import (
 func TestViewPeerEpochAsClusterNodes(t *testing.T) {
 	n := mk(t, testCfg(), tid(2))
 	listed := map[ID]uint64{}
-	for _, line := range strings.Split(strings.TrimSpace(n.ClusterNodes(0)), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(n.ClusterNodes()), "\n") {
 		f := strings.Fields(line)
 		e, err := strconv.ParseUint(f[6], 10, 64)
 		if err != nil {

@@ -16,7 +16,7 @@ import (
 	"testing"
 
 	"rcsim/checker"
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")

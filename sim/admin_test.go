@@ -7,8 +7,9 @@ import (
 
 	"rcsim/checker/history"
 	"rcsim/node"
+	"rcsim/node/trace"
 	"rcsim/scenarios"
-	"rcsim/sim/trace"
+	"rcsim/sim/admin"
 )
 
 // runBuiltin runs a built-in scenario to its end at seed and returns the
@@ -23,6 +24,9 @@ func runBuiltin(t *testing.T, name string, seed uint64) *world {
 	w.run()
 	return w
 }
+
+// host is the node host named name.
+func (w *world) host(name string) *host { return w.hosts[w.names[name]] }
 
 // adminOutcomes lists the admin trace values in order.
 func adminOutcomes(w *world) []string {
@@ -124,7 +128,7 @@ func TestSourceCrashLeavesSlotOpen(t *testing.T) {
 	}
 	m0, m1 := w.host("m0"), w.host("m1")
 	marker := regexp.MustCompile(`\[\d+-<-` + string(m0.id) + `\]`)
-	for what, text := range map[string]string{"CLUSTER NODES": m1.n.ClusterNodes(w.now), "nodes.conf": m1.disk.Text()} {
+	for what, text := range map[string]string{"CLUSTER NODES": m1.n.ClusterNodes(), "nodes.conf": m1.disk.Text()} {
 		if !marker.MatchString(text) {
 			t.Errorf("m1 %s lacks the importing marker:\n%s", what, text)
 		}
@@ -193,50 +197,6 @@ func slotCount(rs []node.SlotRange) int {
 	return n
 }
 
-// TestPlanRebalance checks the plan of clusterManagerCommandRebalance.
-func TestPlanRebalance(t *testing.T) {
-	mk := func(id string, slots, weight int) *balanceNode {
-		return &balanceNode{line: nodesLine{id: id, slots: make([]int, slots)}, weight: weight}
-	}
-	for _, tc := range []struct {
-		name  string
-		nodes []*balanceNode
-		want  string
-	}{
-		{"balanced: nothing to do", []*balanceNode{mk("a", 8192, 1), mk("b", 8192, 1)}, ""},
-		{"within the 2% threshold", []*balanceNode{mk("a", 8300, 1), mk("b", 8084, 1)}, ""},
-		{"empty master gets a share", []*balanceNode{mk("a", 8192, 1), mk("b", 8192, 1), mk("c", 0, 1)}, "b->c 2731 a->c 2731 "},
-		{"weight zero drains a node", []*balanceNode{mk("a", 8192, 1), mk("b", 8192, 0)}, "b->a 8192 "},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var got strings.Builder
-			for _, m := range planRebalance(tc.nodes, 2) {
-				got.WriteString(m.src + "->" + m.dst + " " + itoa(m.slots) + " ")
-			}
-			if got.String() != tc.want {
-				t.Errorf("plan %q, want %q", got.String(), tc.want)
-			}
-		})
-	}
-}
-
-// TestParseClusterNodes reads what redis-cli reads from CLUSTER NODES.
-func TestParseClusterNodes(t *testing.T) {
-	text := "aaa 127.0.0.1:30001@40001 myself,master - 0 0 1 connected 0-2 5 [7->-bbb]\n" +
-		"bbb 127.0.0.1:30002@40002 slave,fail aaa 0 0 1 disconnected\n"
-	ls := parseClusterNodes(text)
-	if len(ls) != 2 {
-		t.Fatalf("%d lines", len(ls))
-	}
-	a, b := ls[0], ls[1]
-	if a.addr != "127.0.0.1:30001" || !a.has("myself") || !a.open || len(a.slots) != 4 || a.slots[3] != 5 {
-		t.Errorf("myself line parsed as %+v", a)
-	}
-	if b.master != "aaa" || b.usable() || b.has("master") {
-		t.Errorf("replica line parsed as %+v", b)
-	}
-}
-
 // TestCreateFromUnjoinedNodes: the create step leaves the cluster as the
 // formed start does: same slots, roles and configEpochs 1..N on every node.
 func TestCreateFromUnjoinedNodes(t *testing.T) {
@@ -250,7 +210,7 @@ func TestCreateFromUnjoinedNodes(t *testing.T) {
 			t.Errorf("%s: state ok %v, knows %d peers", h.name, v.StateOK, len(v.Peers))
 		}
 		if i < 3 {
-			lo, hi := slotRange(i, 3)
+			lo, hi := admin.CreateSlots(i, 3)
 			if v.ConfigEpoch != uint64(i+1) || len(v.Slots) != 1 || v.Slots[0] != (node.SlotRange{Start: lo, End: hi}) {
 				t.Errorf("%s: epoch %d slots %v, want %d and %d-%d", h.name, v.ConfigEpoch, v.Slots, i+1, lo, hi)
 			}

@@ -16,25 +16,41 @@ import (
 // package may import. A package not listed may import nothing of rcsim;
 // cmd/rcsim may import anything.
 var allowedImports = map[string][]string{
-	"sim/rng":         {},
-	"sim/trace":       {},
+	"scenarios/rng":   {},
+	"node/trace":      {},
 	"checker/history": {},
-	"node":            {"sim/trace"},
+	"node":            {"node/trace"},
 	"netmodel":        {},
 	"scenarios":       {},
 	"scenarios/gen":   {"scenarios"},
-	"sim/workload":    {"node", "checker/history"},
-	"sim":             {"node", "netmodel", "scenarios", "sim/rng", "sim/trace", "sim/workload", "checker/history"},
-	"checker":         {"checker/history", "sim/trace"},
-	"sim/sweep":       {"sim", "scenarios", "checker", "checker/history", "sim/trace", "sim/rng"},
-	"sim/explore":     {"sim", "scenarios", "scenarios/gen", "checker", "checker/history", "sim/trace"},
-	"sim/realredis":   {"node", "scenarios", "checker/history", "sim/trace", "sim/workload"},
-	"sim/calibrate":   {"sim", "scenarios", "checker", "checker/history", "sim/trace"},
-	"reports":         {"checker", "checker/history", "sim/trace"},
+	"sim/workload":    {"node", "checker/history", "node/trace"},
+	"sim/admin":       {"node", "scenarios", "node/trace", "sim/workload"},
+	"sim":             {"node", "netmodel", "scenarios", "scenarios/rng", "node/trace", "sim/workload", "sim/admin", "checker/history"},
+	"checker":         {"checker/history", "node/trace"},
+	"sim/sweep":       {"sim", "scenarios", "checker", "checker/history", "node/trace", "scenarios/rng"},
+	"sim/explore":     {"sim", "scenarios", "scenarios/gen", "scenarios/rng", "checker", "checker/history", "node/trace"},
+	"sim/realredis":   {"node", "scenarios", "checker/history", "node/trace", "sim/workload"},
+	"sim/calibrate":   {"sim", "scenarios", "checker", "checker/history", "node/trace"},
+	"reports":         {"checker", "checker/history", "node/trace"},
 	"cmd/rcsim":       nil, // anything
 }
 
-// TestImportRules enforces the import table with `go list`.
+// floors orders the packages from the leaves up: a package imports only
+// packages on lower floors, or on its own floor where the import table
+// allows it, so no import runs back up. The leaves sit below everything,
+// whichever directory holds them.
+var floors = map[string]int{
+	"node/trace": 0, "scenarios/rng": 0, "checker/history": 0,
+	"node": 1, "netmodel": 1, "scenarios": 1, "scenarios/gen": 1,
+	"sim/workload": 2, "sim/admin": 3, "sim/realredis": 3,
+	"sim":       4,
+	"checker":   5,
+	"sim/sweep": 6, "sim/explore": 6, "sim/calibrate": 6,
+	"reports":   7,
+	"cmd/rcsim": 8,
+}
+
+// TestImportRules enforces the import table and the floors with `go list`.
 func TestImportRules(t *testing.T) {
 	out, err := exec.Command("go", "list", "-json", "rcsim/...").Output()
 	if err != nil {
@@ -53,6 +69,9 @@ func TestImportRules(t *testing.T) {
 		if rel == "cmd/rcsim" || strings.HasSuffix(rel, "test") && strings.Contains(rel, "/") {
 			continue // the CLI, and test helper packages (node/nodetest)
 		}
+		if _, ok := floors[rel]; !ok {
+			t.Errorf("package %s has no floor (add it to floors)", rel)
+		}
 		allowed, known := allowedImports[rel]
 		if !known {
 			t.Errorf("package %s is not in the import table of DESIGN.md (add it to allowedImports)", rel)
@@ -65,6 +84,9 @@ func TestImportRules(t *testing.T) {
 			dep := strings.TrimPrefix(imp, "rcsim/")
 			if !contains(allowed, dep) {
 				t.Errorf("%s imports %s; allowed: %v", rel, dep, allowed)
+			}
+			if f, ok := floors[dep]; ok && f > floors[rel] {
+				t.Errorf("%s (floor %d) imports %s (floor %d): an import back up", rel, floors[rel], dep, f)
 			}
 		}
 	}
@@ -89,7 +111,7 @@ var forbiddenTimeFuncs = []string{"Now", "Since", "Until", "Sleep", "After", "Af
 // fails on goroutines, select, forbidden imports, wall-clock time and the
 // OS-seeded top-level functions of math/rand/v2.
 func TestDeterminismRules(t *testing.T) {
-	for _, dir := range []string{".", "../node", "../netmodel", "rng", "workload", "trace"} {
+	for _, dir := range []string{".", "../node", "../netmodel", "../scenarios/rng", "workload", "admin", "../node/trace"} {
 		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
 		for _, f := range files {
 			if strings.HasSuffix(f, "_test.go") {

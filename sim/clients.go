@@ -1,7 +1,9 @@
-// Clients and the kernel: client commands, TCP connects and replies cross
-// the network model like any message; a node's host answers a connect (or
-// resets a connection) for its process.
 package sim
+
+// Clients and the kernel: every client (the workload's, the admin client)
+// is a state machine driven through one interface, woken when it asks and
+// at the moments of its schedule, and acting through a Net the kernel
+// implements.
 
 import (
 	"slices"
@@ -10,59 +12,36 @@ import (
 
 	"rcsim/checker/history"
 	"rcsim/node"
-	"rcsim/sim/rng"
+	"rcsim/node/trace"
+	"rcsim/scenarios/rng"
+	"rcsim/sim/admin"
 	"rcsim/sim/workload"
 )
+
+// client is what the kernel drives: a workload.Client or the admin client.
+// Each call gets the virtual time and the client's Net, and returns when
+// the client next wants to be woken (workload.Never: not at all).
+type client interface {
+	Wake(now time.Duration, net workload.Net) time.Duration
+	OnReply(now time.Duration, seq uint64, r node.Reply, net workload.Net) time.Duration
+	OnDial(now time.Duration, addr string, ok bool, net workload.Net) time.Duration
+	Abort(now time.Duration)
+}
 
 // clientState is one client endpoint.
 type clientState struct {
 	name   string
 	idx    int // endpoint index
-	c      *workload.Client
+	c      client
 	wakeAt time.Duration // the one wake-up event that is current
+	// connless: the client opens no connections (the admin client); each
+	// of its commands reaches whatever process is up at its address.
+	connless bool
 	// connInc is, per host, the incarnation of the process the client's
 	// connection reached (-1: none): a connection to an earlier process is
 	// reset by the host.
 	connInc []int64
 	net     workload.Net // the client's clientNet, made once (an interface value allocates)
-}
-
-// clientCmd is a command (or, with dial, a SYN) on its way to a node.
-type clientCmd struct {
-	client int
-	cmd    node.Cmd
-	dial   bool
-}
-
-// clientReply is a reply (or, with dial, a SYN-ACK or RST) on its way to a
-// client.
-type clientReply struct {
-	seq    uint64
-	reply  node.Reply
-	dial   bool
-	dialOK bool
-	from   string // dial: the address that answered
-	src    int    // endpoint index of the sender, to re-check at arrival
-}
-
-// pool recycles the commands and replies on the wire. Each has one
-// consumer (w.command, w.reply), which puts it back once it has read it; one
-// that is lost, dropped or held is simply left to the collector.
-type pool[T any] struct{ free []*T }
-
-func (p *pool[T]) get() *T {
-	if n := len(p.free); n > 0 {
-		x := p.free[n-1]
-		p.free = p.free[:n-1]
-		return x
-	}
-	return new(T)
-}
-
-func (p *pool[T]) put(x *T) {
-	var zero T
-	*x = zero // drop references for the collector
-	p.free = append(p.free, x)
 }
 
 func (w *world) bootClients(n int) {
@@ -80,7 +59,7 @@ func (w *world) bootClients(n int) {
 	// The clients start about Rate operations a second: room for them up
 	// front (within reason), so the history is not regrown and copied as the
 	// run goes.
-	w.ops = make([]history.Op, 0, min(int64(wl.Rate)*int64(w.opt.Until/time.Second+1), 1<<18))
+	w.ops = make([]history.Op, 0, min(int64(wl.Rate)*int64(w.opt.Until/time.Second+1), 1<<19))
 	// Clients are configured with the cluster's members, not the spares;
 	// they reach a spare only when a MOVED or ASK names it.
 	seeds := make([]string, len(w.hosts)-w.s.Cluster.Spares)
@@ -98,6 +77,28 @@ func (w *world) bootClients(n int) {
 		w.clients = append(w.clients, cs)
 		w.scheduleWake(cs, cs.c.Wake(w.now, cs.net))
 	}
+	w.nWork = n
+}
+
+// bootAdmin creates the admin client when the scenario has admin steps. It
+// is woken at each step's moment (its Schedule), not at boot.
+func (w *world) bootAdmin() {
+	if len(w.s.Admin) == 0 {
+		return
+	}
+	cfg := admin.Config{Steps: w.s.Admin, Spares: w.s.Cluster.Spares,
+		Masters: w.s.Cluster.Masters, ReplicasPerMaster: w.s.Cluster.ReplicasPerMaster}
+	for _, h := range w.hosts {
+		cfg.Nodes = append(cfg.Nodes, admin.Node{Name: h.name, ID: h.id, Addr: h.addr})
+	}
+	a := admin.New(cfg)
+	cs := &clientState{name: admin.Name, idx: len(w.hosts) + len(w.clients), wakeAt: -1,
+		connInc: make([]int64, len(w.hosts)), c: a, connless: true}
+	cs.net = clientNet{w, cs}
+	w.clients = append(w.clients, cs)
+	for _, at := range a.Schedule() {
+		w.q.push(event{at: at, kind: evAlarm, dst: cs.idx})
+	}
 }
 
 func (w *world) scheduleWake(cs *clientState, at time.Duration) {
@@ -114,6 +115,13 @@ func (w *world) wakeClient(idx int) {
 		return // superseded by a later schedule
 	}
 	cs.wakeAt = -1
+	w.scheduleWake(cs, cs.c.Wake(w.now, cs.net))
+}
+
+// alarmClient wakes client idx at a moment of its Schedule, whatever
+// wake-up it asked for.
+func (w *world) alarmClient(idx int) {
+	cs := w.clients[idx-len(w.hosts)]
 	w.scheduleWake(cs, cs.c.Wake(w.now, cs.net))
 }
 
@@ -140,6 +148,12 @@ func (n clientNet) Send(addr string, cmd node.Cmd) { n.push(addr, clientCmd{cmd:
 // modelled).
 func (n clientNet) Dial(addr string) { n.push(addr, clientCmd{dial: true}) }
 
+// Trace writes e to the run's trace.
+func (n clientNet) Trace(e trace.Event) { n.w.emit(e) }
+
+// Up reports whether the node process at addr runs.
+func (n clientNet) Up(addr string) bool { return n.w.hosts[n.dst(addr)].up }
+
 func (n clientNet) push(addr string, cc clientCmd) {
 	w, dst := n.w, n.dst(addr)
 	v := w.net.Send(w.now, n.cs.idx, dst)
@@ -150,81 +164,6 @@ func (n clientNet) push(addr string, cc clientCmd) {
 	*p = cc
 	p.client = n.cs.idx - len(w.hosts)
 	w.q.push(event{at: v.Due, kind: evCommand, dst: dst, cmd: p})
-}
-
-// command hands a client's command to its node. The host answers for a
-// process that is down, or that is not the one the client's connection
-// reached (it restarted): the connection is reset and the command never
-// ran. A SYN is answered by the host: accepted while the process is up,
-// refused otherwise.
-func (w *world) command(ev *event) {
-	cc := ev.cmd
-	defer w.cmds.put(cc)
-	src := len(w.hosts) + cc.client
-	if !ev.admitted && !w.net.Deliverable(w.now, src, ev.dst) {
-		return
-	}
-	if w.admin != nil && src == w.admin.idx {
-		w.adminCommand(w.hosts[ev.dst], cc.cmd)
-		return
-	}
-	h, cs := w.hosts[ev.dst], w.clients[cc.client]
-	if cc.dial {
-		if h.up {
-			cs.connInc[h.idx] = int64(h.inc)
-		}
-		cr := w.replies.get()
-		cr.dial, cr.dialOK, cr.from = true, h.up, h.addr
-		w.sendToClient(h.idx, cc.client, cr)
-		return
-	}
-	if !h.up || cs.connInc[h.idx] != int64(h.inc) {
-		cs.connInc[h.idx] = -1
-		w.replyTo(h.idx, cc.client, cc.cmd.Seq, node.Reply{Kind: node.ReplyError, Err: workload.ErrRefused})
-		return
-	}
-	w.out.Reset()
-	h.n.Command(w.clock(h), node.ClientID(cc.client), cc.cmd, &w.out)
-	w.apply(h)
-}
-
-func (w *world) sendReply(h *host, r node.ClientReply) {
-	w.replyTo(h.idx, int(r.Client), r.Seq, r.Reply)
-}
-
-func (w *world) replyTo(from, client int, seq uint64, r node.Reply) {
-	cr := w.replies.get()
-	cr.seq, cr.reply = seq, r
-	w.sendToClient(from, client, cr)
-}
-
-func (w *world) sendToClient(from, client int, cr *clientReply) {
-	dst := len(w.hosts) + client
-	v := w.net.Send(w.now, from, dst)
-	if v.Lost {
-		w.replies.put(cr)
-		return
-	}
-	cr.src = from
-	w.q.push(event{at: v.Due, kind: evReply, dst: dst, reply: cr})
-}
-
-func (w *world) reply(ev *event) {
-	r := ev.reply
-	defer w.replies.put(r)
-	if !w.net.Deliverable(w.now, r.src, ev.dst) {
-		return // a partition formed while the reply was on its way
-	}
-	if w.admin != nil && ev.dst == w.admin.idx {
-		w.adminReply(r.seq, r.reply)
-		return
-	}
-	cs := w.clients[ev.dst-len(w.hosts)]
-	if r.dial {
-		w.scheduleWake(cs, cs.c.OnDial(w.now, r.from, r.dialOK, cs.net))
-		return
-	}
-	w.scheduleWake(cs, cs.c.OnReply(w.now, r.seq, r.reply, cs.net))
 }
 
 // record adds a client's completed operation to the run's history, kept in
@@ -249,4 +188,24 @@ func (w *world) finishClients() {
 	for _, cs := range w.clients {
 		cs.c.Abort(w.now)
 	}
+}
+
+// pool recycles the commands and replies on the wire. Each has one
+// consumer (w.command, w.reply), which puts it back once it has read it; one
+// that is lost, dropped or held is simply left to the collector.
+type pool[T any] struct{ free []*T }
+
+func (p *pool[T]) get() *T {
+	if n := len(p.free); n > 0 {
+		x := p.free[n-1]
+		p.free = p.free[:n-1]
+		return x
+	}
+	return new(T)
+}
+
+func (p *pool[T]) put(x *T) {
+	var zero T
+	*x = zero // drop references for the collector
+	p.free = append(p.free, x)
 }

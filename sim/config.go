@@ -1,9 +1,10 @@
 package sim
 
+// Configuration: a scenario's redis.conf settings and network section in
+// node's and netmodel's terms.
+
 import (
-	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"rcsim/netmodel"
@@ -45,38 +46,3 @@ func dist(l scenarios.Latency) netmodel.Dist {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
-
-// describeView renders a node's view as text for --dump-at, with names.
-func describeView(v node.View, name func(node.ID) string) string {
-	var b strings.Builder
-	role := "master"
-	if v.Master != "" {
-		role = "replica of " + name(v.Master)
-	}
-	state := "fail"
-	if v.StateOK {
-		state = "ok"
-	}
-	fmt.Fprintf(&b, "%s %s %s current_epoch=%d config_epoch=%d offset=%d slots=%s\n",
-		name(v.ID), v.ID, role, v.CurrentEpoch, v.ConfigEpoch, v.Offset, ranges(v.Slots))
-	fmt.Fprintf(&b, "cluster_state:%s\n", state)
-	for _, p := range v.Peers {
-		fmt.Fprintf(&b, "  %s %s flags=%s master=%s config_epoch=%d link=%v slots=%s\n",
-			name(p.ID), p.ID, flagNames(p.Flags), name(p.Master), p.ConfigEpoch, p.LinkUp, ranges(p.Slots))
-	}
-	return b.String()
-}
-
-func flagNames(f node.Flags) string {
-	names := []string{"master", "slave", "fail?", "fail", "myself", "handshake", "noaddr", "meet", "migrate_to", "nofailover"}
-	var out []string
-	for i, n := range names {
-		if f&(1<<i) != 0 {
-			out = append(out, n)
-		}
-	}
-	if len(out) == 0 {
-		return "noflags"
-	}
-	return strings.Join(out, ",")
-}

@@ -1,9 +1,16 @@
 package sim
 
+// Every TCP connection of a run: the nodes' cluster-bus and replication
+// links (connections with generations, FIFO per direction, broken by a lost
+// segment) and the clients' connections to node processes (which
+// incarnation a client's connection reached), with what a host answers for
+// its process: connects, resets, refusals.
+
 import (
 	"time"
 
 	"rcsim/node"
+	"rcsim/sim/workload"
 )
 
 // connState is the life of one TCP connection as the kernel models it.
@@ -369,4 +376,88 @@ func wireSize(m *node.Message) int {
 		n += updateBytes
 	}
 	return n
+}
+
+// clientCmd is a command (or, with dial, a SYN) on its way to a node.
+type clientCmd struct {
+	client int
+	cmd    node.Cmd
+	dial   bool
+}
+
+// clientReply is a reply (or, with dial, a SYN-ACK or RST) on its way to a
+// client.
+type clientReply struct {
+	seq    uint64
+	reply  node.Reply
+	dial   bool
+	dialOK bool
+	from   string // dial: the address that answered
+	src    int    // endpoint index of the sender, to re-check at arrival
+}
+
+// command hands a client's command to its node. The host answers for a
+// process that is down, or that is not the one the client's connection
+// reached (it restarted): the connection is reset and the command never
+// ran. A SYN is answered by the host: accepted while the process is up,
+// refused otherwise.
+func (w *world) command(ev *event) {
+	cc := ev.cmd
+	defer w.cmds.put(cc)
+	h, cs := w.hosts[ev.dst], w.clients[cc.client]
+	if cs.connless && h.up {
+		cs.connInc[h.idx] = int64(h.inc)
+	}
+	if cc.dial {
+		if h.up {
+			cs.connInc[h.idx] = int64(h.inc)
+		}
+		cr := w.replies.get()
+		cr.dial, cr.dialOK, cr.from = true, h.up, h.addr
+		w.sendToClient(h.idx, cc.client, cr)
+		return
+	}
+	if !h.up || cs.connInc[h.idx] != int64(h.inc) {
+		cs.connInc[h.idx] = -1
+		w.replyTo(h.idx, cc.client, cc.cmd.Seq, node.Reply{Kind: node.ReplyError, Err: workload.ErrRefused})
+		return
+	}
+	w.out.Reset()
+	h.n.Command(w.clock(h), node.ClientID(cc.client), cc.cmd, &w.out)
+	w.apply(h)
+}
+
+func (w *world) sendReply(h *host, r node.ClientReply) {
+	w.replyTo(h.idx, int(r.Client), r.Seq, r.Reply)
+}
+
+func (w *world) replyTo(from, client int, seq uint64, r node.Reply) {
+	cr := w.replies.get()
+	cr.seq, cr.reply = seq, r
+	w.sendToClient(from, client, cr)
+}
+
+func (w *world) sendToClient(from, client int, cr *clientReply) {
+	dst := len(w.hosts) + client
+	v := w.net.Send(w.now, from, dst)
+	if v.Lost {
+		w.replies.put(cr)
+		return
+	}
+	cr.src = from
+	w.q.push(event{at: v.Due, kind: evReply, dst: dst, reply: cr})
+}
+
+func (w *world) reply(ev *event) {
+	r := ev.reply
+	defer w.replies.put(r)
+	if !w.net.Deliverable(w.now, r.src, ev.dst) {
+		return // a partition formed while the reply was on its way
+	}
+	cs := w.clients[ev.dst-len(w.hosts)]
+	if r.dial {
+		w.scheduleWake(cs, cs.c.OnDial(w.now, r.from, r.dialOK, cs.net))
+		return
+	}
+	w.scheduleWake(cs, cs.c.OnReply(w.now, r.seq, r.reply, cs.net))
 }

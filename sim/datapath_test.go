@@ -11,9 +11,9 @@ import (
 
 	"rcsim/checker"
 	"rcsim/checker/history"
+	"rcsim/node/trace"
 	"rcsim/scenarios"
 	"rcsim/sim"
-	"rcsim/sim/trace"
 	"rcsim/sim/workload"
 )
 

@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"rcsim/node"
+	"rcsim/node/trace"
 	"rcsim/scenarios"
-	"rcsim/sim/trace"
 )
 
 // These tests replay, through the whole kernel, behaviours that Redis's own

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"rcsim/node/trace"
 	"rcsim/scenarios"
-	"rcsim/sim/trace"
 )
 
 // TestClockSkewAndDrift: a node's clock is now + skew, plus what a drift

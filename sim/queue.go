@@ -1,5 +1,8 @@
 package sim
 
+// The event queue: a binary min-heap by (virtual time, insertion order), so
+// that events due at the same instant run in the order they were scheduled.
+
 import "time"
 
 // queue is a binary min-heap of events ordered by (at, seq). seq is a global

@@ -1,7 +1,10 @@
 // Package sim is the kernel: it builds a cluster from a scenario, runs the
 // node state machines over the network model on one virtual clock, applies
-// the scenario's faults and drives the workload's clients, and hands back the
-// trace and the client history.
+// the scenario's faults and drives the clients (the workload's, sim/workload,
+// and the redis-cli admin client, sim/admin) through one interface, and
+// hands back the trace and the client history. It owns the clock, the queue,
+// delivery and faults, nothing else; the README's Layout section maps its
+// files.
 //
 // One run is one goroutine and a function of (scenario, seed) alone: every
 // random draw comes from a stream derived by rng.Derive, events are ordered
@@ -14,8 +17,8 @@ import (
 	"time"
 
 	"rcsim/checker/history"
+	"rcsim/node/trace"
 	"rcsim/scenarios"
-	"rcsim/sim/trace"
 )
 
 // Options tune one run. The zero value runs the scenario for its duration,

@@ -10,9 +10,9 @@ import (
 
 	"github.com/cockroachdb/datadriven"
 
+	"rcsim/node/trace"
 	"rcsim/scenarios"
 	"rcsim/sim/simtest"
-	"rcsim/sim/trace"
 )
 
 func TestMain(m *testing.M) {

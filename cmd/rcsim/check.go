@@ -14,7 +14,7 @@ import (
 
 	"rcsim/checker"
 	"rcsim/checker/history"
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // checkFlags are the options of `rcsim check`.

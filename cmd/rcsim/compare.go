@@ -10,11 +10,11 @@ import (
 
 	"rcsim/checker"
 	"rcsim/checker/history"
+	"rcsim/node/trace"
 	"rcsim/scenarios"
 	"rcsim/sim"
 	"rcsim/sim/calibrate"
 	"rcsim/sim/realredis"
-	"rcsim/sim/trace"
 )
 
 // compareSim simulates s at seed and prints real against simulated:

@@ -18,9 +18,9 @@ import (
 
 	"rcsim/checker"
 	"rcsim/checker/history"
+	"rcsim/node/trace"
 	"rcsim/scenarios"
 	"rcsim/sim/realredis"
-	"rcsim/sim/trace"
 )
 
 // realFlags are the options every real-server command shares.

@@ -14,10 +14,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"rcsim/checker"
+	"rcsim/node/trace"
 	"rcsim/reports"
 	"rcsim/sim"
 	"rcsim/sim/sweep"
-	"rcsim/sim/trace"
 )
 
 func newReportCmd(stdout io.Writer) *cobra.Command {

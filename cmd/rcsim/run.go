@@ -14,9 +14,9 @@ import (
 
 	"rcsim/checker"
 	"rcsim/checker/history"
+	"rcsim/node/trace"
 	"rcsim/scenarios"
 	"rcsim/sim"
-	"rcsim/sim/trace"
 )
 
 // runFlags are the options of `rcsim run`.

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"rcsim/node"
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // Host is one node process of the test cluster.
@@ -376,7 +376,32 @@ func (c *Cluster) apply(h *Host) {
 		}
 		c.Events = append(c.Events, ev)
 	}
+	migrates := append([]node.MigrateRequest(nil), o.Migrates...)
+	answers := append([]node.MigrateReply(nil), o.MigrateReplies...)
 	o.Reset()
+	for _, rep := range answers {
+		src := c.byID[rep.Req.From]
+		src.N.MigrateDone(c.Now, rep, &c.out)
+		c.apply(src)
+	}
+	for _, req := range migrates {
+		c.migrate(h, req)
+	}
+}
+
+// migrate carries a MIGRATE as the kernel does, at this instant: the
+// target's RESTORE-ASKING, then its answer to the source; a target that is
+// down or cut off answers nothing and the source reports a connection error.
+func (c *Cluster) migrate(src *Host, req node.MigrateRequest) {
+	for _, dst := range c.Hosts {
+		if dst.Cfg.Addr == req.Target && dst.Alive() && !c.isCut(src.ID, dst.ID) && !c.isCut(dst.ID, src.ID) {
+			dst.N.RestoreAsking(c.Now, req, &c.out)
+			c.apply(dst)
+			return
+		}
+	}
+	src.N.MigrateDone(c.Now, node.MigrateReply{Req: req, ConnErr: node.ErrMigrateConnect}, &c.out)
+	c.apply(src)
 }
 
 // Crash kills h's process: every connection it has is closed and the other

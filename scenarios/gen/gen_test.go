@@ -10,6 +10,7 @@ import (
 	"pgregory.net/rapid"
 
 	"rcsim/scenarios"
+	"rcsim/scenarios/rng"
 )
 
 func base(t rapid.TB) *scenarios.Scenario {
@@ -44,11 +45,11 @@ func reparse(t rapid.TB, s *scenarios.Scenario) (*scenarios.Scenario, []byte) {
 // same scenario, byte for byte once written.
 func TestNemesisSameSeedSameSchedule(t *testing.T) {
 	for seed := uint64(1); seed <= 20; seed++ {
-		a, err := Nemesis(base(t), seed, NemesisMenu())
+		a, err := Nemesis(base(t), seed, rng.Derive(seed, "nemesis"), NemesisMenu())
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, _ := Nemesis(base(t), seed, NemesisMenu())
+		b, _ := Nemesis(base(t), seed, rng.Derive(seed, "nemesis"), NemesisMenu())
 		if !reflect.DeepEqual(a, b) {
 			t.Fatalf("seed %d: two schedules differ", seed)
 		}
@@ -67,7 +68,7 @@ func TestNemesisSameSeedSameSchedule(t *testing.T) {
 func TestNemesisSeedsDiffer(t *testing.T) {
 	seen := map[string]uint64{}
 	for seed := uint64(1); seed <= 20; seed++ {
-		s, _ := Nemesis(base(t), seed, NemesisMenu())
+		s, _ := Nemesis(base(t), seed, rng.Derive(seed, "nemesis"), NemesisMenu())
 		s.Seed, s.Description = 0, ""
 		_, data := reparse(t, s)
 		if prev, dup := seen[string(data)]; dup {
@@ -81,7 +82,7 @@ func TestNemesisSeedsDiffer(t *testing.T) {
 // unchanged, so the saved file is the schedule.
 func TestNemesisRoundTrip(t *testing.T) {
 	for seed := uint64(1); seed <= 50; seed++ {
-		s, _ := Nemesis(base(t), seed, NemesisMenu())
+		s, _ := Nemesis(base(t), seed, rng.Derive(seed, "nemesis"), NemesisMenu())
 		back, data := reparse(t, s)
 		if !reflect.DeepEqual(back, s) {
 			t.Fatalf("seed %d: round trip changed the scenario\n%s", seed, data)
@@ -94,7 +95,7 @@ func TestNemesisRoundTrip(t *testing.T) {
 // after its For).
 func TestNemesisKeepsTheSettleTail(t *testing.T) {
 	for seed := uint64(1); seed <= 50; seed++ {
-		s, _ := Nemesis(base(t), seed, NemesisMenu())
+		s, _ := Nemesis(base(t), seed, rng.Derive(seed, "nemesis"), NemesisMenu())
 		starts, ends := 0, 0
 		var last time.Duration
 		for _, f := range s.Faults {
@@ -133,7 +134,7 @@ func TestMenuValidate(t *testing.T) {
 		if err := m.Validate(); err == nil || !strings.HasPrefix(err.Error(), "menu: ") {
 			t.Errorf("%s: got %v, want a menu error", name, err)
 		}
-		if _, err := Nemesis(base(t), 1, m); err == nil {
+		if _, err := Nemesis(base(t), 1, rng.Derive(1, "nemesis"), m); err == nil {
 			t.Errorf("%s: Nemesis accepted a bad menu", name)
 		}
 	}
@@ -154,7 +155,7 @@ func TestNemesisDrawsEveryKind(t *testing.T) {
 	for _, k := range AllKinds {
 		m := NemesisMenu()
 		m.Kinds = []Kind{k}
-		s, err := Nemesis(base(t), 3, m)
+		s, err := Nemesis(base(t), 3, rng.Derive(3, "nemesis"), m)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,8 +3,6 @@
 package gen
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -141,19 +139,19 @@ func (m Menu) String() string {
 }
 
 // Nemesis returns base with its faults replaced by a schedule drawn from
-// menu with the run's "nemesis" stream of seed (the stream sim/rng.Derive
-// would give: SHA-256 of seed and name, into PCG), its seed set to seed, its
-// duration grown to leave the settle tail, and its expectations replaced by
-// Expect's (base's expectations describe base's own schedule). The same
-// (base, seed, menu) always gives the same scenario, and
-// scenarios.Marshal of it replays as the same run.
-func Nemesis(base *scenarios.Scenario, seed uint64, menu Menu) (*scenarios.Scenario, error) {
+// menu with rnd, its seed set to seed, its duration grown to leave the
+// settle tail, and its expectations replaced by Expect's (base's
+// expectations describe base's own schedule). The caller gives the stream:
+// the run's "nemesis" stream, rng.Derive(seed, "nemesis"). The same (base,
+// seed, stream, menu) always gives the same scenario, and scenarios.Marshal
+// of it replays as the same run.
+func Nemesis(base *scenarios.Scenario, seed uint64, rnd *rand.Rand, menu Menu) (*scenarios.Scenario, error) {
 	if err := menu.Validate(); err != nil {
 		return nil, err
 	}
 	s := Clone(base)
 	s.Seed = seed
-	s.Faults, s.Duration = schedule(randSource{NemesisRand(seed)}, s, menu)
+	s.Faults, s.Duration = schedule(randSource{rnd}, s, menu)
 	s.Name = strings.TrimSuffix(trimName(base.Name, 64-len("-nemesis")), "-") + "-nemesis"
 	s.Description = fmt.Sprintf("A nemesis schedule (seed %d; %s) around %s.", seed, menu, base.Name)
 	s.Expect = Expect(s, menu)
@@ -166,19 +164,6 @@ func trimName(name string, n int) string {
 		return name[:n]
 	}
 	return name
-}
-
-// NemesisRand returns the nemesis stream of the run seeded with seed. It is
-// sim/rng.Derive(seed, "nemesis"), computed here because scenarios/gen may
-// not import sim.
-func NemesisRand(seed uint64) *rand.Rand {
-	h := sha256.New()
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], seed)
-	h.Write(b[:])
-	h.Write([]byte("nemesis"))
-	sum := h.Sum(nil)
-	return rand.New(rand.NewPCG(binary.LittleEndian.Uint64(sum[0:8]), binary.LittleEndian.Uint64(sum[8:16])))
 }
 
 // Clone returns a copy of s whose faults, targets and expectations are not

@@ -16,9 +16,9 @@ import (
 
 	"rcsim/checker"
 	"rcsim/checker/history"
+	"rcsim/node/trace"
 	"rcsim/scenarios"
 	"rcsim/sim"
-	"rcsim/sim/trace"
 )
 
 // Faults a calibration can inject into the master of slot 0.

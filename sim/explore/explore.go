@@ -13,6 +13,7 @@ import (
 
 	"rcsim/scenarios"
 	"rcsim/scenarios/gen"
+	"rcsim/scenarios/rng"
 )
 
 // Config is what Explore does.
@@ -130,7 +131,7 @@ func runAll(cfg Config, collect func(*scenarios.Scenario, Outcome)) error {
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				s, err := gen.Nemesis(cfg.Base, cfg.Seed+uint64(i), cfg.Menu)
+				s, err := gen.Nemesis(cfg.Base, cfg.Seed+uint64(i), rng.Derive(cfg.Seed+uint64(i), "nemesis"), cfg.Menu)
 				var o Outcome
 				if err == nil {
 					o, err = Run(s, cfg.Options)

@@ -22,9 +22,9 @@ import (
 
 	"rcsim/scenarios"
 	"rcsim/scenarios/gen"
+	"rcsim/scenarios/rng"
 	"rcsim/sim"
 	"rcsim/sim/explore"
-	"rcsim/sim/rng"
 )
 
 // propChecks is the number of rapid checks per property when neither
@@ -186,7 +186,7 @@ func TestNemesisReplaysFromFile(t *testing.T) {
 			t.Fatal(err)
 		}
 		for seed := uint64(1); seed <= 3; seed++ {
-			s, err := gen.Nemesis(b, seed, gen.NemesisMenu())
+			s, err := gen.Nemesis(b, seed, rng.Derive(seed, "nemesis"), gen.NemesisMenu())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -202,7 +202,7 @@ func TestNemesisReplaysFromFile(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			again, _ := gen.Nemesis(b, seed, gen.NemesisMenu())
+			again, _ := gen.Nemesis(b, seed, rng.Derive(seed, "nemesis"), gen.NemesisMenu())
 			var hashes []string
 			for _, sc := range []*scenarios.Scenario{s, loaded, again} {
 				res, err := sim.Run(sc, sim.Options{})
@@ -301,18 +301,5 @@ func TestPropCatchesDoubleVote(t *testing.T) {
 	out, err := explore.Run(s, explore.Options{AllowBugs: true})
 	if err != nil || !slices.Contains(out.Classes, explore.ClassInvariant+"one_vote_per_epoch") {
 		t.Fatalf("replaying %s: %v %v, want the double vote", files[0], out, err)
-	}
-}
-
-// TestNemesisStreamIsTheRunsNemesisStream: gen, which may not import sim,
-// derives the nemesis stream exactly as sim/rng.Derive(seed, "nemesis").
-func TestNemesisStreamIsTheRunsNemesisStream(t *testing.T) {
-	for seed := uint64(0); seed < 5; seed++ {
-		a, b := gen.NemesisRand(seed), rng.Derive(seed, "nemesis")
-		for i := 0; i < 8; i++ {
-			if x, y := a.Uint64(), b.Uint64(); x != y {
-				t.Fatalf("seed %d draw %d: gen %d, rng %d", seed, i, x, y)
-			}
-		}
 	}
 }

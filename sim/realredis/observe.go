@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node/trace"
 )
 
 // PollEvery is the polling period of every node.
@@ -334,6 +334,10 @@ func (o *Observer) Events() []trace.Event {
 	slices.SortStableFunc(out, func(a, b trace.Event) int { return cmp.Compare(a.At, b.At) })
 	for i := range out {
 		out[i].At = out[i].At.Truncate(time.Microsecond)
+		// The observer writes its events as the kernel's trace text;
+		// Decode gives them the typed fields the checker reads, as
+		// trace.Read does for a trace from a file.
+		trace.Decode(&out[i])
 	}
 	return out
 }

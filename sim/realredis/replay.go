@@ -20,8 +20,8 @@ import (
 	"time"
 
 	"rcsim/checker/history"
+	"rcsim/node/trace"
 	"rcsim/scenarios"
-	"rcsim/sim/trace"
 	"rcsim/sim/workload"
 )
 

@@ -20,9 +20,9 @@ import (
 	"time"
 
 	"rcsim/checker"
+	"rcsim/node/trace"
 	"rcsim/scenarios"
 	"rcsim/sim"
-	"rcsim/sim/trace"
 )
 
 // Options tune how a sweep runs; none changes its results.

@@ -20,6 +20,7 @@ import (
 
 	"rcsim/checker/history"
 	"rcsim/node"
+	"rcsim/node/trace"
 )
 
 // Config is the workload of one run.
@@ -60,13 +61,22 @@ const (
 	failingFor = 15 * time.Second
 )
 
-// Net is how a client reaches nodes; the kernel implements it.
+// Net is how a client reaches nodes and the run's trace; the kernel
+// implements it. Every client of a run (the workload's, the admin client)
+// is driven through the same three calls, Wake, OnReply and OnDial, each
+// given a Net.
 type Net interface {
 	// Dial opens a connection to addr. The kernel later calls OnDial with
 	// the outcome, or never, when the SYN is lost to a partition.
 	Dial(addr string)
 	// Send writes cmd on the client's established connection to addr.
 	Send(addr string, cmd node.Cmd)
+	// Trace writes e to the run's trace at the current virtual time.
+	Trace(e trace.Event)
+	// Up reports whether the process at addr runs: what an operator knows
+	// about the machines (the admin client picks a live entry node with
+	// it). The workload's clients never ask.
+	Up(addr string) bool
 }
 
 // Never is the wake time of a client that needs no wake-up.

@@ -8,6 +8,7 @@ import (
 
 	"rcsim/checker/history"
 	"rcsim/node"
+	"rcsim/node/trace"
 )
 
 // The client state machine, driven by hand: a fake network records what
@@ -46,6 +47,8 @@ type fakeNet struct {
 
 func (f *fakeNet) Dial(addr string)               { f.dials = append(f.dials, addr) }
 func (f *fakeNet) Send(addr string, cmd node.Cmd) { f.sends = append(f.sends, sent{addr, cmd}) }
+func (f *fakeNet) Trace(trace.Event)              {}
+func (f *fakeNet) Up(string) bool                 { return true }
 
 // harness drives one client on one key ("k0") with a 1 s timeout.
 type harness struct {

@@ -120,8 +120,10 @@ func Read(name string, r io.Reader) ([]Event, error) {
 		if !je.Kind.Valid() {
 			return nil, fmt.Errorf("%s:%d: kind: unknown kind %q", name, line, je.Kind)
 		}
-		out = append(out, Event{At: time.Duration(*je.TUs) * time.Microsecond, Node: je.Node,
-			Kind: je.Kind, Peer: je.Peer, Epoch: je.Epoch, Value: je.Value})
+		e := Event{At: time.Duration(*je.TUs) * time.Microsecond, Node: je.Node,
+			Kind: je.Kind, Peer: je.Peer, Epoch: je.Epoch, Value: je.Value}
+		Decode(&e)
+		out = append(out, e)
 	}
 	if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
 		return nil, fmt.Errorf("%s:%d: line longer than 16 MiB: not a trace", name, line)

@@ -1,22 +1,26 @@
 package sim
 
-// Node-level faults other than crash: pause and resume (SIGSTOP/SIGCONT), a
-// slow node, and the node's own clock (jumps and drift). The node never knows:
-// the kernel holds its input back, or hands it a different clock.
+// Faults of a node's process and the admission of its input: crash and
+// restart, pause and resume (SIGSTOP/SIGCONT), a slow node, the node's own
+// clock (jumps and drift). The node never knows: the kernel holds its input
+// back, or hands it a different clock.
 
 import (
 	"time"
 
-	"rcsim/sim/trace"
+	"rcsim/node"
+	"rcsim/node/trace"
+	"rcsim/scenarios/rng"
 )
 
 // hold keeps input away from a node that cannot take it now, and reports
-// whether it did. A paused process reads nothing: the input waits in its
-// socket buffers (the backlog) until it resumes. A slow node spends its
+// whether it did. A paused process, or one blocked in MIGRATE, reads
+// nothing: the input waits in its socket buffers (the backlog) until it
+// resumes or the MIGRATE is answered. A slow node spends its
 // processing delay on every input, one at a time, so the input is handled
 // when the node has finished everything before it and then this.
 func (w *world) hold(h *host, ev *event) bool {
-	if h.paused {
+	if h.paused || len(h.migrates) > 0 {
 		e := *ev
 		e.admitted = true
 		h.backlog = append(h.backlog, e)
@@ -46,6 +50,62 @@ func (w *world) admitCommand(ev *event) bool {
 	return !h.up || !w.hold(h, ev)
 }
 
+// crash kills h's process: its connections are reset, its memory is gone, and
+// its disk keeps nodes.conf as last saved (or nothing, without persist).
+func (w *world) crash(h *host, persist bool) bool {
+	if !h.up {
+		w.emit(trace.Event{Kind: trace.Note, Node: h.name, Value: "crash ignored: already down"})
+		return false
+	}
+	w.forgetProcess(h)
+	h.up = false
+	h.n = nil
+	h.crashes++
+	if !persist {
+		h.hasDisk = false
+	}
+	w.crashed = append(w.crashed, h.idx)
+	w.closeAllOf(h)
+	v := "persist"
+	if !persist {
+		v = "wipe"
+	}
+	w.emit(trace.Event{Kind: trace.Crash, Node: h.name, Value: v})
+	return true
+}
+
+// restart starts h's process again from its nodes.conf (clusterLoadConfig),
+// with a fresh random stream and a new cron phase.
+func (w *world) restart(h *host) {
+	if h.up {
+		w.emit(trace.Event{Kind: trace.Note, Node: h.name, Value: "restart ignored: already up"})
+		return
+	}
+	for i, x := range w.crashed {
+		if x == h.idx {
+			w.crashed = append(w.crashed[:i], w.crashed[i+1:]...)
+			break
+		}
+	}
+	if !h.hasDisk {
+		// A node without nodes.conf boots as a new, empty master that no
+		// one has met; joining it again is an admin step not modelled yet.
+		w.emit(trace.Event{Kind: trace.Note, Node: h.name, Value: "restart without nodes.conf: not modelled, node stays down"})
+		return
+	}
+	h.inc++
+	h.cfg.Incarnation = uint64(h.inc)
+	stream := "node/" + h.name + "#" + itoa(int(h.inc)+1)
+	n, err := node.Restore(h.cfg, h.disk, rng.Derive(w.seed, stream))
+	if err != nil {
+		w.emit(trace.Event{Kind: trace.Note, Node: h.name, Value: "restart failed: " + err.Error()})
+		return
+	}
+	h.n, h.up = n, true
+	w.emit(trace.Event{Kind: trace.Restart, Node: h.name})
+	w.scheduleFirstTick(h)
+}
+
 // pause stops h's process: its cron stops and everything sent to it waits.
 // Its peers' connections stay open (the kernel still ACKs), so only timeouts
 // tell them something is wrong.
@@ -56,7 +116,7 @@ func (w *world) pause(h *host) bool {
 	}
 	h.paused = true
 	w.paused = append(w.paused, h.idx)
-	w.emit(trace.Event{Kind: trace.Fault, Node: h.name, Value: "pause"})
+	w.emitFault(h.name, "pause", trace.Detail{Fault: "pause"})
 	return true
 }
 
@@ -70,7 +130,13 @@ func (w *world) resume(h *host) {
 	}
 	h.paused = false
 	w.paused = removeIdx(w.paused, h.idx)
-	w.emit(trace.Event{Kind: trace.Fault, Node: h.name, Value: "resume backlog=" + itoa(len(h.backlog))})
+	w.emitFault(h.name, "resume backlog="+itoa(len(h.backlog)), trace.Detail{Fault: "resume", End: true})
+	w.release(h)
+}
+
+// release hands h the input that waited while it could not read (paused,
+// or blocked in MIGRATE), in arrival order, then the cron that came due.
+func (w *world) release(h *host) {
 	for _, e := range h.backlog {
 		e.at = w.now
 		w.q.push(e)
@@ -88,7 +154,7 @@ func (w *world) forgetProcess(h *host) {
 	if h.paused {
 		w.paused = removeIdx(w.paused, h.idx)
 	}
-	h.paused, h.backlog, h.tickMissed, h.busyUntil = false, nil, false, 0
+	h.paused, h.backlog, h.tickMissed, h.busyUntil, h.migrates = false, nil, false, 0, nil
 }
 
 // setSlow gives h a processing delay per input (0: normal speed again). The
@@ -99,14 +165,14 @@ func (w *world) setSlow(h *host, d time.Duration) {
 	if d == 0 {
 		v = "slow end"
 	}
-	w.emit(trace.Event{Kind: trace.Fault, Node: h.name, Value: v})
+	w.emitFault(h.name, v, trace.Detail{Fault: "slow", End: d == 0})
 }
 
 // jumpClock moves h's clock by d at once, as a step of NTP or an operator
 // does; Redis's mstime() follows it, its event loop's monotonic timers do not.
 func (w *world) jumpClock(h *host, d time.Duration) {
 	h.skew += d
-	w.emit(trace.Event{Kind: trace.Fault, Node: h.name, Value: "clock jump " + signed(d)})
+	w.emitFault(h.name, "clock jump "+signed(d), trace.Detail{Fault: "clock"})
 }
 
 // setDrift makes h's clock run pct percent fast (negative: slow) from now;
@@ -118,7 +184,7 @@ func (w *world) setDrift(h *host, pct int) {
 	if pct == 0 {
 		v = "clock drift end skew=" + signed(h.skew)
 	}
-	w.emit(trace.Event{Kind: trace.Fault, Node: h.name, Value: v})
+	w.emitFault(h.name, v, trace.Detail{Fault: "clock", End: pct == 0})
 }
 
 func signed(d time.Duration) string {

@@ -1,9 +1,9 @@
 package sim
 
-// Network faults on sets of links: one-way cuts, flapping links, loss and
-// connection resets, plus the scenario's static per-link settings. netmodel
-// does the link arithmetic; the kernel counts overlapping faults so that
-// ending one leaves the others in force.
+// Network faults and link overrides: partitions and heal, one-way cuts,
+// flapping links, loss and connection resets, plus the scenario's static
+// per-link settings. netmodel does the link arithmetic; the kernel counts
+// overlapping faults so that ending one leaves the others in force.
 
 import (
 	"fmt"
@@ -13,8 +13,8 @@ import (
 
 	"rcsim/netmodel"
 	"rcsim/node"
+	"rcsim/node/trace"
 	"rcsim/scenarios"
-	"rcsim/sim/trace"
 )
 
 // applyLinks installs network.links, in file order (a later entry replaces
@@ -80,43 +80,74 @@ func linkOverride(l scenarios.LinkOverride) netmodel.LinkOverride {
 	return o
 }
 
-// sides resolves the two sides of a link fault to endpoint indices, now; rest
-// is every endpoint not on the other side.
-func (w *world) sides(from, to []scenarios.Target) (a, b []int) {
-	a, restA := w.side(from)
-	b, restB := w.side(to)
-	n := len(w.hosts) + len(w.clients)
-	fill := func(other []int) []int {
-		var out []int
-		for i := 0; i < n; i++ {
-			if !slices.Contains(other, i) {
-				out = append(out, i)
+// partition splits the endpoints into groups; the group holding `rest` takes
+// every endpoint not named elsewhere.
+func (w *world) partition(groups [][]scenarios.Target) {
+	endpoints := w.net.Endpoints()
+	owner := make([]int, endpoints)
+	for i := range owner {
+		owner[i] = -1
+	}
+	rest := -1
+	for g, targets := range groups {
+		for _, t := range targets {
+			if t.Rest {
+				rest = g
+				continue
+			}
+			for _, idx := range w.resolveEndpoints(t) {
+				owner[idx] = g
 			}
 		}
-		return out
 	}
-	if restA {
-		a = append(a, fill(b)...)
-	}
-	if restB {
-		b = append(b, fill(a)...)
-	}
-	return a, b
-}
-
-func (w *world) side(ts []scenarios.Target) (out []int, rest bool) {
-	for _, t := range ts {
-		if t.Rest {
-			rest = true
+	out := make([][]int, len(groups))
+	for idx, g := range owner {
+		if g < 0 {
+			g = rest
+		}
+		if g < 0 {
+			// Unnamed with no rest group: isolated on its own.
+			out = append(out, []int{idx})
 			continue
 		}
-		for _, i := range w.resolveEndpoints(t) {
-			if !slices.Contains(out, i) {
-				out = append(out, i)
-			}
+		out[g] = append(out[g], idx)
+	}
+	w.net.Partition(out)
+	w.partGen++
+	desc := make([]string, 0, len(out))
+	d := &trace.Detail{}
+	for _, g := range out {
+		names := make([]string, len(g))
+		for i, idx := range g {
+			names[i] = w.endpointName(idx)
+		}
+		desc = append(desc, strings.Join(names, " "))
+		d.Groups = append(d.Groups, names)
+	}
+	w.emit(trace.Event{Kind: trace.Partition, Value: strings.Join(desc, " | "), Detail: d})
+}
+
+// healAll ends every network fault in force (partitions, one-way cuts,
+// flaps, loss) and heals the network.
+func (w *world) healAll() {
+	for j, f := range w.s.Faults {
+		if faultTable[f.Kind].healed {
+			w.endFault(j, "heal")
 		}
 	}
-	return out, rest
+	w.net.Heal()
+	w.emit(trace.Event{Kind: trace.Heal})
+}
+
+// allEndpoints lists the nodes and the workload's clients. The admin
+// client is left out, so ending a partition leaves it alone in a group of
+// its own, as rcsim has always done (a heal reconnects it).
+func (w *world) allEndpoints() []int {
+	all := make([]int, len(w.hosts)+w.nWork)
+	for i := range all {
+		all[i] = i
+	}
+	return all
 }
 
 // linkSet lists the directed links a fault covers, as from*n+to.
@@ -151,6 +182,15 @@ func (w *world) describeSides(a, b []int, directed bool) string {
 		arrow = " -> "
 	}
 	return name(a) + arrow + name(b)
+}
+
+// sideNames lists the endpoints of both sides of a link fault, a's first.
+func (w *world) sideNames(a, b []int) []string {
+	out := make([]string, 0, len(a)+len(b))
+	for _, x := range append(append([]int(nil), a...), b...) {
+		out = append(out, w.endpointName(x))
+	}
+	return out
 }
 
 // cut adds (delta 1) or removes (-1) one fault's cut of each link; a link is
@@ -192,7 +232,7 @@ func (w *world) flap(i int) {
 	if a.down {
 		state = "down"
 	}
-	w.emit(trace.Event{Kind: trace.Fault, Value: "flap " + state + " " + a.desc})
+	w.emitFault("", "flap "+state+" "+a.desc, trace.Detail{Fault: "flap", End: !a.down, Names: a.names})
 	w.q.push(event{at: w.now + next, kind: evFlap, fault: i})
 }
 
@@ -264,3 +304,5 @@ func (w *world) resetNotify(c *conn, from, to int, kind node.LinkEventKind) {
 	w.q.push(event{at: w.now + w.net.Latency(from, to), kind: evLink, dst: to, inc: o.inc,
 		conn: c, gen: c.gen, link: kind})
 }
+
+func ratio(r scenarios.Ratio) string { return itoa(int(r.Num)) + "/" + itoa(int(r.Den)) }

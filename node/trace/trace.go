@@ -92,6 +92,10 @@ type Event struct {
 	Peer  string // the node the event is about, if any
 	Epoch uint64 // the epoch the event carries, if any
 	Value string // kind-specific detail, documented on each Kind
+	// Detail is Value's content as fields for the kinds that have one
+	// (detail.go); it is not written (Value is its stored form) and Read
+	// rebuilds it with Decode.
+	Detail *Detail
 }
 
 // Describe renders e as one stable line for golden files and timelines:

@@ -3,7 +3,7 @@
 // clusterManagerMigrateKeysInSlot, clusterManagerCommandRebalance,
 // clusterManagerCommandAddNode and clusterManagerCommandDeleteNode. What
 // redis-cli learns it learns from CLUSTER NODES replies, parsed here.
-package sim
+package admin
 
 import (
 	"fmt"
@@ -81,11 +81,11 @@ func myselfLine(ls []nodesLine) (nodesLine, bool) {
 // clusterManagerCheckCluster, from entry's CLUSTER NODES: a cluster with an
 // open slot is refused ("Please fix your cluster problems"). rcsim reads
 // the markers of the entry node only, not of every node.
-func (w *world) loadCluster(entry *host, then func([]nodesLine)) {
-	w.cluster(entry, "NODES", w.ok(entry, "CLUSTER NODES", func(r node.Reply) {
+func (c *Client) loadCluster(entry *Node, then func([]nodesLine)) {
+	c.cluster(entry, "NODES", c.ok(entry, "CLUSTER NODES", func(r node.Reply) {
 		ls := parseClusterNodes(r.Value)
 		if me, _ := myselfLine(ls); me.open {
-			w.adminDone("failed: open slots on " + entry.name + ": Please fix your cluster problems first")
+			c.done("failed: open slots on " + entry.Name + ": Please fix your cluster problems first")
 			return
 		}
 		then(ls)
@@ -93,25 +93,25 @@ func (w *world) loadCluster(entry *host, then func([]nodesLine)) {
 }
 
 // hostOf is the host of a node ID from a CLUSTER NODES line.
-func (w *world) hostOf(id string) *host { return w.byID[node.ID(id)] }
+func (c *Client) hostOf(id string) *Node { return c.byID[node.ID(id)] }
 
 // reshard moves the n lowest slots of src to dst (redis-cli --cluster
 // reshard with one source: clusterManagerComputeReshardTable takes a
 // source's slots in ascending order).
-func (w *world) reshard(src, dst *host, n int) {
-	w.loadCluster(src, func(ls []nodesLine) {
+func (c *Client) reshard(src, dst *Node, n int) {
+	c.loadCluster(src, func(ls []nodesLine) {
 		me, _ := myselfLine(ls)
 		slots := me.slots[:min(n, len(me.slots))]
-		w.moveSlots(src, dst, slots, w.otherMasters(ls, src, dst), func() { w.adminDone("ok") })
+		c.moveSlots(src, dst, slots, c.otherMasters(ls, src, dst), func() { c.done("ok") })
 	})
 }
 
 // otherMasters lists the usable masters of ls but src and dst: the nodes
 // clusterManagerMoveSlot also tells about the new owner.
-func (w *world) otherMasters(ls []nodesLine, src, dst *host) []*host {
-	var out []*host
+func (c *Client) otherMasters(ls []nodesLine, src, dst *Node) []*Node {
+	var out []*Node
 	for _, l := range ls {
-		h := w.hostOf(l.id)
+		h := c.hostOf(l.id)
 		if h != nil && h != src && h != dst && l.has("master") && l.usable() {
 			out = append(out, h)
 		}
@@ -120,32 +120,32 @@ func (w *world) otherMasters(ls []nodesLine, src, dst *host) []*host {
 }
 
 // moveSlots moves slots one after the other, then runs next.
-func (w *world) moveSlots(src, dst *host, slots []int, others []*host, next func()) {
+func (c *Client) moveSlots(src, dst *Node, slots []int, others []*Node, next func()) {
 	if len(slots) == 0 {
 		next()
 		return
 	}
-	w.moveSlot(src, dst, slots[0], others, func() { w.moveSlots(src, dst, slots[1:], others, next) })
+	c.moveSlot(src, dst, slots[0], others, func() { c.moveSlots(src, dst, slots[1:], others, next) })
 }
 
 // moveSlot is clusterManagerMoveSlot: IMPORTING on the target, MIGRATING
 // on the source, the keys, then NODE on the target first (it bumps its
 // epoch and tells everyone), the source (which may have become a replica:
 // "Please use SETSLOT only with masters." is accepted), and the others.
-func (w *world) moveSlot(src, dst *host, slot int, others []*host, next func()) {
-	setslot := func(h *host, action string, id node.ID) string {
+func (c *Client) moveSlot(src, dst *Node, slot int, others []*Node, next func()) {
+	setslot := func(h *Node, action string, id node.ID) string {
 		return fmt.Sprintf("SETSLOT %d %s %s", slot, action, id)
 	}
-	w.cluster(dst, setslot(dst, "IMPORTING", src.id), w.ok(dst, "SETSLOT IMPORTING", func(node.Reply) {
-		w.cluster(src, setslot(src, "MIGRATING", dst.id), w.ok(src, "SETSLOT MIGRATING", func(node.Reply) {
-			w.migrateKeys(src, dst, slot, func() {
-				w.cluster(dst, setslot(dst, "NODE", dst.id), w.ok(dst, "SETSLOT NODE", func(node.Reply) {
-					w.cluster(src, setslot(src, "NODE", dst.id), func(r node.Reply) {
+	c.cluster(dst, setslot(dst, "IMPORTING", src.ID), c.ok(dst, "SETSLOT IMPORTING", func(node.Reply) {
+		c.cluster(src, setslot(src, "MIGRATING", dst.ID), c.ok(src, "SETSLOT MIGRATING", func(node.Reply) {
+			c.migrateKeys(src, dst, slot, func() {
+				c.cluster(dst, setslot(dst, "NODE", dst.ID), c.ok(dst, "SETSLOT NODE", func(node.Reply) {
+					c.cluster(src, setslot(src, "NODE", dst.ID), func(r node.Reply) {
 						if isErr(r) && r.Err != "ERR Please use SETSLOT only with masters." {
-							w.adminFail(src, "SETSLOT NODE", r)
+							c.fail(src, "SETSLOT NODE", r)
 							return
 						}
-						w.setSlotNodeOn(others, slot, dst, next)
+						c.setSlotNodeOn(others, slot, dst, next)
 					})
 				}))
 			})
@@ -154,54 +154,56 @@ func (w *world) moveSlot(src, dst *host, slot int, others []*host, next func()) 
 }
 
 // setSlotNodeOn sends SETSLOT slot NODE dst to each of hs in turn.
-func (w *world) setSlotNodeOn(hs []*host, slot int, dst *host, next func()) {
+func (c *Client) setSlotNodeOn(hs []*Node, slot int, dst *Node, next func()) {
 	if len(hs) == 0 {
 		next()
 		return
 	}
 	h := hs[0]
-	w.cluster(h, fmt.Sprintf("SETSLOT %d NODE %s", slot, dst.id), w.ok(h, "SETSLOT NODE", func(node.Reply) {
-		w.setSlotNodeOn(hs[1:], slot, dst, next)
+	c.cluster(h, fmt.Sprintf("SETSLOT %d NODE %s", slot, dst.ID), c.ok(h, "SETSLOT NODE", func(node.Reply) {
+		c.setSlotNodeOn(hs[1:], slot, dst, next)
 	}))
 }
 
 // migrateKeys is clusterManagerMigrateKeysInSlot: GETKEYSINSLOT slot batch,
 // MIGRATE them, until the slot is empty. An error (BUSYKEY included: rcsim
 // does not compare values and retry with REPLACE) fails the step.
-func (w *world) migrateKeys(src, dst *host, slot int, next func()) {
-	batch := w.admin.run.step.Batch
-	w.cluster(src, fmt.Sprintf("GETKEYSINSLOT %d %d", slot, batch), w.ok(src, "GETKEYSINSLOT", func(r node.Reply) {
+func (c *Client) migrateKeys(src, dst *Node, slot int, next func()) {
+	batch := c.run.step.Batch
+	c.cluster(src, fmt.Sprintf("GETKEYSINSLOT %d %d", slot, batch), c.ok(src, "GETKEYSINSLOT", func(r node.Reply) {
 		if len(r.List) == 0 {
 			next()
 			return
 		}
-		cmd := node.Cmd{Op: node.OpMigrate, Value: dst.addr, Keys: r.List, Timeout: migrateTimeout}
-		w.adminCmd(src, cmd, w.ok(src, "MIGRATE", func(node.Reply) { w.migrateKeys(src, dst, slot, next) }))
+		cmd := node.Cmd{Op: node.OpMigrate, Value: dst.Addr, Keys: r.List, Timeout: migrateTimeout}
+		c.command(src, cmd, c.ok(src, "MIGRATE", func(node.Reply) { c.migrateKeys(src, dst, slot, next) }))
 	}))
 }
 
 // entryNode is the node the admin client loads the cluster from: the first
-// live member of the cluster (never a spare) other than avoid.
-func (w *world) entryNode(avoid *host) *host {
-	spares := len(w.hosts) - w.s.Cluster.Spares
-	for _, h := range w.hosts[:spares] {
-		if h.up && h != avoid {
-			return h
+// live member of the cluster (never a spare) other than avoid. The operator
+// knows which machines are up (workload.Net.Up), as one picking an entry
+// node would.
+func (c *Client) entryNode(avoid *Node) *Node {
+	members := c.cfg.Nodes[:len(c.cfg.Nodes)-c.cfg.Spares]
+	for i := range members {
+		if n := &members[i]; n != avoid && c.net.Up(n.Addr) {
+			return n
 		}
 	}
-	return w.hosts[0]
+	return &c.cfg.Nodes[0]
 }
 
 // rebalance is clusterManagerCommandRebalance.
-func (w *world) rebalance(st scenarios.AdminStep) {
-	entry := w.entryNode(nil)
-	w.loadCluster(entry, func(ls []nodesLine) {
-		moves := planRebalance(w.rebalanceNodes(ls, st), st.Threshold)
+func (c *Client) rebalance(st scenarios.AdminStep) {
+	entry := c.entryNode(nil)
+	c.loadCluster(entry, func(ls []nodesLine) {
+		moves := planRebalance(c.rebalanceNodes(ls, st), st.Threshold)
 		if len(moves) == 0 {
-			w.adminDone("ok: no rebalancing needed")
+			c.done("ok: no rebalancing needed")
 			return
 		}
-		w.runMoves(ls, moves)
+		c.runMoves(ls, moves)
 	})
 }
 
@@ -215,10 +217,10 @@ type balanceNode struct {
 // rebalanceNodes lists the masters taking part and their weights: every
 // master not replicating anyone, but those without slots unless
 // use-empty-masters.
-func (w *world) rebalanceNodes(ls []nodesLine, st scenarios.AdminStep) []*balanceNode {
+func (c *Client) rebalanceNodes(ls []nodesLine, st scenarios.AdminStep) []*balanceNode {
 	weights := map[string]int{}
 	for _, x := range st.Weights {
-		weights[string(w.host(x.Node).id)] = x.Weight
+		weights[string(c.node(x.Node).ID)] = x.Weight
 	}
 	var out []*balanceNode
 	for _, l := range ls {
@@ -304,13 +306,13 @@ func abs(x int) int {
 // runMoves carries out a rebalance plan, taking each source's lowest slots
 // and keeping the plan's view of who owns what up to date
 // (CLUSTER_MANAGER_OPT_UPDATE).
-func (w *world) runMoves(ls []nodesLine, moves []move) {
+func (c *Client) runMoves(ls []nodesLine, moves []move) {
 	if len(moves) == 0 {
-		w.adminDone("ok")
+		c.done("ok")
 		return
 	}
 	m := moves[0]
-	src, dst := w.hostOf(m.src), w.hostOf(m.dst)
+	src, dst := c.hostOf(m.src), c.hostOf(m.dst)
 	var slots []int
 	for i := range ls {
 		if ls[i].id == m.src {
@@ -318,7 +320,7 @@ func (w *world) runMoves(ls []nodesLine, moves []move) {
 			ls[i].slots = ls[i].slots[m.slots:]
 		}
 	}
-	w.moveSlots(src, dst, slots, w.otherMasters(ls, src, dst), func() { w.runMoves(ls, moves[1:]) })
+	c.moveSlots(src, dst, slots, c.otherMasters(ls, src, dst), func() { c.runMoves(ls, moves[1:]) })
 }
 
 // addNode is clusterManagerCommandAddNode: load the cluster, check the new
@@ -326,21 +328,21 @@ func (w *world) runMoves(ls []nodesLine, moves []move) {
 // and for a replica wait until it knows its master (a simpler wait than
 // clusterManagerWaitForClusterJoin, which waits until every node agrees),
 // then CLUSTER REPLICATE.
-func (w *world) addNode(h *host, masterName string) {
-	entry := w.entryNode(h)
-	w.loadCluster(entry, func(ls []nodesLine) {
-		w.cluster(h, "INFO", w.ok(h, "CLUSTER INFO", func(r node.Reply) {
+func (c *Client) addNode(h *Node, masterName string) {
+	entry := c.entryNode(h)
+	c.loadCluster(entry, func(ls []nodesLine) {
+		c.cluster(h, "INFO", c.ok(h, "CLUSTER INFO", func(r node.Reply) {
 			if !strings.Contains(r.Value, "cluster_known_nodes:1\r\n") {
-				w.adminDone("failed: " + h.name + " is not empty (it knows other nodes)")
+				c.done("failed: " + h.Name + " is not empty (it knows other nodes)")
 				return
 			}
-			ip, port, _ := strings.Cut(entry.addr, ":")
-			w.cluster(h, "MEET "+ip+" "+port, w.ok(h, "CLUSTER MEET", func(node.Reply) {
+			ip, port, _ := strings.Cut(entry.Addr, ":")
+			c.cluster(h, "MEET "+ip+" "+port, c.ok(h, "CLUSTER MEET", func(node.Reply) {
 				if masterName == "" {
-					w.adminDone("ok")
+					c.done("ok")
 					return
 				}
-				w.waitJoin(h, w.host(masterName), 0)
+				c.waitJoin(h, c.node(masterName), 0)
 			}))
 		}))
 	})
@@ -351,19 +353,19 @@ const joinPolls = 60
 
 // waitJoin polls h's CLUSTER NODES until it lists m outside handshake, then
 // makes h a replica of m.
-func (w *world) waitJoin(h, m *host, polls int) {
+func (c *Client) waitJoin(h, m *Node, polls int) {
 	if polls >= joinPolls {
-		w.adminDone(fmt.Sprintf("failed: %s did not learn %s within %d polls", h.name, m.name, joinPolls))
+		c.done(fmt.Sprintf("failed: %s did not learn %s within %d polls", h.Name, m.Name, joinPolls))
 		return
 	}
-	w.cluster(h, "NODES", w.ok(h, "CLUSTER NODES", func(r node.Reply) {
+	c.cluster(h, "NODES", c.ok(h, "CLUSTER NODES", func(r node.Reply) {
 		for _, l := range parseClusterNodes(r.Value) {
-			if l.id == string(m.id) && !l.has("handshake") {
-				w.cluster(h, "REPLICATE "+string(m.id), w.ok(h, "CLUSTER REPLICATE", func(node.Reply) { w.adminDone("ok") }))
+			if l.id == string(m.ID) && !l.has("handshake") {
+				c.cluster(h, "REPLICATE "+string(m.ID), c.ok(h, "CLUSTER REPLICATE", func(node.Reply) { c.done("ok") }))
 				return
 			}
 		}
-		w.sleepThen(joinPoll, func() { w.waitJoin(h, m, polls+1) })
+		c.sleepThen(joinPoll, func() { c.waitJoin(h, m, polls+1) })
 	}))
 }
 
@@ -374,23 +376,23 @@ const joinPoll = time.Second
 // slots; re-point its replicas to the master with the fewest replicas; send
 // CLUSTER FORGET to every other node; end with CLUSTER RESET SOFT on the
 // node itself.
-func (w *world) delNode(h *host) {
-	entry := w.entryNode(h)
-	w.loadCluster(entry, func(ls []nodesLine) {
+func (c *Client) delNode(h *Node) {
+	entry := c.entryNode(h)
+	c.loadCluster(entry, func(ls []nodesLine) {
 		var others []nodesLine
 		for _, l := range ls {
-			if l.id == string(h.id) {
+			if l.id == string(h.ID) {
 				if len(l.slots) > 0 {
-					w.adminDone("failed: " + h.name + " is not empty! Reshard data away and try again.")
+					c.done("failed: " + h.Name + " is not empty! Reshard data away and try again.")
 					return
 				}
 				continue
 			}
-			if l.usable() && w.hostOf(l.id) != nil {
+			if l.usable() && c.hostOf(l.id) != nil {
 				others = append(others, l)
 			}
 		}
-		w.forgetOn(h, others, leastReplicas(ls, string(h.id)))
+		c.forgetOn(h, others, leastReplicas(ls, string(h.ID)))
 	})
 }
 
@@ -414,36 +416,28 @@ func leastReplicas(ls []nodesLine, skip string) string {
 
 // forgetOn walks the other nodes: REPLICATE first for the node's replicas,
 // then FORGET; at the end CLUSTER RESET SOFT on the deleted node.
-func (w *world) forgetOn(h *host, others []nodesLine, newMaster string) {
+func (c *Client) forgetOn(h *Node, others []nodesLine, newMaster string) {
 	if len(others) == 0 {
-		w.cluster(h, "RESET SOFT", func(r node.Reply) {
+		c.cluster(h, "RESET SOFT", func(r node.Reply) {
 			if isErr(r) {
-				w.adminDone("ok, but CLUSTER RESET SOFT on " + h.name + ": " + r.Err)
+				c.done("ok, but CLUSTER RESET SOFT on " + h.Name + ": " + r.Err)
 				return
 			}
-			w.adminDone("ok")
+			c.done("ok")
 		})
 		return
 	}
-	l, o := others[0], w.hostOf(others[0].id)
+	l, o := others[0], c.hostOf(others[0].id)
 	forget := func(node.Reply) {
-		w.cluster(o, "FORGET "+string(h.id), w.ok(o, "CLUSTER FORGET", func(node.Reply) {
-			w.forgetOn(h, others[1:], newMaster)
+		c.cluster(o, "FORGET "+string(h.ID), c.ok(o, "CLUSTER FORGET", func(node.Reply) {
+			c.forgetOn(h, others[1:], newMaster)
 		}))
 	}
-	if l.master == string(h.id) && newMaster != "" {
-		w.cluster(o, "REPLICATE "+newMaster, w.ok(o, "CLUSTER REPLICATE", forget))
+	if l.master == string(h.ID) && newMaster != "" {
+		c.cluster(o, "REPLICATE "+newMaster, c.ok(o, "CLUSTER REPLICATE", forget))
 		return
 	}
 	forget(node.Reply{})
-}
-
-// sleepThen runs f after d, as the step's next action.
-func (w *world) sleepThen(d time.Duration, f func()) {
-	a := w.admin
-	a.seq++
-	a.call = &adminCall{seq: a.seq, then: func(node.Reply) { f() }}
-	w.q.push(event{at: w.now + d, kind: evAdminSend, gen: a.seq})
 }
 
 // create is clusterManagerCommandCreate for the scenario's layout (masters
@@ -452,87 +446,86 @@ func (w *world) sleepThen(d time.Duration, f func()) {
 // CLUSTER SET-CONFIG-EPOCH 1…N (errors ignored, as redis-cli does), CLUSTER
 // MEET from every node to the first, wait one second and then until every
 // node's CLUSTER NODES agrees, and CLUSTER REPLICATE on the replicas.
-func (w *world) create() {
-	c := w.s.Cluster
-	members := w.hosts[:len(w.hosts)-c.Spares]
-	w.eachNode(members, func(h *host, next func()) {
-		w.cluster(h, "INFO", w.ok(h, "CLUSTER INFO", func(r node.Reply) {
+func (c *Client) create() {
+	members := c.members()
+	c.eachNode(members, func(h *Node, next func()) {
+		c.cluster(h, "INFO", c.ok(h, "CLUSTER INFO", func(r node.Reply) {
 			if !strings.Contains(r.Value, "cluster_known_nodes:1\r\n") {
-				w.adminDone("failed: " + h.name + " is not empty (it knows other nodes)")
+				c.done("failed: " + h.Name + " is not empty (it knows other nodes)")
 				return
 			}
 			next()
 		}))
-	}, func() { w.createAddSlots(members) })
+	}, func() { c.createAddSlots(members) })
 }
 
 // eachNode runs f on every host in turn (f calls next to go on), then done.
-func (w *world) eachNode(hs []*host, f func(h *host, next func()), done func()) {
+func (c *Client) eachNode(hs []*Node, f func(h *Node, next func()), done func()) {
 	if len(hs) == 0 {
 		done()
 		return
 	}
-	f(hs[0], func() { w.eachNode(hs[1:], f, done) })
+	f(hs[0], func() { c.eachNode(hs[1:], f, done) })
 }
 
 // createAddSlots is clusterManagerFlushNodeConfig's first pass: ADDSLOTS on
 // the masters; the replicas' REPLICATE fails (the master is not known yet)
 // and is ignored, as redis-cli does, and sent again after the join.
-func (w *world) createAddSlots(members []*host) {
-	m := w.s.Cluster.Masters
-	w.eachNode(members, func(h *host, next func()) {
-		if h.idx >= m {
-			master := members[(h.idx-m)/max(w.s.Cluster.ReplicasPerMaster, 1)]
-			w.cluster(h, "REPLICATE "+string(master.id), func(node.Reply) { next() })
+func (c *Client) createAddSlots(members []*Node) {
+	m := c.cfg.Masters
+	c.eachNode(members, func(h *Node, next func()) {
+		if i := c.index(h); i >= m {
+			master := members[(i-m)/max(c.cfg.ReplicasPerMaster, 1)]
+			c.cluster(h, "REPLICATE "+string(master.ID), func(node.Reply) { next() })
 			return
 		}
-		lo, hi := slotRange(h.idx, m)
+		lo, hi := CreateSlots(c.index(h), m)
 		args := make([]string, 0, hi-lo+2)
 		args = append(args, "ADDSLOTS")
 		for s := lo; s <= hi; s++ {
 			args = append(args, strconv.Itoa(s))
 		}
-		w.cluster(h, strings.Join(args, " "), w.ok(h, "CLUSTER ADDSLOTS", func(node.Reply) { next() }))
+		c.cluster(h, strings.Join(args, " "), c.ok(h, "CLUSTER ADDSLOTS", func(node.Reply) { next() }))
 	}, func() {
 		epoch := 0
-		w.eachNode(members, func(h *host, next func()) {
+		c.eachNode(members, func(h *Node, next func()) {
 			epoch++
-			w.cluster(h, "SET-CONFIG-EPOCH "+strconv.Itoa(epoch), func(node.Reply) { next() })
-		}, func() { w.createMeet(members) })
+			c.cluster(h, "SET-CONFIG-EPOCH "+strconv.Itoa(epoch), func(node.Reply) { next() })
+		}, func() { c.createMeet(members) })
 	})
 }
 
-func (w *world) createMeet(members []*host) {
-	ip, port, _ := strings.Cut(members[0].addr, ":")
-	w.eachNode(members[1:], func(h *host, next func()) {
-		w.cluster(h, "MEET "+ip+" "+port, w.ok(h, "CLUSTER MEET", func(node.Reply) { next() }))
+func (c *Client) createMeet(members []*Node) {
+	ip, port, _ := strings.Cut(members[0].Addr, ":")
+	c.eachNode(members[1:], func(h *Node, next func()) {
+		c.cluster(h, "MEET "+ip+" "+port, c.ok(h, "CLUSTER MEET", func(node.Reply) { next() }))
 	}, func() {
-		w.sleepThen(joinPoll, func() { w.waitConsistent(members, 0) })
+		c.sleepThen(joinPoll, func() { c.waitConsistent(members, 0) })
 	})
 }
 
 // waitConsistent is clusterManagerWaitForClusterJoin: poll every node's
 // CLUSTER NODES once a second until all list the same nodes (none in
 // handshake) with the same slots; then the replicas are configured.
-func (w *world) waitConsistent(members []*host, polls int) {
+func (c *Client) waitConsistent(members []*Node, polls int) {
 	if polls >= joinPolls {
-		w.adminDone(fmt.Sprintf("failed: the nodes did not agree within %d polls", joinPolls))
+		c.done(fmt.Sprintf("failed: the nodes did not agree within %d polls", joinPolls))
 		return
 	}
 	var sigs []string
-	w.eachNode(members, func(h *host, next func()) {
-		w.cluster(h, "NODES", w.ok(h, "CLUSTER NODES", func(r node.Reply) {
+	c.eachNode(members, func(h *Node, next func()) {
+		c.cluster(h, "NODES", c.ok(h, "CLUSTER NODES", func(r node.Reply) {
 			sigs = append(sigs, configSignature(parseClusterNodes(r.Value)))
 			next()
 		}))
 	}, func() {
 		for _, s := range sigs {
 			if s != sigs[0] || strings.Count(s, "\n") != len(members) {
-				w.sleepThen(joinPoll, func() { w.waitConsistent(members, polls+1) })
+				c.sleepThen(joinPoll, func() { c.waitConsistent(members, polls+1) })
 				return
 			}
 		}
-		w.createReplicas(members)
+		c.createReplicas(members)
 	})
 }
 
@@ -550,10 +543,44 @@ func configSignature(ls []nodesLine) string {
 	return strings.Join(parts, "")
 }
 
-func (w *world) createReplicas(members []*host) {
-	c := w.s.Cluster
-	w.eachNode(members[c.Masters:], func(h *host, next func()) {
-		master := members[(h.idx-c.Masters)/max(c.ReplicasPerMaster, 1)]
-		w.cluster(h, "REPLICATE "+string(master.id), w.ok(h, "CLUSTER REPLICATE", func(node.Reply) { next() }))
-	}, func() { w.adminDone("ok") })
+func (c *Client) createReplicas(members []*Node) {
+	m := c.cfg.Masters
+	c.eachNode(members[m:], func(h *Node, next func()) {
+		master := members[(c.index(h)-m)/max(c.cfg.ReplicasPerMaster, 1)]
+		c.cluster(h, "REPLICATE "+string(master.ID), c.ok(h, "CLUSTER REPLICATE", func(node.Reply) { next() }))
+	}, func() { c.done("ok") })
+}
+
+// members lists the cluster's members (every node but the spares), in
+// endpoint order.
+func (c *Client) members() []*Node {
+	out := make([]*Node, len(c.cfg.Nodes)-c.cfg.Spares)
+	for i := range out {
+		out[i] = &c.cfg.Nodes[i]
+	}
+	return out
+}
+
+// index is n's position among the run's nodes.
+func (c *Client) index(n *Node) int {
+	for i := range c.cfg.Nodes {
+		if &c.cfg.Nodes[i] == n {
+			return i
+		}
+	}
+	panic("admin: invariant: node not of this run: " + n.Name)
+}
+
+// CreateSlots is redis-cli's allocation: master m of n gets
+// [m*16384/n, (m+1)*16384/n - 1] (clusterManagerCommandCreate).
+func CreateSlots(m, n int) (first, last int) {
+	per := float64(node.NumSlots) / float64(n)
+	if m > 0 {
+		first = int(float64(m)*per + 0.5)
+	}
+	last = int(float64(m+1)*per+0.5) - 1
+	if m == n-1 {
+		last = node.NumSlots - 1
+	}
+	return first, last
 }
