@@ -20,6 +20,13 @@ type Config struct {
 	MinReplicasToWrite    int           // min-replicas-to-write
 	MinReplicasMaxLag     time.Duration // min-replicas-max-lag
 	ReplBacklogSize       int64         // repl-backlog-size, in bytes; 0 means the default (1mb)
+	// ManualFailoverTimeout is cluster-manual-failover-timeout (Valkey 8.1,
+	// valkey#1690); Redis's fixed CLUSTER_MF_TIMEOUT is the default.
+	ManualFailoverTimeout time.Duration
+
+	// Rules is the server's rule set: the switches by which later Redis
+	// and Valkey versions differ from Redis 7.0 (all off in Redis 7.0).
+	Rules Rules
 
 	// Addr is the announced client address "ip:port", used in MOVED/ASK
 	// replies and CLUSTER NODES.
@@ -60,11 +67,77 @@ func DefaultConfig() Config {
 		ReplTimeout:           60 * time.Second,
 		MinReplicasMaxLag:     10 * time.Second,
 		ReplBacklogSize:       DefaultReplBacklogSize,
+		ManualFailoverTimeout: mfTimeout,
+		Rules:                 Rules{Name: Redis70},
 	}
 }
 
 // DefaultReplBacklogSize is repl-backlog-size's default, 1mb (config.c).
 const DefaultReplBacklogSize = 1 << 20
+
+// Rule set names, as a scenario's cluster.rules spells them.
+const (
+	Redis70  = "redis-7.0"
+	Redis74  = "redis-7.4"
+	Valkey80 = "valkey-8.0"
+	Valkey81 = "valkey-8.1"
+	Valkey90 = "valkey-9.0"
+)
+
+// Rules is a server version's rule set: one named switch per rule that
+// differs from Redis 7.0. Each group is declared in the file of the idea
+// its switches change, beside the upstream function and pull request.
+type Rules struct {
+	Name string // one of RuleSets
+	FailureRules
+	ElectionRules
+	GossipRules
+	SlotRules
+	ManualRules
+	CronRules
+}
+
+// RuleSets lists the rule set names in version order.
+var RuleSets = []string{Redis70, Redis74, Valkey80, Valkey81, Valkey90}
+
+// RulesFor returns the rule set of a server version (one of RuleSets).
+// Each version keeps the rules of the versions before it: Valkey forked
+// from Redis's unstable branch after both Redis 7.4 rules had landed.
+func RulesFor(name string) (Rules, bool) {
+	r := Rules{Name: name}
+	level := -1
+	for i, v := range RuleSets {
+		if v == name {
+			level = i
+		}
+	}
+	if level < 0 {
+		return Rules{}, false
+	}
+	if level >= 1 { // Redis 7.4
+		r.OneShardPrimaryMarksFail = true
+		r.DemotionMovesSlots = true
+	}
+	if level >= 2 { // Valkey 8.0
+		r.VotingPrimaries = true
+		r.RankByNodeID = true
+		r.SetPrimaryResetsElection = true
+		r.FullSyncRanksZero = true
+		r.ReplicaOfEmptyPrimaryFailsOver = true
+	}
+	if level >= 3 { // Valkey 8.1
+		r.FailedPrimaryRank = true
+		r.CancelElectionOnEpochClaim = true
+		r.NoVoteGatePerPrimary = true
+		r.ForceStartsAtOnce = true
+	}
+	if level >= 4 { // Valkey 9.0
+		r.RelativeElectionDelay = true
+		r.BestRankedSkipsDelay = true
+		r.LimitReconnects = true
+	}
+	return r, true
+}
 
 // CronPeriod is how often the kernel calls Tick: clusterCron runs every
 // 100 ms at the default hz 10 (serverCron's run_with_period(100)).

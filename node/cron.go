@@ -8,6 +8,21 @@ import (
 	"rcsim/node/trace"
 )
 
+// CronRules are the rule switches of clusterCron.
+type CronRules struct {
+	// OneShardPrimaryMarksFail: in a cluster of one shard, its primary
+	// marks a timed-out node FAIL by itself, as no other primary can report
+	// it (clusterCron calling markNodeAsFailingIfNeeded when size is 1,
+	// redis#12824, Redis 7.4).
+	OneShardPrimaryMarksFail bool
+	// LimitReconnects: reconnection attempts to nodes without a link are
+	// spaced: a node dialled less than node-timeout/2 ago is skipped once
+	// this cron has used its budget of ceil(nodes × 100 ms / (T/2)) dials
+	// (clusterNodeCronHandleReconnect, valkey#2154, Valkey 9.0). Redis dials
+	// every such node every 100 ms.
+	LimitReconnects bool
+}
+
 // pingInterval is cluster-ping-interval, or T/2 when unset.
 func (n *Node) pingInterval() time.Duration {
 	if n.cfg.PingInterval > 0 {
@@ -48,6 +63,7 @@ func (n *Node) clusterCron() {
 // timeout, and open a link to every node that has none.
 func (n *Node) cronReconnect() {
 	timeout := n.handshakeTimeout()
+	dials := 0
 	nodes, copied := n.nodes, false
 	for i := 0; i < len(nodes); i++ {
 		p := nodes[i]
@@ -67,10 +83,28 @@ func (n *Node) cronReconnect() {
 			n.delNode(p, "handshake_timeout")
 			continue
 		}
-		if p.link == nil {
+		if p.link == nil && !n.reconnectDeferred(p, dials) {
 			n.createLink(p)
+			p.reconnectTime = n.now
+			dials++
 		}
 	}
+}
+
+// reconnectDeferred is valkey#2154's skip in clusterNodeCronHandleReconnect
+// under LimitReconnects: no inbound link from p (rcsim keeps none: it reads
+// "nothing heard from p for T/2"), p was dialled less than T/2 ago, and this
+// cron already spent maxConnectionAttemptsPerCron dials.
+func (n *Node) reconnectDeferred(p *peer, dials int) bool {
+	if !n.cfg.Rules.LimitReconnects {
+		return false
+	}
+	interval := n.cfg.NodeTimeout / 2
+	if interval <= 0 {
+		return false
+	}
+	budget := int((time.Duration(len(n.nodes))*CronPeriod + interval - 1) / interval)
+	return n.now-p.dataReceived > interval && n.now-p.reconnectTime < interval && dials >= budget
 }
 
 // randomPing is clusterCron's once-a-second ping: the best of 5 random draws
@@ -124,6 +158,9 @@ func (n *Node) cronCheckNodes() bool {
 			p.flags |= FlagPFail
 			n.emit(trace.PFail, p, 0, "")
 			update = true
+			if n.cfg.Rules.OneShardPrimaryMarksFail && n.size == 1 && n.reporter(n.myself) {
+				n.markNodeAsFailingIfNeeded(p)
+			}
 		}
 	}
 	return update

@@ -6,6 +6,26 @@ package node
 
 import "rcsim/node/trace"
 
+// FailureRules are the rule switches of failure detection.
+type FailureRules struct {
+	// VotingPrimaries: only a master that serves slots is a failure
+	// reporter, and counts itself toward FAIL (clusterNodeIsVotingPrimary in
+	// markNodeAsFailingIfNeeded and clusterProcessGossipSection,
+	// valkey#634, Valkey 8.0). Redis 7.0 counts every master, so slot-less
+	// masters can make a node FAIL with a minority of the slot owners.
+	VotingPrimaries bool
+}
+
+// reporter is whether p's failure reports count (and, for myself, whether
+// I count toward FAIL): any master in Redis, a master with slots
+// (clusterNodeIsVotingPrimary) under VotingPrimaries.
+func (n *Node) reporter(p *peer) bool {
+	if n.cfg.Rules.VotingPrimaries {
+		return p.is(FlagMaster) && p.numSlots > 0
+	}
+	return p.is(FlagMaster)
+}
+
 // addFailureReport is clusterNodeAddFailureReport: add or refresh the
 // report of reporter about p.
 func (n *Node) addFailureReport(p, reporter *peer) {
@@ -67,7 +87,7 @@ func (n *Node) markNodeAsFailingIfNeeded(p *peer) {
 		return
 	}
 	failures := n.failureReportsCount(p)
-	if n.myself.is(FlagMaster) {
+	if n.reporter(n.myself) {
 		failures++
 	}
 	if failures < n.quorum() {
@@ -79,6 +99,7 @@ func (n *Node) markNodeAsFailingIfNeeded(p *peer) {
 	n.emit(trace.Fail, p, 0, "quorum")
 	n.broadcast(&Message{Type: MsgFail, Header: n.header(MsgFail), About: p.id})
 	n.doBeforeSleep(todoUpdateState | todoSaveConfig)
+	n.myPrimaryFailed(p)
 }
 
 // processFail handles a FAIL message: the node is failed, no questions.
@@ -92,6 +113,7 @@ func (n *Node) processFail(sender *peer, about ID) {
 	p.flags &^= FlagPFail
 	n.emit(trace.Fail, p, 0, "message")
 	n.doBeforeSleep(todoUpdateState | todoSaveConfig)
+	n.myPrimaryFailed(p)
 }
 
 // clearNodeFailureIfNeeded clears FAIL on a PONG: at once for replicas and

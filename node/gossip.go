@@ -180,6 +180,15 @@ func (n *Node) mergeHeaderEpochs(sender *peer, h *Header) {
 	if h.ConfigEpoch > sender.configEpoch {
 		sender.configEpoch = h.ConfigEpoch
 		n.doBeforeSleep(todoSaveConfig)
+		if n.cfg.Rules.CancelElectionOnEpochClaim && h.SlaveOf == "" && n.myself.is(FlagSlave) && n.failoverAuthSent &&
+			n.failoverAuthTime != never && sender.configEpoch >= n.failoverAuthEpoch {
+			// Someone won an election at or after mine: mine cannot win,
+			// so retry at once rather than after auth_retry_time.
+			n.failoverAuthTime = never
+			n.failoverExpired = true // reported here, once
+			n.emit(trace.ElectionExpire, sender, n.failoverAuthEpoch, "epoch_claimed")
+			n.doBeforeSleep(todoHandleFailover)
+		}
 	}
 	sender.replOffset = h.Offset
 	if n.mfEnd != 0 && n.myself.is(FlagSlave) && n.myself.master == sender &&
@@ -205,11 +214,10 @@ func (n *Node) processPingPong(linkNode, sender *peer, m *Message) {
 		}
 	}
 	if sender != nil {
-		if h.Flags&FlagNoFailover != 0 {
-			sender.flags |= FlagNoFailover
-		} else {
-			sender.flags &^= FlagNoFailover
-		}
+		// clusterProcessPacket copies these two flags from every header
+		// (MY_PRIMARY_FAIL only in Valkey 9.0, where it exists).
+		sender.flags = sender.flags&^(FlagNoFailover|FlagMyPrimaryFail) |
+			h.Flags&(FlagNoFailover|FlagMyPrimaryFail)
 	}
 	if m.Type == MsgPing && sender != nil && linkNode != sender && h.Addr != "" && sender.addr != h.Addr {
 		// nodeUpdateAddressIfNeeded on a PING from a known node (not on
@@ -246,14 +254,34 @@ func (n *Node) pongReceived(p *peer) {
 	}
 }
 
-// roleSwitch is step 6e as Redis 7.0 has it: a master that names a master
-// loses its slots and becomes a replica; a replica follows the named master.
+// GossipRules are the rule switches of PING/PONG processing.
+type GossipRules struct {
+	// DemotionMovesSlots: a PONG from a master that now names a master of
+	// its own shard (it was failed over) moves its slots to that node and
+	// makes it a master with the header's config epoch, unless the header's
+	// epoch is older than the sender's (clusterProcessPacket's role switch,
+	// clusterMoveNodeSlots, redis#13055, Redis 7.4). Redis 7.0 only drops
+	// the slots, leaving them unserved until the new master's own PING.
+	DemotionMovesSlots bool
+	// CancelElectionOnEpochClaim: a replica whose vote request is out
+	// resets its election on seeing a master claim a config epoch ≥ the
+	// election's, and retries at once (clusterProcessPacket, valkey#1009
+	// with valkey#1339, Valkey 8.1).
+	CancelElectionOnEpochClaim bool
+}
+
+// roleSwitch is step 6e: a master that names a master loses its slots and
+// becomes a replica; a replica follows the named master.
 func (n *Node) roleSwitch(sender *peer, h *Header) {
 	if h.SlaveOf == "" {
 		n.setNodeAsMaster(sender)
 		return
 	}
 	master := n.byID[h.SlaveOf]
+	if sender.is(FlagMaster) && n.cfg.Rules.DemotionMovesSlots && master != nil &&
+		master != n.myself && master.shard == sender.shard {
+		n.demoted(sender, master, h.ConfigEpoch)
+	}
 	if sender.is(FlagMaster) {
 		n.delNodeSlots(sender)
 		sender.flags &^= FlagMaster | FlagMigrateTo
@@ -263,6 +291,28 @@ func (n *Node) roleSwitch(sender *peer, h *Header) {
 	if master != nil && sender.master != master && master != sender {
 		n.attachReplica(sender, master)
 		n.doBeforeSleep(todoSaveConfig)
+	}
+}
+
+// demoted is redis#13055's branch: sender, failed over, names master of
+// its own shard; move its slots there unless the header is stale.
+func (n *Node) demoted(sender, master *peer, epoch uint64) {
+	if sender.configEpoch > epoch {
+		n.emit(trace.Ignored, sender, epoch, "stale_demotion")
+		return
+	}
+	var moved SlotSet
+	for s := 0; s < NumSlots; s++ {
+		if n.slots[s] == sender {
+			n.delSlot(s)
+			n.addSlot(master, s)
+			moved.Add(s)
+		}
+	}
+	n.setNodeAsMaster(master)
+	master.configEpoch = epoch
+	if rs := moved.Ranges(); len(rs) > 0 {
+		n.emitSlots(trace.Slots, master, epoch, rs)
 	}
 }
 
@@ -301,7 +351,7 @@ func (n *Node) checkSlotClaims(sender *peer, h *Header) {
 
 // processGossip is clusterProcessGossipSection (reference 4.5).
 func (n *Node) processGossip(sender *peer, gs []Gossip) {
-	fromMaster := sender != nil && sender.is(FlagMaster)
+	fromMaster := sender != nil && n.reporter(sender) // a master (Valkey: one with slots)
 	for i := range gs {
 		g := &gs[i]
 		p := n.lookup(g.ref, g.ID)
@@ -343,7 +393,7 @@ func (n *Node) gossipNewNode(sender *peer, g Gossip) {
 		return
 	}
 	q := n.addPeer(g.ID, g.Addr)
-	q.flags = g.Flags &^ (FlagMyself | FlagMigrateTo | FlagMeet)
+	q.flags = g.Flags &^ (FlagMyself | FlagMigrateTo | FlagMeet | FlagMyPrimaryFail)
 	if q.is(FlagFail) {
 		q.failTime = never // createClusterNode leaves fail_time 0 (1970)
 	}

@@ -14,6 +14,15 @@ const (
 	mfPauseMult = 2                       // CLUSTER_MF_PAUSE_MULT
 )
 
+// ManualRules are the rule switches of manual failover.
+type ManualRules struct {
+	// ForceStartsAtOnce: CLUSTER FAILOVER FORCE handles the failover in
+	// this beforeSleep rather than the next cron, up to 100 ms sooner
+	// (CLUSTER_TODO_HANDLE_MANUALFAILOVER in clusterCommandSpecial,
+	// valkey#1067, Valkey 8.1).
+	ForceStartsAtOnce bool
+}
+
 // clusterFailoverCommand is CLUSTER FAILOVER [FORCE|TAKEOVER]; clusterCommand
 // reads the option with strcasecmp, so any letter case is accepted.
 func (n *Node) clusterFailoverCommand(mode string) Reply {
@@ -32,13 +41,16 @@ func (n *Node) clusterFailoverCommand(mode string) Reply {
 		return errReply(ReplyError, "ERR Master is down or failed, please use CLUSTER FAILOVER FORCE")
 	}
 	n.resetManualFailover()
-	n.mfEnd = n.now + mfTimeout
+	n.mfEnd = n.now + n.cfg.ManualFailoverTimeout
 	switch {
 	case takeover:
 		n.bumpConfigEpochWithoutConsensus("takeover")
 		n.failoverReplaceYourMaster()
 	case force:
 		n.mfCanStart = true
+		if n.cfg.Rules.ForceStartsAtOnce {
+			n.doBeforeSleep(todoHandleManualFailover)
+		}
 	default:
 		n.sendTo(me.master, &Message{Type: MsgMFStart, Header: n.header(MsgMFStart)})
 	}
@@ -52,9 +64,9 @@ func (n *Node) processMFStart(conn ConnID, sender *peer) {
 		return
 	}
 	n.resetManualFailover()
-	n.mfEnd = n.now + mfTimeout
+	n.mfEnd = n.now + n.cfg.ManualFailoverTimeout
 	n.mfReplica = sender
-	n.pausedUntil = n.now + mfTimeout*mfPauseMult
+	n.pausedUntil = n.now + n.cfg.ManualFailoverTimeout*mfPauseMult
 	// The PING goes back on the connection MFSTART came in on and does
 	// not set ping_sent.
 	n.out.Msgs = append(n.out.Msgs, Envelope{Conn: conn, Msg: n.buildPing(sender.id, MsgPing)})

@@ -54,6 +54,10 @@ const (
 	FlagMeet                         // CLUSTER_NODE_MEET
 	FlagMigrateTo                    // CLUSTER_NODE_MIGRATE_TO
 	FlagNoFailover                   // CLUSTER_NODE_NOFAILOVER
+	// FlagMyPrimaryFail is Valkey 9.0's CLUSTER_NODE_MY_PRIMARY_FAIL
+	// (valkey#2227): a replica says it saw its primary FAIL. Set only under
+	// Rules.BestRankedSkipsDelay; CLUSTER NODES does not print it.
+	FlagMyPrimaryFail
 )
 
 // MFlags are clusterMsg.mflags[0].

@@ -84,13 +84,18 @@ type peer struct {
 	failTime     time.Duration
 	votedTime    time.Duration
 	replOffset   int64
-	orphanedTime time.Duration
 	_            [peerPad]byte
+	// Rule-set state (Config.Rules), in what was padding.
+	reconnectTime time.Duration // last outbound dial by clusterCron (valkey#2154)
+	shard         ID            // shard_id as rcsim keeps it: a master's own ID at creation, a replica's master's
+	orphanedTime  time.Duration
 }
 
 // peerPad pads peer to 256 bytes, a size class whose objects are 64-byte
-// aligned (TestPeerLayout checks both).
-const peerPad = 24
+// aligned (TestPeerLayout checks both). 0 now that the rule-set fields
+// (reconnectTime, shard) fill the 24 bytes; the pad stays before them, as a
+// zero-size last field would grow the struct.
+const peerPad = 0
 
 // setLink sets p.link and its mirror on the hot line.
 func (p *peer) setLink(l *link) { p.link, p.linked = l, l != nil }
@@ -139,6 +144,8 @@ type Node struct {
 	failoverAuthRank  int
 	failoverAuthEpoch uint64
 	failoverExpired   bool // ElectionExpire was emitted for this attempt
+	failedPrimaryRank int  // failover_failed_primary_rank (valkey#1018)
+	fullSyncPending   bool // a full sync from a new shard's primary is due (valkey#885)
 
 	// Manual failover.
 	mfEnd          time.Duration
@@ -222,7 +229,8 @@ func (n *Node) addMembers(cluster []Member) {
 		p := n.byID[m.ID]
 		if p == nil {
 			p = &slab[k]
-			*p = peer{id: m.ID, addr: m.Addr, votedTime: never, ctime: n.now, slots: &noSlots, shared: true}
+			*p = peer{id: m.ID, addr: m.Addr, votedTime: never, reconnectTime: never, ctime: n.now, slots: &noSlots,
+				shared: true, shard: m.ID}
 			n.register(p)
 			n.nodes = append(n.nodes, p)
 		}
@@ -267,7 +275,8 @@ func (n *Node) addPeer(id ID, addr string) *peer {
 	if p := n.byID[id]; p != nil {
 		return p
 	}
-	p := &peer{id: id, addr: addr, votedTime: never, ctime: n.now, slots: &noSlots, shared: true}
+	p := &peer{id: id, addr: addr, votedTime: never, reconnectTime: never, ctime: n.now, slots: &noSlots, shared: true,
+		shard: id}
 	n.listPeer(p)
 	return p
 }

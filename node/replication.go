@@ -159,7 +159,7 @@ func (n *Node) randomHex() string {
 
 // replOffsetForHeader is the header offset: master_repl_offset on a master,
 // replicationGetSlaveOffset on a replica.
-func (n *Node) replOffsetForHeader() int64 { return n.repl.offset }
+func (n *Node) replOffsetForHeader() int64 { return n.electionOffset(n.repl.offset) }
 
 // connectWithMaster dials a replication link to my master.
 func (n *Node) connectWithMaster() {

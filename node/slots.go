@@ -143,6 +143,7 @@ func (n *Node) attachReplica(r, m *peer) {
 		detachReplica(r)
 	}
 	r.master = m
+	r.shard = m.shard // a replica adopts its primary's shard_id
 	i := 0
 	for i < len(m.replicas) && m.replicas[i].id < r.id {
 		i++
@@ -190,11 +191,28 @@ func (n *Node) setNodeAsMaster(p *peer) {
 	n.doBeforeSleep(todoSaveConfig | todoUpdateState)
 }
 
+// SlotRules are the rule switches of slot ownership and role changes.
+type SlotRules struct {
+	// SetPrimaryResetsElection: becoming a replica of a new primary forgets
+	// the previous election's failover_auth_time, so a replica whose new
+	// primary fails soon after elects with a fresh delay instead of
+	// waiting out the old attempt's retry time (clusterSetPrimary,
+	// valkey#782, Valkey 8.0).
+	SetPrimaryResetsElection bool
+}
+
 // setMaster is clusterSetMaster: myself becomes a replica of m.
 func (n *Node) setMaster(m *peer) {
 	me := n.myself
 	if m == me || me.numSlots != 0 {
 		panic("node: invariant: clusterSetMaster with own slots or to myself")
+	}
+	if n.cfg.Rules.SetPrimaryResetsElection {
+		n.failoverAuthTime = never
+		n.failoverExpired = true // an abandoned attempt, not one that timed out
+	}
+	if n.cfg.Rules.FullSyncRanksZero && m.shard != me.shard {
+		n.fullSyncPending = true // clusterSetPrimary(n, closeSlots, full_sync_required)
 	}
 	if me.is(FlagMaster) {
 		me.flags &^= FlagMaster | FlagMigrateTo

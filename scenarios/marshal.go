@@ -67,6 +67,9 @@ func marshalNode(s *Scenario) *yaml.Node {
 func marshalCluster(c Cluster) *yaml.Node {
 	conf := mapping(false)
 	for _, cs := range confSettings {
+		if !cs.has(c.Rules) || (cs.since != "" && *cs.intp(&c.Config) == *cs.intp(&Default().Cluster.Config)) {
+			continue // a later server's setting is written only when set
+		}
 		switch {
 		case cs.intp != nil:
 			add(conf, cs.name, integer(*cs.intp(&c.Config)))
@@ -84,6 +87,9 @@ func marshalCluster(c Cluster) *yaml.Node {
 	}
 	if !c.Formed {
 		add(n, "formed", boolean(false))
+	}
+	if c.Rules != "redis-7.0" {
+		add(n, "rules", str(c.Rules))
 	}
 	add(n, "config", conf)
 	return n

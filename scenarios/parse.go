@@ -159,16 +159,17 @@ func Default() *Scenario {
 	return &Scenario{
 		Seed: 1,
 		Cluster: Cluster{Masters: 3, ReplicasPerMaster: 1, Formed: true, Config: RedisConfig{
-			NodeTimeoutMs:          15000,
-			ReplicaValidityFactor:  10,
-			MigrationBarrier:       1,
-			AllowReplicaMigration:  true,
-			RequireFullCoverage:    true,
-			ReplPingReplicaPeriodS: 10,
-			ReplTimeoutS:           60,
-			MinReplicasMaxLagS:     10,
-			ReplBacklogSize:        1 << 20,
-		}},
+			NodeTimeoutMs:           15000,
+			ReplicaValidityFactor:   10,
+			MigrationBarrier:        1,
+			AllowReplicaMigration:   true,
+			RequireFullCoverage:     true,
+			ReplPingReplicaPeriodS:  10,
+			ReplTimeoutS:            60,
+			MinReplicasMaxLagS:      10,
+			ReplBacklogSize:         1 << 20,
+			ManualFailoverTimeoutMs: 5000,
+		}, Rules: "redis-7.0"},
 		Network: Network{Latency: Latency{Dist: "lognormal",
 			Median: 200 * time.Microsecond, P99: 2 * time.Millisecond}},
 		Workload: Workload{Kind: "none", Rate: 1000, Keys: 100, Timeout: time.Second, ReadRatio: 50,
@@ -178,7 +179,14 @@ func Default() *Scenario {
 
 // cluster reads the topology and its redis.conf settings.
 func (p *parser) cluster(n *yaml.Node, c *Cluster) {
-	m := p.fields(n, "cluster", []string{"masters", "replicas-per-master", "spares", "formed", "config"}, nil)
+	m := p.fields(n, "cluster", []string{"masters", "replicas-per-master", "spares", "formed", "rules", "config"}, nil)
+	if v := m["rules"]; v != nil {
+		if v.Kind != yaml.ScalarNode || ruleLevel(v.Value) < 0 {
+			p.add(v.Line, "cluster.rules", "must be one of "+strings.Join(RuleSets, ", "))
+		} else {
+			c.Rules = v.Value
+		}
+	}
 	if v := m["masters"]; v != nil {
 		if x, ok := p.integer(v, "cluster.masters", 1, MaxMasters); ok {
 			c.Masters = x
@@ -200,7 +208,7 @@ func (p *parser) cluster(n *yaml.Node, c *Cluster) {
 		}
 	}
 	if v := m["config"]; v != nil {
-		p.config(v, &c.Config)
+		p.config(v, &c.Config, c.Rules)
 	}
 	if total := c.Nodes(); total > MaxNodes {
 		line := n.Line
@@ -223,6 +231,7 @@ const (
 type confSetting struct {
 	name    string
 	aliases []string // the pre-5.0 "slave" spellings Redis still accepts
+	since   string   // the first rule set whose server has the setting ("" for all)
 	min     int      // integers only
 	intp    func(*RedisConfig) *int
 	boolp   func(*RedisConfig) *bool
@@ -249,6 +258,13 @@ var confSettings = []confSetting{
 	{name: "min-replicas-max-lag", aliases: []string{"min-slaves-max-lag"},
 		intp: func(c *RedisConfig) *int { return &c.MinReplicasMaxLagS }},
 	{name: "repl-backlog-size", memp: func(c *RedisConfig) *int64 { return &c.ReplBacklogSize }},
+	{name: "cluster-manual-failover-timeout", since: "valkey-8.1", min: 1,
+		intp: func(c *RedisConfig) *int { return &c.ManualFailoverTimeoutMs }},
+}
+
+// has reports whether a server of the given rule set has the setting.
+func (cs confSetting) has(rules string) bool {
+	return cs.since == "" || ruleLevel(rules) >= ruleLevel(cs.since)
 }
 
 // confByName finds a setting by its name or an alias.
@@ -262,7 +278,7 @@ func confByName(name string) (confSetting, bool) {
 }
 
 // config reads cluster.config; an alias and its setting together are duplicates.
-func (p *parser) config(n *yaml.Node, c *RedisConfig) {
+func (p *parser) config(n *yaml.Node, c *RedisConfig, rules string) {
 	var known, listed []string
 	for _, cs := range confSettings {
 		known = append(append(known, cs.name), cs.aliases...)
@@ -282,6 +298,10 @@ func (p *parser) config(n *yaml.Node, c *RedisConfig) {
 			key, v = a, m[a]
 		}
 		if v == nil {
+			continue
+		}
+		if !cs.has(rules) {
+			p.add(v.Line, "cluster.config."+key, "a "+cs.since+" setting: "+rules+" has no such setting (set cluster.rules)")
 			continue
 		}
 		switch {

@@ -45,7 +45,11 @@ func genScenario(t *rapid.T) *Scenario {
 	s.Seed = rapid.Uint64().Draw(t, "seed")
 	s.Cluster.Masters = rapid.IntRange(1, 100).Draw(t, "masters")
 	s.Cluster.ReplicasPerMaster = rapid.IntRange(0, 10).Draw(t, "replicas")
+	s.Cluster.Rules = rapid.SampledFrom(RuleSets).Draw(t, "rules")
 	for _, cs := range confSettings {
+		if !cs.has(s.Cluster.Rules) {
+			continue
+		}
 		switch {
 		case cs.intp != nil:
 			*cs.intp(&s.Cluster.Config) = rapid.IntRange(max(cs.min, 0), 1<<31-1).Draw(t, cs.name)

@@ -39,7 +39,24 @@ type Cluster struct {
 	ReplicasPerMaster int  // 0..10
 	Spares            int  // 0..10 nodes s0…, running but not joined: for add_node
 	Formed            bool // the cluster starts as create leaves it (default); false: unjoined nodes, for a create step
-	Config            RedisConfig
+	// Rules is the server whose cluster rules the nodes follow: one of
+	// RuleSets (default redis-7.0).
+	Rules  string
+	Config RedisConfig
+}
+
+// RuleSets are the values of cluster.rules, in version order (node.RuleSets
+// has the same list; a test keeps them equal).
+var RuleSets = []string{"redis-7.0", "redis-7.4", "valkey-8.0", "valkey-8.1", "valkey-9.0"}
+
+// ruleLevel is the index of rules in RuleSets, or -1.
+func ruleLevel(rules string) int {
+	for i, r := range RuleSets {
+		if r == rules {
+			return i
+		}
+	}
+	return -1
 }
 
 // RedisConfig holds the redis.conf settings a scenario may set, by their
@@ -62,6 +79,9 @@ type RedisConfig struct {
 	// ReplBacklogSize is repl-backlog-size in bytes (default 1mb); a file
 	// writes it as Redis does: 1048576, 1mb, 512kb, 100000, 1gb.
 	ReplBacklogSize int64
+	// ManualFailoverTimeoutMs is cluster-manual-failover-timeout (Valkey 8.1
+	// and later only; default 5000, Redis's fixed CLUSTER_MF_TIMEOUT).
+	ManualFailoverTimeoutMs int
 }
 
 // Network describes the simulated links.

@@ -72,7 +72,7 @@ func setPath(key string) ([]string, error) {
 	switch key {
 	case "name", "description", "duration", "seed":
 		return []string{key}, nil
-	case "masters", "replicas-per-master":
+	case "masters", "replicas-per-master", "rules":
 		return []string{"cluster", key}, nil
 	}
 	if cs, ok := confByName(key); ok {

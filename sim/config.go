@@ -4,6 +4,7 @@ package sim
 // node's and netmodel's terms.
 
 import (
+	"fmt"
 	"strconv"
 	"time"
 
@@ -27,6 +28,12 @@ func nodeConfig(rc scenarios.RedisConfig, addr string, s *scenarios.Scenario) no
 	cfg.ReplTimeout = time.Duration(rc.ReplTimeoutS) * time.Second
 	cfg.MinReplicasToWrite = rc.MinReplicasToWrite
 	cfg.MinReplicasMaxLag = time.Duration(rc.MinReplicasMaxLagS) * time.Second
+	cfg.ManualFailoverTimeout = time.Duration(rc.ManualFailoverTimeoutMs) * time.Millisecond
+	rules, ok := node.RulesFor(s.Cluster.Rules)
+	if !ok {
+		panic(fmt.Sprintf("sim: invariant: scenario rules %q passed validation but node has no such rule set", s.Cluster.Rules))
+	}
+	cfg.Rules = rules
 	cfg.ReplBacklogSize = rc.ReplBacklogSize
 	cfg.Addr = addr
 	cfg.Bugs = node.Bugs{GrantTwoVotesPerEpoch: s.Bugs.GrantTwoVotesPerEpoch}

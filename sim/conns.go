@@ -116,14 +116,14 @@ func (w *world) dial(h *host, id node.ConnID) {
 	}
 	c := &conn{id: id, dialer: h.idx, peer: p.idx, state: connConnecting}
 	w.conns.add(c)
-	if !w.handshake(h, p, c) {
+	if !w.tryConnect(h, p, c) {
 		w.q.push(event{at: w.now + synRTO, kind: evSyn, dst: h.idx, inc: h.inc, conn: c, gen: c.gen, fault: 1})
 	}
 }
 
-// handshake completes c's connect one round trip from now if the SYN and
+// tryConnect completes c's connect one round trip from now if the SYN and
 // its answer can cross between h and p, and reports whether they can.
-func (w *world) handshake(h, p *host, c *conn) bool {
+func (w *world) tryConnect(h, p *host, c *conn) bool {
 	if !w.net.Reachable(h.idx, p.idx) || !w.net.Reachable(p.idx, h.idx) {
 		return false
 	}
@@ -155,12 +155,12 @@ func (w *world) synRetry(ev *event) {
 	if c.gen != ev.gen || c.state != connConnecting || !h.up || ev.inc != h.inc {
 		return
 	}
-	wait := synRTO << ev.fault // the wait after this retransmission
 	if ev.fault > synRetries {
 		w.q.push(event{at: w.now, kind: evLink, dst: h.idx, inc: h.inc, conn: c, gen: c.gen, link: node.Refused})
 		return
 	}
-	if !w.handshake(h, w.hosts[c.peer], c) {
+	if !w.tryConnect(h, w.hosts[c.peer], c) {
+		wait := synRTO << ev.fault // each wait twice the one before
 		w.q.push(event{at: w.now + wait, kind: evSyn, dst: h.idx, inc: h.inc, conn: c, gen: c.gen, fault: ev.fault + 1})
 	}
 }

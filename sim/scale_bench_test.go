@@ -98,6 +98,9 @@ func benchRun(b *testing.B, s *scenarios.Scenario) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		if res.StopReason != "duration" {
+			b.Fatalf("%s stopped early (%s): raise Options.MaxEvents", s.Name, res.StopReason)
+		}
 		steps += res.Steps
 		bus += res.BusMessages
 		virtual += res.VirtualEnd

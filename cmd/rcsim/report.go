@@ -43,7 +43,7 @@ report.html into --out (default DIR/report).`,
 			var path string
 			var err error
 			if _, serr := os.Stat(filepath.Join(dir, sweep.SpecFile)); serr == nil {
-				path, err = reportSweep(dir, out, timelineRun)
+				path, err = reportSweep(dir, out, timelineRun, stdout)
 			} else {
 				path, err = reportRun(dir, out)
 			}
@@ -59,7 +59,7 @@ report.html into --out (default DIR/report).`,
 	return cmd
 }
 
-func reportSweep(dir, out string, timelineRun int) (string, error) {
+func reportSweep(dir, out string, timelineRun int, stdout io.Writer) (string, error) {
 	spec, sh, err := sweep.ReadSpec(dir)
 	if err != nil {
 		return "", badInput("report: %v", err)
@@ -93,7 +93,48 @@ func reportSweep(dir, out string, timelineRun int) (string, error) {
 	if err != nil {
 		return "", badInput("report: %v", err)
 	}
+	if err := sweepComparisons(stdout, out, spec, groups); err != nil {
+		return "", err
+	}
 	return path, nil
+}
+
+// sweepComparisons is rcsim compare's paired view of a sweep over one
+// setting: each later value (B) against the first (A), seed by seed, printed
+// and written as compare.csv/json/png (compare-VALUE.* when the setting
+// takes more than two values).
+func sweepComparisons(stdout io.Writer, out string, spec sweep.Spec, groups []reports.Group) error {
+	if len(spec.Axes) != 1 || len(groups) < 2 {
+		return nil
+	}
+	key := spec.Axes[0].Key
+	side := func(g reports.Group) (reports.Side, []checker.Summary) {
+		kv := key + "=" + g.Settings[0]
+		s := reports.Side{Label: kv, Source: spec.Source, Sets: []string{kv}}
+		sums := make([]checker.Summary, len(g.Runs))
+		for i, r := range g.Runs {
+			sums[i] = r.Summary
+		}
+		return s, sums
+	}
+	sa, a := side(groups[0])
+	for _, g := range groups[1:] {
+		sb, b := side(g)
+		c, err := reports.Compare(spec.Scenario, sa, sb, a, b)
+		if err != nil {
+			fmt.Fprintf(stdout, "report: no paired view of %s: %v (an incomplete sweep?)\n", sb.Label, err)
+			continue
+		}
+		printComparison(stdout, c)
+		stem := "compare"
+		if len(groups) > 2 {
+			stem += "-" + g.Settings[0]
+		}
+		if err := writePaired(out, stem, c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // medianRun is the index of the run with the median crash→promotion among

@@ -23,6 +23,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	root.AddCommand(newRunCmd(stdout, stderr), newScenariosCmd(stdout), newCheckCmd(stdout))
 	root.AddCommand(newExploreCmd(stdout))
 	root.AddCommand(newSweepCmd(stdout, stderr), newReportCmd(stdout), newMergeCmd(stdout))
+	root.AddCommand(newCompareCmd(stdout, stderr))
 	root.AddCommand(newCalibrateCmd(stdout, stderr), newReplayCmd(stdout, stderr))
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return inputError{err} })
 	err := root.Execute()

@@ -29,6 +29,7 @@ type runFlags struct {
 	allowBugs bool
 	quiet     bool
 	converge  time.Duration
+	sets      []string
 	maxEvents int
 }
 
@@ -46,6 +47,7 @@ checker's verdict, and exits 0 if every expectation held, 1 if one failed,
 	}
 	fl := cmd.Flags()
 	fl.Uint64Var(&f.seed, "seed", 0, "seed of the run (0: the scenario's own seed)")
+	fl.StringArrayVar(&f.sets, "set", nil, "KEY=VALUE override of one setting, as sweep --set takes it (repeatable)")
 	fl.StringVarP(&f.out, "out", "o", "", "output directory (default out/NAME-seedN)")
 	fl.DurationVar(&f.until, "until", 0, "stop at this virtual time (default: the scenario's duration)")
 	fl.IntVar(&f.hashEvery, "trace-hash-every", 0, "print a running trace hash every N events (to find where two runs diverge)")
@@ -63,6 +65,15 @@ func runOne(arg string, f runFlags, stdout, stderr io.Writer) error {
 	s, err := scenarios.Resolve(arg)
 	if err != nil {
 		return inputError{err}
+	}
+	for _, kv := range f.sets {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return badInput("run: --set %q: want KEY=VALUE", kv)
+		}
+		if err := s.Set(k, v); err != nil {
+			return inputError{err}
+		}
 	}
 	if s.Bugs.Any() && !f.allowBugs {
 		return badInput("%s: x-bugs: the scenario breaks Redis rules on purpose; rerun with --allow-bugs", s.File)

@@ -130,6 +130,10 @@ func runSweep(arg string, f sweepFlags, stdout, stderr io.Writer) error {
 		return simBugError{fmt.Sprintf("rcsim: the simulator panicked in %d runs (indices %s); see \"panic\" in %s",
 			len(res.Panics), joinInts(res.Panics, 10), filepath.Join(f.out, sweep.RunsFile))}
 	}
+	if n := len(res.Truncated); n > 0 {
+		return badInput("sweep: %d runs stopped at the event limit (--max-events %d), so their records cover only part of the run (indices %s); raise --max-events",
+			n, f.maxEvents, joinInts(res.Truncated, 10))
+	}
 	if failed := countFailed(f.out); failed > 0 {
 		fmt.Fprintf(stdout, "%d of %d runs failed an expectation (see the \"ok\" column of %s)\n", failed, res.Total,
 			filepath.Join(f.out, sweep.CSVFile))

@@ -92,6 +92,13 @@ func TestSweepBadInputExits2(t *testing.T) {
 		{"merge of nothing", []string{"merge", t.TempDir(), "--out", t.TempDir()}, "sweep.json"},
 		{"report of nothing", []string{"report", t.TempDir()}, "neither a sweep"},
 		{"timeline run out of range", []string{"report", used, "--timeline-run", "99"}, "--timeline-run 99"},
+		{"seeds overflow", []string{"sweep", "master-crash", "--seeds", "18446744073709551616", "--out", t.TempDir()}, "bad part"},
+		{"seeds over the cap together", []string{"sweep", "master-crash", "--seeds", "1..6000000,7000000..12000000", "--out", t.TempDir()},
+			"more than 10000000 seeds in all"},
+		{"a run over --max-events", []string{"sweep", "master-crash", "--max-events", "1000", "--out", t.TempDir()},
+			"the run needs at least 27600 events"},
+		{"runs stopped at --max-events", []string{"sweep", "master-crash", "--seeds", "1..2", "--max-events", "30000", "-q", "--out", t.TempDir()},
+			"2 runs stopped at the event limit (--max-events 30000)"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -32,6 +32,9 @@ type Record struct {
 	checker.Summary
 	PartitionMs int64  `json:"partition_ms"`
 	Panic       string `json:"panic,omitempty"`
+	// Stopped is "event limit" when the run reached Spec.MaxEvents before
+	// its end: the record covers only part of the run.
+	Stopped string `json:"stopped,omitempty"`
 }
 
 // specFile is sweep.json: the Spec, and the shard when the directory holds

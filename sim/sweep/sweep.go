@@ -49,6 +49,9 @@ type Result struct {
 	Ran      int   // runs done by this call
 	Complete bool  // every run of the shard is in DIR, files sorted
 	Panics   []int // indices of runs whose simulator panicked
+	// Truncated are the indices of runs stopped at the event limit
+	// (Spec.MaxEvents): their records cover only part of the run.
+	Truncated []int
 }
 
 // Run runs the sweep (or opt.Shard of it) into dir. Without opt.Resume,
@@ -86,11 +89,18 @@ func (sw *Sweep) Run(dir string, opt Options) (Result, error) {
 	}
 	for _, l := range lines {
 		var r Record
-		if json.Unmarshal(l.json, &r) == nil && r.Panic != "" {
+		if json.Unmarshal(l.json, &r) != nil {
+			continue
+		}
+		if r.Panic != "" {
 			res.Panics = append(res.Panics, l.run)
+		}
+		if r.Stopped != "" {
+			res.Truncated = append(res.Truncated, l.run)
 		}
 	}
 	slices.Sort(res.Panics)
+	slices.Sort(res.Truncated)
 	if len(lines) < res.Total {
 		return res, nil // stopped early: the next --resume finishes it
 	}
@@ -292,7 +302,11 @@ func (sw *Sweep) runOne(i int, budget time.Duration) (rec Record) {
 	if err != nil {
 		panic(fmt.Sprintf("checker: %v", err))
 	}
-	return Record{Run: i, Summary: sum, PartitionMs: partitionTime(res.Trace, res.VirtualEnd).Milliseconds()}
+	rec = Record{Run: i, Summary: sum, PartitionMs: partitionTime(res.Trace, res.VirtualEnd).Milliseconds()}
+	if res.StopReason == "event limit" {
+		rec.Stopped = res.StopReason
+	}
+	return rec
 }
 
 // reproduce is the rcsim command line that reruns run i alone.
