@@ -153,3 +153,24 @@ func maxDelayMs(es []trace.Event) int {
 	}
 	return longest
 }
+
+// TestLimitReconnectsDelaysFail (clusterNodeCronHandleReconnect,
+// valkey#2154): with fewer redials to the crashed masters, fewer PINGs are
+// queued on new links, so ping_sent (which PFAIL is timed from) starts
+// later and the first FAIL comes later under valkey-9.0 than valkey-8.1.
+// Of 9.0's three rules only this one acts before a FAIL, so the
+// difference is its.
+func TestLimitReconnectsDelaysFail(t *testing.T) {
+	firstFail := func(rules string) time.Duration {
+		for _, e := range runRules(t, "multi-primary-crash", rules, 1) {
+			if e.Kind == trace.Fail && e.Peer == "m0" {
+				return e.At
+			}
+		}
+		t.Fatalf("no FAIL about m0 under %s", rules)
+		return 0
+	}
+	if before, after := firstFail("valkey-8.1"), firstFail("valkey-9.0"); after <= before {
+		t.Fatalf("first FAIL about m0 at %v under valkey-9.0, not after %v under valkey-8.1", after, before)
+	}
+}

@@ -152,11 +152,11 @@ func (w *world) run() {
 		w.now = ev.at
 		w.steps++
 		w.dispatch(&ev)
-		for len(w.instant) > 0 {
-			ev := w.instant[0]
-			w.instant = w.instant[1:]
+		for i := 0; i < len(w.instant); i++ { // a handler may append more
+			ev := w.instant[i]
 			w.dispatch(&ev)
 		}
+		w.instant = w.instant[:0]
 	}
 	if w.now < w.opt.Until && w.stop == "duration" {
 		w.now = w.opt.Until
