@@ -121,7 +121,7 @@ func newInvState() *invState {
 func CheckInvariants(events []trace.Event) []Violation {
 	st, c := newInvState(), newConverger(events)
 	walk(events, st, c)
-	_, _, converged, _ := c.result()
+	_, _, converged, _ := c.result(events)
 	return st.violations(events, converged)
 }
 
@@ -380,7 +380,7 @@ func (c *converger) check(events []trace.Event, bound time.Duration) ([]Violatio
 	if partitioned(events) {
 		return nil, "not judged: a partition is still in place at the end"
 	}
-	last, at, ok, why := c.result()
+	last, at, ok, why := c.result(events)
 	end := events[len(events)-1].At
 	switch {
 	case ok && at-last <= bound:

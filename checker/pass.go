@@ -4,8 +4,11 @@ package checker
 // each event once to the running picture of the cluster (world) and hands
 // it, with that picture, to every stage (an observer). Check walks the
 // trace once for all its stages; the exported single-stage functions
-// (Failovers, CheckInvariants, CheckConvergence, AttributeLost, Explain)
-// walk it with their one stage.
+// (Failovers, CheckInvariants, CheckConvergence, RecoveryOf, AttributeLost,
+// Explain) walk it with their one stage. Two stages read a prefix again,
+// for detail the walk cannot keep cheaply: the converger, to word why the
+// cluster was not converged at its last unsettled moment, and a failover
+// whose promotion is logged before its fault in the same moment.
 
 import (
 	"time"

@@ -227,6 +227,9 @@ func TestWalkMatchesReplays(t *testing.T) {
 		if vs == nil {
 			vs = []Violation{}
 		}
+		if !reflect.DeepEqual(s.Recovery, RecoveryOf(events)) {
+			t.Fatalf("Check's recovery differs from RecoveryOf's")
+		}
 		if !reflect.DeepEqual(s.Invariants, vs) || s.Convergence != how {
 			t.Fatalf("Check's invariants differ:\n got %v %q\nwant %v %q", s.Invariants, s.Convergence, vs, how)
 		}

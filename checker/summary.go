@@ -40,7 +40,10 @@ type Summary struct {
 	Invariants []Violation `json:"invariants"`
 	// Convergence says how the convergence invariant was judged.
 	Convergence string `json:"convergence"`
-	OK          bool   `json:"ok"` // every expectation and every invariant held
+	// Recovery is the recovery from the masters that went down (RecoveryOf);
+	// absent when no fault was followed by a PFAIL.
+	Recovery *Recovery `json:"recovery,omitempty"`
+	OK       bool      `json:"ok"` // every expectation and every invariant held
 }
 
 // CheckSummary is the checker's verdict on the history.
@@ -115,6 +118,7 @@ type stages struct {
 	fo    *failoverStage
 	conv  *converger
 	inv   *invState
+	rec   *recoveryState
 	tl    *timeline // nil: no trace, or no lost write or key to explain
 	admin adminSteps
 	end   *world // the cluster after the last event
@@ -123,8 +127,8 @@ type stages struct {
 // walkStages walks events once for every stage; the timeline is indexed
 // only when withTimeline (lost writes to attribute or keys to explain).
 func walkStages(events []trace.Event, withTimeline bool) *stages {
-	st := &stages{fo: newFailoverStage(), conv: newConverger(events), inv: newInvState()}
-	obs := []observer{st.fo, st.conv, st.inv, &st.admin}
+	st := &stages{fo: newFailoverStage(), conv: newConverger(events), inv: newInvState(), rec: newRecoveryState()}
+	obs := []observer{st.fo, st.conv, st.inv, st.rec, &st.admin}
 	if withTimeline && len(events) > 0 {
 		st.tl = newTimelineStage()
 		obs = append(obs, st.tl)
@@ -160,6 +164,7 @@ func Check(in Input) (Summary, error) {
 	s.Check = judgeHistory(lin, an, st.tl)
 	s.Expectations = expectations(in, s, st)
 	s.Invariants, s.Convergence = invariants(in, st)
+	s.Recovery = st.rec.recovery()
 	s.OK = len(s.Invariants) == 0
 	for _, e := range s.Expectations {
 		s.OK = s.OK && e.OK
@@ -234,7 +239,7 @@ func invariants(in Input, st *stages) ([]Violation, string) {
 	if bound <= 0 {
 		bound = DefaultConvergeWithin
 	}
-	_, _, converged, _ := st.conv.result()
+	_, _, converged, _ := st.conv.result(in.Trace)
 	vs := st.inv.violations(in.Trace, converged)
 	how := "not judged: the scenario expects the cluster not ok at the end (cluster-ok: false)"
 	if x := in.Expect.ClusterOK; x == nil || *x || in.ConvergeWithin > 0 {
@@ -272,7 +277,7 @@ func expectations(in Input, s Summary, st *stages) []ExpectResult {
 		out = append(out, r)
 	}
 	if x.ConvergedWithin != nil {
-		out = append(out, expectConverged(*x.ConvergedWithin, st.conv))
+		out = append(out, expectConverged(*x.ConvergedWithin, st.conv, in.Trace))
 	}
 	if x.MaxLostWrites != nil {
 		out = append(out, ExpectResult{Name: "max_lost_writes", Want: "<= " + strconv.Itoa(*x.MaxLostWrites),
@@ -332,9 +337,9 @@ func expectFailover(bound time.Duration, fs []Failover) ExpectResult {
 	return r
 }
 
-func expectConverged(bound time.Duration, c *converger) ExpectResult {
+func expectConverged(bound time.Duration, c *converger, events []trace.Event) ExpectResult {
 	r := ExpectResult{Name: "converged_within", Want: "<= " + bound.String() + " after the last fault or admin step"}
-	last, at, ok, why := c.result()
+	last, at, ok, why := c.result(events)
 	if !ok {
 		r.Got = "not converged by the end: " + why
 		return r
