@@ -5,10 +5,11 @@ package checker
 // it, with that picture, to every stage (an observer). Check walks the
 // trace once for all its stages; the exported single-stage functions
 // (Failovers, CheckInvariants, CheckConvergence, RecoveryOf, AttributeLost,
-// Explain) walk it with their one stage. Two stages read a prefix again,
+// Explain) walk it with their one stage. Two stages read the trace again,
 // for detail the walk cannot keep cheaply: the converger, to word why the
 // cluster was not converged at its last unsettled moment, and a failover
-// whose promotion is logged before its fault in the same moment.
+// whose promotion is logged before its fault in the same moment, measured
+// on a replay of its own.
 
 import (
 	"time"
