@@ -56,6 +56,9 @@ func TestRuleSetOutcomes(t *testing.T) {
 			}},
 		{"SetPrimaryResetsElection (clusterSetPrimary, valkey#782)", secondFailure, "redis-7.4", "valkey-8.0", 1,
 			func(es []trace.Event) bool { return secondPromotionDelay(es) < 2*time.Second }},
+		{"FullSyncRanksZero (clusterSetPrimary full_sync_required, valkey#885)", migratedUnsynced,
+			"redis-7.4", "valkey-8.0", 1,
+			func(es []trace.Event) bool { return has(es, trace.Promoted, "m0r0", "m0") }},
 		{"CancelElectionOnEpochClaim (clusterProcessPacket, valkey#1009, #1339)", slowRequest,
 			"valkey-8.0", "valkey-8.1", 1,
 			func(es []trace.Event) bool {
@@ -147,7 +150,9 @@ faults:
 
 // m0 crashes; the replica that loses follows the winner, which crashes in
 // turn. Redis 7.4's loser keeps its first attempt's failover_auth_time and
-// waits out its retry time (4 × node-timeout) before electing again.
+// waits out its retry time (4 × node-timeout) before electing again. (The
+// first winner differs, by RankByNodeID; the second election has one
+// candidate under both.)
 const secondFailure = `name: second-failure
 description: d
 duration: 30s
@@ -155,6 +160,25 @@ cluster: {masters: 3, replicas-per-master: 2, config: {cluster-node-timeout: 300
 faults:
   - {at: 5s, crash: m0}
   - {at: 14s, crash: {master_of_slot: 0}}
+`
+
+// m1r0 migrates to the orphaned m0 at 12.1s (seed 1) but never syncs
+// from it (m0's messages to m1r0 are lost from 11s); m0r0 comes back and
+// syncs. When m0 crashes, Redis 7.4's m1r0 still ranks with m1's offset,
+// ahead of m0r0 (the only writes go to k0, on m1), and wins with m1's
+// data; Valkey 8.0's ranks with offset 0 and m0r0 wins.
+const migratedUnsynced = `name: migrated-unsynced
+description: d
+duration: 30s
+cluster: {masters: 3, replicas-per-master: 2, config: {cluster-node-timeout: 3000}}
+workload: {kind: register, clients: 2, rate: 200/s, keys: 1}
+faults:
+  - {at: 3s, crash: m0r0}
+  - {at: 3s, crash: m0r1}
+  - {at: 3s, crash: m2r0}
+  - {at: 11s, one-way: {from: m0, to: m1r0}}
+  - {at: 12500ms, restart: m0r0}
+  - {at: 18s, crash: m0}
 `
 
 // m0r1 (rank 0) starts first, but its messages take 1.4 s to arrive, so
