@@ -40,7 +40,10 @@ type Summary struct {
 	Invariants []Violation `json:"invariants"`
 	// Convergence says how the convergence invariant was judged.
 	Convergence string `json:"convergence"`
-	OK          bool   `json:"ok"` // every expectation and every invariant held
+	// Recovery is the recovery from the masters that went down (RecoveryOf);
+	// absent when no fault was followed by a PFAIL.
+	Recovery *Recovery `json:"recovery,omitempty"`
+	OK       bool      `json:"ok"` // every expectation and every invariant held
 }
 
 // CheckSummary is the checker's verdict on the history.
@@ -134,6 +137,7 @@ func Check(in Input) (Summary, error) {
 	s.Check = judgeHistory(in, lin, Analyze(in.Model, in.History, deadline))
 	s.Expectations = expectations(in, s)
 	s.Invariants, s.Convergence = invariants(in)
+	s.Recovery = RecoveryOf(in.Trace)
 	s.OK = len(s.Invariants) == 0
 	for _, e := range s.Expectations {
 		s.OK = s.OK && e.OK

@@ -107,6 +107,9 @@ func SweepFigures(m Meta, groups []Group, timeline *Figure) []*Figure {
 	if f := LostWrites(m, groups); f != nil {
 		figs = append(figs, f)
 	}
+	if f := Recovery(m, groups); f != nil {
+		figs = append(figs, f)
+	}
 	if timeline != nil {
 		figs = append(figs, timeline)
 	}
