@@ -7,7 +7,7 @@ SEED      ?= 7
 OUT       ?= out
 GOLDEN_PKGS = ./node/ ./sim/ ./checker/ ./reports/
 
-.PHONY: run test bench lint golden proptest fuzz calibrate build clean
+.PHONY: run test bench bench-scale lint golden proptest fuzz calibrate build clean
 
 build:
 	$(GO) build -o bin/rcsim ./cmd/rcsim
@@ -30,8 +30,15 @@ test:
 	RAPID_NOFAILFILE=1 $(GO) test -count=1 -timeout 9m ./...
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x ./sim/...
+	$(GO) test -run '^$$' -bench . -skip Scale -benchmem -benchtime 3x ./sim/...
 	$(GO) test -run '^$$' -bench . -benchmem ./netmodel/... ./checker/...
+
+# Cost against cluster size, 6 to 2,000 nodes, one core (takes tens of
+# minutes): the figures behind the README's scaling plot, which it redraws.
+SCALE_DATA = reports/testdata/scale-bench.txt
+bench-scale:
+	GOMAXPROCS=1 $(GO) test -run '^$$' -bench 'Scale' -benchtime 1x -benchmem -timeout 0 ./sim/ | tee $(SCALE_DATA)
+	$(GO) test -count=1 -run TestScalePlot ./reports/ -update
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

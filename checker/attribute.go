@@ -63,14 +63,22 @@ type LostWrite struct {
 // AttributeLost attributes each lost write (from LostWrites) to a mechanism
 // using the trace; with no trace every write is NoTrace.
 func AttributeLost(lost []history.Op, events []trace.Event) []LostWrite {
+	var tl *timeline
+	if len(events) > 0 {
+		tl = newTimeline(events)
+	}
+	return tl.attributeLost(lost)
+}
+
+// attributeLost is AttributeLost on the trace's timeline (nil: no trace).
+func (tl *timeline) attributeLost(lost []history.Op) []LostWrite {
 	out := make([]LostWrite, len(lost))
-	if len(events) == 0 {
+	if tl == nil {
 		for i, op := range lost {
 			out[i] = LostWrite{Op: op, Mechanism: NoTrace, Detail: "no trace given: mechanism not known"}
 		}
 		return out
 	}
-	tl := newTimeline(events)
 	for i, op := range lost {
 		m, d := tl.attribute(op)
 		out[i] = LostWrite{Op: op, Mechanism: m, Detail: d}

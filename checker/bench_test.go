@@ -5,6 +5,7 @@ package checker
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strconv"
 	"syscall"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"rcsim/checker/history"
+	"rcsim/node/trace"
 )
 
 // genRegister builds a linearizable register history: clients each keep one
@@ -211,4 +213,89 @@ func reportCPU(b *testing.B) func() {
 	}
 	start := cpu()
 	return func() { b.ReportMetric((cpu()-start).Seconds()/float64(b.N), "cpu-s/op") }
+}
+
+// failoverTrace is a run of 10 masters with a replica each in which every
+// master in turn crashes, is suspected and failed by every other node, and
+// is replaced by its replica, which the cluster then agrees on; rounds
+// times over, with currentEpoch gossip between the failovers.
+func failoverTrace(rounds int) []trace.Event {
+	const shards = 10
+	master := make([]string, shards)
+	replica := make([]string, shards)
+	var ev []trace.Event
+	at := time.Duration(0)
+	add := func(e trace.Event) { e.At = at; ev = append(ev, e) }
+	per := numSlots / shards
+	slots := func(i int) []trace.SlotRange {
+		return []trace.SlotRange{{Start: i * per, End: min((i+1)*per, numSlots) - 1}}
+	}
+	for i := range shards {
+		master[i], replica[i] = fmt.Sprintf("m%d", i), fmt.Sprintf("m%dr0", i)
+		add(trace.Event{Node: master[i], Kind: trace.Boot, Epoch: uint64(i + 1), Detail: &trace.Detail{Slots: slots(i)}})
+	}
+	for i := range shards {
+		add(trace.Event{Node: replica[i], Kind: trace.Boot, Peer: master[i]})
+	}
+	all := append(slices.Clone(master), replica...)
+	for _, n := range all {
+		add(trace.Event{Node: n, Kind: trace.State, Value: "ok"})
+	}
+	epoch := uint64(shards)
+	for r := range rounds {
+		i := r % shards
+		m, p := master[i], replica[i]
+		at += time.Second
+		add(trace.Event{Node: m, Kind: trace.Crash, Value: "persist"})
+		at += 5 * time.Second
+		for _, n := range all {
+			if n != m {
+				add(trace.Event{Node: n, Kind: trace.PFail, Peer: m})
+			}
+		}
+		at += time.Second
+		for _, n := range all {
+			if n != m {
+				add(trace.Event{Node: n, Kind: trace.Fail, Peer: m})
+				add(trace.Event{Node: n, Kind: trace.State, Value: "fail"})
+			}
+		}
+		at += 500 * time.Millisecond
+		add(trace.Event{Node: p, Kind: trace.ElectionStart})
+		epoch++
+		at += 100 * time.Millisecond
+		add(trace.Event{Node: p, Kind: trace.Promoted, Peer: m, Epoch: epoch, Detail: &trace.Detail{Slots: slots(i)}})
+		for _, n := range all {
+			if n != m && n != p {
+				add(trace.Event{Node: n, Kind: trace.Slots, Peer: p, Epoch: epoch, Detail: &trace.Detail{Slots: slots(i)}})
+				add(trace.Event{Node: n, Kind: trace.Epoch, Epoch: epoch, Value: "gossip"})
+			}
+		}
+		at += 200 * time.Millisecond
+		for _, n := range all {
+			if n != m {
+				add(trace.Event{Node: n, Kind: trace.State, Value: "ok"})
+			}
+		}
+		at += 2 * time.Second
+		add(trace.Event{Node: m, Kind: trace.Restart})
+		add(trace.Event{Node: m, Kind: trace.Role, Value: "replica", Peer: p})
+		add(trace.Event{Node: m, Kind: trace.State, Value: "ok"})
+		master[i], replica[i] = p, m
+	}
+	return ev
+}
+
+// BenchmarkCheckTrace checks the trace stages of a run of 200 failovers
+// (23,640 events) with no client history.
+func BenchmarkCheckTrace(b *testing.B) {
+	events := failoverTrace(200)
+	b.ResetTimer()
+	defer reportCPU(b)()
+	for b.Loop() {
+		s, err := Check(Input{Trace: events})
+		if err != nil || len(s.Failovers) != 200 || !s.OK {
+			b.Fatalf("failovers %d, ok %v, err %v, %v", len(s.Failovers), s.OK, err, s.Invariants)
+		}
+	}
 }

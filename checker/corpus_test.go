@@ -271,7 +271,7 @@ func TestTooConcurrentKeyIsUnknown(t *testing.T) {
 func TestUnknownVerdictFailsExpectation(t *testing.T) {
 	for _, want := range []bool{true, false} {
 		s := Summary{Check: CheckSummary{Verdict: VerdictUnknown}}
-		r := expectations(Input{Expect: Expect{Linearizable: &want}}, s)
+		r := expectations(Input{Expect: Expect{Linearizable: &want}}, s, walkStages(nil, false))
 		if len(r) != 1 || r[0].OK {
 			t.Errorf("expect linearizable=%v with verdict unknown: %+v", want, r)
 		}

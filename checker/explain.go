@@ -18,10 +18,16 @@ import (
 // in a minority since 10.000s"), then one line per failover that moved the
 // key's slot. With no trace it leaves the verdicts as they are.
 func Explain(keys []KeyVerdict, events []trace.Event) {
-	if len(events) == 0 {
+	if len(events) > 0 {
+		newTimeline(events).explainKeys(keys)
+	}
+}
+
+// explainKeys is Explain on the trace's timeline (nil: no trace).
+func (tl *timeline) explainKeys(keys []KeyVerdict) {
+	if tl == nil {
 		return
 	}
-	tl := newTimeline(events)
 	for i := range keys {
 		keys[i].Context = tl.explain(keys[i].Ops)
 	}

@@ -187,52 +187,188 @@ func (w *world) minority(groups [][]string) []string {
 // measured as documented on Failover; ops supply the write that resumed
 // service.
 func Failovers(events []trace.Event, ops []history.Op) []Failover {
-	type started struct {
-		f     Failover
-		at    time.Duration
-		owned []slotRange
+	fo := newFailoverStage()
+	walk(events, fo)
+	return fo.failovers(events, ops)
+}
+
+// failoverStage finds failovers (see Failovers) and measures each from its
+// fault on, in the shared walk. A fault that counts only in hindsight is
+// measured from the start as a candidate, kept if a Promoted confirms it.
+type failoverStage struct {
+	found []*measurer
+	open  map[string]bool      // failed node -> awaiting promotion
+	cand  map[string]*measurer // master -> the latest other fault naming it
+	live  []*measurer          // found or candidate, still measuring
+	start int                  // index of the first event of the current moment
+}
+
+func newFailoverStage() *failoverStage {
+	return &failoverStage{open: map[string]bool{}, cand: map[string]*measurer{}}
+}
+
+func (fo *failoverStage) see(events []trace.Event, i int, w *world) {
+	e := events[i]
+	if i == 0 || events[i-1].At != e.At {
+		fo.start = i
 	}
-	w := newWorld()
-	var found []started
-	open := map[string]bool{}    // failed node -> awaiting promotion
-	cand := map[string]started{} // master -> the latest other fault naming it
-	for _, e := range events {
-		w.apply(e)
-		var victims []string
-		switch e.Kind {
-		case trace.Crash:
-			if w.master[e.Node] {
-				victims = []string{e.Node}
-			}
-		case trace.Partition:
-			victims = w.isolated(detailOf(e).Groups)
-		case trace.Fault:
-			for _, m := range w.faultMasters(e) {
-				cand[m] = started{Failover{FailedNode: m, FaultAtMs: e.At.Milliseconds()}, e.At, w.owns[m]}
-			}
+	var victims []string
+	switch e.Kind {
+	case trace.Crash:
+		if w.master[e.Node] {
+			victims = []string{e.Node}
 		}
-		for _, v := range victims {
-			if open[v] {
-				continue
-			}
-			open[v] = true
-			found = append(found, started{Failover{FailedNode: v, FaultAtMs: e.At.Milliseconds()}, e.At, w.owns[v]})
-		}
-		if e.Kind == trace.Promoted {
-			if c, ok := cand[e.Peer]; ok && !open[e.Peer] {
-				found = append(found, c)
-			}
-			delete(open, e.Peer)
-			delete(cand, e.Peer)
+	case trace.Partition:
+		victims = w.isolated(detailOf(e).Groups)
+	case trace.Fault:
+		for _, m := range w.faultMasters(e) {
+			fo.cand[m] = fo.begin(m, e.At, w.owns[m], events, i)
 		}
 	}
-	slices.SortStableFunc(found, func(a, b started) int { return cmp.Compare(a.at, b.at) })
+	for _, v := range victims {
+		if fo.open[v] {
+			continue
+		}
+		fo.open[v] = true
+		m := fo.begin(v, e.At, w.owns[v], events, i)
+		m.confirmed = true
+		fo.found = append(fo.found, m)
+	}
+	if e.Kind == trace.Promoted {
+		if c, ok := fo.cand[e.Peer]; ok && !fo.open[e.Peer] {
+			c.confirmed = true
+			fo.found = append(fo.found, c)
+		}
+		delete(fo.open, e.Peer)
+		delete(fo.cand, e.Peer)
+	}
+	kept := fo.live[:0]
+	for _, m := range fo.live {
+		if !m.dropped(fo) {
+			m.see(e, w)
+			kept = append(kept, m)
+		}
+	}
+	clear(fo.live[len(kept):])
+	fo.live = kept
+}
+
+// begin starts measuring a failover of node at the fault at events[i]. The
+// steps count from every event at the fault's time, so the moment's earlier
+// events are fed first.
+func (fo *failoverStage) begin(node string, at time.Duration, owned []slotRange, events []trace.Event, i int) *measurer {
+	m := &measurer{f: Failover{FailedNode: node, FaultAtMs: at.Milliseconds()}, at: at, owned: owned,
+		elections: map[string]time.Duration{}}
+	for _, e := range events[fo.start:i] {
+		if e.Kind == trace.Promoted && e.Peer == node {
+			// A promotion over the node before its fault in the same moment:
+			// the cluster's state after each of those events is gone, so
+			// measure this one on its own replay.
+			m.ownReplay = true
+			return m
+		}
+		m.see(e, nil)
+	}
+	fo.live = append(fo.live, m)
+	return m
+}
+
+// failovers returns the failovers found, ordered by fault time, with the
+// writes that resumed service taken from ops.
+func (fo *failoverStage) failovers(events []trace.Event, ops []history.Op) []Failover {
+	found := slices.Clone(fo.found)
+	slices.SortStableFunc(found, func(a, b *measurer) int { return cmp.Compare(a.at, b.at) })
 	out := make([]Failover, len(found))
-	for i := range found {
-		out[i] = found[i].f
-		measure(&out[i], found[i].at, found[i].owned, events, ops)
+	for i, m := range found {
+		if m.ownReplay {
+			m = replayMeasure(m, events)
+		}
+		out[i] = m.f
+		m.resumed(&out[i], ops)
 	}
 	return out
+}
+
+// measurer fills one failover's steps from the events after its fault.
+type measurer struct {
+	f          Failover
+	at         time.Duration
+	owned      []slotRange
+	promotedAt time.Duration
+	elections  map[string]time.Duration // first ElectionStart per replica
+	ownReplay  bool                     // measure on a replay of its own (see begin)
+	confirmed  bool                     // a failover found, not a candidate
+}
+
+// dropped reports whether m measures nothing more: a candidate that a later
+// fault replaced or a promotion discarded, or a failover whose every step
+// is known.
+func (m *measurer) dropped(fo *failoverStage) bool {
+	if f := m.f; f.PFailMs != nil && f.FailMs != nil && f.ClusterOKMs != nil {
+		return true // ClusterOKMs comes after PromotedMs and ElectionMs
+	}
+	return !m.confirmed && fo.cand[m.f.FailedNode] != m
+}
+
+// see applies one event at or after the fault; w is the cluster after it
+// (nil while the fault's moment is fed before the fault).
+func (m *measurer) see(e trace.Event, w *world) {
+	f := &m.f
+	ms := func(t time.Duration) *int64 { v := (t - m.at).Milliseconds(); return &v }
+	switch {
+	case e.Kind == trace.PFail && e.Peer == f.FailedNode && f.PFailMs == nil:
+		f.PFailMs = ms(e.At)
+	case e.Kind == trace.Fail && e.Peer == f.FailedNode && f.FailMs == nil:
+		f.FailMs = ms(e.At)
+	case e.Kind == trace.ElectionStart && f.PromotedMs == nil:
+		if _, seen := m.elections[e.Node]; !seen {
+			m.elections[e.Node] = e.At
+		}
+	case e.Kind == trace.Promoted && e.Peer == f.FailedNode && f.PromotedMs == nil:
+		f.PromotedMs, f.PromotedNode, m.promotedAt = ms(e.At), e.Node, e.At
+		if t, ok := m.elections[e.Node]; ok {
+			f.ElectionMs = ms(t)
+		}
+	}
+	if w != nil && f.PromotedMs != nil && f.ClusterOKMs == nil && w.allOK() {
+		f.ClusterOKMs = ms(e.At)
+	}
+}
+
+// replayMeasure measures m's failover on a replay of its own from the start.
+func replayMeasure(m *measurer, events []trace.Event) *measurer {
+	r := &measurer{f: Failover{FailedNode: m.f.FailedNode, FaultAtMs: m.f.FaultAtMs}, at: m.at, owned: m.owned,
+		elections: map[string]time.Duration{}}
+	w := newWorld()
+	for _, e := range events {
+		w.apply(e)
+		if e.At >= m.at {
+			r.see(e, w)
+		}
+	}
+	return r
+}
+
+// resumed sets f.WritesResumedMs from the first ok write to the node's
+// slots invoked after the fault and returned after the promotion.
+func (m *measurer) resumed(f *Failover, ops []history.Op) {
+	if f.PromotedMs == nil {
+		return
+	}
+	var best *history.Op
+	for i, op := range ops {
+		if op.Status != history.OK || !IsWrite(op.Kind) || op.Invoke < m.at || op.Return < m.promotedAt ||
+			!inRanges(m.owned, op.Slot) {
+			continue
+		}
+		if best == nil || op.Return < best.Return {
+			best = &ops[i]
+		}
+	}
+	if best != nil {
+		v := (best.Return - m.at).Milliseconds()
+		f.WritesResumedMs = &v
+	}
 }
 
 // faultMasters returns the live masters a Fault event names that could lose
@@ -254,52 +390,4 @@ func (w *world) faultMasters(e trace.Event) []string {
 		}
 	}
 	return out
-}
-
-// measure fills f's steps from the events after the fault.
-func measure(f *Failover, at time.Duration, owned []slotRange, events []trace.Event, ops []history.Op) {
-	ms := func(t time.Duration) *int64 { v := (t - at).Milliseconds(); return &v }
-	w := newWorld()
-	var promotedAt time.Duration
-	elections := map[string]time.Duration{} // first ElectionStart per replica
-	for _, e := range events {
-		w.apply(e)
-		if e.At < at {
-			continue
-		}
-		switch {
-		case e.Kind == trace.PFail && e.Peer == f.FailedNode && f.PFailMs == nil:
-			f.PFailMs = ms(e.At)
-		case e.Kind == trace.Fail && e.Peer == f.FailedNode && f.FailMs == nil:
-			f.FailMs = ms(e.At)
-		case e.Kind == trace.ElectionStart && f.PromotedMs == nil:
-			if _, seen := elections[e.Node]; !seen {
-				elections[e.Node] = e.At
-			}
-		case e.Kind == trace.Promoted && e.Peer == f.FailedNode && f.PromotedMs == nil:
-			f.PromotedMs, f.PromotedNode, promotedAt = ms(e.At), e.Node, e.At
-			if t, ok := elections[e.Node]; ok {
-				f.ElectionMs = ms(t)
-			}
-		}
-		if f.PromotedMs != nil && f.ClusterOKMs == nil && w.allOK() {
-			f.ClusterOKMs = ms(e.At)
-		}
-	}
-	if f.PromotedMs == nil {
-		return
-	}
-	var best *history.Op
-	for i, op := range ops {
-		if op.Status != history.OK || !IsWrite(op.Kind) || op.Invoke < at || op.Return < promotedAt ||
-			!inRanges(owned, op.Slot) {
-			continue
-		}
-		if best == nil || op.Return < best.Return {
-			best = &ops[i]
-		}
-	}
-	if best != nil {
-		f.WritesResumedMs = ms(best.Return)
-	}
 }

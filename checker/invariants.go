@@ -119,12 +119,22 @@ func newInvState() *invState {
 // Epoch gives no configEpoch, so a boot master's epoch is known only once an
 // event carries it; RuleUniqueConfigEpoch compares known epochs only.
 func CheckInvariants(events []trace.Event) []Violation {
-	st := newInvState()
-	for _, e := range events {
-		st.apply(e)
-	}
+	st, c := newInvState(), newConverger(events)
+	walk(events, st, c)
+	_, _, converged, _ := c.result(events)
+	return st.violations(events, converged)
+}
+
+// see folds events[i] into the state (the invariants stage of the walk).
+func (st *invState) see(events []trace.Event, i int, _ *world) { st.apply(events[i]) }
+
+// violations returns what the walk found, ordered by time, then rule;
+// converged is whether the cluster converged after the last fault.
+func (st *invState) violations(events []trace.Event, converged bool) []Violation {
 	out := append(st.out, st.conflicts()...)
-	out = append(out, uniqueConfigEpochs(events, st)...)
+	if converged && len(events) > 0 {
+		out = append(out, st.uniqueConfigEpochs(events[len(events)-1].At)...)
+	}
 	sortViolations(out)
 	return out
 }
@@ -312,17 +322,10 @@ func (st *invState) conflicts() []Violation {
 	return out
 }
 
-// uniqueConfigEpochs checks, at the end of a run that converged after its
-// last fault, that no two live masters share a known configEpoch
+// uniqueConfigEpochs checks, at the end (time end) of a run that converged
+// after its last fault, that no two live masters share a known configEpoch
 // (clusterHandleConfigEpochCollision's promise).
-func uniqueConfigEpochs(events []trace.Event, st *invState) []Violation {
-	if len(events) == 0 {
-		return nil
-	}
-	if _, _, ok, _ := convergence(events); !ok {
-		return nil
-	}
-	end := events[len(events)-1].At
+func (st *invState) uniqueConfigEpochs(end time.Duration) []Violation {
 	var nodes []string
 	for n := range st.master {
 		if st.master[n] && !st.crashed[n] && st.cfgKnown[n] {
@@ -364,13 +367,20 @@ const DefaultConvergeWithin = 30 * time.Second
 // place, or ends unconverged before the bound has passed, yields no
 // violation. The returned text says what was found either way.
 func CheckConvergence(events []trace.Event, bound time.Duration) ([]Violation, string) {
+	c := newConverger(events)
+	walk(events, c)
+	return c.check(events, bound)
+}
+
+// check is CheckConvergence on the converger's result over events.
+func (c *converger) check(events []trace.Event, bound time.Duration) ([]Violation, string) {
 	if len(events) == 0 {
 		return nil, "not judged: empty trace"
 	}
 	if partitioned(events) {
 		return nil, "not judged: a partition is still in place at the end"
 	}
-	last, at, ok, why := convergence(events)
+	last, at, ok, why := c.result(events)
 	end := events[len(events)-1].At
 	switch {
 	case ok && at-last <= bound:
@@ -386,20 +396,6 @@ func CheckConvergence(events []trace.Event, bound time.Duration) ([]Violation, s
 		return nil, fmt.Sprintf("not judged: the run ended %s after the last fault or admin step, inside the bound %s (%s)",
 			trace.FormatTime(end-last), bound, why)
 	}
-}
-
-// partitioned reports whether the last Partition is not followed by a Heal.
-func partitioned(events []trace.Event) bool {
-	open := false
-	for _, e := range events {
-		switch e.Kind {
-		case trace.Partition:
-			open = true
-		case trace.Heal:
-			open = false
-		}
-	}
-	return open
 }
 
 // formatRanges prints slot ranges for a violation's text, as CLUSTER NODES

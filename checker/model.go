@@ -1,6 +1,9 @@
 // Package checker judges a run: linearizability of the client history with
 // Porcupine (register, counter and list models, partitioned by key), failover
 // timings from the trace, lost writes, and the summary record of a run.
+// Check walks the trace once (pass.go): every trace stage (failovers,
+// convergence, invariants, recovery, the timeline that attributes lost
+// writes, the admin steps) observes that one walk.
 package checker
 
 // The Porcupine models: one per workload kind, each checking one key's

@@ -44,7 +44,10 @@ type Summary struct {
 	// got no successful answer while trying (see ShardDowntime); empty
 	// without a workload.
 	Downtime []ShardDowntime `json:"downtime,omitempty"`
-	OK       bool            `json:"ok"` // every expectation and every invariant held
+	// Recovery is the recovery from the masters that went down (RecoveryOf);
+	// absent when no fault was followed by a PFAIL.
+	Recovery *Recovery `json:"recovery,omitempty"`
+	OK       bool      `json:"ok"` // every expectation and every invariant held
 }
 
 // CheckSummary is the checker's verdict on the history.
@@ -114,15 +117,37 @@ type Input struct {
 	ConvergeWithin time.Duration
 }
 
+// stages are Check's trace stages, fed by one walk over the trace.
+type stages struct {
+	fo    *failoverStage
+	conv  *converger
+	inv   *invState
+	rec   *recoveryState
+	tl    *timeline // nil: no trace, or no lost write or key to explain
+	admin adminSteps
+	end   *world // the cluster after the last event
+}
+
+// walkStages walks events once for every stage; the timeline is indexed
+// only when withTimeline (lost writes to attribute or keys to explain).
+func walkStages(events []trace.Event, withTimeline bool) *stages {
+	st := &stages{fo: newFailoverStage(), conv: newConverger(events), inv: newInvState(), rec: newRecoveryState()}
+	obs := []observer{st.fo, st.conv, st.inv, st.rec, &st.admin}
+	if withTimeline && len(events) > 0 {
+		st.tl = newTimelineStage()
+		obs = append(obs, st.tl)
+	}
+	st.end = walk(events, obs...)
+	return st
+}
+
 // Check judges one run: linearizability, lost writes, failovers and the
 // expectations. Its error is for bad input (an unknown model, an op the
-// model does not take); a failed expectation is Summary.OK == false.
+// model does not take); a failed expectation is Summary.OK == false. The
+// trace is walked once, for all of its stages.
 func Check(in Input) (Summary, error) {
 	s := Summary{Scenario: in.Scenario, Seed: in.Seed, VirtualMs: in.VirtualMs, Events: in.Events,
-		TraceSHA256: in.TraceSHA256, Settings: in.Settings, Failovers: Failovers(in.Trace, in.History)}
-	if s.Failovers == nil {
-		s.Failovers = []Failover{}
-	}
+		TraceSHA256: in.TraceSHA256, Settings: in.Settings}
 	budget := in.Budget
 	if budget <= 0 {
 		budget = DefaultBudget
@@ -135,9 +160,15 @@ func Check(in Input) (Summary, error) {
 			return Summary{}, err
 		}
 	}
-	s.Check = judgeHistory(in, lin, Analyze(in.Model, in.History, deadline))
-	s.Expectations = expectations(in, s)
-	s.Invariants, s.Convergence = invariants(in)
+	an := Analyze(in.Model, in.History, deadline)
+	st := walkStages(in.Trace, len(an.Lost) > 0 || len(lin.Keys) > 0)
+	if s.Failovers = st.fo.failovers(in.Trace, in.History); s.Failovers == nil {
+		s.Failovers = []Failover{}
+	}
+	s.Check = judgeHistory(lin, an, st.tl)
+	s.Expectations = expectations(in, s, st)
+	s.Invariants, s.Convergence = invariants(in, st)
+	s.Recovery = st.rec.recovery()
 	if len(in.History) > 0 {
 		s.Downtime = Downtime(in.Trace, in.History, in.EndMs)
 	}
@@ -152,14 +183,15 @@ func Check(in Input) (Summary, error) {
 // their mechanisms, stale reads, unattributed reads, and each failing key's
 // context. A key Porcupine left unknown but with an anomaly (a lost write,
 // a stale or an unattributed read) is illegal: the anomaly proves it.
-func judgeHistory(in Input, lin Linearizability, an Anomalies) CheckSummary {
+// tl is the trace's timeline (nil: no trace).
+func judgeHistory(lin Linearizability, an Anomalies, tl *timeline) CheckSummary {
 	lost := make([]history.Op, len(an.Lost))
 	for i, l := range an.Lost {
 		lost[i] = l.Write
 	}
 	proven(&lin, an)
-	attributed := AttributeLost(lost, in.Trace)
-	Explain(lin.Keys, in.Trace)
+	attributed := tl.attributeLost(lost)
+	tl.explainKeys(lin.Keys)
 	c := CheckSummary{Linearizable: lin.Verdict == VerdictOK, Verdict: lin.Verdict, Ops: lin.Ops,
 		Unknown: lin.Unknown, Failed: lin.Failed, LostWrites: len(lost), Lost: clip(lost),
 		LostBy: CountByMechanism(attributed), Attributed: clip(attributed),
@@ -206,7 +238,7 @@ func proven(lin *Linearizability, an Anomalies) {
 }
 
 // invariants checks the trace invariants and convergence within the bound.
-func invariants(in Input) ([]Violation, string) {
+func invariants(in Input, st *stages) ([]Violation, string) {
 	bound := in.ConvergeWithin
 	if bound <= 0 && in.Expect.ConvergedWithin != nil {
 		bound = *in.Expect.ConvergedWithin
@@ -214,14 +246,15 @@ func invariants(in Input) ([]Violation, string) {
 	if bound <= 0 {
 		bound = DefaultConvergeWithin
 	}
-	vs := CheckInvariants(in.Trace)
+	_, _, converged, _ := st.conv.result(in.Trace)
+	vs := st.inv.violations(in.Trace, converged)
 	how := "not judged: the scenario expects the cluster not ok at the end (cluster-ok: false)"
 	if x := in.Expect.ClusterOK; x == nil || *x || in.ConvergeWithin > 0 {
 		// A scenario that says the cluster ends broken (an open slot only an
 		// operator can close) has no convergence to hold it to, unless the
 		// caller sets a bound anyway.
 		var conv []Violation
-		conv, how = CheckConvergence(in.Trace, bound)
+		conv, how = st.conv.check(in.Trace, bound)
 		vs = append(vs, conv...)
 	}
 	sortViolations(vs)
@@ -232,7 +265,7 @@ func invariants(in Input) ([]Violation, string) {
 }
 
 // expectations judges in.Expect, in a fixed order.
-func expectations(in Input, s Summary) []ExpectResult {
+func expectations(in Input, s Summary, st *stages) []ExpectResult {
 	out := []ExpectResult{}
 	x := in.Expect
 	if x.FailoverWithin != nil {
@@ -251,18 +284,14 @@ func expectations(in Input, s Summary) []ExpectResult {
 		out = append(out, r)
 	}
 	if x.ConvergedWithin != nil {
-		out = append(out, expectConverged(*x.ConvergedWithin, in.Trace))
+		out = append(out, expectConverged(*x.ConvergedWithin, st.conv, in.Trace))
 	}
 	if x.MaxLostWrites != nil {
 		out = append(out, ExpectResult{Name: "max_lost_writes", Want: "<= " + strconv.Itoa(*x.MaxLostWrites),
 			Got: strconv.Itoa(s.Check.LostWrites), OK: s.Check.LostWrites <= *x.MaxLostWrites})
 	}
 	if x.ClusterOK != nil {
-		w := newWorld()
-		for _, e := range in.Trace {
-			w.apply(e)
-		}
-		bad := w.notOK()
+		bad := st.end.notOK()
 		r := ExpectResult{Name: "cluster_ok", Want: strconv.FormatBool(*x.ClusterOK), Got: "true"}
 		if bad != "" {
 			r.Got = "false (" + bad + ")"
@@ -270,7 +299,7 @@ func expectations(in Input, s Summary) []ExpectResult {
 		r.OK = (bad == "") == *x.ClusterOK
 		out = append(out, r)
 	}
-	if r, ok := expectAdmin(x.AdminOK, in.Trace); ok {
+	if r, ok := expectAdmin(x.AdminOK, st.admin); ok {
 		out = append(out, r)
 	}
 	return out
@@ -279,20 +308,8 @@ func expectations(in Input, s Summary) []ExpectResult {
 // expectAdmin judges the admin steps' outcomes (Admin events "<step>: ok…"
 // or "<step>: failed: …"). It is judged when want is set or the trace has
 // admin steps; nil wants every step ok.
-func expectAdmin(want *bool, events []trace.Event) (ExpectResult, bool) {
-	var steps int
-	var failed []string
-	for _, e := range events {
-		if e.Kind != trace.Admin {
-			continue
-		}
-		switch detailOf(e).Outcome {
-		case trace.StepStart:
-			steps++
-		case trace.StepFailed:
-			failed = append(failed, trace.FormatTime(e.At)+" "+e.Value)
-		}
-	}
+func expectAdmin(want *bool, a adminSteps) (ExpectResult, bool) {
+	steps, failed := a.steps, a.failed
 	if want == nil && steps == 0 {
 		return ExpectResult{}, false
 	}
@@ -327,9 +344,9 @@ func expectFailover(bound time.Duration, fs []Failover) ExpectResult {
 	return r
 }
 
-func expectConverged(bound time.Duration, events []trace.Event) ExpectResult {
+func expectConverged(bound time.Duration, c *converger, events []trace.Event) ExpectResult {
 	r := ExpectResult{Name: "converged_within", Want: "<= " + bound.String() + " after the last fault or admin step"}
-	last, at, ok, why := convergence(events)
+	last, at, ok, why := c.result(events)
 	if !ok {
 		r.Got = "not converged by the end: " + why
 		return r

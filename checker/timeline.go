@@ -51,21 +51,25 @@ type timeline struct {
 	crashes  map[string][]stamped // value: persist | wipe
 	restarts map[string][]time.Duration
 	fails    map[string][]time.Duration // State fail of the node itself
+	// takeoverAt is when each node last bumped its configEpoch by TAKEOVER.
+	takeoverAt map[string]time.Duration
 }
 
 func newTimeline(events []trace.Event) *timeline {
-	tl := &timeline{roles: map[string][]stamped{}, epochs: map[string][]stamped{}, crashes: map[string][]stamped{},
-		restarts: map[string][]time.Duration{}, fails: map[string][]time.Duration{}}
-	w := newWorld()
-	takeoverAt := map[string]time.Duration{}
-	for _, e := range events {
-		w.apply(e)
-		tl.add(e, w, takeoverAt)
-	}
+	tl := newTimelineStage()
+	walk(events, tl)
 	return tl
 }
 
-func (tl *timeline) add(e trace.Event, w *world, takeoverAt map[string]time.Duration) {
+// newTimelineStage returns an empty timeline to fill as a stage of the walk.
+func newTimelineStage() *timeline {
+	return &timeline{roles: map[string][]stamped{}, epochs: map[string][]stamped{}, crashes: map[string][]stamped{},
+		restarts: map[string][]time.Duration{}, fails: map[string][]time.Duration{}, takeoverAt: map[string]time.Duration{}}
+}
+
+// see indexes events[i] (the timeline stage of the walk).
+func (tl *timeline) see(events []trace.Event, i int, w *world) {
+	e := events[i]
 	switch e.Kind {
 	case trace.Boot:
 		role := "master"
@@ -92,11 +96,11 @@ func (tl *timeline) add(e trace.Event, w *world, takeoverAt map[string]time.Dura
 	case trace.ConfigEpoch:
 		tl.epochs[e.Node] = append(tl.epochs[e.Node], stamped{at: e.At, epoch: e.Epoch, value: e.Value})
 		if e.Value == "takeover" {
-			takeoverAt[e.Node] = e.At
+			tl.takeoverAt[e.Node] = e.At
 		}
 	case trace.Promoted:
 		tl.epochs[e.Node] = append(tl.epochs[e.Node], stamped{at: e.At, epoch: e.Epoch, value: "promoted"})
-		t, ok := takeoverAt[e.Node]
+		t, ok := tl.takeoverAt[e.Node]
 		tl.promos = append(tl.promos, promotion{at: e.At, node: e.Node, from: e.Peer, epoch: e.Epoch,
 			ranges: slotsOf(e), takeover: ok && t == e.At})
 		tl.roles[e.Node] = append(tl.roles[e.Node], stamped{at: e.At, value: "master"})

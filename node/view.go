@@ -67,3 +67,7 @@ func (n *Node) Master() ID {
 	}
 	return n.myself.master.id
 }
+
+// ServesSlots reports whether I am a master (no master of my own) with at
+// least one slot, cheaply (View lists every peer).
+func (n *Node) ServesSlots() bool { return n.myself.master == nil && n.myself.numSlots > 0 }

@@ -415,3 +415,75 @@ func LostWrites(m Meta, groups []Group) *Figure {
 	f.Data = rows
 	return f
 }
+
+// RecoveryRow is the data of the recovery figure for one group: recovery_ms
+// over the runs that recovered, how many did not, and the mean number of
+// elections per failed master.
+type RecoveryRow struct {
+	Group       string  `json:"group"`
+	RecoveryMs  Stats   `json:"recovery_ms"`
+	Unrecovered int     `json:"runs_not_recovered"`
+	Elections   float64 `json:"elections_per_failed_master"`
+}
+
+// Recovery draws recovery_ms (first PFAIL → every live node ok with every
+// slot served; summary.recovery) as a box plot per group, the figure for a
+// sweep over the share of masters a mass failure takes. It returns nil when
+// no run has more than one failed master.
+func Recovery(m Meta, groups []Group) *Figure {
+	mass := false
+	for _, g := range groups {
+		for _, r := range g.Runs {
+			mass = mass || r.Recovery != nil && len(r.Recovery.Masters) > 1
+		}
+	}
+	if !mass {
+		return nil
+	}
+	f := newFigure("recovery", fmt.Sprintf("Recovery vs %s — %s, %d seeds", AxisTitle(m.Axes), m.Scenario, len(m.Seeds)),
+		AxisTitle(m.Axes), "first PFAIL → all ok, all slots served (s)")
+	c := plotutil.Color(0)
+	var rows []RecoveryRow
+	var medians plotter.XYs
+	labels := make([]string, len(groups))
+	for i, g := range groups {
+		labels[i] = tickLabel(m.Axes, g)
+		row := RecoveryRow{Group: g.Label}
+		var vals []*int64
+		masters, elections := 0, 0
+		for _, r := range g.Runs {
+			if r.Recovery == nil {
+				continue
+			}
+			vals = append(vals, r.Recovery.RecoveryMs)
+			if r.Recovery.RecoveryMs == nil {
+				row.Unrecovered++
+			}
+			for _, fm := range r.Recovery.Masters {
+				masters, elections = masters+1, elections+fm.Elections
+			}
+		}
+		row.RecoveryMs = StatsOf(vals)
+		if masters > 0 {
+			row.Elections = float64(elections) / float64(masters)
+		}
+		rows = append(rows, row)
+		if box, err := plotter.NewBoxPlot(vg.Points(20), float64(i), seconds(vals)); err == nil {
+			box.FillColor, box.BoxStyle.Color, box.WhiskerStyle.Color = light(c), c, c
+			box.MedianStyle.Color, box.MedianStyle.Width, box.GlyphStyle.Color = c, vg.Points(2), c
+			f.Plot.Add(box)
+			medians = append(medians, plotter.XY{X: float64(i), Y: box.Median})
+		}
+	}
+	if line, err := plotter.NewLine(medians); err == nil {
+		line.Color, line.Width, line.Dashes = c, vg.Points(1.5), []vg.Length{vg.Points(4), vg.Points(2)}
+		f.Plot.Add(line)
+		f.legend("recovery_ms of the runs that recovered (box: quartiles; line: median)", line)
+	}
+	f.Plot.NominalX(labels...)
+	f.Plot.X.Min, f.Plot.X.Max = -0.6, float64(len(labels))-0.4
+	f.Plot.Y.Min = 0
+	f.Plot.Y.Max = niceMax(0, f.Plot.Y.Max*1.02)
+	f.Data = rows
+	return f
+}

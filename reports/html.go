@@ -170,6 +170,9 @@ func SweepFigures(m Meta, groups []Group, x Extras) []*Figure {
 	if f := LostWrites(m, groups); f != nil {
 		figs = append(figs, f)
 	}
+	if f := Recovery(m, groups); f != nil {
+		figs = append(figs, f)
+	}
 	for _, f := range x.Run {
 		if f != nil {
 			figs = append(figs, f)

@@ -278,6 +278,9 @@ func categoryTitle(axes []Axis) string {
 // tickLabel is a group's label under a categorical axis: the varying
 // values one per line, their keys being in the axis title.
 func tickLabel(axes []Axis, g Group) string {
+	if len(g.Settings) != len(axes) {
+		return g.Label
+	}
 	var vs []string
 	for i, a := range axes {
 		if a.varies() {

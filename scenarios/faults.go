@@ -226,7 +226,12 @@ func (p *parser) resumeTarget(v *yaml.Node, path string, nm names) (Target, bool
 	if v.Kind == yaml.ScalarNode && v.Value == "paused" {
 		return Target{Paused: true}, true
 	}
-	return p.nodeTarget(v, path, nm)
+	t, ok := p.nodeTarget(v, path, nm)
+	if ok && t.Masters != nil {
+		p.add(v.Line, path, "{masters: …} is not allowed here (give the pause a for: or end it with an end step)")
+		return Target{}, false
+	}
+	return t, ok
 }
 
 // restartTarget reads a node name or "crashed".
@@ -284,13 +289,16 @@ func (p *parser) target(v *yaml.Node, path string, nm names, depth int, inPartit
 
 // roleTarget reads {master_of_slot: N} or {replica_of: <target>}.
 func (p *parser) roleTarget(v *yaml.Node, path string, nm names, depth int) (Target, bool) {
-	m := p.fields(v, path, []string{"master_of_slot", "replica_of"}, nil)
+	m := p.fields(v, path, []string{"master_of_slot", "replica_of", "masters"}, nil)
 	if m == nil {
 		return Target{}, false
 	}
 	switch {
 	case len(m) != 1:
-		p.add(v.Line, path, "want exactly one of master_of_slot, replica_of")
+		p.add(v.Line, path, "want exactly one of master_of_slot, replica_of, masters")
+	case m["masters"] != nil:
+		share, ok := p.share(m["masters"], path+".masters")
+		return Target{Masters: &share}, ok
 	case m["master_of_slot"] != nil:
 		slot, ok := p.integer(m["master_of_slot"], path+".master_of_slot", 0, maxSlot)
 		return Target{MasterOfSlot: &slot}, ok
@@ -300,6 +308,10 @@ func (p *parser) roleTarget(v *yaml.Node, path string, nm names, depth int) (Tar
 		p.add(v.Line, path+".replica_of", "no replicas (replicas-per-master is 0)")
 	default:
 		inner, ok := p.target(m["replica_of"], path+".replica_of", nm, depth+1, false)
+		if ok && inner.Masters != nil {
+			p.add(m["replica_of"].Line, path+".replica_of", "{masters: …} names several nodes; replica_of takes one")
+			return Target{}, false
+		}
 		if ok && slices.Contains(nm.clients, inner.Name) {
 			p.add(m["replica_of"].Line, path+".replica_of", fmt.Sprintf("%q is a client", inner.Name))
 			return Target{}, false
@@ -307,6 +319,25 @@ func (p *parser) roleTarget(v *yaml.Node, path string, nm names, depth int) (Tar
 		return Target{ReplicaOf: &inner}, ok
 	}
 	return Target{}, false
+}
+
+// share reads the value of {masters: …}: a count (3) or a percentage
+// (10%) of the live masters serving slots.
+func (p *parser) share(v *yaml.Node, path string) (Share, bool) {
+	if v.Kind == yaml.ScalarNode && strings.HasSuffix(v.Value, "%") {
+		pct, err := strconv.Atoi(strings.TrimSuffix(v.Value, "%"))
+		if err != nil || pct < 1 || pct > 100 {
+			p.add(v.Line, path, fmt.Sprintf("want a percentage from 1%% to 100%%, got %s", quote(v.Value)))
+			return Share{}, false
+		}
+		return Share{Percent: pct}, true
+	}
+	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!int" {
+		p.add(v.Line, path, "want a count of masters (3) or a percentage of them (10%), got "+describe(v))
+		return Share{}, false
+	}
+	n, ok := p.integer(v, path, 1, MaxMasters)
+	return Share{Count: n}, ok
 }
 
 // partition reads at least two non-empty groups; each endpoint, and rest,
@@ -366,6 +397,8 @@ func (t Target) String() string {
 		return "any_master"
 	case t.Random:
 		return "random"
+	case t.Masters != nil:
+		return "{masters: " + t.Masters.String() + "}"
 	case t.MasterOfSlot != nil:
 		return "{master_of_slot: " + strconv.Itoa(*t.MasterOfSlot) + "}"
 	case t.ReplicaOf != nil:

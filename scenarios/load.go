@@ -90,6 +90,18 @@ func BuiltinNames() []string {
 	return names
 }
 
+// SmallBuiltinNames lists the built-ins of at most TestNodes nodes, sorted:
+// the ones the test suite runs.
+func SmallBuiltinNames() []string {
+	var names []string
+	for _, n := range BuiltinNames() {
+		if s, err := Builtin(n); err == nil && s.Cluster.Nodes() <= TestNodes {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
 // Resolve turns a command-line argument into a scenario: a path (it ends in
 // .yaml or .yml, or holds a path separator) is loaded; otherwise a built-in
 // of that name wins over a file of that name in the working directory.

@@ -231,6 +231,10 @@ func targetList(ts []Target) *yaml.Node {
 
 func marshalTarget(t Target) *yaml.Node {
 	switch {
+	case t.Masters != nil && t.Masters.Percent > 0:
+		return mapping(true, "masters", str(t.Masters.String()))
+	case t.Masters != nil:
+		return mapping(true, "masters", integer(t.Masters.Count))
 	case t.MasterOfSlot != nil:
 		return mapping(true, "master_of_slot", integer(*t.MasterOfSlot))
 	case t.ReplicaOf != nil:

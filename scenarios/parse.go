@@ -189,7 +189,7 @@ func (p *parser) cluster(n *yaml.Node, c *Cluster) {
 		}
 	}
 	if v := m["masters"]; v != nil {
-		if x, ok := p.integer(v, "cluster.masters", 1, 1000); ok {
+		if x, ok := p.integer(v, "cluster.masters", 1, MaxMasters); ok {
 			c.Masters = x
 		}
 	}
@@ -211,7 +211,22 @@ func (p *parser) cluster(n *yaml.Node, c *Cluster) {
 	if v := m["config"]; v != nil {
 		p.config(v, &c.Config, c.Rules)
 	}
+	if total := c.Nodes(); total > MaxNodes {
+		line := n.Line
+		if v := m["masters"]; v != nil {
+			line = v.Line
+		}
+		p.add(line, "cluster", fmt.Sprintf("%d masters × (1 + %d replicas) + %d spares = %d nodes; at most %d "+
+			"(e.g. 1000 masters × 1 replica, 500 × 3)", c.Masters, c.ReplicasPerMaster, c.Spares, total, MaxNodes))
+	}
 }
+
+// Cluster size limits: what the simulator is built and benchmarked for
+// (BenchmarkScale): 2,000 nodes in minutes on one core within 8 GiB.
+const (
+	MaxMasters = 1000 // cluster.masters
+	MaxNodes   = 2000 // masters × (1 + replicas-per-master) + spares
+)
 
 // confSetting is one redis.conf setting a scenario may set.
 type confSetting struct {

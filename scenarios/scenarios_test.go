@@ -293,6 +293,37 @@ func TestFaultsFile(t *testing.T) {
 	roundTrip(t, s)
 }
 
+// TestMastersTarget: {masters: …} reads as a count or a percentage, writes
+// back the same way, and --set sweeps it.
+func TestMastersTarget(t *testing.T) {
+	s, err := Builtin("mass-failure-small")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Faults[0].Target; got.Masters == nil || *got.Masters != (Share{Count: 3}) || got.String() != "{masters: 3}" {
+		t.Fatalf("target %+v", got)
+	}
+	for _, v := range []string{"30%", "5", "100%"} {
+		if err := s.Set("faults[0].crash.masters", v); err != nil {
+			t.Fatalf("set %s: %v", v, err)
+		}
+		if got := s.Faults[0].Target.Masters.String(); got != v {
+			t.Errorf("set %s: got %s", v, got)
+		}
+	}
+	if err := s.Set("faults[0].crash.masters", "0%"); err == nil {
+		t.Error("0% accepted")
+	}
+	for _, c := range []struct {
+		share   Share
+		n, want int
+	}{{Share{Percent: 10}, 1000, 100}, {Share{Percent: 10}, 4, 1}, {Share{Percent: 50}, 5, 3}, {Share{Count: 3}, 2, 2}, {Share{Count: 3}, 0, 0}} {
+		if got := c.share.Of(c.n); got != c.want {
+			t.Errorf("%s of %d = %d, want %d", c.share, c.n, got, c.want)
+		}
+	}
+}
+
 // TestLoadRefusesHugeFiles: a file over MaxFileBytes (a 5 MiB faults list,
 // or /dev/zero, which never ends) is refused after reading the limit.
 func TestLoadRefusesHugeFiles(t *testing.T) {

@@ -35,7 +35,7 @@ func (b Bugs) Any() bool { return b != Bugs{} }
 
 // Cluster is the topology and the redis.conf settings every node gets.
 type Cluster struct {
-	Masters           int  // 1..100
+	Masters           int  // 1..MaxMasters; with replicas and spares at most MaxNodes nodes
 	ReplicasPerMaster int  // 0..10
 	Spares            int  // 0..10 nodes s0…, running but not joined: for add_node
 	Formed            bool // the cluster starts as create leaves it (default); false: unjoined nodes, for a create step
@@ -199,6 +199,31 @@ type Target struct {
 	Paused       bool    // (resume only) the most recently paused node still paused
 	AnyMaster    bool    // a master chosen at random (the run's "faults" stream) among live ones
 	Random       bool    // a node chosen at random among live ones (among down ones for restart)
+	Masters      *Share  // several masters drawn at random (the "faults" stream) among the live ones serving slots
+}
+
+// Share is how many of the live masters serving slots a {masters: …}
+// target takes at the moment of its fault: Count of them, or Percent of
+// them (rounded to the nearest, at least one). Exactly one is set.
+type Share struct {
+	Count   int // 1..MaxMasters
+	Percent int // 1..100
+}
+
+// String writes the share as a file does: "3" or "10%".
+func (s Share) String() string {
+	if s.Percent > 0 {
+		return strconv.Itoa(s.Percent) + "%"
+	}
+	return strconv.Itoa(s.Count)
+}
+
+// Of is how many of n candidates the share takes (never more than n).
+func (s Share) Of(n int) int {
+	if s.Percent > 0 {
+		return min(n, max(1, (n*s.Percent+50)/100))
+	}
+	return min(n, s.Count)
 }
 
 // Expect holds the expectations checked after the run. A nil field is not
@@ -229,6 +254,13 @@ func (c Cluster) NodeNames() []string {
 	}
 	return append(names, c.SpareNames()...)
 }
+
+// Nodes is the number of nodes: masters, replicas and spares.
+func (c Cluster) Nodes() int { return c.Masters*(1+c.ReplicasPerMaster) + c.Spares }
+
+// TestNodes is the largest cluster the test suite runs: built-ins above it
+// (mass-failure-2000) take minutes and run in benchmarks (make bench-scale).
+const TestNodes = 200
 
 // SpareNames returns s0 … s{Spares-1}: nodes that run from the start as
 // lone empty masters, outside the cluster until an add_node step.

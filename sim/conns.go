@@ -59,6 +59,13 @@ func (t *connTable) add(c *conn) {
 	t.gen++
 	c.gen = t.gen
 	t.byID[c.id] = c
+	if len(t.all) >= 1024 && len(t.all) == cap(t.all) {
+		// Before the slice grows: drop the closed connections (a node
+		// redials every dead peer every 100 ms, so without this a mass
+		// failure would keep millions of refused connections). Amortised
+		// O(1) per add; the live ones keep their creation order.
+		t.compact()
+	}
 	t.all = append(t.all, c)
 }
 
@@ -67,8 +74,9 @@ func (t *connTable) remove(c *conn) {
 	delete(t.byID, c.id)
 }
 
-// compact drops closed connections from the ordered slice; it is called only
-// where no iteration over the slice is in progress.
+// compact drops closed connections from the ordered slice when they are at
+// least half of it; it is called only where no iteration over the slice is
+// in progress (add is never called inside one).
 func (t *connTable) compact() {
 	if len(t.byID) >= len(t.all)/2 {
 		return

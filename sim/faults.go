@@ -15,7 +15,7 @@ import (
 // undoes exactly that, whatever the roles are by then.
 type activeFault struct {
 	on    bool
-	host  *host    // node faults: the node the target resolved to
+	hosts []*host  // node faults: the nodes the target resolved to (several for {masters: …})
 	links []int    // one-way, flap, loss: the directed links, as from*n+to
 	down  bool     // flap: the links are cut now
 	part  int      // partition: partGen when it was applied
@@ -43,21 +43,21 @@ func faultKinds() map[scenarios.FaultKind]faultOps {
 	return map[scenarios.FaultKind]faultOps{
 		scenarios.Crash: {
 			start: onNode(func(w *world, h *host, f scenarios.Fault) bool { return w.crash(h, f.Persist) }),
-			end:   func(w *world, _ scenarios.Fault, a *activeFault, _ string) { w.restart(a.host) },
+			end:   onHosts(func(w *world, h *host, _ scenarios.Fault) { w.restart(h) }),
 		},
 		scenarios.Restart: {
 			start: onNode(func(w *world, h *host, _ scenarios.Fault) bool { w.restart(h); return false }),
 		},
 		scenarios.Pause: {
 			start: onNode(func(w *world, h *host, _ scenarios.Fault) bool { return w.pause(h) }),
-			end:   func(w *world, _ scenarios.Fault, a *activeFault, _ string) { w.resume(a.host) },
+			end:   onHosts(func(w *world, h *host, _ scenarios.Fault) { w.resume(h) }),
 		},
 		scenarios.Resume: {
 			start: onNode(func(w *world, h *host, _ scenarios.Fault) bool { w.resume(h); return false }),
 		},
 		scenarios.Slow: {
 			start: onNode(func(w *world, h *host, f scenarios.Fault) bool { w.setSlow(h, f.Delay); return true }),
-			end:   func(w *world, _ scenarios.Fault, a *activeFault, _ string) { w.setSlow(a.host, 0) },
+			end:   onHosts(func(w *world, h *host, _ scenarios.Fault) { w.setSlow(h, 0) }),
 		},
 		scenarios.Clock: {
 			start: onNode(func(w *world, h *host, f scenarios.Fault) bool {
@@ -68,13 +68,13 @@ func faultKinds() map[scenarios.FaultKind]faultOps {
 				}
 				return true
 			}),
-			end: func(w *world, f scenarios.Fault, a *activeFault, _ string) {
+			end: onHosts(func(w *world, h *host, f scenarios.Fault) {
 				if f.Jump != 0 {
-					w.jumpClock(a.host, -f.Jump)
+					w.jumpClock(h, -f.Jump)
 				} else {
-					w.setDrift(a.host, 0)
+					w.setDrift(h, 0)
 				}
-			},
+			}),
 		},
 		scenarios.Partition: {
 			start: func(w *world, _ int, f scenarios.Fault, a *activeFault) bool {
@@ -105,16 +105,27 @@ func faultKinds() map[scenarios.FaultKind]faultOps {
 	}
 }
 
-// onNode adapts a fault on one node to faultOps.start: the target is
-// resolved now, and a fault that matches no node does nothing.
+// onNode adapts a node fault to faultOps.start: the target is resolved
+// now, to one node or, for {masters: …}, several, each of which gets the
+// fault; a fault that matches no node does nothing.
 func onNode(do func(w *world, h *host, f scenarios.Fault) bool) func(*world, int, scenarios.Fault, *activeFault) bool {
 	return func(w *world, _ int, f scenarios.Fault, a *activeFault) bool {
-		h := w.resolveHost(f.Target, f.Kind)
-		if h == nil {
-			return false
+		a.hosts = w.resolveHosts(f.Target, f.Kind)
+		on := false
+		for _, h := range a.hosts {
+			on = do(w, h, f) || on
 		}
-		a.host = h
-		return do(w, h, f)
+		return on
+	}
+}
+
+// onHosts adapts the end of a node fault to faultOps.end: it undoes the
+// fault on every node the start resolved to.
+func onHosts(undo func(w *world, h *host, f scenarios.Fault)) func(*world, scenarios.Fault, *activeFault, string) {
+	return func(w *world, f scenarios.Fault, a *activeFault, _ string) {
+		for _, h := range a.hosts {
+			undo(w, h, f)
+		}
 	}
 }
 

@@ -95,7 +95,7 @@ func (w *world) partition(groups [][]scenarios.Target) {
 				rest = g
 				continue
 			}
-			if idx, ok := w.resolveEndpoint(t); ok {
+			for _, idx := range w.resolveEndpoints(t) {
 				owner[idx] = g
 			}
 		}

@@ -42,6 +42,44 @@ func TestRuleSetOutcomes(t *testing.T) {
 				}
 				return false
 			}},
+		{"DemotionMovesSlots (clusterProcessPacket, clusterMoveNodeSlots, redis#13055)", staleObserver,
+			"redis-7.0", "redis-7.4", 1,
+			func(es []trace.Event) bool {
+				// m4 learns m0r0 owns m0's slots from m0's demoted PONG,
+				// before m0r0's own messages reach it at 24s.
+				for _, e := range es {
+					if e.Kind == trace.Slots && e.Node == "m4" && e.Peer == "m0r0" {
+						return e.At < 24*time.Second
+					}
+				}
+				return false
+			}},
+		{"SetPrimaryResetsElection (clusterSetPrimary, valkey#782)", secondFailure, "redis-7.4", "valkey-8.0", 1,
+			func(es []trace.Event) bool { return secondPromotionDelay(es) < 2*time.Second }},
+		{"FullSyncRanksZero (clusterSetPrimary full_sync_required, valkey#885)", migratedUnsynced,
+			"redis-7.4", "valkey-8.0", 1,
+			func(es []trace.Event) bool { return has(es, trace.Promoted, "m0r0", "m0") }},
+		{"CancelElectionOnEpochClaim (clusterProcessPacket, valkey#1009, #1339)", slowRequest,
+			"valkey-8.0", "valkey-8.1", 1,
+			func(es []trace.Event) bool {
+				for _, e := range es {
+					if e.Kind == trace.ElectionExpire && e.Node == "m0r1" && e.Value == "epoch_claimed" {
+						return e.Peer == "m0r0"
+					}
+				}
+				return false
+			}},
+		{"NoVoteGatePerPrimary (clusterSendFailoverAuthIfNeeded, valkey#1305, #1356)", winnerCrashed,
+			"valkey-8.0", "valkey-8.1", 1,
+			func(es []trace.Event) bool {
+				// m0r0 wins within 2 × node-timeout of the votes for m0r1.
+				for _, e := range es {
+					if e.Kind == trace.Promoted && e.Node == "m0r0" {
+						return e.At < 16*time.Second && !hasValue(es, trace.VoteRefused, "voted_recently")
+					}
+				}
+				return false
+			}},
 		{"RelativeElectionDelay, BestRankedSkipsDelay (valkey#2449, #2227)", "master-crash", "valkey-8.1", "valkey-9.0", 1,
 			func(es []trace.Event) bool { return maxDelayMs(es) < 500 }},
 	}
@@ -97,6 +135,98 @@ admin:
 faults:
   - {at: 8s, crash: s0}
 `
+
+// m0 is paused while m0r0 takes over; m4 hears nothing from m0r0 until
+// 24s, so the first news it gets is m0's PONG naming m0r0 its master once
+// m0 resumes at 15s. Redis 7.0 then only drops m0's slots on m4.
+const staleObserver = `name: stale-observer
+description: d
+duration: 30s
+cluster: {masters: 5, replicas-per-master: 1, config: {cluster-node-timeout: 3000}}
+faults:
+  - {at: 4s, one-way: {from: m0r0, to: m4}, for: 20s}
+  - {at: 5s, pause: m0, for: 10s}
+`
+
+// m0 crashes; the replica that loses follows the winner, which crashes in
+// turn. Redis 7.4's loser keeps its first attempt's failover_auth_time and
+// waits out its retry time (4 × node-timeout) before electing again. (The
+// first winner differs, by RankByNodeID; the second election has one
+// candidate under both.)
+const secondFailure = `name: second-failure
+description: d
+duration: 30s
+cluster: {masters: 3, replicas-per-master: 2, config: {cluster-node-timeout: 3000}}
+faults:
+  - {at: 5s, crash: m0}
+  - {at: 14s, crash: {master_of_slot: 0}}
+`
+
+// m1r0 migrates to the orphaned m0 at 12.1s (seed 1) but never syncs
+// from it (m0's messages to m1r0 are lost from 11s); m0r0 comes back and
+// syncs. When m0 crashes, Redis 7.4's m1r0 still ranks with m1's offset,
+// ahead of m0r0 (the only writes go to k0, on m1), and wins with m1's
+// data; Valkey 8.0's ranks with offset 0 and m0r0 wins.
+const migratedUnsynced = `name: migrated-unsynced
+description: d
+duration: 30s
+cluster: {masters: 3, replicas-per-master: 2, config: {cluster-node-timeout: 3000}}
+workload: {kind: register, clients: 2, rate: 200/s, keys: 1}
+faults:
+  - {at: 3s, crash: m0r0}
+  - {at: 3s, crash: m0r1}
+  - {at: 3s, crash: m2r0}
+  - {at: 11s, one-way: {from: m0, to: m1r0}}
+  - {at: 12500ms, restart: m0r0}
+  - {at: 18s, crash: m0}
+`
+
+// m0r1 (rank 0) starts first, but its messages take 1.4 s to arrive, so
+// m0r0 (rank 1) starts in the same epoch, collects the votes first and
+// wins while m0r1's request is still out (seed 1).
+const slowRequest = `name: slow-request
+description: d
+duration: 30s
+cluster: {masters: 3, replicas-per-master: 2, config: {cluster-node-timeout: 3000}}
+network:
+  links:
+    - {from: [m0r1], to: rest, directed: true, latency: {dist: constant, value: 1400ms}}
+faults:
+  - {at: 5s, crash: m0}
+`
+
+// m0r1 (rank 0) gets the masters' votes at 10.52s and crashes at 10.53s,
+// before their acks (20 ms away) reach it; m0r0 (rank 1) asks at 11.24s
+// (seed 1), within 2 × node-timeout of those votes.
+const winnerCrashed = `name: winner-crashed
+description: d
+duration: 30s
+cluster: {masters: 3, replicas-per-master: 2, config: {cluster-node-timeout: 3000}}
+network:
+  links:
+    - {from: [m0r0, m0r1], to: rest, latency: {dist: constant, value: 20ms}}
+faults:
+  - {at: 5s, crash: m0}
+  - {at: 10530ms, crash: m0r1}
+`
+
+// secondPromotionDelay is, for the master promoted in m0's place, the time
+// from the first FAIL about it to the promotion that takes its slots (an
+// hour if either is missing).
+func secondPromotionDelay(es []trace.Event) time.Duration {
+	first, failAt := "", time.Duration(-1)
+	for _, e := range es {
+		switch {
+		case e.Kind == trace.Promoted && e.Peer == "m0" && first == "":
+			first = e.Node
+		case e.Kind == trace.Fail && first != "" && e.Peer == first && failAt < 0:
+			failAt = e.At
+		case e.Kind == trace.Promoted && first != "" && e.Peer == first && failAt >= 0:
+			return e.At - failAt
+		}
+	}
+	return time.Hour
+}
 
 func runRules(t *testing.T, scenario, rules string, seed uint64) []trace.Event {
 	t.Helper()

@@ -5,8 +5,10 @@ package sim
 // cluster, or drawn from the run's "faults" stream).
 
 import (
+	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	"rcsim/node"
 	"rcsim/node/trace"
@@ -56,16 +58,65 @@ func (w *world) resolveHost(t scenarios.Target, k scenarios.FaultKind) *host {
 	return nil
 }
 
-func (w *world) resolveEndpoint(t scenarios.Target) (int, bool) {
+// resolveEndpoints returns the endpoints (nodes or clients) a target names
+// now, in endpoint order; none when it matches nothing.
+func (w *world) resolveEndpoints(t scenarios.Target) []int {
 	if t.Name != "" {
-		idx, ok := w.names[t.Name]
-		return idx, ok
+		if idx, ok := w.names[t.Name]; ok {
+			return []int{idx}
+		}
+		return nil
 	}
-	h := w.resolveHost(t, scenarios.Partition)
-	if h == nil {
-		return 0, false
+	var out []int
+	for _, h := range w.resolveHosts(t, scenarios.Partition) {
+		out = append(out, h.idx)
 	}
-	return h.idx, true
+	return out
+}
+
+// resolveHosts is resolveHost, or for {masters: …} the masters drawn.
+func (w *world) resolveHosts(t scenarios.Target, k scenarios.FaultKind) []*host {
+	if t.Masters != nil {
+		return w.pickMasters(t, k)
+	}
+	if h := w.resolveHost(t, k); h != nil {
+		return []*host{h}
+	}
+	return nil
+}
+
+// pickMasters draws the share of {masters: …} among the live masters serving
+// slots (not already paused, for a pause), without replacement, from the
+// run's "faults" stream, so that a seed replays the same set. The picks are
+// returned in endpoint order, and a note names them.
+func (w *world) pickMasters(t scenarios.Target, k scenarios.FaultKind) []*host {
+	var cands []*host
+	for _, h := range w.hosts {
+		if h.up && isMaster(h) && (k != scenarios.Pause || !h.paused) {
+			cands = append(cands, h)
+		}
+	}
+	n := t.Masters.Of(len(cands))
+	if n == 0 {
+		w.emit(trace.Event{Kind: trace.Note, Value: "fault target matched no node: " + t.String()})
+		return nil
+	}
+	if w.faultRnd == nil {
+		w.faultRnd = rng.Derive(w.seed, "faults")
+	}
+	for i := 0; i < n; i++ { // the first n of a Fisher–Yates shuffle
+		j := i + w.faultRnd.IntN(len(cands)-i)
+		cands[i], cands[j] = cands[j], cands[i]
+	}
+	picked := cands[:n]
+	sort.Slice(picked, func(i, j int) bool { return picked[i].idx < picked[j].idx })
+	names := make([]string, n)
+	for i, h := range picked {
+		names[i] = h.name
+	}
+	w.emit(trace.Event{Kind: trace.Note, Value: fmt.Sprintf("%s picked %d of %d masters: %s",
+		t.String(), n, len(cands), strings.Join(names, " "))})
+	return picked
 }
 
 // sides resolves the two sides of a link fault to endpoint indices, now; rest
@@ -99,8 +150,10 @@ func (w *world) side(ts []scenarios.Target) (out []int, rest bool) {
 			rest = true
 			continue
 		}
-		if i, ok := w.resolveEndpoint(t); ok && !slices.Contains(out, i) {
-			out = append(out, i)
+		for _, i := range w.resolveEndpoints(t) {
+			if !slices.Contains(out, i) {
+				out = append(out, i)
+			}
 		}
 	}
 	return out, rest
@@ -179,10 +232,7 @@ func (w *world) firstReplicaOf(m *host) *host {
 
 // isMaster reports whether h, a live node, is a master serving slots in its
 // own view.
-func isMaster(h *host) bool {
-	v := h.n.View()
-	return v.Master == "" && len(v.Slots) > 0
-}
+func isMaster(h *host) bool { return h.n.ServesSlots() }
 
 // randomCandidate says which nodes `random` may pick for a fault of kind k:
 // down ones for restart, paused ones for resume, running ones otherwise.

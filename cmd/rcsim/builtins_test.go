@@ -10,7 +10,7 @@ import (
 // would (`rcsim run NAME`, its own seed) and requires exit 0: each
 // expectation it writes down holds.
 func TestBuiltinsHoldTheirExpectations(t *testing.T) {
-	for _, name := range scenarios.BuiltinNames() {
+	for _, name := range scenarios.SmallBuiltinNames() {
 		t.Run(name, func(t *testing.T) {
 			code, out, errs := runCLI(t, "run", name, "--out", t.TempDir())
 			if code != exitOK {

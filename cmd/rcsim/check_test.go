@@ -37,7 +37,7 @@ func checkBuiltin(t *testing.T, name string, edit func(*scenarios.Scenario)) che
 }
 
 func TestBuiltinScenariosWithoutFaultsAreLinearizable(t *testing.T) {
-	for _, name := range scenarios.BuiltinNames() {
+	for _, name := range scenarios.SmallBuiltinNames() {
 		t.Run(name, func(t *testing.T) {
 			sum := checkBuiltin(t, name, func(s *scenarios.Scenario) { s.Faults, s.Expect = nil, scenarios.Expect{} })
 			if sum.Check.Verdict != checker.VerdictOK || sum.Check.LostWrites != 0 || sum.Check.StaleReads != 0 {

@@ -277,6 +277,7 @@ func printSummary(w io.Writer, s *scenarios.Scenario, sum checker.Summary, dir s
 			fo.FailedNode, trace.FormatTime(time.Duration(fo.FaultAtMs)*time.Millisecond),
 			ms(fo.PFailMs), ms(fo.FailMs), promoted, ms(fo.ClusterOKMs), ms(fo.WritesResumedMs))
 	}
+	printRecovery(w, sum.Recovery)
 	for _, o := range sum.OpenSlots {
 		fmt.Fprintf(w, "slot left open at the end: %s\n", o)
 	}
@@ -308,4 +309,29 @@ func ms(p *int64) string {
 		return "never"
 	}
 	return "+" + trace.FormatTime(time.Duration(*p)*time.Millisecond)
+}
+
+// printRecovery prints recovery_ms and the election figures when more than
+// one master went down (one is what the failover line already shows).
+func printRecovery(w io.Writer, r *checker.Recovery) {
+	if r == nil || len(r.Masters) < 2 {
+		return
+	}
+	elections, split, promoted := 0, 0, 0
+	var slowest int64
+	for _, m := range r.Masters {
+		elections += m.Elections
+		if m.Elections > 1 {
+			split++
+		}
+		if m.PromotedMs != nil {
+			promoted++
+			slowest = max(slowest, *m.PromotedMs)
+		}
+	}
+	fmt.Fprintf(w, "recovery: %d masters down at %s, first pfail %s, recovery_ms %s; %d promoted (slowest %s), "+
+		"%d elections (%d shards needed more than one), %d shards never recovered\n",
+		len(r.Masters), trace.FormatTime(time.Duration(r.FaultMs)*time.Millisecond),
+		trace.FormatTime(time.Duration(r.FirstPFailMs)*time.Millisecond), ms(r.RecoveryMs), promoted,
+		trace.FormatTime(time.Duration(slowest)*time.Millisecond), elections, split, r.Unrecovered)
 }
