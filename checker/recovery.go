@@ -8,8 +8,6 @@ package checker
 // replica took its slots and how many elections its replicas started.
 
 import (
-	"strings"
-
 	"rcsim/node/trace"
 )
 
@@ -154,7 +152,7 @@ func (st *recoveryState) apply(e trace.Event, afterFault bool) {
 		}
 		st.member[e.Node] = true
 		st.notOK++
-		if strings.HasPrefix(e.Value, "master ") {
+		if bootsMaster(e) {
 			st.setOwns(e.Node, true)
 		} else if e.Peer != "" {
 			st.masterOf[e.Node] = e.Peer
@@ -174,10 +172,10 @@ func (st *recoveryState) apply(e trace.Event, afterFault bool) {
 		st.setDown(e.Node, false)
 		st.setState(e.Node, "fail") // a restarted node boots in state fail
 	case trace.Fault:
-		switch {
-		case e.Value == "pause":
+		switch d := detailOf(e); d.Fault {
+		case "pause":
 			st.wentDown(e, afterFault)
-		case strings.HasPrefix(e.Value, "resume"):
+		case "resume":
 			st.setDown(e.Node, false)
 		}
 	case trace.Role:

@@ -13,7 +13,9 @@ import (
 func TestRecoveryOf(t *testing.T) {
 	ms := func(v int) time.Duration { return time.Duration(v) * time.Millisecond }
 	ev := func(at int, kind trace.Kind, node, peer, value string) trace.Event {
-		return trace.Event{At: ms(at), Kind: kind, Node: node, Peer: peer, Value: value}
+		e := trace.Event{At: ms(at), Kind: kind, Node: node, Peer: peer, Value: value}
+		trace.Decode(&e) // the typed fields, as the kernel emits them and Read restores them
+		return e
 	}
 	boot := []trace.Event{
 		ev(0, trace.Boot, "m0", "", "master 0-5000"), ev(0, trace.Boot, "m1", "", "master 5001-10000"),
