@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"rcsim/node/trace"
 	"rcsim/reports"
 	"rcsim/sim/calibrate"
 	"rcsim/sim/realredis"
@@ -156,7 +157,7 @@ func calibratePoint(ctx context.Context, sp calibrate.Spec, f calibrateFlags, st
 	if err != nil {
 		return p, inputError{err}
 	}
-	fmt.Fprintf(stderr, "sim  %s: %d seeds in %v\n", label, f.seeds, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stderr, "sim  %s: %d seeds in %v\n", label, f.seeds, trace.FormatTime(time.Since(start)))
 	var reals []calibrate.Trial
 	for i := 1; i <= f.trials; i++ {
 		dir := filepath.Join(f.out, "servers", fmt.Sprintf("%s-%d-trial%d", sp.Fault, sp.TimeoutMs, i))
@@ -169,7 +170,7 @@ func calibratePoint(ctx context.Context, sp calibrate.Spec, f calibrateFlags, st
 		}
 		tr := calibrate.Measure(res.Events, res.History)
 		reals = append(reals, tr)
-		fmt.Fprintf(stderr, "real %s: trial %d/%d in %v: %s\n", label, i, f.trials, time.Since(t0).Round(time.Second), trialLine(tr))
+		fmt.Fprintf(stderr, "real %s: trial %d/%d in %v: %s\n", label, i, f.trials, trace.FormatTime(time.Since(t0)), trialLine(tr))
 	}
 	p.Real, p.Sim = reals, sims
 	p.Rows = calibrate.Rows(sp, reals, sims)

@@ -76,4 +76,4 @@ func window(events []trace.Event, fs []checker.Failover, ops []history.Op) strin
 	return ms(calibrate.MinorityWindow(events, fs[0], ops))
 }
 
-func msAt(v int64) string { return (time.Duration(v) * time.Millisecond).String() }
+func msAt(v int64) string { return trace.FormatTime(time.Duration(v) * time.Millisecond) }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"rcsim/node/trace"
 	"rcsim/scenarios"
 	"rcsim/scenarios/gen"
 	"rcsim/sim/explore"
@@ -155,7 +156,7 @@ func exploreCmd(arg string, f exploreFlags, stdout io.Writer) error {
 		seeds = fmt.Sprintf("seeds %d..%d", cfg.Seed, cfg.Seed+uint64(rep.Runs)-1)
 	}
 	fmt.Fprintf(&b, "explored %s: %d runs (%s), %d failed, in %s%s\n", cfg.Base.Name, rep.Runs,
-		seeds, rep.Failed, rep.Elapsed.Round(time.Millisecond), stopped)
+		seeds, rep.Failed, trace.FormatTime(rep.Elapsed), stopped)
 	panicked := false
 	for _, fd := range rep.Findings {
 		line, err := saveFinding(dir, cfg.Base.Name, fd)

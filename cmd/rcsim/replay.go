@@ -126,7 +126,7 @@ func replay(arg string, f replayFlags, stdout, stderr io.Writer) error {
 		return err
 	}
 	if !f.compare {
-		fmt.Fprintf(stdout, "%s on %s (real, %s): %d ops\n", s.Name, f.server, res.End.Round(time.Millisecond), len(res.History))
+		fmt.Fprintf(stdout, "%s on %s (real, %s): %d ops\n", s.Name, f.server, trace.FormatTime(res.End), len(res.History))
 		printFailovers(stdout, sum.Failovers)
 		printCheck(stdout, sum)
 	} else if err := compareSim(stdout, s, seed, sum, res); err != nil {
