@@ -1,4 +1,4 @@
-module rcsim
+module github.com/rcsim/rcsim
 
 go 1.26
 

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strconv"
 
-	"rcsim/checker/history"
+	"github.com/rcsim/rcsim/checker/history"
 )
 
 // counted is an op of a counter key with its integer (an incr's result, a

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"time"
 
-	"rcsim/checker/history"
+	"github.com/rcsim/rcsim/checker/history"
 )
 
 func analyzeList(ops []history.Op, a *Anomalies) {

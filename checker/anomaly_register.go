@@ -10,7 +10,7 @@ import (
 	"slices"
 	"strconv"
 
-	"rcsim/checker/history"
+	"github.com/rcsim/rcsim/checker/history"
 )
 
 // writers are the non-failed sets of one value, by invoke, with the latest

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/checker/history"
+	"github.com/rcsim/rcsim/checker/history"
 )
 
 // randomKey draws a one-key history: n ops, values from a small alphabet

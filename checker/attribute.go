@@ -9,8 +9,8 @@ package checker
 import (
 	"fmt"
 
-	"rcsim/checker/history"
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/checker/history"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // Mechanism names how an acknowledged write was lost.

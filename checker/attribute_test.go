@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/checker/history"
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/checker/history"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 func TestAttributeLost(t *testing.T) {

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"rcsim/checker/history"
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/checker/history"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // AvailabilityBucket is the default width of an availability bucket.

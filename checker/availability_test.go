@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/checker/history"
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/checker/history"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // TestAvailabilityAndDowntime: operations count toward the shard that

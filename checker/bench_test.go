@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/checker/history"
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/checker/history"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // genRegister builds a linearizable register history: clients each keep one

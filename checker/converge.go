@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 const numSlots = 16384 // CLUSTER_SLOTS

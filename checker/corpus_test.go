@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/checker/history"
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/checker/history"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 func readHistory(t *testing.T, path string) []history.Op {

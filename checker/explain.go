@@ -9,8 +9,8 @@ import (
 	"slices"
 	"strconv"
 
-	"rcsim/checker/history"
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/checker/history"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // Explain fills KeyVerdict.Context for every key from the trace: one line

@@ -9,8 +9,8 @@ import (
 	"slices"
 	"time"
 
-	"rcsim/checker/history"
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/checker/history"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // Failover is the timeline of one master's failure. Durations are whole

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // Rule names, as Violation.Rule and summary.json show them.

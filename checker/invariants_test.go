@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // epochTrace reads lines "ms node kind peer epoch value" ("-" for empty;

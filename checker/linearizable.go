@@ -17,7 +17,7 @@ import (
 
 	"github.com/anishathalye/porcupine"
 
-	"rcsim/checker/history"
+	"github.com/rcsim/rcsim/checker/history"
 )
 
 // Verdict is the result of a check: VerdictOK, VerdictIllegal or VerdictUnknown.

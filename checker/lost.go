@@ -11,7 +11,7 @@ import (
 	"slices"
 	"time"
 
-	"rcsim/checker/history"
+	"github.com/rcsim/rcsim/checker/history"
 )
 
 // Anomalies are what Analyze finds in a history. The definitions, per

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/checker/history"
+	"github.com/rcsim/rcsim/checker/history"
 )
 
 // w and r build ok writes and reads on key "k" between times a and b (ms).

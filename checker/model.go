@@ -19,7 +19,7 @@ import (
 
 	"github.com/anishathalye/porcupine"
 
-	"rcsim/checker/history"
+	"github.com/rcsim/rcsim/checker/history"
 )
 
 // Models is the set of model names CheckLinearizable accepts.

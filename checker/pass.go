@@ -14,7 +14,7 @@ package checker
 import (
 	"time"
 
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // observer is one checker stage fed by the shared walk.

@@ -15,8 +15,8 @@ import (
 
 	"pgregory.net/rapid"
 
-	"rcsim/checker/history"
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/checker/history"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // failoversByReplay is Failovers as it was before the shared walk: one

@@ -8,7 +8,7 @@ package checker
 // replica took its slots and how many elections its replicas started.
 
 import (
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // Recovery is the cluster's recovery from the masters that went down (were

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // TestRecoveryOf: recovery_ms runs from the first PFAIL after the fault to

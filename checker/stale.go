@@ -8,7 +8,7 @@ package checker
 import (
 	"time"
 
-	"rcsim/checker/history"
+	"github.com/rcsim/rcsim/checker/history"
 )
 
 // StaleRead is one stale read: Read missed Missed, which returned before

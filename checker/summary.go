@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"rcsim/checker/history"
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/checker/history"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // MaxLostListed caps CheckSummary.Lost; LostWrites still counts them all.

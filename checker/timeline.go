@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // forever is the end of a span that never closed.

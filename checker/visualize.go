@@ -17,8 +17,8 @@ import (
 
 	"github.com/anishathalye/porcupine"
 
-	"rcsim/checker/history"
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/checker/history"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // MaxDrawnOps bounds the ops of ok keys drawn on the page (failing keys are

@@ -6,7 +6,7 @@ package node
 import (
 	"time"
 
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // ID is a node name: 40 lowercase hex characters, as CLUSTER NODES prints it

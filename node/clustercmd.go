@@ -6,7 +6,7 @@ package node
 
 import (
 	"fmt"
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/node/trace"
 	"strconv"
 	"strings"
 )

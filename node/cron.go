@@ -6,7 +6,7 @@ package node
 import (
 	"time"
 
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // CronRules are the rule switches of clusterCron.

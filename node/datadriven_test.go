@@ -9,9 +9,9 @@ import (
 
 	"github.com/cockroachdb/datadriven"
 
-	"rcsim/node"
-	"rcsim/node/nodetest"
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/node"
+	"github.com/rcsim/rcsim/node/nodetest"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden output of node/testdata scripts")

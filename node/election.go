@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"time"
 
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // ElectionRules are the rule switches of replica elections and votes.

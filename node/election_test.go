@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // candidate is replica tid(4) of a FAILed tid(1), in sync with it at now.

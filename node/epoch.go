@@ -5,7 +5,7 @@
 
 package node
 
-import "rcsim/node/trace"
+import "github.com/rcsim/rcsim/node/trace"
 
 // handleConfigEpochCollision is clusterHandleConfigEpochCollision: of two
 // masters with the same configEpoch, the one with the smaller ID moves.

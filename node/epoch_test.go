@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // TestHeaderEpochs: clusterProcessPacket raises currentEpoch and the

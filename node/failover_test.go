@@ -4,9 +4,9 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/node"
-	"rcsim/node/nodetest"
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/node"
+	"github.com/rcsim/rcsim/node/nodetest"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 func testConfig() node.Config {

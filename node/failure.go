@@ -5,7 +5,7 @@
 
 package node
 
-import "rcsim/node/trace"
+import "github.com/rcsim/rcsim/node/trace"
 
 // FailureRules are the rule switches of failure detection.
 type FailureRules struct {

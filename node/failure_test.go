@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // TestPFailAfterNodeTimeout: clusterCron (step 5f) flags PFAIL when a ping

@@ -7,7 +7,7 @@ package node
 import (
 	"time"
 
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // header is clusterBuildMessageHdr: my state at queueing time.

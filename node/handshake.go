@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"time"
 
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // blacklistTTL is CLUSTER_BLACKLIST_TTL: how long a forgotten node ID may

@@ -22,7 +22,7 @@ import (
 	"strings"
 	"time"
 
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // never is a timestamp far in the past: "this never happened", so that

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // NodesConf is the content of a node's nodes.conf: one line per known node

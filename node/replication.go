@@ -16,7 +16,7 @@ import (
 	"strconv"
 	"time"
 
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // Replica-side link states (repl_state, simplified).

@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/node"
-	"rcsim/node/nodetest"
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/node"
+	"github.com/rcsim/rcsim/node/nodetest"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // notes returns the Note values a node emitted about a peer containing s.

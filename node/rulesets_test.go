@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // Table tests of the rule sets: one test per switch of Config.Rules, each

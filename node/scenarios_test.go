@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/node"
-	"rcsim/node/nodetest"
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/node"
+	"github.com/rcsim/rcsim/node/nodetest"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // formed returns a 3+1 cluster that has reached state ok.

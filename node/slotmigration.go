@@ -25,7 +25,7 @@ import (
 	"strings"
 	"time"
 
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // openSlot is one slot with an open migration on this node.

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/node"
-	"rcsim/node/nodetest"
+	"github.com/rcsim/rcsim/node"
+	"github.com/rcsim/rcsim/node/nodetest"
 )
 
 // owner is the node name that h believes owns slot ("" if unbound).

@@ -5,7 +5,7 @@
 
 package node
 
-import "rcsim/node/trace"
+import "github.com/rcsim/rcsim/node/trace"
 
 // NumSlots is CLUSTER_SLOTS.
 const NumSlots = 16384

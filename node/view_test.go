@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // TestViewPeerEpochAsClusterNodes: a replica's config epoch in View (and so

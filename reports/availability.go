@@ -12,7 +12,7 @@ import (
 
 	"gonum.org/v1/plot/vg"
 
-	"rcsim/checker"
+	"github.com/rcsim/rcsim/checker"
 )
 
 // outcomeColors fill the outcome classes, in checker.Outcomes order.

@@ -20,9 +20,9 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/checker"
-	"rcsim/checker/history"
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/checker"
+	"github.com/rcsim/rcsim/checker/history"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // chromiumPath is Debian's chromium.

@@ -16,9 +16,9 @@ import (
 	"sort"
 	"strconv"
 
-	"rcsim/checker"
-	"rcsim/checker/history"
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/checker"
+	"github.com/rcsim/rcsim/checker/history"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // GroupSummary is one row of summary.csv and of the HTML tables.

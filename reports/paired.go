@@ -19,7 +19,7 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 
-	"rcsim/checker"
+	"github.com/rcsim/rcsim/checker"
 )
 
 // Side is one arm of a comparison: what ran and how to run it again.

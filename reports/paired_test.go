@@ -4,7 +4,7 @@ import (
 	"reflect"
 	"testing"
 
-	"rcsim/checker"
+	"github.com/rcsim/rcsim/checker"
 )
 
 func sumOf(seed uint64, promoted int64, ok bool) checker.Summary {

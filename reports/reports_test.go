@@ -15,8 +15,8 @@ import (
 	"strings"
 	"testing"
 
-	"rcsim/checker"
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/checker"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")

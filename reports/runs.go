@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"rcsim/checker"
+	"github.com/rcsim/rcsim/checker"
 )
 
 // Run is one line of a sweep's runs.jsonl: the run's index, the checker's

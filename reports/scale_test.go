@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"rcsim/checker"
+	"github.com/rcsim/rcsim/checker"
 )
 
 // TestFitExponent: a cost that grows as N³ fits slope 3.

@@ -5,11 +5,11 @@ import (
 	"strings"
 	"testing"
 
-	"rcsim/checker/history"
-	"rcsim/node"
-	"rcsim/node/trace"
-	"rcsim/scenarios"
-	"rcsim/sim/admin"
+	"github.com/rcsim/rcsim/checker/history"
+	"github.com/rcsim/rcsim/node"
+	"github.com/rcsim/rcsim/node/trace"
+	"github.com/rcsim/rcsim/scenarios"
+	"github.com/rcsim/rcsim/sim/admin"
 )
 
 // runBuiltin runs a built-in scenario to its end at seed and returns the

@@ -52,7 +52,7 @@ var floors = map[string]int{
 
 // TestImportRules enforces the import table and the floors with `go list`.
 func TestImportRules(t *testing.T) {
-	out, err := exec.Command("go", "list", "-json", "rcsim/...").Output()
+	out, err := exec.Command("go", "list", "-json", "github.com/rcsim/rcsim/...").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
@@ -65,7 +65,7 @@ func TestImportRules(t *testing.T) {
 		if err := dec.Decode(&p); err != nil {
 			t.Fatal(err)
 		}
-		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, "rcsim"), "/")
+		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, "github.com/rcsim/rcsim"), "/")
 		if rel == "cmd/rcsim" || strings.HasSuffix(rel, "test") && strings.Contains(rel, "/") {
 			continue // the CLI, and test helper packages (node/nodetest)
 		}
@@ -78,10 +78,10 @@ func TestImportRules(t *testing.T) {
 			continue
 		}
 		for _, imp := range p.Imports {
-			if !strings.HasPrefix(imp, "rcsim/") {
+			if !strings.HasPrefix(imp, "github.com/rcsim/rcsim/") {
 				continue
 			}
-			dep := strings.TrimPrefix(imp, "rcsim/")
+			dep := strings.TrimPrefix(imp, "github.com/rcsim/rcsim/")
 			if !contains(allowed, dep) {
 				t.Errorf("%s imports %s; allowed: %v", rel, dep, allowed)
 			}

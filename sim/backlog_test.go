@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // TestReplBacklogSizeDecidesPSYNC: a replica stopped for 10 s under load

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/scenarios"
+	"github.com/rcsim/rcsim/scenarios"
 )
 
 // BenchmarkMasterCrash runs the built-in master-crash scenario (60 virtual

@@ -10,12 +10,12 @@ import (
 	"strconv"
 	"time"
 
-	"rcsim/netmodel"
-	"rcsim/node"
-	"rcsim/node/trace"
-	"rcsim/scenarios"
-	"rcsim/scenarios/rng"
-	"rcsim/sim/admin"
+	"github.com/rcsim/rcsim/netmodel"
+	"github.com/rcsim/rcsim/node"
+	"github.com/rcsim/rcsim/node/trace"
+	"github.com/rcsim/rcsim/scenarios"
+	"github.com/rcsim/rcsim/scenarios/rng"
+	"github.com/rcsim/rcsim/sim/admin"
 )
 
 func newWorld(s *scenarios.Scenario, opt Options) (*world, error) {

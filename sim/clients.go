@@ -10,12 +10,12 @@ import (
 	"strconv"
 	"time"
 
-	"rcsim/checker/history"
-	"rcsim/node"
-	"rcsim/node/trace"
-	"rcsim/scenarios/rng"
-	"rcsim/sim/admin"
-	"rcsim/sim/workload"
+	"github.com/rcsim/rcsim/checker/history"
+	"github.com/rcsim/rcsim/node"
+	"github.com/rcsim/rcsim/node/trace"
+	"github.com/rcsim/rcsim/scenarios/rng"
+	"github.com/rcsim/rcsim/sim/admin"
+	"github.com/rcsim/rcsim/sim/workload"
 )
 
 // client is what the kernel drives: a workload.Client or the admin client.

@@ -8,9 +8,9 @@ import (
 	"strconv"
 	"time"
 
-	"rcsim/netmodel"
-	"rcsim/node"
-	"rcsim/scenarios"
+	"github.com/rcsim/rcsim/netmodel"
+	"github.com/rcsim/rcsim/node"
+	"github.com/rcsim/rcsim/scenarios"
 )
 
 // nodeConfig turns a scenario's redis.conf settings into a node.Config.

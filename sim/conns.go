@@ -9,8 +9,8 @@ package sim
 import (
 	"time"
 
-	"rcsim/node"
-	"rcsim/sim/workload"
+	"github.com/rcsim/rcsim/node"
+	"github.com/rcsim/rcsim/sim/workload"
 )
 
 // connState is the life of one TCP connection as the kernel models it.

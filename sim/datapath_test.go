@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/checker"
-	"rcsim/checker/history"
-	"rcsim/node/trace"
-	"rcsim/scenarios"
-	"rcsim/sim"
-	"rcsim/sim/workload"
+	"github.com/rcsim/rcsim/checker"
+	"github.com/rcsim/rcsim/checker/history"
+	"github.com/rcsim/rcsim/node/trace"
+	"github.com/rcsim/rcsim/scenarios"
+	"github.com/rcsim/rcsim/sim"
+	"github.com/rcsim/rcsim/sim/workload"
 )
 
 // runChecked runs s at its own seed and judges the history.

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"rcsim/node/trace"
-	"rcsim/scenarios"
-	"rcsim/sim/simtest"
+	"github.com/rcsim/rcsim/node/trace"
+	"github.com/rcsim/rcsim/scenarios"
+	"github.com/rcsim/rcsim/sim/simtest"
 )
 
 // hashOf runs a built-in scenario in this process and returns its trace hash.

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"strings"
 
-	"rcsim/node"
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/node"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // dump hands every live node's state to Options.Dump: the kernel's summary

@@ -7,8 +7,8 @@ package sim
 // network.go (links and partitions); targets.go resolves whom they hit.
 
 import (
-	"rcsim/node/trace"
-	"rcsim/scenarios"
+	"github.com/rcsim/rcsim/node/trace"
+	"github.com/rcsim/rcsim/scenarios"
 )
 
 // activeFault is what a lasting fault did when it started, so that its end

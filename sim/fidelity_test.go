@@ -4,9 +4,9 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/node"
-	"rcsim/node/trace"
-	"rcsim/scenarios"
+	"github.com/rcsim/rcsim/node"
+	"github.com/rcsim/rcsim/node/trace"
+	"github.com/rcsim/rcsim/scenarios"
 )
 
 // These tests replay, through the whole kernel, behaviours that Redis's own

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"time"
 
-	"rcsim/node"
-	"rcsim/scenarios"
+	"github.com/rcsim/rcsim/node"
+	"github.com/rcsim/rcsim/scenarios"
 )
 
 // DefaultMaxEvents bounds a run: measured on the heaviest workload (1000

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/scenarios"
+	"github.com/rcsim/rcsim/scenarios"
 )
 
 // TestCostBound: a run that cannot fit in MaxEvents is refused before it

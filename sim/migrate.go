@@ -6,7 +6,7 @@ package sim
 // the exchange takes no virtual time and nothing else runs in between, as
 // Redis's blocking MIGRATE lets nothing else run on the source.
 
-import "rcsim/node"
+import "github.com/rcsim/rcsim/node"
 
 // startMigrates blocks h in the MIGRATEs it just started and sends the
 // first; the others follow one at a time, each after the previous answer.

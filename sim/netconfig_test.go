@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/scenarios"
+	"github.com/rcsim/rcsim/scenarios"
 )
 
 // TestNetworkSectionReachesNetmodel: the scenario's latency, loss,

@@ -11,10 +11,10 @@ import (
 	"strings"
 	"time"
 
-	"rcsim/netmodel"
-	"rcsim/node"
-	"rcsim/node/trace"
-	"rcsim/scenarios"
+	"github.com/rcsim/rcsim/netmodel"
+	"github.com/rcsim/rcsim/node"
+	"github.com/rcsim/rcsim/node/trace"
+	"github.com/rcsim/rcsim/scenarios"
 )
 
 // applyLinks installs network.links, in file order (a later entry replaces

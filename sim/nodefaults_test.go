@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/node/trace"
-	"rcsim/scenarios"
+	"github.com/rcsim/rcsim/node/trace"
+	"github.com/rcsim/rcsim/scenarios"
 )
 
 // TestClockSkewAndDrift: a node's clock is now + skew, plus what a drift

@@ -8,9 +8,9 @@ package sim
 import (
 	"time"
 
-	"rcsim/node"
-	"rcsim/node/trace"
-	"rcsim/scenarios/rng"
+	"github.com/rcsim/rcsim/node"
+	"github.com/rcsim/rcsim/node/trace"
+	"github.com/rcsim/rcsim/scenarios/rng"
 )
 
 // hold keeps input away from a node that cannot take it now, and reports

@@ -4,8 +4,8 @@ import (
 	"slices"
 	"testing"
 
-	"rcsim/node"
-	"rcsim/scenarios"
+	"github.com/rcsim/rcsim/node"
+	"github.com/rcsim/rcsim/scenarios"
 )
 
 // TestRuleSetNames: the scenario file's cluster.rules values are exactly

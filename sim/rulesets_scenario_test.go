@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/node/trace"
-	"rcsim/scenarios"
+	"github.com/rcsim/rcsim/node/trace"
+	"github.com/rcsim/rcsim/scenarios"
 )
 
 // TestRuleSetOutcomes runs a scenario under the two rule sets either side

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/scenarios"
+	"github.com/rcsim/rcsim/scenarios"
 )
 
 // scaleScenario is the built-in no-faults cluster resized to masters ×

@@ -16,9 +16,9 @@ import (
 	"io"
 	"time"
 
-	"rcsim/checker/history"
-	"rcsim/node/trace"
-	"rcsim/scenarios"
+	"github.com/rcsim/rcsim/checker/history"
+	"github.com/rcsim/rcsim/node/trace"
+	"github.com/rcsim/rcsim/scenarios"
 )
 
 // Options tune one run. The zero value runs the scenario for its duration,

@@ -10,10 +10,10 @@ import (
 	"sort"
 	"strings"
 
-	"rcsim/node"
-	"rcsim/node/trace"
-	"rcsim/scenarios"
-	"rcsim/scenarios/rng"
+	"github.com/rcsim/rcsim/node"
+	"github.com/rcsim/rcsim/node/trace"
+	"github.com/rcsim/rcsim/scenarios"
+	"github.com/rcsim/rcsim/scenarios/rng"
 )
 
 // resolveHost finds the node a target names at this moment, for a fault of

@@ -10,9 +10,9 @@ import (
 
 	"github.com/cockroachdb/datadriven"
 
-	"rcsim/node/trace"
-	"rcsim/scenarios"
-	"rcsim/sim/simtest"
+	"github.com/rcsim/rcsim/node/trace"
+	"github.com/rcsim/rcsim/scenarios"
+	"github.com/rcsim/rcsim/sim/simtest"
 )
 
 func TestMain(m *testing.M) {

@@ -9,11 +9,11 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"rcsim/checker/history"
-	"rcsim/netmodel"
-	"rcsim/node"
-	"rcsim/node/trace"
-	"rcsim/scenarios"
+	"github.com/rcsim/rcsim/checker/history"
+	"github.com/rcsim/rcsim/netmodel"
+	"github.com/rcsim/rcsim/node"
+	"github.com/rcsim/rcsim/node/trace"
+	"github.com/rcsim/rcsim/scenarios"
 )
 
 // evKind is what a queued event asks the kernel to do.

@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"rcsim/scenarios"
+	"github.com/rcsim/rcsim/scenarios"
 )
 
 // TestBuiltinsHoldTheirExpectations runs every built-in scenario as a user

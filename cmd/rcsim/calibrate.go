@@ -18,10 +18,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"rcsim/node/trace"
-	"rcsim/reports"
-	"rcsim/sim/calibrate"
-	"rcsim/sim/realredis"
+	"github.com/rcsim/rcsim/node/trace"
+	"github.com/rcsim/rcsim/reports"
+	"github.com/rcsim/rcsim/sim/calibrate"
+	"github.com/rcsim/rcsim/sim/realredis"
 )
 
 type calibrateFlags struct {

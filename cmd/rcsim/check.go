@@ -12,9 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"rcsim/checker"
-	"rcsim/checker/history"
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/checker"
+	"github.com/rcsim/rcsim/checker/history"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // checkFlags are the options of `rcsim check`.

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/checker"
-	"rcsim/scenarios"
-	"rcsim/sim"
+	"github.com/rcsim/rcsim/checker"
+	"github.com/rcsim/rcsim/scenarios"
+	"github.com/rcsim/rcsim/sim"
 )
 
 // checkBuiltin runs a built-in scenario (edited by edit) for its own seed

@@ -8,13 +8,13 @@ import (
 	"io"
 	"time"
 
-	"rcsim/checker"
-	"rcsim/checker/history"
-	"rcsim/node/trace"
-	"rcsim/scenarios"
-	"rcsim/sim"
-	"rcsim/sim/calibrate"
-	"rcsim/sim/realredis"
+	"github.com/rcsim/rcsim/checker"
+	"github.com/rcsim/rcsim/checker/history"
+	"github.com/rcsim/rcsim/node/trace"
+	"github.com/rcsim/rcsim/scenarios"
+	"github.com/rcsim/rcsim/sim"
+	"github.com/rcsim/rcsim/sim/calibrate"
+	"github.com/rcsim/rcsim/sim/realredis"
 )
 
 // compareSim simulates s at seed and prints real against simulated:

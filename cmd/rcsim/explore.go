@@ -12,10 +12,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"rcsim/node/trace"
-	"rcsim/scenarios"
-	"rcsim/scenarios/gen"
-	"rcsim/sim/explore"
+	"github.com/rcsim/rcsim/node/trace"
+	"github.com/rcsim/rcsim/scenarios"
+	"github.com/rcsim/rcsim/scenarios/gen"
+	"github.com/rcsim/rcsim/sim/explore"
 )
 
 // exploreFlags are the options of `rcsim explore`.

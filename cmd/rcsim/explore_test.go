@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/scenarios"
-	"rcsim/sim/explore"
+	"github.com/rcsim/rcsim/scenarios"
+	"github.com/rcsim/rcsim/sim/explore"
 )
 
 // loadFinding reads a saved finding back and runs it, as `rcsim run` would.

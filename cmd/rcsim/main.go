@@ -5,7 +5,7 @@ package main
 import (
 	"os"
 
-	"rcsim/sim/realredis"
+	"github.com/rcsim/rcsim/sim/realredis"
 )
 
 // cmdArgs are the arguments run was given, for a command that re-executes

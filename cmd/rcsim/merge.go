@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"rcsim/sim/sweep"
+	"github.com/rcsim/rcsim/sim/sweep"
 )
 
 func newMergeCmd(stdout io.Writer) *cobra.Command {

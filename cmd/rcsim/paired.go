@@ -13,10 +13,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"rcsim/checker"
-	"rcsim/reports"
-	"rcsim/scenarios"
-	"rcsim/sim/sweep"
+	"github.com/rcsim/rcsim/checker"
+	"github.com/rcsim/rcsim/reports"
+	"github.com/rcsim/rcsim/scenarios"
+	"github.com/rcsim/rcsim/sim/sweep"
 )
 
 // compareFlags are the options of `rcsim compare`.

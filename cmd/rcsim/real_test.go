@@ -21,9 +21,9 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/checker"
-	"rcsim/checker/history"
-	"rcsim/sim/realredis"
+	"github.com/rcsim/rcsim/checker"
+	"github.com/rcsim/rcsim/checker/history"
+	"github.com/rcsim/rcsim/sim/realredis"
 )
 
 // TestMain lets the test binary serve as the re-executed harness inside a

@@ -16,11 +16,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"rcsim/checker"
-	"rcsim/checker/history"
-	"rcsim/node/trace"
-	"rcsim/scenarios"
-	"rcsim/sim/realredis"
+	"github.com/rcsim/rcsim/checker"
+	"github.com/rcsim/rcsim/checker/history"
+	"github.com/rcsim/rcsim/node/trace"
+	"github.com/rcsim/rcsim/scenarios"
+	"github.com/rcsim/rcsim/sim/realredis"
 )
 
 // realFlags are the options every real-server command shares.

@@ -14,13 +14,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"rcsim/checker"
-	"rcsim/checker/history"
-	"rcsim/node/trace"
-	"rcsim/reports"
-	"rcsim/scenarios"
-	"rcsim/sim"
-	"rcsim/sim/sweep"
+	"github.com/rcsim/rcsim/checker"
+	"github.com/rcsim/rcsim/checker/history"
+	"github.com/rcsim/rcsim/node/trace"
+	"github.com/rcsim/rcsim/reports"
+	"github.com/rcsim/rcsim/scenarios"
+	"github.com/rcsim/rcsim/sim"
+	"github.com/rcsim/rcsim/sim/sweep"
 )
 
 func newReportCmd(stdout io.Writer) *cobra.Command {

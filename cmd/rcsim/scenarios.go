@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"rcsim/scenarios"
+	"github.com/rcsim/rcsim/scenarios"
 )
 
 func newScenariosCmd(stdout io.Writer) *cobra.Command {

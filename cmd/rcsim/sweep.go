@@ -16,11 +16,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"rcsim/node/trace"
-	"rcsim/reports"
-	"rcsim/scenarios"
-	"rcsim/sim"
-	"rcsim/sim/sweep"
+	"github.com/rcsim/rcsim/node/trace"
+	"github.com/rcsim/rcsim/reports"
+	"github.com/rcsim/rcsim/scenarios"
+	"github.com/rcsim/rcsim/sim"
+	"github.com/rcsim/rcsim/sim/sweep"
 )
 
 // sweepFlags are the options of `rcsim sweep`.

@@ -10,8 +10,8 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"rcsim/node"
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/node"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // Host is one node process of the test cluster.

@@ -14,7 +14,7 @@ import (
 
 	"pgregory.net/rapid"
 
-	"rcsim/scenarios"
+	"github.com/rcsim/rcsim/scenarios"
 )
 
 // Options bound what Scenario draws. The zero value is not useful: start

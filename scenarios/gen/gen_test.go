@@ -9,8 +9,8 @@ import (
 
 	"pgregory.net/rapid"
 
-	"rcsim/scenarios"
-	"rcsim/scenarios/rng"
+	"github.com/rcsim/rcsim/scenarios"
+	"github.com/rcsim/rcsim/scenarios/rng"
 )
 
 func base(t rapid.TB) *scenarios.Scenario {

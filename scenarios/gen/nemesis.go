@@ -14,7 +14,7 @@ import (
 
 	"pgregory.net/rapid"
 
-	"rcsim/scenarios"
+	"github.com/rcsim/rcsim/scenarios"
 )
 
 // Kind is one kind of fault episode the nemesis may schedule: a fault step

@@ -16,10 +16,10 @@ import (
 	"strings"
 	"time"
 
-	"rcsim/node"
-	"rcsim/node/trace"
-	"rcsim/scenarios"
-	"rcsim/sim/workload"
+	"github.com/rcsim/rcsim/node"
+	"github.com/rcsim/rcsim/node/trace"
+	"github.com/rcsim/rcsim/scenarios"
+	"github.com/rcsim/rcsim/sim/workload"
 )
 
 // Name is the admin client's endpoint and trace name.

@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"rcsim/node"
-	"rcsim/scenarios"
+	"github.com/rcsim/rcsim/node"
+	"github.com/rcsim/rcsim/scenarios"
 )
 
 // nodesLine is one CLUSTER NODES line as clusterManagerNodeLoadInfo reads it.

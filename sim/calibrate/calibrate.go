@@ -14,11 +14,11 @@ import (
 	"sync"
 	"time"
 
-	"rcsim/checker"
-	"rcsim/checker/history"
-	"rcsim/node/trace"
-	"rcsim/scenarios"
-	"rcsim/sim"
+	"github.com/rcsim/rcsim/checker"
+	"github.com/rcsim/rcsim/checker/history"
+	"github.com/rcsim/rcsim/node/trace"
+	"github.com/rcsim/rcsim/scenarios"
+	"github.com/rcsim/rcsim/sim"
 )
 
 // Faults a calibration can inject into the master of slot 0.

@@ -14,9 +14,9 @@ import (
 	"strings"
 	"time"
 
-	"rcsim/checker"
-	"rcsim/scenarios"
-	"rcsim/sim"
+	"github.com/rcsim/rcsim/checker"
+	"github.com/rcsim/rcsim/scenarios"
+	"github.com/rcsim/rcsim/sim"
 )
 
 // Failure classes: how a run failed. A class is the unit "fails the same

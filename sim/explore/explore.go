@@ -11,9 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"rcsim/scenarios"
-	"rcsim/scenarios/gen"
-	"rcsim/scenarios/rng"
+	"github.com/rcsim/rcsim/scenarios"
+	"github.com/rcsim/rcsim/scenarios/gen"
+	"github.com/rcsim/rcsim/scenarios/rng"
 )
 
 // Config is what Explore does.

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/checker"
-	"rcsim/scenarios"
-	"rcsim/scenarios/gen"
+	"github.com/rcsim/rcsim/checker"
+	"github.com/rcsim/rcsim/scenarios"
+	"github.com/rcsim/rcsim/scenarios/gen"
 )
 
 func builtin(t *testing.T, name string) *scenarios.Scenario {

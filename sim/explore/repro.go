@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 
-	"rcsim/scenarios"
+	"github.com/rcsim/rcsim/scenarios"
 )
 
 // Repro is a failing scenario saved as a file, with the command that

@@ -4,7 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"rcsim/scenarios"
+	"github.com/rcsim/rcsim/scenarios"
 )
 
 // TestWriteRepro: the file reads back to the same scenario, and the

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"rcsim/scenarios"
-	"rcsim/scenarios/gen"
+	"github.com/rcsim/rcsim/scenarios"
+	"github.com/rcsim/rcsim/scenarios/gen"
 )
 
 // DefaultShrinkRuns is Shrink's budget of runs when ShrinkOptions.MaxRuns is 0.

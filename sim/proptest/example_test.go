@@ -7,8 +7,8 @@ import (
 
 	"pgregory.net/rapid"
 
-	"rcsim/scenarios/gen"
-	"rcsim/sim/explore"
+	"github.com/rcsim/rcsim/scenarios/gen"
+	"github.com/rcsim/rcsim/sim/explore"
 )
 
 // TestMySettingsSurviveAnySchedule: with my node timeout and topology, under

@@ -19,11 +19,11 @@ import (
 
 	"pgregory.net/rapid"
 
-	"rcsim/scenarios"
-	"rcsim/scenarios/gen"
-	"rcsim/scenarios/rng"
-	"rcsim/sim"
-	"rcsim/sim/explore"
+	"github.com/rcsim/rcsim/scenarios"
+	"github.com/rcsim/rcsim/scenarios/gen"
+	"github.com/rcsim/rcsim/scenarios/rng"
+	"github.com/rcsim/rcsim/sim"
+	"github.com/rcsim/rcsim/sim/explore"
 )
 
 // propChecks is the number of rapid checks per property when neither

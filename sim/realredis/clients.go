@@ -19,9 +19,9 @@ import (
 	"sync"
 	"time"
 
-	"rcsim/checker/history"
-	"rcsim/node"
-	"rcsim/sim/workload"
+	"github.com/rcsim/rcsim/checker/history"
+	"github.com/rcsim/rcsim/node"
+	"github.com/rcsim/rcsim/sim/workload"
 )
 
 // go-redis ClusterOptions the clients follow (sim/workload's constants).

@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // PollEvery is the polling period of every node.

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/scenarios"
+	"github.com/rcsim/rcsim/scenarios"
 )
 
 func TestReadReply(t *testing.T) {

@@ -19,10 +19,10 @@ import (
 	"sync"
 	"time"
 
-	"rcsim/checker/history"
-	"rcsim/node/trace"
-	"rcsim/scenarios"
-	"rcsim/sim/workload"
+	"github.com/rcsim/rcsim/checker/history"
+	"github.com/rcsim/rcsim/node/trace"
+	"github.com/rcsim/rcsim/scenarios"
+	"github.com/rcsim/rcsim/sim/workload"
 )
 
 // Options says where and how to run.

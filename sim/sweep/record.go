@@ -14,7 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"rcsim/checker"
+	"github.com/rcsim/rcsim/checker"
 )
 
 // File names inside a sweep directory.

@@ -11,8 +11,8 @@ import (
 	"strconv"
 	"strings"
 
-	"rcsim/scenarios"
-	"rcsim/sim"
+	"github.com/rcsim/rcsim/scenarios"
+	"github.com/rcsim/rcsim/sim"
 )
 
 // Axis is one swept setting: a scenario key as scenarios.Set takes it and

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"rcsim/scenarios"
+	"github.com/rcsim/rcsim/scenarios"
 )
 
 func TestParseAxis(t *testing.T) {

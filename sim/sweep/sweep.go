@@ -19,10 +19,10 @@ import (
 	"slices"
 	"time"
 
-	"rcsim/checker"
-	"rcsim/node/trace"
-	"rcsim/scenarios"
-	"rcsim/sim"
+	"github.com/rcsim/rcsim/checker"
+	"github.com/rcsim/rcsim/node/trace"
+	"github.com/rcsim/rcsim/scenarios"
+	"github.com/rcsim/rcsim/sim"
 )
 
 // Options tune how a sweep runs; none changes its results.

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"rcsim/scenarios"
+	"github.com/rcsim/rcsim/scenarios"
 )
 
 // smallSweep is 2 node timeouts × 3 seeds of a short master crash.

@@ -18,9 +18,9 @@ import (
 	"strconv"
 	"time"
 
-	"rcsim/checker/history"
-	"rcsim/node"
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/checker/history"
+	"github.com/rcsim/rcsim/node"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // Config is the workload of one run.

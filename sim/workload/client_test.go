@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"rcsim/checker/history"
-	"rcsim/node"
-	"rcsim/node/trace"
+	"github.com/rcsim/rcsim/checker/history"
+	"github.com/rcsim/rcsim/node"
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // The client state machine, driven by hand: a fake network records what

@@ -10,7 +10,7 @@ package workload
 import (
 	"time"
 
-	"rcsim/node"
+	"github.com/rcsim/rcsim/node"
 )
 
 // Connection states.

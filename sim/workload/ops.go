@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"time"
 
-	"rcsim/checker/history"
-	"rcsim/node"
+	"github.com/rcsim/rcsim/checker/history"
+	"github.com/rcsim/rcsim/node"
 )
 
 // handle processes the answer to seq, from a node or from the client's own

@@ -6,7 +6,7 @@ package workload
 import (
 	"time"
 
-	"rcsim/node"
+	"github.com/rcsim/rcsim/node"
 )
 
 // shard is one CLUSTER SLOTS entry's nodes, as indexes into the seeds.
