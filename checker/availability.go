@@ -119,8 +119,8 @@ func bootShards(tr []trace.Event) ([]int, []ShardAvailability) {
 // ShardDowntime is the time one shard's clients could not use it: the
 // sum of the gaps between two successful answers from the shard (by
 // return time) longer than AvailabilityBucket in which an operation on it
-// was started and failed or timed out. Gaps before the shard's first
-// success are not counted: the cluster was still coming up (a master
+// was started and failed or timed out. Gaps before the first success on
+// any shard are not counted: the cluster was still coming up (a master
 // refuses writes until CLUSTER_WRITABLE_DELAY after boot). ClusterDownMs
 // is the part of it in gaps where an answer was CLUSTERDOWN.
 type ShardDowntime struct {
@@ -156,9 +156,21 @@ func Downtime(tr []trace.Event, hist []history.Op, endMs int64) []ShardDowntime 
 	}
 	out := make([]ShardDowntime, len(shards))
 	end := time.Duration(endMs) * time.Millisecond
+	// The cluster is up from the first success on any shard: a shard
+	// that answers later (its master crashed as the cluster came up) is
+	// down from then, not left uncounted.
+	up := time.Duration(-1)
+	for i := range per {
+		slices.Sort(per[i].okAt)
+		if len(per[i].okAt) > 0 && (up < 0 || per[i].okAt[0] < up) {
+			up = per[i].okAt[0]
+		}
+	}
 	for i, p := range per {
 		out[i].Shard = shards[i].Shard
-		slices.Sort(p.okAt)
+		if up >= 0 && (len(p.okAt) == 0 || p.okAt[0] > up) {
+			p.okAt = append([]time.Duration{up}, p.okAt...)
+		}
 		for j := range p.okAt {
 			from, to := p.okAt[j], end
 			if j+1 < len(p.okAt) {

@@ -51,3 +51,23 @@ func TestAvailabilityAndDowntime(t *testing.T) {
 		t.Errorf("downtime %+v", d)
 	}
 }
+
+// TestDowntimeOfShardThatNeverServed: a shard whose master went down as the
+// cluster came up, so that it never answered, is down from the first
+// success on any shard, not counted as never down.
+func TestDowntimeOfShardThatNeverServed(t *testing.T) {
+	tr := []trace.Event{
+		{Node: "m0", Kind: trace.Boot, Value: "master 0-8191"},
+		{Node: "m1", Kind: trace.Boot, Value: "master 8192-16383"},
+	}
+	ms := func(v int) time.Duration { return time.Duration(v) * time.Millisecond }
+	hist := []history.Op{
+		{Kind: "set", Key: "a", Slot: 9000, Invoke: ms(120), Return: ms(121), Status: history.OK},
+		{Kind: "set", Key: "b", Slot: 1, Invoke: ms(200), Return: ms(201), Status: history.Fail, Err: "ECONNREFUSED connection refused"},
+		{Kind: "set", Key: "c", Slot: 1, Invoke: ms(300), Return: ms(301), Status: history.Fail, Err: "CLUSTERDOWN The cluster is down"},
+	}
+	d := Downtime(tr, hist, 500)
+	if d[0] != (ShardDowntime{"m0", 379, 379}) {
+		t.Errorf("m0 downtime %+v, want 379 ms from m1's first success at 121 ms to the end", d[0])
+	}
+}
