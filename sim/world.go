@@ -16,7 +16,8 @@ import (
 	"github.com/rcsim/rcsim/scenarios"
 )
 
-// evKind is what a queued event asks the kernel to do.
+// evKind is what a queued event asks the kernel to do. (A client's wake-up
+// is no queued event: world.wakes holds those.)
 type evKind uint8
 
 const (
@@ -24,7 +25,6 @@ const (
 	evDeliver                    // a bus or replication message arrives over a connection
 	evLink                       // a connection event reaches node dst
 	evFault                      // scenario fault number `fault`
-	evClient                     // client dst wakes up (next op or a timeout)
 	evAlarm                      // a moment client dst asked for at boot (its Schedule)
 	evCommand                    // a client command arrives at node dst
 	evReply                      // a reply arrives at client dst
@@ -97,6 +97,8 @@ type world struct {
 	seed uint64
 	now  time.Duration
 	q    queue
+	// wakes holds the clients' wake-ups (evClient events), apart from q.
+	wakes wakes
 	// instant holds the events that take no virtual time and run before
 	// anything else queued for this instant, in order: a MIGRATE's request
 	// and reply (Redis's MIGRATE blocks the source until the target
@@ -135,8 +137,13 @@ type world struct {
 
 func (w *world) run() {
 	for {
-		at, ok := w.q.peekAt()
-		if !ok || at > w.opt.Until {
+		k, ok := w.q.peek()
+		wk, wok := w.wakes.peek()
+		wake := wok && (!ok || keyLess(wk, k))
+		if wake {
+			k, ok = wk, true
+		}
+		if !ok || k.at > w.opt.Until {
 			w.stop = "duration"
 			break
 		}
@@ -148,10 +155,14 @@ func (w *world) run() {
 			w.stop = "aborted"
 			break
 		}
-		ev, _ := w.q.pop()
-		w.now = ev.at
+		w.now = k.at
 		w.steps++
-		w.dispatch(&ev)
+		if wake {
+			w.wakeClient(len(w.hosts) + w.wakes.pop())
+		} else {
+			ev, _ := w.q.pop()
+			w.dispatch(&ev)
+		}
 		for i := 0; i < len(w.instant); i++ { // a handler may append more
 			ev := w.instant[i]
 			w.dispatch(&ev)
@@ -176,8 +187,6 @@ func (w *world) dispatch(ev *event) {
 		w.linkEvent(ev)
 	case evFault:
 		w.applyFault(ev.fault)
-	case evClient:
-		w.wakeClient(ev.dst)
 	case evAlarm:
 		w.alarmClient(ev.dst)
 	case evCommand:
