@@ -313,18 +313,28 @@ func KeySlot(key string) int {
 	return int(crc16(key) & 0x3FFF)
 }
 
-// crc16 is crc16.c: CRC16-CCITT (XMODEM), poly 0x1021, init 0.
+// crc16 is crc16.c: CRC16-CCITT (XMODEM), poly 0x1021, init 0, a byte at
+// a time from a table as crc16.c does (every command hashes its key).
 func crc16(s string) uint16 {
 	var crc uint16
 	for i := 0; i < len(s); i++ {
-		crc ^= uint16(s[i]) << 8
-		for b := 0; b < 8; b++ {
+		crc = crc<<8 ^ crc16Table[byte(crc>>8)^s[i]]
+	}
+	return crc
+}
+
+// crc16Table holds the CRC of every byte value, computed bit by bit.
+var crc16Table = func() (t [256]uint16) {
+	for b := range t {
+		crc := uint16(b) << 8
+		for range 8 {
 			if crc&0x8000 != 0 {
 				crc = crc<<1 ^ 0x1021
 			} else {
 				crc <<= 1
 			}
 		}
+		t[b] = crc
 	}
-	return crc
-}
+	return t
+}()
