@@ -65,6 +65,7 @@ type peer struct {
 	reported     bool   // len(failReports) > 0, on the hot line
 	numSlots     int32  // slots.Count()
 	ref          uint32 // id's number in the run's Shared; 0 without one
+	slotIdx      uint16 // 1 + my index in the node's slotTable while I own slots, else 0 (in what was padding)
 	pingSent     time.Duration
 	pongReceived time.Duration
 	id           ID
@@ -121,7 +122,7 @@ type Node struct {
 	lastVoteEpoch     uint64
 	stateOK           bool
 	size              int
-	slots             [NumSlots]*peer
+	slots             slotTable
 	notClaiming       SlotSet    // owner_not_claiming_slot
 	open              []openSlot // migrating_slots_to and importing_slots_from, by slot
 	iteration         uint64
@@ -202,10 +203,10 @@ func (n *Node) bootSlots(p *peer, m *Member) {
 	}
 	for _, r := range m.Slots {
 		for s := r.Start; s <= r.End; s++ {
-			if n.slots[s] != nil {
+			if n.slots.of[s] != 0 {
 				panic("node: invariant: two members claim slot " + strconv.Itoa(s))
 			}
-			n.slots[s] = p
+			n.slots.bind(s, p)
 		}
 	}
 	p.slots, p.shared, p.ranges = m.set, true, nil
