@@ -249,7 +249,7 @@ func newNode(cfg Config, self ID, rnd *rand.Rand) *Node {
 	}
 	n := &Node{cfg: cfg, self: self, rnd: rnd, byID: map[ID]*peer{},
 		failoverAuthTime: never, amongMinorityTime: never, firstCallTime: never,
-		size: 1, mfMasterOffset: -1, failNodes: -1, nextConn: cfg.Incarnation<<32 + 1}
+		size: 1, mfMasterOffset: -1, failNodes: -1, nextConn: cfg.ConnSpace<<48 + cfg.Incarnation<<32 + 1}
 	n.db.init()
 	n.repl.init(n)
 	return n

@@ -7,6 +7,7 @@ package sim
 // its process: connects, resets, refusals.
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/rcsim/rcsim/node"
@@ -37,28 +38,31 @@ type conn struct {
 	pending []*node.Message  // queued by the dialer while connecting
 }
 
-// connTable holds the live connections. Lookup is by ConnID; iteration (on a
-// crash) is over the creation-ordered slice, never over the map.
+// connTable holds the live connections. Lookup is by ConnID.N, which names
+// a connection in the whole run (every host has its own Config.ConnSpace);
+// iteration (on a crash) is over the creation-ordered slice, never over the
+// map.
 type connTable struct {
-	byID map[node.ConnID]*conn
+	byID map[uint64]*conn
 	all  []*conn
 	gen  uint64
 }
 
 func (t *connTable) get(id node.ConnID) *conn {
-	if t.byID == nil {
-		return nil
+	c := t.byID[id.N]
+	if c != nil && c.id != id {
+		panic("sim: invariant: two connections numbered " + strconv.FormatUint(id.N, 10))
 	}
-	return t.byID[id]
+	return c
 }
 
 func (t *connTable) add(c *conn) {
 	if t.byID == nil {
-		t.byID = map[node.ConnID]*conn{}
+		t.byID = map[uint64]*conn{}
 	}
 	t.gen++
 	c.gen = t.gen
-	t.byID[c.id] = c
+	t.byID[c.id.N] = c
 	if len(t.all) >= 1024 && len(t.all) == cap(t.all) {
 		// Before the slice grows: drop the closed connections (a node
 		// redials every dead peer every 100 ms, so without this a mass
@@ -71,7 +75,7 @@ func (t *connTable) add(c *conn) {
 
 func (t *connTable) remove(c *conn) {
 	c.state = connClosed
-	delete(t.byID, c.id)
+	delete(t.byID, c.id.N)
 }
 
 // compact drops closed connections from the ordered slice when they are at

@@ -19,8 +19,14 @@ package sim
 // world.clients).
 type wakes struct {
 	cl   []clientWakes
-	heap []int32 // client numbers with an entry, a min-heap by their earliest one
-	pos  []int32 // client number → its index in heap, -1 while it has none
+	heap []wakeEntry // clients with an entry, a min-heap by their earliest one
+	pos  []int32     // client number → its index in heap, -1 while it has none
+}
+
+// wakeEntry is a client in the heap with its earliest wake-up.
+type wakeEntry struct {
+	k qkey
+	c int32
 }
 
 // clientWakes is one client's queued wake-ups: the one scheduled last and,
@@ -72,16 +78,14 @@ func (w *wakes) peek() (qkey, bool) {
 	if len(w.heap) == 0 {
 		return qkey{}, false
 	}
-	k, _ := w.cl[w.heap[0]].first()
-	return k, true
+	return w.heap[0].k, true
 }
 
 // pop removes the earliest queued wake-up and returns its client number.
 func (w *wakes) pop() int {
-	i := int(w.heap[0])
+	i := int(w.heap[0].c)
 	c := &w.cl[i]
-	k, _ := c.first()
-	if c.hasLive && k == c.live {
+	if c.hasLive && w.heap[0].k == c.live {
 		c.hasLive = false
 	} else {
 		c.head++
@@ -99,7 +103,7 @@ func (w *wakes) pop() int {
 
 // fix restores the heap after client i's entries changed.
 func (w *wakes) fix(i int) {
-	_, ok := w.cl[i].first()
+	k, ok := w.cl[i].first()
 	p := int(w.pos[i])
 	switch {
 	case !ok && p < 0:
@@ -114,24 +118,21 @@ func (w *wakes) fix(i int) {
 			w.up(p)
 		}
 	case p < 0:
-		w.heap = append(w.heap, int32(i))
+		w.heap = append(w.heap, wakeEntry{k: k, c: int32(i)})
 		w.pos[i] = int32(len(w.heap) - 1)
 		w.up(len(w.heap) - 1)
 	default:
+		w.heap[p].k = k
 		w.down(p)
 		w.up(int(w.pos[i]))
 	}
 }
 
-func (w *wakes) less(a, b int) bool {
-	ka, _ := w.cl[w.heap[a]].first()
-	kb, _ := w.cl[w.heap[b]].first()
-	return keyLess(ka, kb)
-}
+func (w *wakes) less(a, b int) bool { return keyLess(w.heap[a].k, w.heap[b].k) }
 
 func (w *wakes) swap(a, b int) {
 	w.heap[a], w.heap[b] = w.heap[b], w.heap[a]
-	w.pos[w.heap[a]], w.pos[w.heap[b]] = int32(a), int32(b)
+	w.pos[w.heap[a].c], w.pos[w.heap[b].c] = int32(a), int32(b)
 }
 
 func (w *wakes) up(j int) {
