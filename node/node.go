@@ -202,12 +202,7 @@ func (n *Node) bootSlots(p *peer, m *Member) {
 		m.set = SlotSetOf(m.Slots)
 	}
 	for _, r := range m.Slots {
-		for s := r.Start; s <= r.End; s++ {
-			if n.slots.of[s] != 0 {
-				panic("node: invariant: two members claim slot " + strconv.Itoa(s))
-			}
-			n.slots.bind(s, p)
-		}
+		n.slots.bindRange(r.Start, r.End, p)
 	}
 	p.slots, p.shared, p.ranges = m.set, true, nil
 	p.numSlots = int32(m.set.Count())

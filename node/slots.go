@@ -7,6 +7,7 @@ package node
 
 import (
 	"math/bits"
+	"strconv"
 
 	"github.com/rcsim/rcsim/node/trace"
 )
@@ -142,9 +143,15 @@ func (t *slotTable) owner(s int) *peer {
 	return nil
 }
 
-// bind makes p the owner of slot s, giving p an index in the table first if
-// it owns nothing yet.
+// bind makes p the owner of slot s.
 func (t *slotTable) bind(s int, p *peer) {
+	t.of[s] = t.index(p)
+	t.bound++
+}
+
+// index returns p's index in the table plus one, giving it one if it owns
+// nothing yet.
+func (t *slotTable) index(p *peer) uint16 {
 	if p.slotIdx == 0 {
 		if n := len(t.free); n > 0 {
 			p.slotIdx = t.free[n-1]
@@ -158,8 +165,26 @@ func (t *slotTable) bind(s int, p *peer) {
 			p.slotIdx = uint16(len(t.owners))
 		}
 	}
-	t.of[s] = p.slotIdx
-	t.bound++
+	return p.slotIdx
+}
+
+// bindRange binds the unbound slots lo..hi to p, as bind does each.
+func (t *slotTable) bindRange(lo, hi int, p *peer) {
+	if lo > hi {
+		return
+	}
+	for s, i := range t.of[lo : hi+1] {
+		if i != 0 {
+			panic("node: invariant: two members claim slot " + strconv.Itoa(lo+s))
+		}
+	}
+	t.bind(lo, p)
+	idx := t.of[lo]
+	r := t.of[lo+1 : hi+1]
+	for s := range r {
+		r[s] = idx
+	}
+	t.bound += len(r)
 }
 
 // unbind leaves slot s unowned; the owner p gives its index back once it
@@ -167,6 +192,11 @@ func (t *slotTable) bind(s int, p *peer) {
 func (t *slotTable) unbind(s int, p *peer) {
 	t.of[s] = 0
 	t.bound--
+	t.release(p)
+}
+
+// release gives p's index back once p owns no slot.
+func (t *slotTable) release(p *peer) {
 	if p.numSlots == 0 {
 		t.owners[p.slotIdx-1] = nil
 		t.free = append(t.free, p.slotIdx)
@@ -196,6 +226,43 @@ func (n *Node) delSlot(slot int) {
 	p.numSlots--
 	n.slots.unbind(slot, p)
 	n.notClaiming.Del(slot)
+}
+
+// moveSlots rebinds to p the slots of mask in word wi of the slot space,
+// each bound to another peer or to none: delSlot then addSlot on each, done
+// a word at a time (a failover moves thousands of slots on every node).
+func (n *Node) moveSlots(wi int, mask uint64, p *peer) {
+	t := &n.slots
+	idx := t.index(p)
+	var from *peer
+	var fm uint64
+	for m := mask; m != 0; m &= m - 1 {
+		s := wi*64 + bits.TrailingZeros64(m)
+		if o := t.owner(s); o != from {
+			n.takeSlots(from, wi, fm)
+			from, fm = o, 0
+		}
+		fm |= 1 << (s % 64)
+		t.of[s] = idx
+	}
+	n.takeSlots(from, wi, fm)
+	p.ownSlots()
+	p.slots[wi] |= mask
+	p.numSlots += int32(bits.OnesCount64(mask))
+}
+
+// takeSlots is the delSlot half of moveSlots for the slots fm of word wi,
+// which p owned (none: they were unbound, and delSlot leaves those alone).
+func (n *Node) takeSlots(p *peer, wi int, fm uint64) {
+	if p == nil {
+		n.slots.bound += bits.OnesCount64(fm)
+		return
+	}
+	p.ownSlots()
+	p.slots[wi] &^= fm
+	p.numSlots -= int32(bits.OnesCount64(fm))
+	n.slots.release(p)
+	n.notClaiming[wi] &^= fm
 }
 
 // delNodeSlots is clusterDelNodeSlots.
@@ -318,6 +385,7 @@ func (n *Node) updateSlotsConfigWith(sender *peer, epoch uint64, claimed *SlotSe
 		n.notClaiming[wi] |= own &^ cw // mine for sender, no longer claimed
 		n.notClaiming[wi] &^= own & cw // claimed and bound to it already
 		senderSlots += bits.OnesCount64(cw)
+		var mv uint64 // the slots of this word that move to sender
 		for rest := cw &^ own; rest != 0; rest &= rest - 1 {
 			s := wi*64 + bits.TrailingZeros64(rest)
 			if n.importingFrom(s) != nil {
@@ -332,11 +400,13 @@ func (n *Node) updateSlotsConfigWith(sender *peer, epoch uint64, claimed *SlotSe
 					newMaster = sender
 					migrated++
 				}
-				n.delSlot(s)
-				n.addSlot(sender, s)
-				moved.Add(s)
-				n.doBeforeSleep(todoUpdateState | todoSaveConfig)
+				mv |= 1 << (s % 64)
 			}
+		}
+		if mv != 0 {
+			n.moveSlots(wi, mv, sender) // delSlot and addSlot of each
+			moved[wi] |= mv
+			n.doBeforeSleep(todoUpdateState | todoSaveConfig)
 		}
 	}
 	if rs := moved.Ranges(); len(rs) > 0 {
@@ -351,9 +421,9 @@ func (n *Node) updateSlotsConfigWith(sender *peer, epoch uint64, claimed *SlotSe
 		n.setMaster(n.myself.master.master)
 		n.doBeforeSleep(todoSaveConfig | todoUpdateState)
 	default:
-		for s := 0; s < NumSlots; s++ {
-			if dirty.Has(s) {
-				n.db.delKeysInSlot(s)
+		for wi, dw := range dirty {
+			for ; dw != 0; dw &= dw - 1 {
+				n.db.delKeysInSlot(wi*64 + bits.TrailingZeros64(dw))
 			}
 		}
 	}
