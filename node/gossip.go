@@ -45,7 +45,10 @@ func (n *Node) buildPing(to ID, t MsgType) *Message {
 	wanted := max(len(n.nodes)/10, 3)
 	wanted = min(wanted, freshnodes)
 	m := n.cfg.Shared.message()
-	m.Type, m.Header, m.pooled = t, n.header(t), n.cfg.Shared != nil
+	m.Type, m.Header = t, n.header(t)
+	if n.cfg.Shared != nil {
+		m.holders = 1
+	}
 	mark := n.nextGossipMark()
 	receiver := n.byID[to] // compared by pointer: p.id would cost a second cache line per draw
 	for maxiter := wanted * 3; freshnodes > 0 && len(m.Gossip) < wanted && maxiter > 0; maxiter-- {
