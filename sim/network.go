@@ -260,9 +260,11 @@ func (w *world) refreshLoss(links []int) {
 }
 
 // reset tears down every connection between the two sides, as a middlebox's
-// RST or a NIC reset does: both ends see the connection fail one latency
-// later, a dial in progress is refused, and the links' FIFO state starts
-// afresh. Client traffic is not modelled as connections and is untouched.
+// RST or a NIC reset does: both nodes of a bus or replication link see it
+// fail one latency later, a dial in progress is refused, and the links' FIFO
+// state starts afresh. A client's connection is closed the same way; the
+// client learns it when it next writes on it (the host answers with a reset)
+// or, for a dial, from the refusal.
 func (w *world) reset(a, b []int) int {
 	w.conns.compact()
 	n := 0
@@ -272,17 +274,24 @@ func (w *world) reset(a, b []int) int {
 			continue
 		}
 		n++
-		if c.state == connConnecting {
+		switch {
+		case c.client != nil:
+			connecting := c.state == connConnecting
+			w.conns.remove(c)
+			if connecting {
+				w.refuseClientDial(c)
+			}
+		case c.state == connConnecting:
 			// The SYN meets the RST: a new generation voids the pending
 			// connect, and the dialer's connect is refused.
 			w.conns.gen++
 			c.gen = w.conns.gen
 			w.resetNotify(c, c.peer, c.dialer, node.Refused)
-			continue
+		default:
+			w.conns.remove(c)
+			w.resetNotify(c, c.peer, c.dialer, node.Closed)
+			w.resetNotify(c, c.dialer, c.peer, node.Closed)
 		}
-		w.conns.remove(c)
-		w.resetNotify(c, c.peer, c.dialer, node.Closed)
-		w.resetNotify(c, c.dialer, c.peer, node.Closed)
 	}
 	for _, x := range a {
 		for _, y := range b {
@@ -293,6 +302,16 @@ func (w *world) reset(a, b []int) int {
 		}
 	}
 	return n
+}
+
+// refuseClientDial answers a client's dial in progress with a refusal: its
+// SYN met the reset. A new generation voids the answer to the SYN itself.
+func (w *world) refuseClientDial(c *conn) {
+	w.conns.gen++
+	c.gen = w.conns.gen
+	cr := w.replies.get()
+	cr.dial, cr.from = true, w.hosts[c.peer].addr
+	w.sendToClient(c, c.gen, cr)
 }
 
 // resetNotify tells side `to` of c that it failed, one latency after now.

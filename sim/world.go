@@ -117,7 +117,10 @@ type world struct {
 	net     *netmodel.Net
 	phase   *rand.Rand
 	conns   connTable
-	shared  *node.Shared // every node's Config.Shared
+	// clientConns are the clients' connections by the node.ClientID the
+	// nodes know them as.
+	clientConns []*conn
+	shared      *node.Shared // every node's Config.Shared
 
 	out       node.Output
 	tw        *trace.Writer
