@@ -146,7 +146,7 @@ func (w *world) dial(h *host, id node.ConnID) {
 	c := &conn{id: id, dialer: h.idx, peer: p.idx, state: connConnecting}
 	w.conns.add(c)
 	if !w.tryConnect(h, p, c) {
-		w.q.push(event{at: w.now + synRTO, kind: evSyn, dst: h.idx, inc: h.inc, conn: c, gen: c.gen, fault: 1})
+		w.q.push(event{at: w.now + synRTO, kind: evSyn, dst: h.idx, inc: h.inc, conn: c, gen: c.gen, syn: 1})
 	}
 }
 
@@ -174,7 +174,7 @@ const (
 	synRetries = 6
 )
 
-// synRetry is retransmission number ev.fault of a dial's SYN: it gets
+// synRetry is retransmission number ev.syn of a dial's SYN: it gets
 // through if the network now lets it (a partition healed while the connect
 // hung), else the next one is scheduled; after the last the connect fails,
 // which the node sees as a refused connect. A dial the node already gave up
@@ -184,13 +184,13 @@ func (w *world) synRetry(ev *event) {
 	if c.gen != ev.gen || c.state != connConnecting || !h.up || ev.inc != h.inc {
 		return
 	}
-	if ev.fault > synRetries {
+	if ev.syn > synRetries {
 		w.q.push(event{at: w.now, kind: evLink, dst: h.idx, inc: h.inc, conn: c, gen: c.gen, link: node.Refused})
 		return
 	}
 	if !w.tryConnect(h, w.hosts[c.peer], c) {
-		wait := synRTO << ev.fault // each wait twice the one before
-		w.q.push(event{at: w.now + wait, kind: evSyn, dst: h.idx, inc: h.inc, conn: c, gen: c.gen, fault: ev.fault + 1})
+		wait := synRTO << ev.syn // each wait twice the one before
+		w.q.push(event{at: w.now + wait, kind: evSyn, dst: h.idx, inc: h.inc, conn: c, gen: c.gen, syn: ev.syn + 1})
 	}
 }
 
