@@ -242,8 +242,9 @@ func (w *world) linkEvent(ev *event) {
 		// The connection was already removed when its other side closed it.
 	}
 	w.out.Reset()
-	h.n.Link(w.clock(h), node.LinkEvent{Conn: c.id, Kind: ev.link}, &w.out)
+	h.n.Link(w.mstime(h), node.LinkEvent{Conn: c.id, Kind: ev.link}, &w.out)
 	w.apply(h)
+	w.polled(h, ev.admitted)
 }
 
 // closeConn is a node closing one of its connections: later messages on it
@@ -342,8 +343,9 @@ func (w *world) deliver(ev *event) {
 		return // the event, message included, waits in the host's backlog
 	}
 	w.out.Reset()
-	h.n.Step(w.clock(h), c.id, ev.msg, &w.out)
+	h.n.Step(w.mstime(h), c.id, ev.msg, &w.out)
 	w.apply(h)
+	w.polled(h, ev.admitted)
 	w.shared.Recycle(ev.msg) // Step keeps nothing of a PING or PONG
 }
 
@@ -499,8 +501,9 @@ func (w *world) command(ev *event) {
 		return
 	}
 	w.out.Reset()
-	h.n.Command(w.clock(h), c.cid, cc.cmd, &w.out)
+	h.n.Command(w.mstime(h), c.cid, cc.cmd, &w.out)
 	w.apply(h)
+	w.polled(h, ev.admitted)
 }
 
 // clientDialed answers a client's SYN that reached host h: accepted while the
