@@ -46,6 +46,13 @@ type Config struct {
 	// restarted process never reuses an old connection's name.
 	Incarnation uint64
 
+	// CronLoops is server.cronloops at the process's first Tick: 0 for a
+	// process the run starts (a restart), and for a node that was already
+	// running when the run began the kernel draws it in 0..9, so that its
+	// once-a-second work (clusterCron's random PING at iteration%10 == 0,
+	// replicationCron's run_with_period(1000)) falls anywhere in the second.
+	CronLoops uint64
+
 	// Shared, if set, is shared by every node of the run (see Shared); the
 	// nodes of one run must all have the same one or none.
 	Shared *Shared
@@ -152,5 +159,8 @@ func RulesFor(name string) (Rules, bool) {
 }
 
 // CronPeriod is how often the kernel calls Tick: clusterCron runs every
-// 100 ms at the default hz 10 (serverCron's run_with_period(100)).
+// 100 ms at the default hz 10 (serverCron's run_with_period(100)). It is the
+// period ae re-arms serverCron's timer with after the handler returned
+// (processTimeEvents: when = now + retval), so real ticks come a little
+// more than CronPeriod apart; the kernel models that drift.
 const CronPeriod = 100 * time.Millisecond

@@ -122,9 +122,9 @@ type Node struct {
 	stateOK           bool
 	size              int
 	slots             [NumSlots]*peer
-	notClaiming       SlotSet    // owner_not_claiming_slot
-	open              []openSlot // migrating_slots_to and importing_slots_from, by slot
-	iteration         uint64
+	notClaiming       SlotSet       // owner_not_claiming_slot
+	open              []openSlot    // migrating_slots_to and importing_slots_from, by slot
+	cronloops         uint64        // server.cronloops: serverCron calls so far; clusterCron's static iteration is cronloops+1 inside it
 	firstCallTime     time.Duration // clusterUpdateState's static first_call_time
 	amongMinorityTime time.Duration
 	statsPfailNodes   int
@@ -266,7 +266,8 @@ func newNode(cfg Config, self ID, rnd *rand.Rand) *Node {
 	}
 	n := &Node{cfg: cfg, self: self, rnd: rnd, byID: map[ID]*peer{},
 		failoverAuthTime: never, amongMinorityTime: never, firstCallTime: never,
-		size: 1, mfMasterOffset: -1, failNodes: -1, nextConn: cfg.Incarnation<<32 + 1}
+		size: 1, mfMasterOffset: -1, failNodes: -1, nextConn: cfg.Incarnation<<32 + 1,
+		cronloops: cfg.CronLoops}
 	n.db.init()
 	n.repl.init(n)
 	n.disk.init(n)
@@ -385,12 +386,18 @@ func (n *Node) end() {
 // its period). now is the node's own clock.
 func (n *Node) Tick(now time.Duration, out *Output) {
 	n.begin(now, out)
+	// serverCron's order: the children and save points first
+	// (checkChildrenDone), then replicationCron under run_with_period(1000),
+	// so on the calls where cronloops%10 == 0 (the first one included), then
+	// clusterCron, whose random PING comes at its own iteration%10 == 0,
+	// one call earlier; cronloops++ last.
 	n.serverCronPersistence()
-	n.clusterCron()
-	if n.iteration%10 == 0 {
+	if n.cronloops%10 == 0 {
 		n.replicationCron()
 	}
+	n.clusterCron()
 	n.clientsCron()
+	n.cronloops++
 	n.end()
 }
 

@@ -101,9 +101,9 @@ func TestAppendFsyncPolicies(t *testing.T) {
 }
 
 // TestDisklessSyncWaitsForTheDelay: a full resync asked for at 0.5 s forks
-// at the first replicationCron (every 10th cron: here at 1.4 s, 2.4 s, …)
+// at the first replicationCron (every 10th cron: here at 1.5 s, 2.5 s, …)
 // where the replica has waited repl-diskless-sync-delay whole seconds
-// (unixtime − lastinteraction ≥ 5): 5.4 s; with the delay 0 it forks at
+// (unixtime − lastinteraction ≥ 5): 5.5 s; with the delay 0 it forks at
 // once (syncCommand); with repl-diskless-sync-max-replicas 1 the one
 // waiting replica is enough at the first replicationCron.
 func TestDisklessSyncWaitsForTheDelay(t *testing.T) {
@@ -113,9 +113,9 @@ func TestDisklessSyncWaitsForTheDelay(t *testing.T) {
 		maxRepl int
 		want    string
 	}{
-		{"delay 5", 5 * time.Second, 0, "5.400s"},
+		{"delay 5", 5 * time.Second, 0, "5.500s"},
 		{"delay 0", 0, 0, "0.500s"},
-		{"max replicas 1", 5 * time.Second, 1, "1.400s"},
+		{"max replicas 1", 5 * time.Second, 1, "1.500s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testCfg()

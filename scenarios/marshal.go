@@ -163,6 +163,9 @@ func marshalWorkload(w Workload) *yaml.Node {
 
 func marshalFault(f Fault) *yaml.Node {
 	n := mapping(false, "at", str(fmtDur(f.At)))
+	if f.Jitter != 0 {
+		add(n, "jitter", str(fmtDur(f.Jitter)))
+	}
 	if f.ID != "" {
 		add(n, "id", str(f.ID))
 	}

@@ -207,7 +207,12 @@ const (
 // its ID, or never; the end undoes what this fault did, on the nodes and
 // links its targets resolved to when it started.
 type Fault struct {
-	At      time.Duration
+	At time.Duration
+	// Jitter, if set, places the fault at a random moment of [At,
+	// At+Jitter), drawn from the seed (FaultTimes): with jitter: 1s a fault
+	// lands anywhere in the nodes' once-a-second cron cycle, as a real
+	// fault does. For counts from the moment it fired.
+	Jitter  time.Duration
 	Kind    FaultKind
 	Target  Target // crash, restart, pause, resume, slow, clock
 	Persist bool   // crash: nodes.conf and the dataset on disk survive (default true)

@@ -213,8 +213,9 @@ func (w *world) linkEvent(ev *event) {
 		// The connection was already removed when its other side closed it.
 	}
 	w.out.Reset()
-	h.n.Link(w.clock(h), node.LinkEvent{Conn: c.id, Kind: ev.link}, &w.out)
+	h.n.Link(w.mstime(h), node.LinkEvent{Conn: c.id, Kind: ev.link}, &w.out)
 	w.apply(h)
+	w.polled(h, ev.admitted)
 }
 
 // closeConn is a node closing one of its connections: later messages on it
@@ -313,8 +314,9 @@ func (w *world) deliver(ev *event) {
 		return // the event, message included, waits in the host's backlog
 	}
 	w.out.Reset()
-	h.n.Step(w.clock(h), c.id, ev.msg, &w.out)
+	h.n.Step(w.mstime(h), c.id, ev.msg, &w.out)
 	w.apply(h)
+	w.polled(h, ev.admitted)
 	w.shared.Recycle(ev.msg) // Step keeps nothing of a PING or PONG
 }
 
@@ -423,8 +425,9 @@ func (w *world) command(ev *event) {
 		return
 	}
 	w.out.Reset()
-	h.n.Command(w.clock(h), node.ClientID(cc.client), cc.cmd, &w.out)
+	h.n.Command(w.mstime(h), node.ClientID(cc.client), cc.cmd, &w.out)
 	w.apply(h)
+	w.polled(h, ev.admitted)
 }
 
 func (w *world) sendReply(h *host, r node.ClientReply) {

@@ -85,7 +85,7 @@ func (w *world) crash(h *host, persist, powerLoss bool) bool {
 }
 
 // restart starts h's process again from its nodes.conf (clusterLoadConfig),
-// with a fresh random stream and a new cron phase.
+// with a fresh random stream and a new cron phase, its cronloops from 0.
 func (w *world) restart(h *host) {
 	if h.up {
 		w.emit(trace.Event{Kind: trace.Note, Node: h.name, Value: "restart ignored: already up"})
@@ -106,6 +106,7 @@ func (w *world) restart(h *host) {
 	h.inc++
 	h.cfg.Incarnation = uint64(h.inc)
 	stream := "node/" + h.name + "#" + itoa(int(h.inc)+1)
+	w.startCron(h, false)
 	n, err := node.Restore(h.cfg, h.disk, rng.Derive(w.seed, stream))
 	if err != nil {
 		w.emit(trace.Event{Kind: trace.Note, Node: h.name, Value: "restart failed: " + err.Error()})
@@ -117,7 +118,6 @@ func (w *world) restart(h *host) {
 	n.LoadData(d)
 	h.n, h.up = n, true
 	w.emit(trace.RestartEvent(h.name, h.data.Source, h.data.Through, len(h.data.Keys)))
-	w.scheduleFirstTick(h)
 }
 
 // pause stops h's process: its cron stops and everything sent to it waits.
@@ -158,7 +158,7 @@ func (w *world) release(h *host) {
 	h.backlog = nil
 	if h.tickMissed {
 		h.tickMissed = false
-		w.q.push(event{at: w.now, kind: evTick, dst: h.idx, inc: h.inc})
+		w.pushTick(h, w.now)
 	}
 }
 

@@ -60,7 +60,7 @@ func TestRuleSetOutcomes(t *testing.T) {
 			"redis-7.4", "valkey-8.0", 1,
 			func(es []trace.Event) bool { return has(es, trace.Promoted, "m0r0", "m0") }},
 		{"CancelElectionOnEpochClaim (clusterProcessPacket, valkey#1009, #1339)", slowRequest,
-			"valkey-8.0", "valkey-8.1", 1,
+			"valkey-8.0", "valkey-8.1", 8,
 			func(es []trace.Event) bool {
 				for _, e := range es {
 					if e.Kind == trace.ElectionExpire && e.Node == "m0r1" && e.Value == "epoch_claimed" {
@@ -182,9 +182,9 @@ faults:
   - {at: 18s, crash: m0}
 `
 
-// m0r1 (rank 0) starts first, but its messages take 1.4 s to arrive, so
-// m0r0 (rank 1) starts in the same epoch, collects the votes first and
-// wins while m0r1's request is still out (seed 1).
+// m0r1 (rank 0) starts first (10.59s), but its messages take 1.4 s to
+// arrive, so m0r0 (rank 1) starts in the same epoch (11.46s), collects the
+// votes first and wins while m0r1's request is still out (seed 8).
 const slowRequest = `name: slow-request
 description: d
 duration: 30s
@@ -196,8 +196,8 @@ faults:
   - {at: 5s, crash: m0}
 `
 
-// m0r1 (rank 0) gets the masters' votes at 10.52s and crashes at 10.53s,
-// before their acks (20 ms away) reach it; m0r0 (rank 1) asks at 11.24s
+// m0r1 (rank 0) gets the masters' votes at 10.24s and crashes at 10.25s,
+// before their acks (20 ms away) reach it; m0r0 (rank 1) asks at 10.90s
 // (seed 1), within 2 × node-timeout of those votes.
 const winnerCrashed = `name: winner-crashed
 description: d
@@ -208,7 +208,7 @@ network:
     - {from: [m0r0, m0r1], to: rest, latency: {dist: constant, value: 20ms}}
 faults:
   - {at: 5s, crash: m0}
-  - {at: 10530ms, crash: m0r1}
+  - {at: 10250ms, crash: m0r1}
 `
 
 // secondPromotionDelay is, for the master promoted in m0's place, the time

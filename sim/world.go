@@ -20,7 +20,7 @@ import (
 type evKind uint8
 
 const (
-	evTick     evKind = iota + 1 // clusterCron of node dst
+	evTick     evKind = iota + 1 // serverCron of node dst (gen: the tick's number)
 	evDeliver                    // a bus or replication message arrives over a connection
 	evLink                       // a connection event reaches node dst
 	evFault                      // scenario fault number `fault`
@@ -83,7 +83,14 @@ type host struct {
 	backlog    []event       // input that arrived while paused, in arrival order
 	tickMissed bool          // a cron tick came due while paused
 	slow       time.Duration // processing time of every message, command and link event
-	busyUntil  time.Duration // a slow node is busy with earlier input until then
+
+	// serverCron's timer (sim/cron.go).
+	cron      *rand.Rand    // the "cron/<name>" stream: phase at boot, each tick's overhead
+	cronArmed time.Duration // when ae last armed the timer
+	cronDue   time.Duration // when it expires (ae's te->when)
+	cronGen   uint64        // number of the queued tick; an older one is stale
+	lastIn    time.Duration // when the event loop last handled input and slept again
+	busyUntil time.Duration // a slow node is busy with earlier input until then
 
 	// migrates are the MIGRATEs the node started and the kernel has not
 	// answered yet, the first one in flight: the node is blocked in
@@ -116,7 +123,6 @@ type world struct {
 	cmds    pool[clientCmd]   // commands on their way to a node
 	replies pool[clientReply] // replies on their way to a client
 	net     *netmodel.Net
-	phase   *rand.Rand
 	conns   connTable
 	shared  *node.Shared // every node's Config.Shared
 
@@ -132,6 +138,10 @@ type world struct {
 	cuts     []int         // by from*n+to: one-way and flap faults cutting the link now
 	partGen  int           // bumped by every partition, so ending one leaves a later one alone
 	faultRnd *rand.Rand    // the "faults" stream: random and any_master targets; nil until drawn
+
+	// observe, set only by tests, sees each event after it ran, with the
+	// Output of the last node entry point still in out.
+	observe func(ev *event)
 }
 
 func (w *world) run() {
@@ -153,6 +163,9 @@ func (w *world) run() {
 		w.now = ev.at
 		w.steps++
 		w.dispatch(&ev)
+		if w.observe != nil {
+			w.observe(&ev)
+		}
 		for i := 0; i < len(w.instant); i++ { // a handler may append more
 			ev := w.instant[i]
 			w.dispatch(&ev)
@@ -200,28 +213,6 @@ func (w *world) dispatch(ev *event) {
 	case evSyn:
 		w.synRetry(ev)
 	}
-}
-
-// tick runs clusterCron, unless the process is stopped (the timer fires late,
-// on resume) or a slow node is still busy (the cron waits its turn in the
-// event loop).
-func (w *world) tick(ev *event) {
-	h := w.hosts[ev.dst]
-	if !h.up || ev.inc != h.inc {
-		return
-	}
-	if h.paused || len(h.migrates) > 0 {
-		h.tickMissed = true
-		return
-	}
-	if w.now < h.busyUntil {
-		w.q.push(event{at: h.busyUntil, kind: evTick, dst: h.idx, inc: h.inc})
-		return
-	}
-	w.out.Reset()
-	h.n.Tick(w.clock(h), &w.out)
-	w.apply(h)
-	w.q.push(event{at: w.now + node.CronPeriod, kind: evTick, dst: h.idx, inc: h.inc})
 }
 
 // apply carries out a node's Output in the order the node contract fixes:
