@@ -44,7 +44,7 @@ func newWorld(s *scenarios.Scenario, opt Options) (*world, error) {
 		return nil, fmt.Errorf("%s: network: %v", s.File, err)
 	}
 	w.net = net
-	if err := w.applyLinks(s.Network.Links, names); err != nil {
+	if err := w.applyLinks(s.Network.Links); err != nil {
 		return nil, fmt.Errorf("%s: network.links: %v", s.File, err)
 	}
 	w.cuts = make([]int, endpoints*endpoints)
