@@ -45,7 +45,7 @@ func newWorld(s *scenarios.Scenario, opt Options) (*world, error) {
 	}
 	w.net = net
 	w.mss = mss(s.Network)
-	if err := w.applyLinks(s.Network.Links, names); err != nil {
+	if err := w.applyLinks(s.Network.Links); err != nil {
 		return nil, fmt.Errorf("%s: network.links: %v", s.File, err)
 	}
 	w.cuts = make([]int, endpoints*endpoints)

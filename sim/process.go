@@ -40,7 +40,7 @@ func (w *world) hold(h *host, ev *event) bool {
 // admitCommand checks a client command at its arrival at a node, and holds
 // it for a paused or slow node; false means command must not run now.
 func (w *world) admitCommand(ev *event) bool {
-	if !ev.admitted && !w.net.Deliverable(w.now, len(w.hosts)+ev.cmd.client, ev.dst) {
+	if !ev.admitted && !w.net.Deliverable(w.now, ev.conn.dialer, ev.dst) {
 		return false
 	}
 	if ev.cmd.dial {

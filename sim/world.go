@@ -33,7 +33,7 @@ const (
 	evFlap                       // a flapping link (fault number `fault`) goes down or up
 	evRestore                    // a MIGRATE request reaches its target, node dst (an instant event)
 	evMigrated                   // a MIGRATE reply reaches its source, node dst (an instant event)
-	evSyn                        // retransmission number `fault` of a dial's SYN
+	evSyn                        // retransmission number `syn` of a dial's SYN
 	evAck                        // the peer's ACK of the dialer's segments on a bus connection reaches the dialer
 )
 
@@ -45,20 +45,24 @@ type event struct {
 	kind  evKind
 	dst   int    // endpoint index (node or client)
 	inc   uint32 // incarnation of node dst the event belongs to (ticks, links)
-	fault int
-	dir   uint8 // evDeliver: 0 dialer→peer, 1 peer→dialer
+	fault int    // evFault, evFaultEnd, evFlap: the scenario fault's number
+	dir   uint8  // evDeliver: 0 dialer→peer, 1 peer→dialer
+	syn   uint8  // evSyn: which retransmission of the SYN this is (1, 2, …)
 	// admitted: the message already reached the destination host (it sat in
 	// a paused process's socket buffer, or in a slow one's queue), so the
 	// network is not asked again. charged: a slow node already spent its
 	// processing delay on it.
 	admitted, charged bool
-	gen               uint64
-	link              node.LinkEventKind
-	conn              *conn
-	msg               *node.Message
-	cmd               *clientCmd
-	reply             *clientReply
-	mig               *node.MigrateReply // evRestore: the request (no answers yet); evMigrated: the reply
+	// conn is the connection the event travels on (evDeliver, evLink,
+	// evSyn, evCommand, evReply), gen its generation when the event was
+	// queued: a connection closed or renewed since does not carry it.
+	conn  *conn
+	gen   uint64
+	link  node.LinkEventKind // evLink: connected, refused or closed
+	msg   *node.Message
+	cmd   *clientCmd
+	reply *clientReply
+	mig   *node.MigrateReply // evRestore: the request (no answers yet); evMigrated: the reply
 }
 
 // host is one node endpoint: the process (maybe down) and what its disk kept.
@@ -125,7 +129,10 @@ type world struct {
 	replies pool[clientReply] // replies on their way to a client
 	net     *netmodel.Net
 	conns   connTable
-	shared  *node.Shared // every node's Config.Shared
+	// clientConns are the clients' connections by the node.ClientID the
+	// nodes know them as.
+	clientConns []*conn
+	shared      *node.Shared // every node's Config.Shared
 
 	out       node.Output
 	tw        *trace.Writer
