@@ -21,6 +21,14 @@ type Config struct {
 	MinReplicasToWrite    int           // min-replicas-to-write
 	MinReplicasMaxLag     time.Duration // min-replicas-max-lag
 	ReplBacklogSize       int64         // repl-backlog-size, in bytes; 0 means the default (1mb)
+	// Persistence (persist.go).
+	Save        []SavePoint // save; empty: no snapshots (save "")
+	AppendOnly  bool        // appendonly
+	AppendFsync Fsync       // appendfsync
+	// Full resync (replication.go).
+	ReplDisklessSync            bool          // repl-diskless-sync
+	ReplDisklessSyncDelay       time.Duration // repl-diskless-sync-delay (whole seconds in redis.conf)
+	ReplDisklessSyncMaxReplicas int           // repl-diskless-sync-max-replicas; 0: no limit
 	// ManualFailoverTimeout is cluster-manual-failover-timeout (Valkey 8.1,
 	// valkey#1690); Redis's fixed CLUSTER_MF_TIMEOUT is the default.
 	ManualFailoverTimeout time.Duration
@@ -76,6 +84,9 @@ func DefaultConfig() Config {
 		MinReplicasMaxLag:     10 * time.Second,
 		ReplBacklogSize:       DefaultReplBacklogSize,
 		ManualFailoverTimeout: mfTimeout,
+		Save:                  DefaultSavePoints,
+		ReplDisklessSync:      true,            // yes since 7.0
+		ReplDisklessSyncDelay: 5 * time.Second, // config.c's default 5
 		Rules:                 Rules{Name: Redis70},
 	}
 }

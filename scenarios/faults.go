@@ -15,7 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-var faultFields = []string{"at", "jitter", "id", "for", "persist", "crash", "restart", "partition", "heal",
+var faultFields = []string{"at", "jitter", "id", "for", "persist", "power-loss", "crash", "restart", "partition", "heal",
 	"one-way", "flap", "loss", "reset", "pause", "resume", "slow", "clock", "end"}
 
 var faultKinds = []FaultKind{Crash, Restart, Partition, Heal, OneWay, Flap, Loss, Reset, Pause, Resume, Slow, Clock, End}
@@ -164,6 +164,16 @@ func (p *parser) fault(n *yaml.Node, path string, nm names, limit time.Duration)
 			ok = false
 		} else if b, good := p.boolean(v, path+".persist"); good {
 			f.Persist = b
+		} else {
+			ok = false
+		}
+	}
+	if v := m["power-loss"]; v != nil {
+		if f.Kind != Crash {
+			p.add(v.Line, path+".power-loss", "only a crash takes power-loss")
+			ok = false
+		} else if b, good := p.boolean(v, path+".power-loss"); good {
+			f.PowerLoss = b
 		} else {
 			ok = false
 		}

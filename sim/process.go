@@ -51,11 +51,19 @@ func (w *world) admitCommand(ev *event) bool {
 }
 
 // crash kills h's process: its connections are reset, its memory is gone, and
-// its disk keeps nodes.conf as last saved (or nothing, without persist).
-func (w *world) crash(h *host, persist bool) bool {
+// its disk keeps nodes.conf as last saved and the dataset as the node's
+// persistence left it (node.DataOnDisk), or nothing, without persist. With
+// powerLoss the machine goes down too and the page cache with it: only
+// what was fsynced survives.
+func (w *world) crash(h *host, persist, powerLoss bool) bool {
 	if !h.up {
 		w.emit(trace.Event{Kind: trace.Note, Node: h.name, Value: "crash ignored: already down"})
 		return false
+	}
+	h.data = node.Data{}
+	if persist {
+		h.data = h.n.DataOnDisk(powerLoss)
+		h.data.Through -= w.clock(h) - w.now // the node's clock, as virtual time
 	}
 	w.forgetProcess(h)
 	h.up = false
@@ -69,6 +77,8 @@ func (w *world) crash(h *host, persist bool) bool {
 	v := "persist"
 	if !persist {
 		v = "wipe"
+	} else if powerLoss {
+		v = "persist power-loss"
 	}
 	w.emit(trace.Event{Kind: trace.Crash, Node: h.name, Value: v})
 	return true
@@ -102,8 +112,12 @@ func (w *world) restart(h *host) {
 		w.emit(trace.Event{Kind: trace.Note, Node: h.name, Value: "restart failed: " + err.Error()})
 		return
 	}
+	skew := w.clock(h) - w.now
+	d := h.data
+	d.Through += skew
+	n.LoadData(d)
 	h.n, h.up = n, true
-	w.emit(trace.Event{Kind: trace.Restart, Node: h.name})
+	w.emit(trace.RestartEvent(h.name, h.data.Source, h.data.Through, len(h.data.Keys)))
 }
 
 // pause stops h's process: its cron stops and everything sent to it waits.

@@ -124,16 +124,17 @@ admin:
   - {at: 10s, failover: {node: m0r0, mode: force}}
 `
 
-// An empty master with a replica crashes.
+// An empty master with a replica crashes, once the replica's full sync
+// (repl-diskless-sync-delay 5 s after it asked) is done.
 const emptyPrimaryCrash = `name: empty-primary-crash
 description: d
-duration: 30s
+duration: 40s
 cluster: {masters: 3, replicas-per-master: 1, spares: 2, config: {cluster-node-timeout: 3000}}
 admin:
   - {at: 1s, add_node: {node: s0}}
   - {at: 2s, add_node: {node: s1, master: s0}}
 faults:
-  - {at: 8s, crash: s0}
+  - {at: 14s, crash: s0}
 `
 
 // m0 is paused while m0r0 takes over; m4 hears nothing from m0r0 until

@@ -76,6 +76,7 @@ type host struct {
 	inc     uint32 // incarnation: bumped on every restart
 	disk    node.NodesConf
 	hasDisk bool
+	data    node.Data // the dataset the disk kept at the last crash (RDB or AOF), for the restart
 	crashes int
 
 	// Node-level faults (sim/nodefaults.go).
