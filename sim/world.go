@@ -157,12 +157,7 @@ type world struct {
 
 func (w *world) run() {
 	for {
-		k, ok := w.q.peek()
-		wk, wok := w.wakes.peek()
-		wake := wok && (!ok || keyLess(wk, k))
-		if wake {
-			k, ok = wk, true
-		}
+		k, wake, ok := w.peekNext()
 		if !ok || k.at > w.opt.Until {
 			w.stop = "duration"
 			break
@@ -175,20 +170,7 @@ func (w *world) run() {
 			w.stop = "aborted"
 			break
 		}
-		w.now = k.at
-		w.steps++
-		var ev event
-		if wake {
-			ev = event{at: k.at, seq: k.seq, kind: evClient, dst: len(w.hosts) + w.wakes.pop()}
-			w.wakeClient(ev.dst)
-		} else {
-			ev, _ = w.q.pop()
-			w.dispatch(&ev)
-		}
-		if w.observe != nil {
-			w.observe(&ev)
-		}
-		w.drainInstant()
+		w.step(k, wake)
 	}
 	if w.now < w.opt.Until && w.stop == "duration" {
 		w.now = w.opt.Until
@@ -196,6 +178,35 @@ func (w *world) run() {
 	w.finishClients()
 	w.reportOpenSlots()
 	w.emit(trace.Event{Kind: trace.Finish, Value: w.stop})
+}
+
+// peekNext returns the key of the next event: the queue's first or, when
+// earlier (wake), a client's wake-up.
+func (w *world) peekNext() (k qkey, wake, ok bool) {
+	k, ok = w.q.peek()
+	if wk, wok := w.wakes.peek(); wok && (!ok || keyLess(wk, k)) {
+		return wk, true, true
+	}
+	return k, false, ok
+}
+
+// step carries out the next event, whose key peekNext returned, and the
+// instant events it queued.
+func (w *world) step(k qkey, wake bool) {
+	w.now = k.at
+	w.steps++
+	var ev event
+	if wake {
+		ev = event{at: k.at, seq: k.seq, kind: evClient, dst: len(w.hosts) + w.wakes.pop()}
+		w.wakeClient(ev.dst)
+	} else {
+		ev, _ = w.q.pop()
+		w.dispatch(&ev)
+	}
+	if w.observe != nil {
+		w.observe(&ev)
+	}
+	w.drainInstant()
 }
 
 // drainInstant runs the instant events the last handler queued, in order.
