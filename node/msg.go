@@ -86,16 +86,33 @@ type Header struct {
 	MFlags       MFlags
 }
 
-// Gossip is one clusterMsgDataGossip entry. PingSent and PongReceived are in
-// whole seconds, as Redis sends them.
+// Gossip is one clusterMsgDataGossip entry as a test or tool writes it
+// (Message.AddGossip). PingSent and PongReceived are in whole seconds, as
+// Redis sends them.
 type Gossip struct {
 	ID           ID
-	ref          uint32 // ID's number in the run's Shared (0: look the ID up)
-	PingSent     int64  // seconds
-	PongReceived int64  // seconds
+	PingSent     int64 // seconds
+	PongReceived int64 // seconds
 	Addr         string
 	Flags        Flags
 }
+
+// gossip is a Gossip inside a message: the node and its address by their
+// numbers in the message's Shared, and the node's index in the sender's dict,
+// which is the receiver's too whenever both know the same nodes (the
+// receiver checks it against the number), so that it finds its own record
+// without a second lookup.
+type gossip struct {
+	pingSent     int64 // seconds
+	pongReceived int64 // seconds
+	ref          uint32
+	addr         uint32
+	pos          uint32
+	flags        Flags
+}
+
+// noPos is a gossip entry's pos when it has none.
+const noPos = ^uint32(0)
 
 // Update is the payload of an UPDATE message.
 type Update struct {
@@ -109,12 +126,26 @@ type Update struct {
 type Message struct {
 	Type   MsgType
 	Header Header
-	Gossip []Gossip // PING, PONG, MEET
-	About  ID       // FAIL: the failing node
-	Update *Update  // UPDATE
-	Repl   *Repl    // replication messages
+	About  ID      // FAIL: the failing node
+	Update *Update // UPDATE
+	Repl   *Repl   // replication messages
 
-	pooled bool // built for one receiver from Shared's free list: Recycle may keep it
+	gossip []gossip // PING, PONG, MEET
+	shared *Shared  // numbers the gossip entries and the header's senderRef
+	pooled bool     // built for one receiver from Shared's free list: Recycle may keep it
+}
+
+// GossipLen is the number of entries in m's gossip section.
+func (m *Message) GossipLen() int { return len(m.gossip) }
+
+// AddGossip appends g to m's gossip section (nodes build theirs in
+// clusterSendPing; this is for tests and tools).
+func (m *Message) AddGossip(g Gossip) {
+	if m.shared == nil {
+		m.shared = NewShared()
+	}
+	m.gossip = append(m.gossip, gossip{pingSent: g.PingSent, pongReceived: g.PongReceived, ref: m.shared.ref(g.ID),
+		addr: m.shared.addrRef(g.Addr), pos: noPos, flags: g.Flags})
 }
 
 // Repl is the payload of a replication message; its meaning depends on the
