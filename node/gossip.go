@@ -366,6 +366,7 @@ func (n *Node) processGossip(sender *peer, m *Message) {
 		i := n.gossipIndex(m.shared, g)
 		if i < 0 {
 			n.gossipNewNode(sender, m.shared, g)
+			me = n.myself.peerHot // a new node moves every record to a new array
 			continue
 		}
 		h := &n.hot[i]
