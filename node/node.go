@@ -38,11 +38,11 @@ const (
 	todoHandleManualFailover
 )
 
-// failReport is one clusterNodeFailReport: who suspects the node, and when
-// it last said so.
+// failReport is one clusterNodeFailReport: who suspects the node (by its
+// number in the Shared), and when it last said so.
 type failReport struct {
-	reporter ID
 	time     time.Duration
+	reporter uint32
 }
 
 // link is my outbound cluster-bus connection to a peer (clusterLink).
@@ -83,9 +83,10 @@ type peer struct {
 	addr string
 	idx  int // index in Node.nodes and Node.hot
 
-	link         *link // see setLink
-	failReports  []failReport
-	downReported bool // a LinkDown was emitted and no link came up since
+	link         *link         // see setLink
+	failReports  []failReport  // sorted by reporter
+	oldestReport time.Duration // no report in failReports is older
+	downReported bool          // a LinkDown was emitted and no link came up since
 	dataReceived time.Duration
 	ctime        time.Duration // creation time (handshake timeout)
 	master       *peer         // slaveof
