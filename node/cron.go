@@ -132,6 +132,7 @@ func (n *Node) randomPing() {
 func (n *Node) cronCheckNodes() bool {
 	update := false
 	n.orphaned.reset()
+	orphans := n.mayMigrate()
 	T := n.cfg.NodeTimeout
 	me := n.myself.peerHot
 	for i := range n.hot {
@@ -139,7 +140,7 @@ func (n *Node) cronCheckNodes() bool {
 		if h == me || h.is(FlagNoAddr|FlagHandshake) {
 			continue
 		}
-		if h.is(FlagMaster) {
+		if orphans && h.is(FlagMaster) {
 			n.orphaned.count(n, n.nodes[i])
 		}
 		linked := h.linked
