@@ -52,22 +52,37 @@ func (n *Node) buildPing(to *peer, t MsgType) *Message {
 	if to != nil {
 		receiver = to.peerHot
 	}
-	for maxiter := wanted * 3; freshnodes > 0 && len(m.gossip) < wanted && maxiter > 0; maxiter-- {
-		i := n.rnd.IntN(len(hot))
-		h := &hot[i]
-		if h == me || h.is(FlagPFail) || h == receiver {
-			continue
+	var draws [prefetch]int32
+	for maxiter := wanted * 3; freshnodes > 0 && len(m.gossip) < wanted && maxiter > 0; {
+		// Every pass below draws once, whatever it finds, and k more passes
+		// are certain to run (each moves freshnodes, the section and
+		// maxiter by at most one): draw them at once and load their records
+		// together, so that their cache misses overlap instead of queueing.
+		k := min(prefetch, freshnodes, wanted-len(m.gossip), maxiter)
+		var seen Flags
+		for j := 0; j < k; j++ {
+			i := n.rnd.IntN(len(hot))
+			draws[j] = int32(i)
+			seen |= hot[i].flags
 		}
-		if h.is(FlagHandshake|FlagNoAddr) || (!h.linked && h.numSlots == 0) {
+		n.prefetched |= uint32(seen)
+		for _, i := range draws[:k] {
+			maxiter--
+			h := &hot[i]
+			if h == me || h.is(FlagPFail) || h == receiver {
+				continue
+			}
+			if h.is(FlagHandshake|FlagNoAddr) || (!h.linked && h.numSlots == 0) {
+				freshnodes--
+				continue
+			}
+			if h.mark == mark {
+				continue // already in this section (clusterNodeIsInGossipSection)
+			}
+			h.mark = mark
+			m.gossip = append(m.gossip, gossipEntry(h, int(i)))
 			freshnodes--
-			continue
 		}
-		if h.mark == mark {
-			continue // already in this section (clusterNodeIsInGossipSection)
-		}
-		h.mark = mark
-		m.gossip = append(m.gossip, gossipEntry(h, i))
-		freshnodes--
 	}
 	pfail := n.statsPfailNodes
 	for i := range hot {
@@ -83,6 +98,10 @@ func (n *Node) buildPing(to *peer, t MsgType) *Message {
 	}
 	return m
 }
+
+// prefetch is how many hot records a gossip loop loads at once (see buildPing
+// and processGossip): enough to keep a core's outstanding cache misses busy.
+const prefetch = 16
 
 // nextGossipMark returns a fresh mark for peerHot.mark, which flags the
 // nodes already in the gossip section being built: a linear search of the
@@ -361,8 +380,21 @@ func (n *Node) checkSlotClaims(sender *peer, h *Header) {
 func (n *Node) processGossip(sender *peer, m *Message) {
 	fromMaster := sender != nil && n.reporter(sender) // a master (Valkey: one with slots)
 	me := n.myself.peerHot
-	for k := range m.gossip {
-		g := &m.gossip[k]
+	gs := m.gossip
+	for k := range gs {
+		if k%prefetch == 0 && m.shared == n.cfg.Shared {
+			// Load the next entries' records at once, so that their cache
+			// misses overlap (see buildPing); the loop below finds them
+			// in the cache, or looks them up again if a new node moved them.
+			var seen uint32
+			for _, g := range gs[k:min(k+prefetch, len(gs))] {
+				if int(g.pos) < len(n.hot) {
+					seen |= n.hot[g.pos].ref
+				}
+			}
+			n.prefetched |= seen
+		}
+		g := &gs[k]
 		i := n.gossipIndex(m.shared, g)
 		if i < 0 {
 			n.gossipNewNode(sender, m.shared, g)

@@ -122,6 +122,7 @@ type Node struct {
 	byRef  []*peer // by peer.ref: the same nodes as byID
 
 	gossipMark uint16 // see nextGossipMark
+	prefetched uint32 // what the gossip loops' early loads read (see prefetch), so that they are not dropped
 
 	// clusterState.
 	currentEpoch      uint64
