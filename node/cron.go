@@ -178,7 +178,7 @@ func (n *Node) cronCheckNodes() bool {
 // createLink opens my outbound bus link to p (createClusterLink + a
 // non-blocking connect): the link object exists at once.
 func (n *Node) createLink(p *peer) {
-	c := ConnID{Dialer: n.self, Peer: p.id, N: n.nextConn}
+	c := ConnID{Dialer: n.self, Peer: p.id, N: n.nextConn, ref: p.ref}
 	if p.is(FlagHandshake) {
 		c.Addr = p.addr // the name is temporary: dial the address
 	}
@@ -243,6 +243,11 @@ func (n *Node) busLinkEvent(ev LinkEvent) {
 func (n *Node) linkPeer(conn ConnID) *peer {
 	if conn.Dialer != n.self {
 		return nil
+	}
+	if int(conn.ref) < len(n.byRef) {
+		if p := n.byRef[conn.ref]; p != nil && p.link != nil && p.link.conn == conn {
+			return p
+		}
 	}
 	if p := n.byID[conn.Peer]; p != nil && p.link != nil && p.link.conn == conn {
 		return p

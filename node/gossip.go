@@ -29,7 +29,7 @@ func (n *Node) header(t MsgType) Header {
 		StateOK:      n.stateOK,
 	}
 	if me.is(FlagSlave) && me.master != nil {
-		h.SlaveOf = me.master.id
+		h.SlaveOf, h.slaveOfRef = me.master.id, me.master.ref
 	}
 	if me.is(FlagMaster) && n.mfEnd != 0 {
 		h.MFlags |= MFlagPaused
@@ -258,7 +258,7 @@ func (n *Node) processPingPong(linkNode, sender *peer, m *Message) {
 	if sender == nil {
 		return
 	}
-	n.roleSwitch(sender, h)
+	n.roleSwitch(sender, m)
 	n.checkSlotClaims(sender, h)
 	if sender.is(FlagMaster) && n.myself.is(FlagMaster) && h.ConfigEpoch == n.myself.configEpoch {
 		n.handleConfigEpochCollision(sender)
@@ -297,12 +297,13 @@ type GossipRules struct {
 
 // roleSwitch is step 6e: a master that names a master loses its slots and
 // becomes a replica; a replica follows the named master.
-func (n *Node) roleSwitch(sender *peer, h *Header) {
+func (n *Node) roleSwitch(sender *peer, m *Message) {
+	h := &m.Header
 	if h.SlaveOf == "" {
 		n.setNodeAsMaster(sender)
 		return
 	}
-	master := n.byID[h.SlaveOf]
+	master := n.lookup(m.shared, h.slaveOfRef, h.SlaveOf)
 	if sender.is(FlagMaster) && n.cfg.Rules.DemotionMovesSlots && master != nil &&
 		master != n.myself && master.shard == sender.shard {
 		n.demoted(sender, master, h.ConfigEpoch)

@@ -80,6 +80,7 @@ type Header struct {
 	Offset       int64    // replication offset
 	MySlots      *SlotSet // mine if master, my master's if replica; shared, never modified
 	SlaveOf      ID       // "" if master
+	slaveOfRef   uint32   // SlaveOf's number in the sender's Shared
 	senderRef    uint32   // Sender's number in the run's Shared (0: look the ID up)
 	Flags        Flags
 	StateOK      bool // cluster_state ok (carried, unused by receivers, as in Redis)
