@@ -8,6 +8,7 @@ package checker
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/rcsim/rcsim/checker/history"
 	"github.com/rcsim/rcsim/node/trace"
@@ -42,9 +43,17 @@ const (
 	// the write.
 	TakeoverWithoutAgreement Mechanism = "takeover_without_agreement"
 	// ResyncDiscarded: the node crashed and restarted still master, with an
-	// empty keyspace (rcsim models no RDB/AOF), and its replicas resynced
-	// from it, discarding their copy.
+	// empty keyspace (nothing on its disk: no snapshot taken yet, or no
+	// persistence), and its replicas resynced from it, discarding their copy.
 	ResyncDiscarded Mechanism = "resync_discarded"
+	// NotFsynced: as ResyncDiscarded, but the node restarted from its AOF
+	// (appendonly yes), whose last fsync came before the write: a power
+	// loss took the page cache with the rest.
+	NotFsynced Mechanism = "not_fsynced"
+	// AfterLastSnapshot: as ResyncDiscarded, but the node restarted from
+	// its last RDB snapshot (the save points, or a full sync's file),
+	// forked before the write.
+	AfterLastSnapshot Mechanism = "after_last_snapshot"
 	// Unexplained: the trace shows none of the above around the write (or
 	// the op names no node). A checker or simulator bug is possible.
 	Unexplained Mechanism = "unexplained"
@@ -125,13 +134,31 @@ func (tl *timeline) attribute(op history.Op) (Mechanism, string) {
 		return UnreplicatedAtFailover, ackd + "; no crash or partition of " + n + " before " + fo
 	}
 	if c, ok := firstAfter(crashTimes(tl.crashes[n]), ack, forever); ok {
-		if r, ok := firstAfter(tl.restarts[n], c, forever); ok {
-			return ResyncDiscarded, fmt.Sprintf("%s; %s crashed at %s and restarted at %s with an empty keyspace, still master, "+
-				"and its replicas resynced from it", ackd, n, trace.FormatTime(c), trace.FormatTime(r))
+		if i, ok := firstIndexAfter(tl.restarts[n], c); ok {
+			return restartLoss(ackd, n, ack, c, tl.restarts[n][i], tl.loads[n][i])
 		}
 		return UnreplicatedAtCrash, fmt.Sprintf("%s; %s crashed at %s and no replica took its slot", ackd, n, trace.FormatTime(c))
 	}
 	return Unexplained, ackd + "; no crash, partition or failover of " + n + " after it"
+}
+
+// restartLoss names what a crash at c and a restart at r (loading d) lost
+// of a write acknowledged at ack.
+func restartLoss(ackd, n string, ack, c, r time.Duration, d trace.Detail) (Mechanism, string) {
+	const tail = ", still master, and its replicas resynced from it"
+	switch {
+	case d.Source == "aof" && d.Through < ack:
+		return NotFsynced, fmt.Sprintf("%s; %s crashed at %s and restarted at %s from its AOF, not yet fsynced after %s%s",
+			ackd, n, trace.FormatTime(c), trace.FormatTime(r), trace.FormatTime(d.Through), tail)
+	case d.Source == "rdb" && d.Through < ack:
+		return AfterLastSnapshot, fmt.Sprintf("%s; %s crashed at %s and restarted at %s from its last snapshot, taken at %s "+
+			"(after the last snapshot)%s", ackd, n, trace.FormatTime(c), trace.FormatTime(r), trace.FormatTime(d.Through), tail)
+	case d.Source != "":
+		return ResyncDiscarded, fmt.Sprintf("%s; %s crashed at %s and restarted at %s from its %s of %s%s",
+			ackd, n, trace.FormatTime(c), trace.FormatTime(r), d.Source, trace.FormatTime(d.Through), tail)
+	}
+	return ResyncDiscarded, fmt.Sprintf("%s; %s crashed at %s and restarted at %s with an empty keyspace%s",
+		ackd, n, trace.FormatTime(c), trace.FormatTime(r), tail)
 }
 
 // CountByMechanism counts lost writes per mechanism.

@@ -39,6 +39,15 @@ func TestAttributeLost(t *testing.T) {
 			trace: failover, detail: "no crash or partition of m0"},
 		{name: "a write wiped by a restart and resync", ackMs: 9000, node: "m0", want: ResyncDiscarded,
 			trace: "10000 m0 crash - - persist\n11000 m0 restart\n", detail: "restarted at 11.000s with an empty keyspace"},
+		{name: "a write after the AOF's last fsync", ackMs: 9500, node: "m0", want: NotFsynced,
+			trace:  "10000 m0 crash - - persist power-loss\n11000 m0 restart - - loaded aof of 9.020s keys=3\n",
+			detail: "from its AOF, not yet fsynced after 9.020s"},
+		{name: "a write after the last snapshot", ackMs: 9500, node: "m0", want: AfterLastSnapshot,
+			trace:  "10000 m0 crash - - persist\n11000 m0 restart - - loaded rdb of 8.000s keys=3\n",
+			detail: "from its last snapshot, taken at 8.000s (after the last snapshot)"},
+		{name: "a write the loaded dataset should hold", ackMs: 7000, node: "m0", want: ResyncDiscarded,
+			trace:  "10000 m0 crash - - persist\n11000 m0 restart - - loaded rdb of 8.000s keys=3\n",
+			detail: "restarted at 11.000s from its rdb of 8.000s"},
 		{name: "a write with nothing around it", ackMs: 9000, node: "m0", want: Unexplained, trace: ""},
 	}
 	for _, c := range cases {

@@ -369,3 +369,43 @@ func TestAnomalyDecidesUnknownKey(t *testing.T) {
 		t.Fatalf("verdict %s, %d lost, keys %+v", c.Verdict, c.LostWrites, c.Keys)
 	}
 }
+
+// TestVisualizeBoundsAFailingHotKey: a failing key with more ops than
+// MaxDrawnFailingOps is not drawn (the page would grow with every op); the
+// header names it with the exact ops the check found, and the other
+// failing key is still drawn.
+func TestVisualizeBoundsAFailingHotKey(t *testing.T) {
+	var ops []history.Op
+	n := MaxDrawnFailingOps + 1
+	for i := 0; i < n; i++ {
+		at := time.Duration(i) * time.Millisecond
+		ops = append(ops, history.Op{Client: 0, Kind: "set", Key: "hot", Value: fmt.Sprint(i),
+			Invoke: at, Return: at + 100*time.Microsecond, Status: history.OK, Result: "OK"})
+	}
+	end := time.Duration(n) * time.Millisecond
+	ops = append(ops,
+		history.Op{Client: 0, Kind: "get", Key: "hot", Invoke: end, Return: end + 1, Status: history.OK, Result: "never-written"},
+		history.Op{Client: 1, Kind: "set", Key: "small", Value: "a", Invoke: 0, Return: 1, Status: history.OK, Result: "OK"},
+		history.Op{Client: 1, Kind: "get", Key: "small", Invoke: 2, Return: 3, Status: history.OK, Nil: true})
+	res, err := CheckLinearizable("register", ops, time.Minute)
+	if err != nil || len(res.Keys) != 2 {
+		t.Fatalf("%+v %v", res.Keys, err)
+	}
+	var b strings.Builder
+	if err := Visualize(Visual{Model: "register", Ops: ops, Keys: res.Keys, Title: "h.jsonl"}, &b); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	for _, want := range []string{
+		fmt.Sprintf("<b>hot</b>: illegal; not drawn: its %d ops are over the page's %d for failing keys", n+1, MaxDrawnFailingOps),
+		`&#34;op&#34;:&#34;get&#34;,&#34;key&#34;:&#34;hot&#34;`, // the op no linearization places, as history.jsonl has it
+		"Keys drawn: small.",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if len(page) > 4<<20 {
+		t.Errorf("page is %d bytes for a failing key that is not drawn", len(page))
+	}
+}

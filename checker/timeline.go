@@ -50,6 +50,7 @@ type timeline struct {
 	epochs   map[string][]stamped // configEpoch per node (ConfigEpoch, Promoted)
 	crashes  map[string][]stamped // value: persist | wipe
 	restarts map[string][]time.Duration
+	loads    map[string][]trace.Detail  // by restart: the dataset it loaded (Source "" none)
 	fails    map[string][]time.Duration // State fail of the node itself
 	// takeoverAt is when each node last bumped its configEpoch by TAKEOVER.
 	takeoverAt map[string]time.Duration
@@ -64,7 +65,7 @@ func newTimeline(events []trace.Event) *timeline {
 // newTimelineStage returns an empty timeline to fill as a stage of the walk.
 func newTimelineStage() *timeline {
 	return &timeline{roles: map[string][]stamped{}, epochs: map[string][]stamped{}, crashes: map[string][]stamped{},
-		restarts: map[string][]time.Duration{}, fails: map[string][]time.Duration{}, takeoverAt: map[string]time.Duration{}}
+		restarts: map[string][]time.Duration{}, loads: map[string][]trace.Detail{}, fails: map[string][]time.Duration{}, takeoverAt: map[string]time.Duration{}}
 }
 
 // see indexes events[i] (the timeline stage of the walk).
@@ -90,6 +91,7 @@ func (tl *timeline) see(events []trace.Event, i int, w *world) {
 		tl.roles[e.Node] = append(tl.roles[e.Node], stamped{at: e.At, value: "down"})
 	case trace.Restart:
 		tl.restarts[e.Node] = append(tl.restarts[e.Node], e.At)
+		tl.loads[e.Node] = append(tl.loads[e.Node], detailOf(e))
 		if rs := tl.roles[e.Node]; len(rs) >= 2 {
 			tl.roles[e.Node] = append(rs, stamped{at: e.At, value: rs[len(rs)-2].value})
 		}
@@ -173,6 +175,16 @@ func firstAfter(ts []time.Duration, t, until time.Duration) (time.Duration, bool
 	for _, x := range ts {
 		if x > t && x <= until {
 			return x, true
+		}
+	}
+	return 0, false
+}
+
+// firstIndexAfter is firstAfter's index, without a bound.
+func firstIndexAfter(ts []time.Duration, t time.Duration) (int, bool) {
+	for i, x := range ts {
+		if x > t {
+			return i, true
 		}
 	}
 	return 0, false

@@ -4,7 +4,9 @@ package checker
 // the failing keys first, a virtual-time row, the faults, failovers and
 // admin steps of the trace (or a Jepsen history's nemesis ops) as
 // annotations, and a header naming every key that is not ok, with its
-// size bounded by drawing ok keys only up to MaxDrawnOps.
+// size bounded: ok keys are drawn up to MaxDrawnOps, failing keys up to
+// MaxDrawnFailingOps (a failing key beyond that is listed with the exact
+// operations the check found, not drawn).
 
 import (
 	"bytes"
@@ -25,6 +27,12 @@ import (
 // always drawn in full): Porcupine's page grows with every op drawn, about
 // 400 bytes each.
 const MaxDrawnOps = 2000
+
+// MaxDrawnFailingOps bounds the ops of failing (illegal or unknown) keys
+// drawn: a hot key of a multi-million-op history would otherwise make a
+// page of hundreds of MB that no browser opens. A failing key that does
+// not fit is named in the header with its ops involved (KeyVerdict.Ops).
+const MaxDrawnFailingOps = 20000
 
 // Visual is what Visualize draws.
 type Visual struct {
@@ -48,7 +56,7 @@ func Visualize(v Visual, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	drawn, skipped := chooseKeys(parts, v.Keys)
+	drawn, skipped, tooLarge := chooseKeys(parts, v.Keys)
 	index := map[string]int{}
 	var all []porcupine.Operation
 	for i, p := range drawn {
@@ -75,16 +83,18 @@ func Visualize(v Visual, w io.Writer) error {
 	}
 	page := b.String()
 	page = strings.Replace(page, "<title>Porcupine</title>", "<title>"+html.EscapeString(v.Title)+": linearizability</title>", 1)
-	page = strings.Replace(page, "<body>", "<body>\n"+header(v, drawn, skipped), 1)
+	page = strings.Replace(page, "<body>", "<body>\n"+header(v, drawn, skipped, tooLarge), 1)
 	_, err = io.WriteString(w, page)
 	return err
 }
 
-// chooseKeys puts the illegal keys first, then the unknown ones, then the
-// ok keys while their ops fit MaxDrawnOps; it returns the keys drawn and
-// the names of the ok keys left out. Keys over MaxConcurrentPerKey are
-// never drawn (Porcupine cannot search them); the header lists them.
-func chooseKeys(parts []prepared, keys []KeyVerdict) (drawn []prepared, skipped []string) {
+// chooseKeys puts the illegal keys first, then the unknown ones, while
+// their ops fit MaxDrawnFailingOps, then the ok keys while theirs fit
+// MaxDrawnOps; it returns the keys drawn, the ok keys left out and the
+// failing keys left out (with their op counts). Keys over
+// MaxConcurrentPerKey are never drawn (Porcupine cannot search them); the
+// header lists them.
+func chooseKeys(parts []prepared, keys []KeyVerdict) (drawn []prepared, skipped []string, tooLarge map[string]int) {
 	verdict := map[string]Verdict{}
 	for _, k := range keys {
 		verdict[k.Key] = k.Verdict
@@ -99,7 +109,7 @@ func chooseKeys(parts []prepared, keys []KeyVerdict) (drawn []prepared, skipped 
 		return 2
 	}
 	slices.SortStableFunc(parts, func(a, b prepared) int { return rank(a) - rank(b) })
-	okOps := 0
+	okOps, failOps := 0, 0
 	for _, p := range parts {
 		if maxConcurrent(p.ops) > MaxConcurrentPerKey {
 			continue
@@ -110,15 +120,24 @@ func chooseKeys(parts []prepared, keys []KeyVerdict) (drawn []prepared, skipped 
 				continue
 			}
 			okOps += len(p.ops)
+		} else {
+			if failOps+len(p.ops) > MaxDrawnFailingOps {
+				if tooLarge == nil {
+					tooLarge = map[string]int{}
+				}
+				tooLarge[p.key] = len(p.ops)
+				continue
+			}
+			failOps += len(p.ops)
 		}
 		drawn = append(drawn, p)
 	}
-	return drawn, skipped
+	return drawn, skipped, tooLarge
 }
 
 // header is the page's first lines: the verdict per key, what is not drawn
 // and how to read the rows.
-func header(v Visual, drawn []prepared, skipped []string) string {
+func header(v Visual, drawn []prepared, skipped []string, tooLarge map[string]int) string {
 	var b strings.Builder
 	esc := html.EscapeString
 	fmt.Fprintf(&b, `<div style="font-family:sans-serif;margin:40px 0 16px">`+"\n<h2>%s: %s model, %d ops</h2>\n", esc(v.Title), esc(v.Model), len(v.Ops))
@@ -130,6 +149,18 @@ func header(v Visual, drawn []prepared, skipped []string) string {
 			fmt.Fprintf(&b, "<li><b>%s</b>: %s", esc(k.Key), k.Verdict)
 			if k.Reason != "" {
 				fmt.Fprintf(&b, " (%s)", esc(k.Reason))
+			}
+			if n, ok := tooLarge[k.Key]; ok {
+				fmt.Fprintf(&b, "; not drawn: its %d ops are over the page's %d for failing keys", n, MaxDrawnFailingOps)
+				if len(k.Ops) > 0 {
+					b.WriteString("; the ops involved, as history.jsonl has them:\n<pre>")
+					var line []byte
+					for _, op := range k.Ops {
+						line = append(history.AppendJSON(line[:0], op), '\n')
+						b.WriteString(esc(string(line)))
+					}
+					b.WriteString("</pre>")
+				}
 			}
 			b.WriteString("</li>\n")
 		}

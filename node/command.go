@@ -130,7 +130,7 @@ func (n *Node) refreshGoodSlavesCount() {
 	}
 	maxLag := int64(n.cfg.MinReplicasMaxLag / time.Second)
 	for _, c := range r.replicas {
-		if unixSeconds(n.now)-unixSeconds(c.ackTime) <= maxLag {
+		if !c.waiting && unixSeconds(n.now)-unixSeconds(c.ackTime) <= maxLag {
 			r.goodSlaves++
 		}
 	}

@@ -21,6 +21,14 @@ type Config struct {
 	MinReplicasToWrite    int           // min-replicas-to-write
 	MinReplicasMaxLag     time.Duration // min-replicas-max-lag
 	ReplBacklogSize       int64         // repl-backlog-size, in bytes; 0 means the default (1mb)
+	// Persistence (persist.go).
+	Save        []SavePoint // save; empty: no snapshots (save "")
+	AppendOnly  bool        // appendonly
+	AppendFsync Fsync       // appendfsync
+	// Full resync (replication.go).
+	ReplDisklessSync            bool          // repl-diskless-sync
+	ReplDisklessSyncDelay       time.Duration // repl-diskless-sync-delay (whole seconds in redis.conf)
+	ReplDisklessSyncMaxReplicas int           // repl-diskless-sync-max-replicas; 0: no limit
 	// ManualFailoverTimeout is cluster-manual-failover-timeout (Valkey 8.1,
 	// valkey#1690); Redis's fixed CLUSTER_MF_TIMEOUT is the default.
 	ManualFailoverTimeout time.Duration
@@ -37,6 +45,13 @@ type Config struct {
 	// on every restart. Connection numbers start at Incarnation<<32 + 1 so a
 	// restarted process never reuses an old connection's name.
 	Incarnation uint64
+
+	// CronLoops is server.cronloops at the process's first Tick: 0 for a
+	// process the run starts (a restart), and for a node that was already
+	// running when the run began the kernel draws it in 0..9, so that its
+	// once-a-second work (clusterCron's random PING at iteration%10 == 0,
+	// replicationCron's run_with_period(1000)) falls anywhere in the second.
+	CronLoops uint64
 
 	// Shared, if set, is shared by every node of the run (see Shared); the
 	// nodes of one run must all have the same one or none.
@@ -69,6 +84,9 @@ func DefaultConfig() Config {
 		MinReplicasMaxLag:     10 * time.Second,
 		ReplBacklogSize:       DefaultReplBacklogSize,
 		ManualFailoverTimeout: mfTimeout,
+		Save:                  DefaultSavePoints,
+		ReplDisklessSync:      true,            // yes since 7.0
+		ReplDisklessSyncDelay: 5 * time.Second, // config.c's default 5
 		Rules:                 Rules{Name: Redis70},
 	}
 }
@@ -141,5 +159,8 @@ func RulesFor(name string) (Rules, bool) {
 }
 
 // CronPeriod is how often the kernel calls Tick: clusterCron runs every
-// 100 ms at the default hz 10 (serverCron's run_with_period(100)).
+// 100 ms at the default hz 10 (serverCron's run_with_period(100)). It is the
+// period ae re-arms serverCron's timer with after the handler returned
+// (processTimeEvents: when = now + retval), so real ticks come a little
+// more than CronPeriod apart; the kernel models that drift.
 const CronPeriod = 100 * time.Millisecond

@@ -32,12 +32,14 @@ func (n *Node) pingInterval() time.Duration {
 	return n.cfg.NodeTimeout / 2
 }
 
-// clusterCron runs every CronPeriod (reference 3.2, in its order).
+// clusterCron runs every CronPeriod (reference 3.2, in its order). Its
+// static iteration counter starts with the process, as serverCron's
+// cronloops does, and is incremented first: it is cronloops+1 here.
 func (n *Node) clusterCron() {
-	n.iteration++
+	iteration := n.cronloops + 1
 	n.statsPfailNodes, n.failNodes = 0, 0
 	n.cronReconnect()
-	if n.iteration%10 == 0 {
+	if iteration%10 == 0 {
 		n.randomPing()
 	}
 	updateState := n.cronCheckNodes()

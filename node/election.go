@@ -300,6 +300,9 @@ func (n *Node) myPrimaryFailed(p *peer) {
 // FullSyncRanksZero while a full sync from a new shard's primary is
 // pending (valkey#885), else its replication offset.
 func (n *Node) electionOffset(offset int64) int64 {
+	if n.repl.state == replLoading {
+		return 0 // replicationGetSlaveOffset: no master client yet, the cached one discarded
+	}
 	if n.fullSyncPending {
 		if n.repl.state != replConnected {
 			return 0

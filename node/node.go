@@ -130,9 +130,9 @@ type Node struct {
 	stateOK           bool
 	size              int
 	slots             [NumSlots]*peer
-	notClaiming       SlotSet    // owner_not_claiming_slot
-	open              []openSlot // migrating_slots_to and importing_slots_from, by slot
-	iteration         uint64
+	notClaiming       SlotSet       // owner_not_claiming_slot
+	open              []openSlot    // migrating_slots_to and importing_slots_from, by slot
+	cronloops         uint64        // server.cronloops: serverCron calls so far; clusterCron's static iteration is cronloops+1 inside it
 	firstCallTime     time.Duration // clusterUpdateState's static first_call_time
 	amongMinorityTime time.Duration
 	statsPfailNodes   int
@@ -165,6 +165,7 @@ type Node struct {
 
 	db   keyspace
 	repl replication
+	disk persistence
 
 	booted bool // the first entry point ran (boot)
 
@@ -197,7 +198,24 @@ func New(cfg Config, self ID, cluster []Member, rnd *rand.Rand) *Node {
 		}
 	}
 	n.finishBoot()
+	n.bootReplication()
 	return n
+}
+
+// bootReplication puts a node of a formed cluster where its first sync
+// leaves it: `cluster create` is followed by the replicas' full sync of an
+// empty dataset, which rcsim takes as done before the run starts (runs
+// model a steady cluster). A master's replication ID is its node ID (for the
+// random one Redis draws), and each replica shares its master's at offset
+// 0, so its first PSYNC continues. Every later full sync (a restart, a new
+// replica, a replica following a master of another history) is modelled
+// with its delays (replication.go).
+func (n *Node) bootReplication() {
+	if m := n.myself.master; m != nil {
+		n.repl.replID = string(m.id)
+	} else {
+		n.repl.replID = string(n.self)
+	}
 }
 
 // bootSlots binds the member's slots to p. The bitmap is built once per
@@ -264,9 +282,11 @@ func newNode(cfg Config, self ID, rnd *rand.Rand) *Node {
 	}
 	n := &Node{cfg: cfg, self: self, rnd: rnd, byID: map[ID]*peer{},
 		failoverAuthTime: never, amongMinorityTime: never, firstCallTime: never,
-		size: 1, mfMasterOffset: -1, failNodes: -1, nextConn: cfg.Incarnation<<32 + 1}
+		size: 1, mfMasterOffset: -1, failNodes: -1, nextConn: cfg.Incarnation<<32 + 1,
+		cronloops: cfg.CronLoops}
 	n.db.init()
 	n.repl.init(n)
+	n.disk.init(n)
 	return n
 }
 
@@ -373,6 +393,9 @@ func (n *Node) begin(now time.Duration, out *Output) {
 	if !n.booted {
 		n.boot()
 	}
+	if n.repl.state == replLoading && now >= n.repl.loadedAt {
+		n.syncLoaded()
+	}
 }
 
 // boot runs at the first entry point, the first time the node reads its
@@ -380,6 +403,7 @@ func (n *Node) begin(now time.Duration, out *Output) {
 // pong_received.
 func (n *Node) boot() {
 	n.booted = true
+	n.disk.lastSave, n.disk.lastFsync = n.now, n.now
 	n.doBeforeSleep(todoSaveConfig) // clusterInit saves the config at boot
 	for _, p := range n.nodes {
 		if p == n.myself {
@@ -402,6 +426,9 @@ func (n *Node) boot() {
 
 func (n *Node) end() {
 	n.beforeSleep()
+	if n.cfg.AppendOnly {
+		n.flushAOF()
+	}
 	n.countSent(n.msgStart)
 	n.out = nil
 }
@@ -410,11 +437,18 @@ func (n *Node) end() {
 // its period). now is the node's own clock.
 func (n *Node) Tick(now time.Duration, out *Output) {
 	n.begin(now, out)
-	n.clusterCron()
-	if n.iteration%10 == 0 {
+	// serverCron's order: the children and save points first
+	// (checkChildrenDone), then replicationCron under run_with_period(1000),
+	// so on the calls where cronloops%10 == 0 (the first one included), then
+	// clusterCron, whose random PING comes at its own iteration%10 == 0,
+	// one call earlier; cronloops++ last.
+	n.serverCronPersistence()
+	if n.cronloops%10 == 0 {
 		n.replicationCron()
 	}
+	n.clusterCron()
 	n.clientsCron()
+	n.cronloops++
 	n.end()
 }
 

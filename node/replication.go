@@ -8,6 +8,17 @@
 // a snapshot, or the backlog after Offset) and then streams every write and
 // PING as MsgReplData; the replica sends MsgReplAck once a second and on
 // GETACK.
+//
+// A full resync takes time, as in Redis 7.0 (syncCommand,
+// replicationCron's shouldStartChildReplication, startBgsaveForReplication,
+// readSyncBulkPayload): with repl-diskless-sync yes and a non-zero
+// repl-diskless-sync-delay the master waits until the replica has been
+// waiting that many whole seconds (or repl-diskless-sync-max-replicas are
+// waiting) before it forks; only then does the snapshot leave, and the
+// replica is loading for the snapshot's transfer and load time (rdbSize at
+// rdbRate, twice) before it is in sync. Meanwhile its master_link_status is
+// down, its offset for elections is 0 once the +FULLRESYNC arrived (no
+// cached master), and its master does not count it as a good replica.
 
 package node
 
@@ -22,7 +33,8 @@ import (
 // Replica-side link states (repl_state, simplified).
 const (
 	replNone       = iota // REPL_STATE_CONNECT: configured, no link
-	replConnecting        // connecting or handshaking
+	replConnecting        // connecting, handshaking, waiting for the master's fork
+	replLoading           // REPL_STATE_TRANSFER and loading: the snapshot is on its way or being loaded
 	replConnected         // REPL_STATE_CONNECTED: synced, streaming
 )
 
@@ -120,6 +132,11 @@ type replicaClient struct {
 	id        ID
 	ackOffset int64
 	ackTime   time.Duration
+	// waiting is SLAVE_STATE_WAIT_BGSAVE_START: a full resync is due and
+	// no fork has started for it yet; since is when it asked (its
+	// lastinteraction, which the diskless delay counts from).
+	waiting bool
+	since   time.Duration
 }
 
 // replication is the server's replication state, both roles.
@@ -137,6 +154,8 @@ type replication struct {
 	lastInteraction time.Duration
 	downSince       time.Duration // repl_down_since; never = never connected
 	lastAck         time.Duration
+	loadedAt        time.Duration // replLoading: when the snapshot is loaded
+	loadSnap        []KeyVal      // replLoading: the snapshot, for the disk once loaded
 
 	// Master side.
 	replicas   []*replicaClient // in connection order
@@ -293,18 +312,69 @@ func (n *Node) syncCommand(conn ConnID, req *Repl) {
 	n.dropReplica(conn)
 	c := &replicaClient{conn: conn, id: conn.Dialer, ackOffset: req.Offset, ackTime: n.now}
 	r.replicas = append(r.replicas, c)
-	data := &Repl{ReplID: r.replID, Offset: r.offset}
-	if why := r.partialResyncRefusal(req); why == "" {
-		data.Ops = r.backlog.after(req.Offset)
+	why := r.partialResyncRefusal(req)
+	if why == "" {
+		data := &Repl{ReplID: r.replID, Offset: r.offset, Ops: r.backlog.after(req.Offset)}
 		n.emit(trace.Note, n.byID[conn.Dialer], 0, "psync partial from offset "+itoa64(req.Offset))
-	} else {
-		data.Full = true
-		data.Snap = n.db.snapshot()
-		c.ackOffset = 0
-		n.emit(trace.Note, n.byID[conn.Dialer], 0, "psync full: "+why)
+		n.refreshGoodSlavesCount() // replicaPutOnline
+		n.out.Msgs = append(n.out.Msgs, Envelope{Conn: conn, Msg: &Message{Type: MsgReplData, Repl: data}})
+		return
 	}
-	n.refreshGoodSlavesCount() // replicaPutOnline
-	n.out.Msgs = append(n.out.Msgs, Envelope{Conn: conn, Msg: &Message{Type: MsgReplData, Repl: data}})
+	c.ackOffset, c.waiting, c.since = 0, true, n.now
+	n.emit(trace.Note, n.byID[conn.Dialer], 0, "psync full: "+why)
+	// syncCommand's case 3: a diskless sync with a delay forks from
+	// replicationCron; otherwise at once, if no child is running.
+	if !n.cfg.ReplDisklessSync || n.cfg.ReplDisklessSyncDelay == 0 {
+		n.startPendingFork()
+	}
+}
+
+// startPendingFork is replicationStartPendingFork: fork for the waiting
+// replicas if shouldStartChildReplication says so (no child running, and
+// a disk-backed sync, enough replicas waiting, or the oldest waiting for
+// at least repl-diskless-sync-delay in whole seconds).
+func (n *Node) startPendingFork() {
+	if n.disk.child != childNone {
+		return
+	}
+	waiting, maxIdle := 0, int64(0)
+	for _, c := range n.repl.replicas {
+		if c.waiting {
+			waiting++
+			maxIdle = max(maxIdle, unixSeconds(n.now)-unixSeconds(c.since))
+		}
+	}
+	maxReplicas := n.cfg.ReplDisklessSyncMaxReplicas
+	if waiting == 0 || n.cfg.ReplDisklessSync && !(maxReplicas > 0 && waiting >= maxReplicas) &&
+		maxIdle < int64(n.cfg.ReplDisklessSyncDelay/time.Second) {
+		return
+	}
+	n.startBgsaveForReplication(waiting)
+}
+
+// startBgsaveForReplication forks the child that produces the snapshot for
+// every waiting replica and sends each its +FULLRESYNC and the snapshot
+// (replicationSetupSlaveForFullResync; the stream of writes after the fork
+// follows it on the same connection). A disk-backed sync's child is a
+// BGSAVE: its file also becomes dump.rdb.
+func (n *Node) startBgsaveForReplication(waiting int) {
+	r := &n.repl
+	snap := n.db.snapshot()
+	p := &n.disk
+	p.child, p.childDone = childRepl, n.now+rdbDuration(snap)
+	if !n.cfg.ReplDisklessSync {
+		p.child, p.childAt, p.childDirty, p.childSnap = childRDB, n.now, p.dirty, snap
+	}
+	n.emit(trace.Note, nil, 0, "fullsync fork: replicas="+strconv.Itoa(waiting)+" keys="+strconv.Itoa(len(snap)))
+	for _, c := range r.replicas {
+		if !c.waiting {
+			continue
+		}
+		c.waiting, c.ackTime = false, n.now // replicaPutOnline sets repl_ack_time
+		data := &Repl{ReplID: r.replID, Offset: r.offset, Full: true, Snap: snap}
+		n.out.Msgs = append(n.out.Msgs, Envelope{Conn: c.conn, Msg: &Message{Type: MsgReplData, Repl: data}})
+	}
+	n.refreshGoodSlavesCount()
 }
 
 // partialResyncRefusal is masterTryPartialResynchronization's test: ""
@@ -338,36 +408,61 @@ func (n *Node) replicaReceive(conn ConnID, d *Repl) {
 	if conn != r.conn || r.state == replNone || n.myself.is(FlagMaster) {
 		return
 	}
-	r.state = replConnected
 	r.lastInteraction = n.now
-	switch {
-	case d.Full:
+	if d.Full {
+		// +FULLRESYNC: the cached master is discarded (offset 0 for
+		// elections from now); the snapshot replaces the keyspace once
+		// transferred and loaded. The keyspace is swapped at once here:
+		// nothing reads a loading replica's data.
 		n.db.load(d.Snap)
 		r.offset = d.Offset
 		r.backlog.reset(r.offset)
 		r.replID, r.replID2, r.secondOffset = d.ReplID, "", -1
-	case d.ReplID != "" && d.ReplID != r.replID:
+		r.state, r.loadSnap = replLoading, d.Snap
+		r.loadedAt = n.now + 2*rdbDuration(d.Snap)
+		if r.loadedAt == n.now {
+			n.syncLoaded()
+		}
+		return
+	}
+	if r.state == replConnecting {
+		r.state = replConnected // +CONTINUE
+	}
+	if d.ReplID != "" && d.ReplID != r.replID {
 		// +CONTINUE <new replid> (replicationCreateMasterClient's caller in
 		// syncWithMaster): the master changed history, my old ID becomes
 		// replid2 so my own replicas could still continue.
 		r.replID2, r.secondOffset, r.replID = r.replID, r.offset+1, d.ReplID
 	}
-	if !d.Full {
-		for _, w := range d.Ops {
-			n.appendBacklog(w)
-			if w.Op != 0 {
-				n.db.apply(w)
-			}
+	for _, w := range d.Ops {
+		n.appendBacklog(w)
+		if w.Op != 0 {
+			n.db.apply(w)
 		}
 	}
-	if d.GetAck {
+	if d.GetAck && r.state == replConnected { // a loading replica has no master client to answer with
 		n.sendAck()
 	}
+}
+
+// syncLoaded ends a full resync on the replica: the snapshot is loaded
+// (readSyncBulkPayload's end), the link is up and the first ACK goes out
+// at once, which puts the replica online at its master.
+func (n *Node) syncLoaded() {
+	r := &n.repl
+	r.state, r.lastInteraction = replConnected, n.now
+	n.syncedToDisk(r.loadSnap)
+	n.emit(trace.Note, n.byID[r.master], 0, "fullsync loaded: keys="+strconv.Itoa(len(r.loadSnap)))
+	r.loadSnap = nil
+	n.sendAck()
 }
 
 // appendBacklog adds a write to the stream: offset and backlog.
 func (n *Node) appendBacklog(w Write) {
 	r := &n.repl
+	if w.Op != 0 {
+		n.persistWrite()
+	}
 	r.offset += writeSize(w)
 	r.backlog.add(w, r.offset, n.cfg.ReplBacklogSize)
 }
@@ -389,7 +484,9 @@ func (n *Node) propagate(w Write, getAck bool) {
 	d.m = Message{Type: MsgReplData, Repl: &d.r}
 	m := &d.m
 	for _, c := range r.replicas {
-		n.out.Msgs = append(n.out.Msgs, Envelope{Conn: c.conn, Msg: m})
+		if !c.waiting { // the fork's snapshot will hold it
+			n.out.Msgs = append(n.out.Msgs, Envelope{Conn: c.conn, Msg: m})
+		}
 	}
 }
 
@@ -421,9 +518,10 @@ func (n *Node) replicationCron() {
 		r.lastPing = n.now
 		n.propagate(Write{}, false)
 	}
+	n.startPendingFork()
 	kept := r.replicas[:0]
 	for _, c := range r.replicas {
-		if n.now-c.ackTime > n.cfg.ReplTimeout {
+		if !c.waiting && n.now-c.ackTime > n.cfg.ReplTimeout {
 			n.out.Closes = append(n.out.Closes, c.conn)
 			continue
 		}

@@ -48,7 +48,11 @@ func TestPSyncAfterFailover(t *testing.T) {
 	if !c.RunUntilCond(c.Now+30*time.Second, func() bool { return m0.N.Master() == winner.ID }) {
 		t.Fatal("old master did not rejoin as a replica of the winner")
 	}
-	c.RunFor(2 * time.Second)
+	// The full resync waits for the diskless delay (5 s) before the fork.
+	if !c.RunUntilCond(c.Now+10*time.Second, func() bool { return len(notes(c, "m0", winner.Name, "fullsync loaded")) > 0 }) {
+		dump(t, c)
+		t.Fatal("old master never finished a full resync")
+	}
 	if got := notes(c, winner.Name, "m0", "psync full: offset beyond the end of the previous ID's history"); len(got) == 0 {
 		dump(t, c)
 		t.Fatal("old master was not fully resynced")

@@ -1,13 +1,17 @@
 package reports
 
-// Reading `rcsim compare`'s output (compare.csv, compare.json) for
-// report.html's paired-comparison section: per metric the median
-// difference b − a over the seeds both sides ran, and the seeds whose
-// verdicts differ.
+// Reading `rcsim compare`'s output back for report.html's paired-comparison
+// section: compare.json holds the statistics (medians, the median paired
+// difference and its bootstrap interval) and the seeds whose verdict
+// differs with their run lines; compare.csv holds the per-seed rows the
+// paired figure draws. The page shows what `rcsim compare` computed, never
+// a recomputation of it.
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -25,127 +29,112 @@ const (
 
 var compareHeader = []string{"seed", "metric", "a", "b", "diff"}
 
-// CompareSection is what report.html shows of a paired comparison.
-type CompareSection struct {
-	A, B    string // the sides' labels
-	Metrics []CompareMetric
-	// VerdictSeeds are the seeds whose verdict differs between a and b,
-	// with both verdicts.
-	VerdictSeeds []SeedVerdicts
-}
-
-// CompareMetric is one numeric metric over the paired seeds.
-type CompareMetric struct {
-	Metric     string
-	N          int     // seeds where both sides have a value
-	MedianDiff float64 // median of b − a
-	Missing    int     // seeds where a side has none
-}
-
-// SeedVerdicts is a seed whose verdict differs.
-type SeedVerdicts struct {
-	Seed uint64
-	A, B string
-}
-
-// LoadComparison reads DIR/compare.csv and DIR/compare.json; ok is false
-// when DIR has no compare.csv. Errors name the file and line.
-func LoadComparison(dir string) (c *CompareSection, ok bool, err error) {
-	f, err := os.Open(filepath.Join(dir, CompareCSV))
-	if os.IsNotExist(err) {
+// LoadComparison reads DIR/compare.json and DIR/compare.csv; ok is false
+// when DIR has no compare.json. Errors name the file and line.
+func LoadComparison(dir string) (c *Comparison, ok bool, err error) {
+	name := filepath.Join(dir, CompareJSON)
+	b, err := os.ReadFile(name)
+	if errors.Is(err, os.ErrNotExist) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, err
 	}
-	defer f.Close()
-	c = &CompareSection{A: "a", B: "b"}
-	if b, err := os.ReadFile(filepath.Join(dir, CompareJSON)); err == nil {
-		var labels struct {
-			A struct{ Label string } `json:"a"`
-			B struct{ Label string } `json:"b"`
-		}
-		if err := json.Unmarshal(b, &labels); err != nil {
-			return nil, false, fmt.Errorf("%s: %v", filepath.Join(dir, CompareJSON), err)
-		}
-		c.A, c.B = cmpOrString(labels.A.Label, "a"), cmpOrString(labels.B.Label, "b")
+	c = &Comparison{}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(c); err != nil {
+		return nil, false, fmt.Errorf("%s:%d: %v", name, jsonErrorLine(b, err), err)
 	}
-	if err := c.read(filepath.Join(dir, CompareCSV), f); err != nil {
+	if c.Scenario == "" || len(c.Seeds) == 0 {
+		return nil, false, fmt.Errorf("%s: no scenario or no seeds: not an rcsim compare result", name)
+	}
+	csvName := filepath.Join(dir, CompareCSV)
+	f, err := os.Open(csvName)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, false, fmt.Errorf("%s: missing beside %s (its per-seed rows)", csvName, CompareJSON)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	defer f.Close()
+	if c.Rows, err = readPairRows(csvName, f); err != nil {
 		return nil, false, err
 	}
 	return c, true, nil
 }
 
-func cmpOrString(s, def string) string {
-	if s == "" {
-		return def
+// jsonErrorLine is the line of a JSON decoding error: its byte offset,
+// or for an unknown field (which encoding/json reports without one) the
+// field's first occurrence; 1 when neither is known.
+func jsonErrorLine(b []byte, err error) int {
+	var off int64
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		off = se.Offset
+	case errors.As(err, &te):
+		off = te.Offset
+	default:
+		if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			off = max(0, int64(bytes.Index(b, []byte(field))))
+		}
 	}
-	return s
+	return 1 + bytes.Count(b[:min(int(off), len(b))], []byte("\n"))
 }
 
-// read fills c from compare.csv.
-func (c *CompareSection) read(name string, r io.Reader) error {
+// readPairRows reads compare.csv: seed,metric,a,b,diff with empty cells
+// where a side has no value.
+func readPairRows(name string, r io.Reader) ([]PairRow, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = len(compareHeader)
 	head, err := cr.Read()
 	if err != nil {
-		return fmt.Errorf("%s:1: %v", name, err)
+		return nil, fmt.Errorf("%s:1: %v", name, err)
 	}
 	if !slices.Equal(head, compareHeader) {
-		return fmt.Errorf("%s:1: header %q, want %q", name, strings.Join(head, ","), strings.Join(compareHeader, ","))
+		return nil, fmt.Errorf("%s:1: header %q, want %q", name, strings.Join(head, ","), strings.Join(compareHeader, ","))
 	}
-	diffs := map[string][]float64{}
-	missing := map[string]int{}
-	var order []string
+	var rows []PairRow
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
-			break
+			return rows, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", name, err)
 		}
 		line, _ := cr.FieldPos(0)
-		if err != nil {
-			return fmt.Errorf("%s: %v", name, err)
+		row := PairRow{Metric: rec[1]}
+		if row.Seed, err = strconv.ParseUint(rec[0], 10, 64); err != nil {
+			return nil, fmt.Errorf("%s:%d: seed: want an integer, got %q", name, line, rec[0])
 		}
-		seed, err := strconv.ParseUint(rec[0], 10, 64)
-		if err != nil {
-			return fmt.Errorf("%s:%d: seed: want an integer, got %q", name, line, rec[0])
-		}
-		m := rec[1]
-		if m == "verdict" {
-			if rec[2] != rec[3] {
-				c.VerdictSeeds = append(c.VerdictSeeds, SeedVerdicts{seed, rec[2], rec[3]})
+		for i, p := range []**int64{&row.A, &row.B, &row.Diff} {
+			if rec[2+i] == "" {
+				continue
 			}
-			continue
+			v, err := strconv.ParseInt(rec[2+i], 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("%s:%d: %s: want an integer or empty, got %q", name, line, compareHeader[2+i], rec[2+i])
+			}
+			*p = &v
 		}
-		if _, seen := diffs[m]; !seen && missing[m] == 0 {
-			order = append(order, m)
-		}
-		if rec[4] == "" {
-			missing[m]++
-			continue
-		}
-		d, err := strconv.ParseFloat(rec[4], 64)
-		if err != nil {
-			return fmt.Errorf("%s:%d: diff: want a number or empty, got %q", name, line, rec[4])
-		}
-		diffs[m] = append(diffs[m], d)
+		rows = append(rows, row)
 	}
-	for _, m := range order {
-		q := quantilesOf(diffs[m])
-		c.Metrics = append(c.Metrics, CompareMetric{Metric: m, N: q.N, MedianDiff: q.P50, Missing: missing[m]})
-	}
-	return nil
 }
 
-// compareHTML is report.html's paired-comparison section.
+// compareHTML is report.html's paired-comparison section: compare.json's
+// statistics and verdict differences, as `rcsim compare` printed them.
 const compareHTML = `{{define "compare"}}
-<h2>Paired comparison: {{.A}} vs {{.B}} (rcsim compare)</h2>
-<p class="note">Each seed run on both sides; diff is b − a ({{.B}} minus {{.A}}).</p>
-<table><tr><th>metric</th><th>seeds with both</th><th>median diff</th><th>seeds missing a side</th></tr>
-{{range .Metrics}}<tr><td>{{.Metric}}</td><td>{{.N}}</td><td>{{f1 .MedianDiff}}</td><td>{{.Missing}}</td></tr>
+<h2>Paired comparison: {{.A.Label}} vs {{.B.Label}} (rcsim compare)</h2>
+<p class="note">{{.Scenario}}, {{len .Seeds}} seeds, each run on both sides with the same fault schedule, node IDs and client streams; diff is B − A ({{.B.Label}} minus {{.A.Label}}), its interval a seeded 95% bootstrap of the median. Times in ms.</p>
+<table><tr><th>metric</th><th>pairs</th><th>only A</th><th>only B</th><th>differ</th><th>median A</th><th>median B</th><th>median B − A</th><th>95% CI of B − A</th></tr>
+{{range .Metrics}}<tr><td>{{.Metric}}</td><td>{{.N}}</td><td>{{.OnlyA}}</td><td>{{.OnlyB}}</td><td>{{.Differ}}</td><td>{{pf1 .MedianA}}</td><td>{{pf1 .MedianB}}</td><td>{{pf1 .MedianDiff}}</td><td>{{if .CILow}}[{{pf1 .CILow}}, {{pf1 .CIHigh}}]{{else}}-{{end}}</td></tr>
 {{end}}</table>
-{{if .VerdictSeeds}}<p>Seeds whose verdict differs:</p>
-<table><tr><th>seed</th><th>{{.A}}</th><th>{{.B}}</th></tr>
-{{range .VerdictSeeds}}<tr><td>{{.Seed}}</td><td>{{.A}}</td><td>{{.B}}</td></tr>{{end}}</table>
+{{if .VerdictDiffers}}<p>Seeds whose verdict differs, with the runs that show it:</p>
+<table><tr><th>seed</th><th class="text">A: {{.A.Label}}</th><th class="text">B: {{.B.Label}}</th></tr>
+{{range .VerdictDiffers}}<tr><td>{{.Seed}}</td><td class="text">{{.A}}<br><code class="cmd">{{.RunA}}</code></td><td class="text">{{.B}}<br><code class="cmd">{{.RunB}}</code></td></tr>
+{{end}}</table>
 {{else}}<p>No seed's verdict differs.</p>{{end}}
 {{end}}`

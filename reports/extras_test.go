@@ -58,34 +58,57 @@ func TestCalibrationSamplesBad(t *testing.T) {
 	}
 }
 
-// TestComparison: compare.csv and compare.json give the median diff per
-// metric and the seeds whose verdict differs, in their own section.
+// TestComparison: report.html's paired section shows compare.json's own
+// statistics (not a recomputation), its interval, the seeds whose verdict
+// differs with their run lines, and the paired figure drawn from
+// compare.csv's rows; malformed files are refused naming file and line.
 func TestComparison(t *testing.T) {
 	c, ok, err := LoadComparison("testdata/compare")
 	if err != nil || !ok {
 		t.Fatal(ok, err)
 	}
-	if c.A != "redis-7.0" || c.B != "valkey-8.0" || len(c.Metrics) != 2 ||
-		c.Metrics[0] != (CompareMetric{"promotion_ms", 2, -245, 1}) || len(c.VerdictSeeds) != 1 || c.VerdictSeeds[0].Seed != 1 {
-		t.Fatalf("%+v", c)
+	if c.A.Label != "cluster-node-timeout=1000" || c.B.Label != "cluster-node-timeout=5000" || len(c.Seeds) != 5 ||
+		len(c.Metrics) == 0 || len(c.Rows) != 5*len(c.Metrics) || len(c.VerdictDiffers) != 1 || c.VerdictDiffers[0].Seed != 2 {
+		t.Fatalf("loaded %+v", c)
 	}
 	if _, ok, err := LoadComparison(t.TempDir()); ok || err != nil {
-		t.Errorf("no compare.csv: ok %v, err %v", ok, err)
+		t.Errorf("no compare.json: ok %v, err %v", ok, err)
 	}
-	path, err := WriteSweep(t.TempDir(), crashMeta, loadRuns(t, "crash-runs.jsonl"), Extras{Comparison: c})
+	out := t.TempDir()
+	path, err := WriteSweep(out, crashMeta, loadRuns(t, "crash-runs.jsonl"), Extras{Comparison: c})
 	if err != nil {
 		t.Fatal(err)
 	}
 	html, _ := os.ReadFile(path)
-	for _, want := range []string{"Paired comparison: redis-7.0 vs valkey-8.0", "<td>promotion_ms</td><td>2</td><td>-245.0</td>", "<td>1</td><td>ok</td><td>illegal</td>"} {
+	for _, want := range []string{
+		"Paired comparison: cluster-node-timeout=1000 vs cluster-node-timeout=5000",
+		// writes_resumed_ms as compare.json has it: n 5, medians, diff and interval.
+		"<td>writes_resumed_ms</td><td>5</td><td>0</td><td>0</td><td>5</td><td>2688.0</td><td>8060.0</td><td>5372.0</td><td>[4705.0, 6247.0]</td>",
+		"<td>2</td><td class=\"text\">history ok, failed: linearizable<br><code class=\"cmd\">rcsim run minority-partition --seed 2 --set &#39;cluster-node-timeout=1000&#39;</code>",
+	} {
 		if !strings.Contains(string(html), want) {
 			t.Errorf("report.html lacks %q", want)
 		}
 	}
-	bad := t.TempDir()
-	_ = os.WriteFile(filepath.Join(bad, CompareCSV), []byte("seed,metric,a,b,diff\nx,promotion_ms,1,2,1\n"), 0o644)
-	if _, _, err := LoadComparison(bad); err == nil || !strings.Contains(err.Error(), "compare.csv:2: seed") {
-		t.Errorf("bad seed: %v", err)
+	if _, err := os.Stat(filepath.Join(out, "compare.png")); err != nil {
+		t.Errorf("the paired figure was not drawn: %v", err)
+	}
+	for _, bad := range []struct{ json, csv, want string }{
+		{`{"scenario": "x", "seeds": [1], "metrics": [{"metric": "a", "n": "two"}]}`, "seed,metric,a,b,diff\n", "compare.json:1: json: cannot unmarshal string"},
+		{"{\n\"scenario\": \"x\",\n\"sedes\": [1]}", "seed,metric,a,b,diff\n", `compare.json:3: json: unknown field "sedes"`},
+		{`{"scenario": "x", "seeds": [1]}`, "seed,metric,a,b,diff\nx,promotion_ms,1,2,1\n", "compare.csv:2: seed"},
+		{`{"scenario": "x", "seeds": [1]}`, "seed,metric,a,b,diff\n1,promotion_ms,1,2.5,1\n", "compare.csv:2: b: want an integer"},
+		{`{"scenario": "x", "seeds": [1]}`, "", "compare.csv: missing beside compare.json"},
+		{`{"seeds": [1]}`, "", "not an rcsim compare result"},
+	} {
+		dir := t.TempDir()
+		_ = os.WriteFile(filepath.Join(dir, CompareJSON), []byte(bad.json), 0o644)
+		if bad.csv != "" {
+			_ = os.WriteFile(filepath.Join(dir, CompareCSV), []byte(bad.csv), 0o644)
+		}
+		if _, _, err := LoadComparison(dir); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q + %q: %v, want %q", bad.json, bad.csv, err, bad.want)
+		}
 	}
 }
 

@@ -154,7 +154,7 @@ func SummaryCSV(m Meta, rows []GroupSummary) []byte {
 type Extras struct {
 	Run         []*Figure           // one run's figures (RunFigures), drawn after the sweep's
 	Calibration []CalibrationSample // `rcsim calibrate`'s samples, if any
-	Comparison  *CompareSection     // `rcsim compare`'s results, if any
+	Comparison  *Comparison         // `rcsim compare`'s results (LoadComparison), if any
 }
 
 // SweepFigures builds every figure of a sweep report, then appends the
@@ -172,6 +172,9 @@ func SweepFigures(m Meta, groups []Group, x Extras) []*Figure {
 	}
 	if f := Recovery(m, groups); f != nil {
 		figs = append(figs, f)
+	}
+	if x.Comparison != nil {
+		figs = append(figs, PairedFigure(*x.Comparison))
 	}
 	for _, f := range x.Run {
 		if f != nil {
@@ -212,7 +215,7 @@ type page struct {
 	Findings    []RunFinding
 	MoreFinds   int
 	Calibration []CalibrationRow
-	Comparison  *CompareSection
+	Comparison  *Comparison
 	Run         *checker.Summary // a single run's report
 	RunCommand  string
 }
@@ -299,4 +302,10 @@ var pageTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	// more than the largest value seen.
 	"few": func(n, need int) bool { return n > 0 && n < need },
 	"f1":  func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
+	"pf1": func(v *float64) string {
+		if v == nil {
+			return "-"
+		}
+		return strconv.FormatFloat(*v, 'f', 1, 64)
+	},
 }).Parse(pageHTML))

@@ -5,6 +5,7 @@ package scenarios
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"sort"
 	"strconv"
@@ -14,7 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-var faultFields = []string{"at", "id", "for", "persist", "crash", "restart", "partition", "heal",
+var faultFields = []string{"at", "jitter", "id", "for", "persist", "power-loss", "crash", "restart", "partition", "heal",
 	"one-way", "flap", "loss", "reset", "pause", "resume", "slow", "clock", "end"}
 
 var faultKinds = []FaultKind{Crash, Restart, Partition, Heal, OneWay, Flap, Loss, Reset, Pause, Resume, Slow, Clock, End}
@@ -53,17 +54,34 @@ func (p *parser) faults(n *yaml.Node, s *Scenario, limit time.Duration) []Fault 
 	}
 	nm := namesOf(s)
 	var out []Fault
-	paths := make(map[int]string) // Line → path, for the check below
+	paths := make(map[int]string) // Line → path, for the checks below
+	jitterLines := make(map[int]int)
 	for i, it := range items {
 		path := fmt.Sprintf("faults[%d]", i)
 		if f, ok := p.fault(it, path, nm, limit); ok {
 			out = append(out, f)
 			paths[f.Line] = path
+			jitterLines[f.Line] = keyLine(it, "jitter")
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At < out[j].At })
 	p.checkOrder(out, paths)
+	p.checkJitter(out, paths, jitterLines)
 	return out
+}
+
+// checkJitter refuses a jittered fault whose window [at, at+jitter) holds
+// the next step's at: the two could fire in either order, depending on the
+// seed, and what the order means (restart crashed, end, the id an end
+// names) would change with it.
+func (p *parser) checkJitter(out []Fault, paths map[int]string, lines map[int]int) {
+	for i := 0; i+1 < len(out); i++ {
+		f, g := out[i], out[i+1]
+		if f.Jitter > 0 && g.At < f.At+f.Jitter {
+			p.add(lines[f.Line], paths[f.Line]+".jitter", fmt.Sprintf("fires anywhere in [%s, %s), which holds %s at %s (line %d): "+
+				"the two could fire in either order", fmtDur(f.At), fmtDur(f.At+f.Jitter), paths[g.Line], fmtDur(g.At), g.Line))
+		}
+	}
 }
 
 // checkOrder checks what depends on the order of the sorted steps: restart
@@ -114,6 +132,16 @@ func (p *parser) fault(n *yaml.Node, path string, nm names, limit time.Duration)
 		p.add(v.Line, path+".at", fmt.Sprintf("%s is after the end of the run (duration %s)", fmtDur(f.At), fmtDur(limit)))
 		ok = false
 	}
+	if v := m["jitter"]; v != nil {
+		var good bool
+		if f.Jitter, good = p.duration(v, path+".jitter", 1); !good {
+			ok = false
+		} else if ok && limit >= 0 && f.At+f.Jitter > limit {
+			p.add(v.Line, path+".jitter", fmt.Sprintf("may fire at %s, after the end of the run (duration %s)",
+				fmtDur(f.At+f.Jitter), fmtDur(limit)))
+			ok = false
+		}
+	}
 	var acts []string
 	for _, k := range faultKinds {
 		if m[string(k)] != nil {
@@ -140,10 +168,20 @@ func (p *parser) fault(n *yaml.Node, path string, nm names, limit time.Duration)
 			ok = false
 		}
 	}
+	if v := m["power-loss"]; v != nil {
+		if f.Kind != Crash {
+			p.add(v.Line, path+".power-loss", "only a crash takes power-loss")
+			ok = false
+		} else if b, good := p.boolean(v, path+".power-loss"); good {
+			f.PowerLoss = b
+		} else {
+			ok = false
+		}
+	}
 	ok = p.lasting(&f, m, path) && ok
-	if v := m["for"]; ok && f.For > 0 && limit >= 0 && f.At+f.For > limit {
+	if v := m["for"]; ok && f.For > 0 && limit >= 0 && f.At+f.Jitter+f.For > limit {
 		p.add(v.Line, path+".for", fmt.Sprintf("ends at %s, after the end of the run (duration %s)",
-			fmtDur(f.At+f.For), fmtDur(limit)))
+			fmtDur(f.At+f.Jitter+f.For), fmtDur(limit)))
 		ok = false
 	}
 	return f, p.action(&f, m[string(f.Kind)], path+"."+string(f.Kind), nm) && ok
@@ -414,4 +452,30 @@ func have(names []string) string {
 	}
 	return strings.Join(names[:8], " ") + " … " + strings.Join(names[len(names)-2:], " ") +
 		", " + strconv.Itoa(len(names)) + " in all"
+}
+
+// keyLine is the line of key's value in mapping n (n's own line without it).
+func keyLine(n *yaml.Node, key string) int {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1].Line
+		}
+	}
+	return n.Line
+}
+
+// FaultTimes is when each of faults fires in one run: its At plus, for a
+// fault with a Jitter, an offset drawn uniformly in [0, Jitter) in whole
+// microseconds from r, one draw per jittered fault in list order (so a
+// fault without jitter draws nothing). The kernel passes the run's
+// "fault-offsets" stream; the real-server harness one of its trial's.
+func FaultTimes(faults []Fault, r *rand.Rand) []time.Duration {
+	out := make([]time.Duration, len(faults))
+	for i, f := range faults {
+		out[i] = f.At
+		if f.Jitter > 0 {
+			out[i] += time.Duration(r.Int64N(int64((f.Jitter+time.Microsecond-1)/time.Microsecond))) * time.Microsecond
+		}
+	}
+	return out
 }

@@ -68,10 +68,12 @@ func marshalNode(s *Scenario) *yaml.Node {
 func marshalCluster(c Cluster) *yaml.Node {
 	conf := mapping(false)
 	for _, cs := range confSettings {
-		if !cs.has(c.Rules) || (cs.since != "" && *cs.intp(&c.Config) == *cs.intp(&Default().Cluster.Config)) {
-			continue // a later server's setting is written only when set
+		if !cs.has(c.Rules) || (cs.since != "" || cs.quiet) && cs.isDefault(c.Config) {
+			continue // a later server's setting, and a quiet one, is written only when set
 		}
 		switch {
+		case cs.strp != nil:
+			add(conf, cs.name, str(*cs.strp(&c.Config)))
 		case cs.intp != nil:
 			add(conf, cs.name, integer(*cs.intp(&c.Config)))
 		case cs.memp != nil:
@@ -161,6 +163,9 @@ func marshalWorkload(w Workload) *yaml.Node {
 
 func marshalFault(f Fault) *yaml.Node {
 	n := mapping(false, "at", str(fmtDur(f.At)))
+	if f.Jitter != 0 {
+		add(n, "jitter", str(fmtDur(f.Jitter)))
+	}
 	if f.ID != "" {
 		add(n, "id", str(f.ID))
 	}
@@ -171,6 +176,9 @@ func marshalFault(f Fault) *yaml.Node {
 	case Crash:
 		add(n, "crash", marshalTarget(f.Target))
 		add(n, "persist", boolean(f.Persist))
+		if f.PowerLoss {
+			add(n, "power-loss", boolean(true))
+		}
 	case Restart:
 		add(n, "restart", marshalTarget(f.Target))
 	case Partition:

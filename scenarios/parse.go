@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -170,6 +171,10 @@ func Default() *Scenario {
 			MinReplicasMaxLagS:      10,
 			ReplBacklogSize:         1 << 20,
 			ManualFailoverTimeoutMs: 5000,
+			Save:                    DefaultSave,
+			AppendFsync:             "everysec",
+			ReplDisklessSync:        true,
+			ReplDisklessSyncDelayS:  5,
 		}, Rules: "redis-7.0"},
 		Network: Network{Latency: Latency{Dist: "lognormal",
 			Median: 200 * time.Microsecond, P99: 2 * time.Millisecond}},
@@ -237,6 +242,10 @@ type confSetting struct {
 	intp    func(*RedisConfig) *int
 	boolp   func(*RedisConfig) *bool
 	memp    func(*RedisConfig) *int64 // a memory size in bytes, written with Redis's units
+	strp    func(*RedisConfig) *string
+	check   func(string) error // strings only: what Redis accepts
+	// quiet settings are written by Marshal only when not at their default.
+	quiet bool
 }
 
 // confSettings lists the settings in the order Marshal writes them.
@@ -261,6 +270,34 @@ var confSettings = []confSetting{
 	{name: "repl-backlog-size", memp: func(c *RedisConfig) *int64 { return &c.ReplBacklogSize }},
 	{name: "cluster-manual-failover-timeout", since: "valkey-8.1", min: 1,
 		intp: func(c *RedisConfig) *int { return &c.ManualFailoverTimeoutMs }},
+	{name: "save", quiet: true, strp: func(c *RedisConfig) *string { return &c.Save },
+		check: func(s string) error { _, err := SavePoints(s); return err }},
+	{name: "appendonly", quiet: true, boolp: func(c *RedisConfig) *bool { return &c.AppendOnly }},
+	{name: "appendfsync", quiet: true, strp: func(c *RedisConfig) *string { return &c.AppendFsync },
+		check: func(s string) error {
+			if !slices.Contains(AppendFsyncs, s) {
+				return fmt.Errorf("must be one of %s", strings.Join(AppendFsyncs, ", "))
+			}
+			return nil
+		}},
+	{name: "repl-diskless-sync", quiet: true, boolp: func(c *RedisConfig) *bool { return &c.ReplDisklessSync }},
+	{name: "repl-diskless-sync-delay", quiet: true, intp: func(c *RedisConfig) *int { return &c.ReplDisklessSyncDelayS }},
+	{name: "repl-diskless-sync-max-replicas", quiet: true,
+		intp: func(c *RedisConfig) *int { return &c.ReplDisklessSyncMaxReplicas }},
+}
+
+// isDefault reports whether c holds the setting's default.
+func (cs confSetting) isDefault(c RedisConfig) bool {
+	d := Default().Cluster.Config
+	switch {
+	case cs.intp != nil:
+		return *cs.intp(&c) == *cs.intp(&d)
+	case cs.memp != nil:
+		return *cs.memp(&c) == *cs.memp(&d)
+	case cs.strp != nil:
+		return *cs.strp(&c) == *cs.strp(&d)
+	}
+	return *cs.boolp(&c) == *cs.boolp(&d)
 }
 
 // has reports whether a server of the given rule set has the setting.
@@ -313,6 +350,14 @@ func (p *parser) config(n *yaml.Node, c *RedisConfig, rules string) {
 		case cs.memp != nil:
 			if x, ok := p.memory(v, "cluster.config."+key); ok {
 				*cs.memp(c) = x
+			}
+		case cs.strp != nil:
+			if v.Kind != yaml.ScalarNode {
+				p.add(v.Line, "cluster.config."+key, "want a string, got "+describe(v))
+			} else if err := cs.check(v.Value); err != nil {
+				p.add(v.Line, "cluster.config."+key, err.Error())
+			} else {
+				*cs.strp(c) = v.Value
 			}
 		default:
 			if b, ok := p.boolean(v, "cluster.config."+key); ok {

@@ -55,6 +55,10 @@ func genScenario(t *rapid.T) *Scenario {
 			*cs.intp(&s.Cluster.Config) = rapid.IntRange(max(cs.min, 0), 1<<31-1).Draw(t, cs.name)
 		case cs.memp != nil:
 			*cs.memp(&s.Cluster.Config) = rapid.Int64Range(1, math.MaxInt64).Draw(t, cs.name)
+		case cs.name == "save":
+			s.Cluster.Config.Save = rapid.SampledFrom([]string{"", DefaultSave, "1 1", "900 1 300 10"}).Draw(t, cs.name)
+		case cs.name == "appendfsync":
+			s.Cluster.Config.AppendFsync = rapid.SampledFrom(AppendFsyncs).Draw(t, cs.name)
 		default:
 			*cs.boolp(&s.Cluster.Config) = rapid.Bool().Draw(t, cs.name)
 		}

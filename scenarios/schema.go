@@ -4,7 +4,10 @@
 package scenarios
 
 import (
+	"fmt"
+	"math"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -82,6 +85,41 @@ type RedisConfig struct {
 	// ManualFailoverTimeoutMs is cluster-manual-failover-timeout (Valkey 8.1
 	// and later only; default 5000, Redis's fixed CLUSTER_MF_TIMEOUT).
 	ManualFailoverTimeoutMs int
+	// Save is save: "<seconds> <changes>" pairs (default
+	// "3600 1 300 100 60 10000"); "" takes no snapshots. SavePoints reads it.
+	Save        string
+	AppendOnly  bool   // appendonly (default no)
+	AppendFsync string // appendfsync: always, everysec (default) or no
+	// Full resync (repl-diskless-sync default yes, -delay 5 seconds,
+	// -max-replicas 0: no limit).
+	ReplDisklessSync            bool
+	ReplDisklessSyncDelayS      int
+	ReplDisklessSyncMaxReplicas int
+}
+
+// DefaultSave is Redis 7.0's default save setting.
+const DefaultSave = "3600 1 300 100 60 10000"
+
+// AppendFsyncs are appendfsync's values.
+var AppendFsyncs = []string{"always", "everysec", "no"}
+
+// SavePoints reads a save setting: pairs of whole seconds (at least 1) and
+// changes (at least 1), as Redis's config.c accepts them; "" is none.
+func SavePoints(s string) ([][2]int64, error) {
+	f := strings.Fields(s)
+	if len(f)%2 != 0 {
+		return nil, fmt.Errorf("want pairs of <seconds> <changes>, got %d numbers", len(f))
+	}
+	var out [][2]int64
+	for i := 0; i < len(f); i += 2 {
+		secs, err1 := strconv.ParseInt(f[i], 10, 64)
+		changes, err2 := strconv.ParseInt(f[i+1], 10, 64)
+		if err1 != nil || err2 != nil || secs < 1 || changes < 1 || secs > math.MaxInt32 || changes > math.MaxInt32 {
+			return nil, fmt.Errorf("%q %q: want whole seconds and changes, each at least 1", f[i], f[i+1])
+		}
+		out = append(out, [2]int64{secs, changes})
+	}
+	return out, nil
 }
 
 // Network describes the simulated links.
@@ -169,23 +207,32 @@ const (
 // its ID, or never; the end undoes what this fault did, on the nodes and
 // links its targets resolved to when it started.
 type Fault struct {
-	At       time.Duration
-	Kind     FaultKind
-	Target   Target        // crash, restart, pause, resume, slow, clock
-	Persist  bool          // crash: nodes.conf survives (default true)
-	Groups   [][]Target    // partition: each group can reach only itself; a group holding Rest takes every unnamed endpoint
-	From, To []Target      // one-way, flap, loss, reset: the two sides; Rest on one side is every endpoint not on the other
-	Directed bool          // flap, loss: only From->To (default: both ways)
-	Period   time.Duration // flap: one down-then-up cycle
-	DutyPct  int           // flap: percent of each Period the link is down, first
-	Ratio    Ratio         // loss: per-transmission loss
-	Delay    time.Duration // slow: processing time of every message and command
-	Jump     time.Duration // clock: added to the node's clock at once (may be negative)
-	DriftPct int           // clock: the node's clock runs this many percent fast (negative: slow)
-	For      time.Duration // how long the fault lasts; 0: until an end step, heal or forever
-	ID       string        // names the fault for an end step
-	EndID    string        // end: the ID of the fault to end
-	Line     int           // line in the scenario file, for messages
+	At time.Duration
+	// Jitter, if set, places the fault at a random moment of [At,
+	// At+Jitter), drawn from the seed (FaultTimes): with jitter: 1s a fault
+	// lands anywhere in the nodes' once-a-second cron cycle, as a real
+	// fault does. For counts from the moment it fired.
+	Jitter  time.Duration
+	Kind    FaultKind
+	Target  Target // crash, restart, pause, resume, slow, clock
+	Persist bool   // crash: nodes.conf and the dataset on disk survive (default true)
+	// PowerLoss (crash): the machine loses power too, so the page cache
+	// goes with the process: only fsynced data survives (default false:
+	// the process is killed, what it wrote survives).
+	PowerLoss bool
+	Groups    [][]Target    // partition: each group can reach only itself; a group holding Rest takes every unnamed endpoint
+	From, To  []Target      // one-way, flap, loss, reset: the two sides; Rest on one side is every endpoint not on the other
+	Directed  bool          // flap, loss: only From->To (default: both ways)
+	Period    time.Duration // flap: one down-then-up cycle
+	DutyPct   int           // flap: percent of each Period the link is down, first
+	Ratio     Ratio         // loss: per-transmission loss
+	Delay     time.Duration // slow: processing time of every message and command
+	Jump      time.Duration // clock: added to the node's clock at once (may be negative)
+	DriftPct  int           // clock: the node's clock runs this many percent fast (negative: slow)
+	For       time.Duration // how long the fault lasts; 0: until an end step, heal or forever
+	ID        string        // names the fault for an end step
+	EndID     string        // end: the ID of the fault to end
+	Line      int           // line in the scenario file, for messages
 }
 
 // Target names a node or client, directly or by its role at the moment the

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rcsim/rcsim/checker/history"
 	"github.com/rcsim/rcsim/node"
@@ -217,5 +218,35 @@ func TestCreateFromUnjoinedNodes(t *testing.T) {
 		} else if want := w.hosts[i-3].id; v.Master != want {
 			t.Errorf("%s replicates %s, want %s", h.name, v.Master, want)
 		}
+	}
+}
+
+// TestPartitionEndRejoinsAdmin: a partition ended by its `for` rejoins
+// every endpoint, the admin client included (it was left alone in a group
+// of its own until a heal), so a later admin step reaches the cluster.
+func TestPartitionEndRejoinsAdmin(t *testing.T) {
+	s := parse(t, `name: admin-partition-for
+description: test
+duration: 20s
+cluster: {masters: 3, replicas-per-master: 1}
+admin:
+  - at: 6s
+    failover: {node: m0r0}
+faults:
+  - at: 2s
+    partition: [[admin], [rest]]
+    for: 2s
+`)
+	w := testWorld(t, s, 1)
+	w.runTo(4*time.Second + time.Millisecond)
+	a := w.names[admin.Name]
+	for _, h := range w.hosts {
+		if !w.net.Reachable(a, h.idx) || !w.net.Reachable(h.idx, a) {
+			t.Errorf("admin and %s cannot reach each other after the partition ended", h.name)
+		}
+	}
+	w.runTo(s.Duration)
+	if got := adminOutcomes(w); len(got) != 2 || !strings.HasSuffix(got[1], ": ok") {
+		t.Fatalf("admin steps %q, want the failover to end ok", got)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
-	"time"
 
 	"github.com/rcsim/rcsim/netmodel"
 	"github.com/rcsim/rcsim/node"
@@ -25,7 +24,6 @@ func newWorld(s *scenarios.Scenario, opt Options) (*world, error) {
 	if opt.HashEvery > 0 && opt.HashOut != nil {
 		w.tw.HashEvery(opt.HashEvery, opt.HashOut)
 	}
-	w.phase = rng.Derive(w.seed, "phase")
 	members := w.buildHosts()
 	nClients := 0
 	if s.Workload.Kind != "" && s.Workload.Kind != "none" {
@@ -46,7 +44,7 @@ func newWorld(s *scenarios.Scenario, opt Options) (*world, error) {
 		return nil, fmt.Errorf("%s: network: %v", s.File, err)
 	}
 	w.net = net
-	if err := w.applyLinks(s.Network.Links, names); err != nil {
+	if err := w.applyLinks(s.Network.Links); err != nil {
 		return nil, fmt.Errorf("%s: network.links: %v", s.File, err)
 	}
 	w.cuts = make([]int, endpoints*endpoints)
@@ -54,8 +52,8 @@ func newWorld(s *scenarios.Scenario, opt Options) (*world, error) {
 	w.bootNodes(members)
 	w.bootClients(nClients)
 	w.bootAdmin()
-	for i := range s.Faults {
-		w.q.push(event{at: s.Faults[i].At, kind: evFault, fault: i})
+	for i, at := range scenarios.FaultTimes(s.Faults, rng.Derive(w.seed, "fault-offsets")) {
+		w.q.push(event{at: at, kind: evFault, fault: i})
 	}
 	for _, at := range opt.DumpAt {
 		w.q.push(event{at: at, kind: evDump})
@@ -126,11 +124,12 @@ func (w *world) bootNodes(members []node.Member) {
 			// A spare, or any node of a cluster not formed yet: a fresh
 			// node that knows only itself (configEpoch 0).
 			alone := []node.Member{{ID: h.id, Addr: h.addr}}
+			w.startCron(h, true)
 			h.n = node.New(h.cfg, h.id, alone, rng.Derive(w.seed, "node/"+h.name))
 			w.emit(trace.Event{Node: h.name, Kind: trace.Boot, Value: "alone"})
-			w.scheduleFirstTick(h)
 			continue
 		}
+		w.startCron(h, true)
 		h.n = node.New(h.cfg, h.id, members, rng.Derive(w.seed, "node/"+h.name))
 		e := trace.Event{Node: h.name, Kind: trace.Boot, Value: bootValue(members[i]), Peer: w.nameOf(members[i].Master),
 			Epoch: members[i].ConfigEpoch}
@@ -138,7 +137,6 @@ func (w *world) bootNodes(members []node.Member) {
 			e.Detail = &trace.Detail{Slots: members[i].Slots}
 		}
 		w.emit(e)
-		w.scheduleFirstTick(h)
 	}
 }
 
@@ -147,11 +145,4 @@ func bootValue(m node.Member) string {
 		return "replica"
 	}
 	return "master " + trace.FormatRanges(m.Slots, ",")
-}
-
-// scheduleFirstTick gives the node's cron a phase in [0, 100ms): each Redis
-// process starts its event loop at its own moment.
-func (w *world) scheduleFirstTick(h *host) {
-	phase := time.Duration(w.phase.IntN(int(node.CronPeriod/time.Microsecond))) * time.Microsecond
-	w.q.push(event{at: w.now + phase, kind: evTick, dst: h.idx, inc: h.inc})
 }

@@ -34,14 +34,14 @@ type clientState struct {
 	idx    int // endpoint index
 	c      client
 	wakeAt time.Duration // the one wake-up event that is current
-	// connless: the client opens no connections (the admin client); each
-	// of its commands reaches whatever process is up at its address.
-	connless bool
-	// connInc is, per host, the incarnation of the process the client's
-	// connection reached (-1: none): a connection to an earlier process is
-	// reset by the host.
-	connInc []int64
-	net     workload.Net // the client's clientNet, made once (an interface value allocates)
+	// conns is the client's connection to each host (nil: never dialed),
+	// in the run's connection table like every other.
+	conns []*conn
+	// autoConnect: the client dials no connections (the admin client);
+	// each of its commands gets an open connection to its host if it has
+	// none (clientConn).
+	autoConnect bool
+	net         workload.Net // the client's clientNet, made once (an interface value allocates)
 }
 
 func (w *world) bootClients(n int) {
@@ -68,11 +68,8 @@ func (w *world) bootClients(n int) {
 	}
 	for i := 0; i < n; i++ {
 		name := "client-" + strconv.Itoa(i)
-		cs := &clientState{name: name, idx: len(w.hosts) + i, wakeAt: -1, connInc: make([]int64, len(w.hosts)),
+		cs := &clientState{name: name, idx: len(w.hosts) + i, wakeAt: -1, conns: make([]*conn, len(w.hosts)),
 			c: workload.New(i, cfg, seeds, rng.Derive(w.seed, "client/"+strconv.Itoa(i)))}
-		for j := range cs.connInc {
-			cs.connInc[j] = -1
-		}
 		cs.net = clientNet{w, cs}
 		w.clients = append(w.clients, cs)
 		w.scheduleWake(cs, cs.c.Wake(w.now, cs.net))
@@ -93,7 +90,7 @@ func (w *world) bootAdmin() {
 	}
 	a := admin.New(cfg)
 	cs := &clientState{name: admin.Name, idx: len(w.hosts) + len(w.clients), wakeAt: -1,
-		connInc: make([]int64, len(w.hosts)), c: a, connless: true}
+		conns: make([]*conn, len(w.hosts)), c: a, autoConnect: true}
 	cs.net = clientNet{w, cs}
 	w.clients = append(w.clients, cs)
 	for _, at := range a.Schedule() {
@@ -132,39 +129,31 @@ type clientNet struct {
 	cs *clientState
 }
 
-func (n clientNet) dst(addr string) int {
+func (n clientNet) host(addr string) *host {
 	dst, ok := n.w.byAddr[addr]
 	if !ok {
 		panic("sim: invariant: client sent to unknown address " + addr)
 	}
-	return dst
+	return n.w.hosts[dst]
 }
 
-// Send puts a command on the wire; a lost one is never answered.
-func (n clientNet) Send(addr string, cmd node.Cmd) { n.push(addr, clientCmd{cmd: cmd}) }
+// Send writes cmd on the client's connection to addr; a command the network
+// loses is never answered.
+func (n clientNet) Send(addr string, cmd node.Cmd) {
+	w := n.w
+	w.clientSend(w.clientConn(n.cs, n.host(addr)), clientCmd{cmd: cmd})
+}
 
-// Dial sends a SYN; one lost to a partition is never answered, and the
-// client's dial timeout ends the attempt (SYN retransmissions are not
-// modelled).
-func (n clientNet) Dial(addr string) { n.push(addr, clientCmd{dial: true}) }
+// Dial opens a connection (a SYN); one lost to a partition is never
+// answered, and the client's dial timeout ends the attempt (SYN
+// retransmissions of clients are not modelled).
+func (n clientNet) Dial(addr string) { n.w.dialClient(n.cs, n.host(addr)) }
 
 // Trace writes e to the run's trace.
 func (n clientNet) Trace(e trace.Event) { n.w.emit(e) }
 
 // Up reports whether the node process at addr runs.
-func (n clientNet) Up(addr string) bool { return n.w.hosts[n.dst(addr)].up }
-
-func (n clientNet) push(addr string, cc clientCmd) {
-	w, dst := n.w, n.dst(addr)
-	v := w.net.Send(w.now, n.cs.idx, dst)
-	if v.Lost {
-		return
-	}
-	p := w.cmds.get()
-	*p = cc
-	p.client = n.cs.idx - len(w.hosts)
-	w.q.push(event{at: v.Due, kind: evCommand, dst: dst, cmd: p})
-}
+func (n clientNet) Up(addr string) bool { return n.host(addr).up }
 
 // record adds a client's completed operation to the run's history, kept in
 // invoke order (ties by client) as it grows, with the node's address turned

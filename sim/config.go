@@ -35,9 +35,29 @@ func nodeConfig(rc scenarios.RedisConfig, addr string, s *scenarios.Scenario) no
 	}
 	cfg.Rules = rules
 	cfg.ReplBacklogSize = rc.ReplBacklogSize
+	cfg.Save = savePoints(rc.Save)
+	cfg.AppendOnly = rc.AppendOnly
+	cfg.AppendFsync = map[string]node.Fsync{"always": node.FsyncAlways, "everysec": node.FsyncEverySec,
+		"no": node.FsyncNo}[rc.AppendFsync]
+	cfg.ReplDisklessSync = rc.ReplDisklessSync
+	cfg.ReplDisklessSyncDelay = time.Duration(rc.ReplDisklessSyncDelayS) * time.Second
+	cfg.ReplDisklessSyncMaxReplicas = rc.ReplDisklessSyncMaxReplicas
 	cfg.Addr = addr
 	cfg.Bugs = node.Bugs{GrantTwoVotesPerEpoch: s.Bugs.GrantTwoVotesPerEpoch}
 	return cfg
+}
+
+// savePoints reads a validated save setting.
+func savePoints(s string) []node.SavePoint {
+	pairs, err := scenarios.SavePoints(s)
+	if err != nil {
+		panic("sim: invariant: save passed validation but does not parse: " + err.Error())
+	}
+	out := make([]node.SavePoint, len(pairs))
+	for i, p := range pairs {
+		out[i] = node.SavePoint{Seconds: p[0], Changes: p[1]}
+	}
+	return out
 }
 
 // netConfig turns a scenario's network section into a netmodel.Config; the

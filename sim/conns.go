@@ -1,10 +1,12 @@
 package sim
 
-// Every TCP connection of a run: the nodes' cluster-bus and replication
-// links (connections with generations, FIFO per direction, broken by a lost
-// segment) and the clients' connections to node processes (which
-// incarnation a client's connection reached), with what a host answers for
-// its process: connects, resets, refusals.
+// Every TCP connection of a run, one model for all of them: the nodes'
+// cluster-bus and replication links and the clients' connections to node
+// processes are conns in one table, with one life (connecting, open,
+// closed), a generation checked at delivery and a FIFO horizon per
+// direction; a crash, a reset or a close acts on every one of them alike.
+// What a host answers for its process lives here too: connects, resets,
+// refusals.
 
 import (
 	"time"
@@ -22,26 +24,44 @@ const (
 	connClosed
 )
 
-// conn is one TCP connection between two node endpoints. A connection is a
-// pair of FIFO byte streams: when the network loses a message (a partition)
-// the stream in that direction is broken and nothing after it arrives, until
-// one side closes the connection (TCP cannot skip a lost segment).
+// conn is one TCP connection: a pair of FIFO byte streams between a dialer
+// and a peer, both endpoint indices (for a client's connection, the dialer
+// is the client and the peer a node host).
+//
+// Between two nodes, when the network loses a message (a partition) the
+// stream in that direction is broken and nothing after it arrives, until one
+// side closes the connection (TCP cannot skip a lost segment; Redis frees a
+// silent link after half the node timeout anyway). On a client's connection
+// only that message is lost (a simplification: the client's timeout ends
+// its wait, and a client that drops the connection then dials a new one).
 type conn struct {
-	id      node.ConnID
-	gen     uint64 // unique per connection object, checked at delivery
+	id      node.ConnID // between nodes: the name both nodes use; zero for a client's
+	gen     uint64      // unique per connection object, checked at delivery
 	dialer  int
 	peer    int
 	state   connState
 	broken  [2]bool
 	due     [2]time.Duration // FIFO horizon of each direction: the Due of its last message
 	pending []*node.Message  // queued by the dialer while connecting
+
+	// A client's connection (client nil between nodes): the node knows it
+	// as cid (a Redis client is one connection), accepted by incarnation
+	// inc of the host's process. fin: the client closed it (it dialed
+	// anew): what it wrote before still arrives and runs, as data ahead of
+	// a FIN does, and the host's answers are dropped at the client.
+	client *clientState
+	cid    node.ClientID
+	inc    uint32
+	fin    bool
 }
 
-// connTable holds the live connections. Lookup is by ConnID; iteration (on a
-// crash) is over the creation-ordered slice, never over the map.
+// connTable holds the connections. Lookup of the nodes' connections is by
+// ConnID (a client's is found through its clientState); iteration (on a
+// crash or a reset) is over the creation-ordered slice, never over the map.
 type connTable struct {
 	byID map[node.ConnID]*conn
 	all  []*conn
+	live int // connections of all not closed
 	gen  uint64
 }
 
@@ -58,7 +78,10 @@ func (t *connTable) add(c *conn) {
 	}
 	t.gen++
 	c.gen = t.gen
-	t.byID[c.id] = c
+	if c.client == nil {
+		t.byID[c.id] = c
+	}
+	t.live++
 	if len(t.all) >= 1024 && len(t.all) == cap(t.all) {
 		// Before the slice grows: drop the closed connections (a node
 		// redials every dead peer every 100 ms, so without this a mass
@@ -70,15 +93,21 @@ func (t *connTable) add(c *conn) {
 }
 
 func (t *connTable) remove(c *conn) {
+	if c.state == connClosed {
+		return
+	}
 	c.state = connClosed
-	delete(t.byID, c.id)
+	t.live--
+	if c.client == nil {
+		delete(t.byID, c.id)
+	}
 }
 
 // compact drops closed connections from the ordered slice when they are at
 // least half of it; it is called only where no iteration over the slice is
 // in progress (add is never called inside one).
 func (t *connTable) compact() {
-	if len(t.byID) >= len(t.all)/2 {
+	if t.live >= len(t.all)/2 {
 		return
 	}
 	live := t.all[:0]
@@ -117,7 +146,7 @@ func (w *world) dial(h *host, id node.ConnID) {
 	c := &conn{id: id, dialer: h.idx, peer: p.idx, state: connConnecting}
 	w.conns.add(c)
 	if !w.tryConnect(h, p, c) {
-		w.q.push(event{at: w.now + synRTO, kind: evSyn, dst: h.idx, inc: h.inc, conn: c, gen: c.gen, fault: 1})
+		w.q.push(event{at: w.now + synRTO, kind: evSyn, dst: h.idx, inc: h.inc, conn: c, gen: c.gen, syn: 1})
 	}
 }
 
@@ -145,7 +174,7 @@ const (
 	synRetries = 6
 )
 
-// synRetry is retransmission number ev.fault of a dial's SYN: it gets
+// synRetry is retransmission number ev.syn of a dial's SYN: it gets
 // through if the network now lets it (a partition healed while the connect
 // hung), else the next one is scheduled; after the last the connect fails,
 // which the node sees as a refused connect. A dial the node already gave up
@@ -155,13 +184,13 @@ func (w *world) synRetry(ev *event) {
 	if c.gen != ev.gen || c.state != connConnecting || !h.up || ev.inc != h.inc {
 		return
 	}
-	if ev.fault > synRetries {
+	if ev.syn > synRetries {
 		w.q.push(event{at: w.now, kind: evLink, dst: h.idx, inc: h.inc, conn: c, gen: c.gen, link: node.Refused})
 		return
 	}
 	if !w.tryConnect(h, w.hosts[c.peer], c) {
-		wait := synRTO << ev.fault // each wait twice the one before
-		w.q.push(event{at: w.now + wait, kind: evSyn, dst: h.idx, inc: h.inc, conn: c, gen: c.gen, fault: ev.fault + 1})
+		wait := synRTO << ev.syn // each wait twice the one before
+		w.q.push(event{at: w.now + wait, kind: evSyn, dst: h.idx, inc: h.inc, conn: c, gen: c.gen, syn: ev.syn + 1})
 	}
 }
 
@@ -213,8 +242,9 @@ func (w *world) linkEvent(ev *event) {
 		// The connection was already removed when its other side closed it.
 	}
 	w.out.Reset()
-	h.n.Link(w.clock(h), node.LinkEvent{Conn: c.id, Kind: ev.link}, &w.out)
+	h.n.Link(w.mstime(h), node.LinkEvent{Conn: c.id, Kind: ev.link}, &w.out)
 	w.apply(h)
+	w.polled(h, ev.admitted)
 }
 
 // closeConn is a node closing one of its connections: later messages on it
@@ -313,14 +343,17 @@ func (w *world) deliver(ev *event) {
 		return // the event, message included, waits in the host's backlog
 	}
 	w.out.Reset()
-	h.n.Step(w.clock(h), c.id, ev.msg, &w.out)
+	h.n.Step(w.mstime(h), c.id, ev.msg, &w.out)
 	w.apply(h)
+	w.polled(h, ev.admitted)
 	w.shared.Recycle(ev.msg) // Step keeps nothing of a PING or PONG
 }
 
-// closeAllOf closes every connection of a crashed host; the surviving sides
-// see the reset one latency later. A dial to the host still in progress is
-// left alone: its connect event finds the process down and is refused.
+// closeAllOf closes every connection of a crashed host; the surviving nodes
+// see the reset one latency later, a client when it next writes on the
+// connection (the host answers with a reset) or by its own timeout. A dial
+// to the host still in progress is left alone: its connect finds the
+// process down and is refused.
 func (w *world) closeAllOf(h *host) {
 	w.conns.compact()
 	for _, c := range w.conns.all {
@@ -336,7 +369,7 @@ func (w *world) closeAllOf(h *host) {
 		if other == h.idx {
 			other = c.dialer
 		}
-		if wasOpen {
+		if wasOpen && c.client == nil {
 			w.notifyClosed(c, h.idx, other)
 		}
 	}
@@ -378,83 +411,154 @@ func wireSize(m *node.Message) int {
 	return n
 }
 
-// clientCmd is a command (or, with dial, a SYN) on its way to a node.
+// clientCmd is a command (or, with dial, a SYN) on its way to a node, on
+// the connection its event names.
 type clientCmd struct {
-	client int
-	cmd    node.Cmd
-	dial   bool
+	cmd  node.Cmd
+	dial bool
 }
 
 // clientReply is a reply (or, with dial, a SYN-ACK or RST) on its way to a
-// client.
+// client, on the connection its event names.
 type clientReply struct {
 	seq    uint64
 	reply  node.Reply
 	dial   bool
 	dialOK bool
 	from   string // dial: the address that answered
-	src    int    // endpoint index of the sender, to re-check at arrival
+}
+
+// dialClient opens a connection from client cs to host h: the SYN travels
+// as the client's first segment, and the host answers it when it arrives
+// (clientDialed). A dial replaces a connection the client gave up on (its
+// dial timed out): an answer on that one no longer reaches the client.
+func (w *world) dialClient(cs *clientState, h *host) {
+	if old := cs.conns[h.idx]; old != nil && old.state != connClosed {
+		old.fin = old.state == connOpen
+		w.conns.remove(old)
+	}
+	c := w.newClientConn(cs, h, connConnecting)
+	w.clientSend(c, clientCmd{dial: true})
+}
+
+// clientConn is the connection client cs writes to h on. A client that opens
+// no connections of its own (the admin client: redis-cli connects to every
+// node as it loads the cluster, which rcsim gives no time) gets an open one
+// whenever it has none.
+func (w *world) clientConn(cs *clientState, h *host) *conn {
+	c := cs.conns[h.idx]
+	if cs.autoConnect && (c == nil || c.state == connClosed) {
+		c = w.newClientConn(cs, h, connOpen)
+	}
+	if c == nil {
+		panic("sim: invariant: client " + cs.name + " wrote to " + h.name + " without dialing it")
+	}
+	return c
+}
+
+// newClientConn adds a connection from client cs to host h, in state st,
+// as the client's connection to h.
+func (w *world) newClientConn(cs *clientState, h *host, st connState) *conn {
+	c := &conn{dialer: cs.idx, peer: h.idx, state: st, client: cs, cid: node.ClientID(len(w.clientConns)), inc: h.inc}
+	w.conns.add(c)
+	w.clientConns = append(w.clientConns, c)
+	cs.conns[h.idx] = c
+	return c
+}
+
+// clientSend puts a client's segment on its connection; one the network
+// loses is never answered (the client's timeouts end the wait).
+func (w *world) clientSend(c *conn, cc clientCmd) {
+	v := w.net.SendOn(w.now, c.dialer, c.peer, 0, &c.due[0])
+	if v.Lost {
+		return
+	}
+	p := w.cmds.get()
+	*p = cc
+	w.q.push(event{at: v.Due, kind: evCommand, dst: c.peer, conn: c, gen: c.gen, cmd: p})
 }
 
 // command hands a client's command to its node. The host answers for a
-// process that is down, or that is not the one the client's connection
-// reached (it restarted): the connection is reset and the command never
-// ran. A SYN is answered by the host: accepted while the process is up,
-// refused otherwise.
+// process that is down, or that the client's connection does not reach (the
+// process died, or the connection was reset, since): it resets the
+// connection and the command never ran. A SYN is answered by the host.
 func (w *world) command(ev *event) {
-	cc := ev.cmd
+	cc, c, h := ev.cmd, ev.conn, w.hosts[ev.dst]
 	defer w.cmds.put(cc)
-	h, cs := w.hosts[ev.dst], w.clients[cc.client]
-	if cs.connless && h.up {
-		cs.connInc[h.idx] = int64(h.inc)
-	}
 	if cc.dial {
-		if h.up {
-			cs.connInc[h.idx] = int64(h.inc)
-		}
-		cr := w.replies.get()
-		cr.dial, cr.dialOK, cr.from = true, h.up, h.addr
-		w.sendToClient(h.idx, cc.client, cr)
+		w.clientDialed(h, c, ev.gen)
 		return
 	}
-	if !h.up || cs.connInc[h.idx] != int64(h.inc) {
-		cs.connInc[h.idx] = -1
-		w.replyTo(h.idx, cc.client, cc.cmd.Seq, node.Reply{Kind: node.ReplyError, Err: workload.ErrRefused})
+	run := h.up && (c.state == connOpen && c.gen == ev.gen || c.fin && c.inc == h.inc)
+	if !run && h.up && c.client.autoConnect {
+		// The process restarted while the command was on its way: a client
+		// that connects as it needs reaches the new one.
+		c, run = w.newClientConn(c.client, h, connOpen), true
+	}
+	if !run {
+		w.conns.remove(c)
+		w.replyOn(c, c.gen, node.Reply{Kind: node.ReplyError, Err: workload.ErrRefused}, cc.cmd.Seq)
 		return
 	}
 	w.out.Reset()
-	h.n.Command(w.clock(h), node.ClientID(cc.client), cc.cmd, &w.out)
+	h.n.Command(w.mstime(h), c.cid, cc.cmd, &w.out)
 	w.apply(h)
+	w.polled(h, ev.admitted)
 }
 
+// clientDialed answers a client's SYN that reached host h: accepted while the
+// process is up, refused (RST) otherwise. A SYN of a connection the client
+// has since given up is answered too, and the answer is dropped at the
+// client.
+func (w *world) clientDialed(h *host, c *conn, gen uint64) {
+	if c.state == connConnecting && c.gen == gen {
+		if h.up {
+			c.state, c.inc = connOpen, h.inc
+		} else {
+			w.conns.remove(c)
+		}
+	}
+	cr := w.replies.get()
+	cr.dial, cr.dialOK, cr.from = true, h.up, h.addr
+	w.sendToClient(c, gen, cr)
+}
+
+// sendReply carries a node's reply on the client connection it names; a
+// connection the host closed since the command (a reset) takes nothing.
 func (w *world) sendReply(h *host, r node.ClientReply) {
-	w.replyTo(h.idx, int(r.Client), r.Seq, r.Reply)
+	c := w.clientConns[r.Client]
+	if c.state != connOpen && !c.fin {
+		return
+	}
+	w.replyOn(c, c.gen, r.Reply, r.Seq)
 }
 
-func (w *world) replyTo(from, client int, seq uint64, r node.Reply) {
+func (w *world) replyOn(c *conn, gen uint64, r node.Reply, seq uint64) {
 	cr := w.replies.get()
 	cr.seq, cr.reply = seq, r
-	w.sendToClient(from, client, cr)
+	w.sendToClient(c, gen, cr)
 }
 
-func (w *world) sendToClient(from, client int, cr *clientReply) {
-	dst := len(w.hosts) + client
-	v := w.net.Send(w.now, from, dst)
+func (w *world) sendToClient(c *conn, gen uint64, cr *clientReply) {
+	v := w.net.SendOn(w.now, c.peer, c.dialer, 0, &c.due[1])
 	if v.Lost {
 		w.replies.put(cr)
 		return
 	}
-	cr.src = from
-	w.q.push(event{at: v.Due, kind: evReply, dst: dst, reply: cr})
+	w.q.push(event{at: v.Due, kind: evReply, dst: c.dialer, conn: c, gen: gen, reply: cr})
 }
 
+// reply hands a reply to its client, unless a partition formed while it was
+// on its way or the client has given the connection up (a dial it timed out
+// and replaced). Segments the host
+// sent before its process died or the connection was reset still arrive.
 func (w *world) reply(ev *event) {
-	r := ev.reply
+	r, c := ev.reply, ev.conn
 	defer w.replies.put(r)
-	if !w.net.Deliverable(w.now, r.src, ev.dst) {
-		return // a partition formed while the reply was on its way
+	cs := c.client
+	if cs.conns[c.peer] != c || c.gen != ev.gen || !w.net.Deliverable(w.now, c.peer, c.dialer) {
+		return
 	}
-	cs := w.clients[ev.dst-len(w.hosts)]
 	if r.dial {
 		w.scheduleWake(cs, cs.c.OnDial(w.now, r.from, r.dialOK, cs.net))
 		return

@@ -152,10 +152,12 @@ func TestWritesResumeOnPromotedNode(t *testing.T) {
 	if *f.WritesResumedMs < *f.PromotedMs || *f.WritesResumedMs-*f.PromotedMs > 2000 {
 		t.Fatalf("writes resumed %d ms after the fault, promotion at %d ms", *f.WritesResumedMs, *f.PromotedMs)
 	}
+	// Both figures are whole ms, the fault (jittered) at any µs: the
+	// write's return is within 1 ms of their sum.
 	resumedMs := f.FaultAtMs + *f.WritesResumedMs
 	served := false
 	for _, op := range res.History {
-		if op.Status == history.OK && op.Kind == "set" && op.Return.Milliseconds() == resumedMs {
+		if d := op.Return.Milliseconds() - resumedMs; op.Status == history.OK && op.Kind == "set" && d >= -1 && d <= 1 {
 			served = served || op.Node == f.PromotedNode
 		}
 	}
@@ -170,8 +172,9 @@ func TestWritesResumeOnPromotedNode(t *testing.T) {
 func TestClientsOnBothSidesOfAPartition(t *testing.T) {
 	s := builtin(t, "minority-partition")
 	// Short timeouts so client-0 makes attempts on m0 between those that
-	// time out on the unreachable majority.
-	for k, v := range map[string]string{"workload.timeout": "250ms", "workload.read-ratio": "20"} {
+	// time out on the unreachable majority; reads half the time, so that
+	// later reads prove the minority's acknowledged writes lost.
+	for k, v := range map[string]string{"workload.timeout": "250ms", "workload.read-ratio": "50"} {
 		if err := s.Set(k, v); err != nil {
 			t.Fatal(err)
 		}

@@ -42,7 +42,7 @@ func init() { faultTable = faultKinds() }
 func faultKinds() map[scenarios.FaultKind]faultOps {
 	return map[scenarios.FaultKind]faultOps{
 		scenarios.Crash: {
-			start: onNode(func(w *world, h *host, f scenarios.Fault) bool { return w.crash(h, f.Persist) }),
+			start: onNode(func(w *world, h *host, f scenarios.Fault) bool { return w.crash(h, f.Persist, f.PowerLoss) }),
 			end:   onHosts(func(w *world, h *host, _ scenarios.Fault) { w.restart(h) }),
 		},
 		scenarios.Restart: {

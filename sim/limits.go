@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rcsim/rcsim/node"
+	"github.com/rcsim/rcsim/node/trace"
 	"github.com/rcsim/rcsim/scenarios"
 )
 
@@ -47,8 +48,12 @@ func CheckCost(s *scenarios.Scenario, until time.Duration, maxEvents int) error 
 		until = s.Duration
 	}
 	if need := MinEvents(s, until); need > int64(maxEvents) {
+		where := s.File
+		if where == "" { // a generated scenario (a nemesis schedule, a shrink candidate)
+			where = s.Name
+		}
 		return fmt.Errorf("%s: the run needs at least %d events (%d nodes ticking every %s, %d ops/s, for %s), over the limit of %d (--max-events)",
-			s.File, need, len(s.Cluster.NodeNames()), node.CronPeriod, s.Workload.Rate, until, maxEvents)
+			where, need, len(s.Cluster.NodeNames()), trace.FormatTime(node.CronPeriod), s.Workload.Rate, trace.FormatTime(until), maxEvents)
 	}
 	return nil
 }

@@ -35,7 +35,7 @@ func (w *world) sendMigrate(src *host) {
 func (w *world) restoreAsking(ev *event) {
 	dst := w.hosts[ev.dst]
 	w.out.Reset()
-	dst.n.RestoreAsking(w.clock(dst), ev.mig.Req, &w.out)
+	dst.n.RestoreAsking(w.mstime(dst), ev.mig.Req, &w.out)
 	w.apply(dst)
 }
 
@@ -51,7 +51,7 @@ func (w *world) migrated(ev *event) {
 	src := w.hosts[ev.dst]
 	src.migrates = src.migrates[1:]
 	w.out.Reset()
-	src.n.MigrateDone(w.clock(src), *ev.mig, &w.out)
+	src.n.MigrateDone(w.mstime(src), *ev.mig, &w.out)
 	w.apply(src)
 	if len(src.migrates) > 0 {
 		w.sendMigrate(src)

@@ -19,34 +19,21 @@ import (
 
 // applyLinks installs network.links, in file order (a later entry replaces
 // an earlier one on the links they share).
-func (w *world) applyLinks(links []scenarios.LinkOverride, names []string) error {
-	index := func(ns []string, other []string) ([]int, error) {
-		var out []int
-		for _, n := range ns {
-			if n != "rest" {
-				i, ok := w.names[n]
-				if !ok {
-					return nil, fmt.Errorf("no endpoint %q", n)
-				}
-				out = append(out, i)
-				continue
-			}
-			for i, e := range names {
-				if !slices.Contains(other, e) {
-					out = append(out, i)
-				}
-			}
-		}
-		return out, nil
-	}
+func (w *world) applyLinks(links []scenarios.LinkOverride) error {
 	for _, l := range links {
-		from, err := index(l.From, l.To)
+		from, restFrom, err := w.linkSide(l.From)
 		if err != nil {
 			return err
 		}
-		to, err := index(l.To, l.From)
+		to, restTo, err := w.linkSide(l.To)
 		if err != nil {
 			return err
+		}
+		if restFrom {
+			from = append(from, w.rest(from, to)...)
+		}
+		if restTo {
+			to = append(to, w.rest(from, to)...)
 		}
 		o := linkOverride(l)
 		if err := w.net.SetLinks(from, to, o); err != nil {
@@ -59,6 +46,23 @@ func (w *world) applyLinks(links []scenarios.LinkOverride, names []string) error
 		}
 	}
 	return nil
+}
+
+// linkSide resolves one side of a network.links entry: its endpoint names,
+// and whether it holds rest.
+func (w *world) linkSide(names []string) (out []int, rest bool, err error) {
+	for _, n := range names {
+		if n == "rest" {
+			rest = true
+			continue
+		}
+		i, ok := w.names[n]
+		if !ok {
+			return nil, false, fmt.Errorf("no endpoint %q", n)
+		}
+		out = append(out, i)
+	}
+	return out, rest, nil
 }
 
 // linkOverride turns one network.links entry into netmodel's terms: nil keeps
@@ -83,12 +87,12 @@ func linkOverride(l scenarios.LinkOverride) netmodel.LinkOverride {
 // partition splits the endpoints into groups; the group holding `rest` takes
 // every endpoint not named elsewhere.
 func (w *world) partition(groups [][]scenarios.Target) {
-	endpoints := w.net.Endpoints()
-	owner := make([]int, endpoints)
+	owner := make([]int, w.net.Endpoints())
 	for i := range owner {
 		owner[i] = -1
 	}
 	rest := -1
+	var named []int
 	for g, targets := range groups {
 		for _, t := range targets {
 			if t.Rest {
@@ -97,14 +101,17 @@ func (w *world) partition(groups [][]scenarios.Target) {
 			}
 			for _, idx := range w.resolveEndpoints(t) {
 				owner[idx] = g
+				named = append(named, idx)
 			}
+		}
+	}
+	if rest >= 0 {
+		for _, idx := range w.rest(named) {
+			owner[idx] = rest
 		}
 	}
 	out := make([][]int, len(groups))
 	for idx, g := range owner {
-		if g < 0 {
-			g = rest
-		}
 		if g < 0 {
 			// Unnamed with no rest group: isolated on its own.
 			out = append(out, []int{idx})
@@ -137,17 +144,6 @@ func (w *world) healAll() {
 	}
 	w.net.Heal()
 	w.emit(trace.Event{Kind: trace.Heal})
-}
-
-// allEndpoints lists the nodes and the workload's clients. The admin
-// client is left out, so ending a partition leaves it alone in a group of
-// its own, as rcsim has always done (a heal reconnects it).
-func (w *world) allEndpoints() []int {
-	all := make([]int, len(w.hosts)+w.nWork)
-	for i := range all {
-		all[i] = i
-	}
-	return all
 }
 
 // linkSet lists the directed links a fault covers, as from*n+to.
@@ -260,9 +256,11 @@ func (w *world) refreshLoss(links []int) {
 }
 
 // reset tears down every connection between the two sides, as a middlebox's
-// RST or a NIC reset does: both ends see the connection fail one latency
-// later, a dial in progress is refused, and the links' FIFO state starts
-// afresh. Client traffic is not modelled as connections and is untouched.
+// RST or a NIC reset does: both nodes of a bus or replication link see it
+// fail one latency later, a dial in progress is refused, and the links' FIFO
+// state starts afresh. A client's connection is closed the same way; the
+// client learns it when it next writes on it (the host answers with a reset)
+// or, for a dial, from the refusal.
 func (w *world) reset(a, b []int) int {
 	w.conns.compact()
 	n := 0
@@ -272,17 +270,24 @@ func (w *world) reset(a, b []int) int {
 			continue
 		}
 		n++
-		if c.state == connConnecting {
+		switch {
+		case c.client != nil:
+			connecting := c.state == connConnecting
+			w.conns.remove(c)
+			if connecting {
+				w.refuseClientDial(c)
+			}
+		case c.state == connConnecting:
 			// The SYN meets the RST: a new generation voids the pending
 			// connect, and the dialer's connect is refused.
 			w.conns.gen++
 			c.gen = w.conns.gen
 			w.resetNotify(c, c.peer, c.dialer, node.Refused)
-			continue
+		default:
+			w.conns.remove(c)
+			w.resetNotify(c, c.peer, c.dialer, node.Closed)
+			w.resetNotify(c, c.dialer, c.peer, node.Closed)
 		}
-		w.conns.remove(c)
-		w.resetNotify(c, c.peer, c.dialer, node.Closed)
-		w.resetNotify(c, c.dialer, c.peer, node.Closed)
 	}
 	for _, x := range a {
 		for _, y := range b {
@@ -293,6 +298,16 @@ func (w *world) reset(a, b []int) int {
 		}
 	}
 	return n
+}
+
+// refuseClientDial answers a client's dial in progress with a refusal: its
+// SYN met the reset. A new generation voids the answer to the SYN itself.
+func (w *world) refuseClientDial(c *conn) {
+	w.conns.gen++
+	c.gen = w.conns.gen
+	cr := w.replies.get()
+	cr.dial, cr.from = true, w.hosts[c.peer].addr
+	w.sendToClient(c, c.gen, cr)
 }
 
 // resetNotify tells side `to` of c that it failed, one latency after now.

@@ -40,7 +40,7 @@ func (w *world) hold(h *host, ev *event) bool {
 // admitCommand checks a client command at its arrival at a node, and holds
 // it for a paused or slow node; false means command must not run now.
 func (w *world) admitCommand(ev *event) bool {
-	if !ev.admitted && !w.net.Deliverable(w.now, len(w.hosts)+ev.cmd.client, ev.dst) {
+	if !ev.admitted && !w.net.Deliverable(w.now, ev.conn.dialer, ev.dst) {
 		return false
 	}
 	h := w.hosts[ev.dst]
@@ -51,11 +51,19 @@ func (w *world) admitCommand(ev *event) bool {
 }
 
 // crash kills h's process: its connections are reset, its memory is gone, and
-// its disk keeps nodes.conf as last saved (or nothing, without persist).
-func (w *world) crash(h *host, persist bool) bool {
+// its disk keeps nodes.conf as last saved and the dataset as the node's
+// persistence left it (node.DataOnDisk), or nothing, without persist. With
+// powerLoss the machine goes down too and the page cache with it: only
+// what was fsynced survives.
+func (w *world) crash(h *host, persist, powerLoss bool) bool {
 	if !h.up {
 		w.emit(trace.Event{Kind: trace.Note, Node: h.name, Value: "crash ignored: already down"})
 		return false
+	}
+	h.data = node.Data{}
+	if persist {
+		h.data = h.n.DataOnDisk(powerLoss)
+		h.data.Through -= w.clock(h) - w.now // the node's clock, as virtual time
 	}
 	w.forgetProcess(h)
 	h.up = false
@@ -69,13 +77,15 @@ func (w *world) crash(h *host, persist bool) bool {
 	v := "persist"
 	if !persist {
 		v = "wipe"
+	} else if powerLoss {
+		v = "persist power-loss"
 	}
 	w.emit(trace.Event{Kind: trace.Crash, Node: h.name, Value: v})
 	return true
 }
 
 // restart starts h's process again from its nodes.conf (clusterLoadConfig),
-// with a fresh random stream and a new cron phase.
+// with a fresh random stream and a new cron phase, its cronloops from 0.
 func (w *world) restart(h *host) {
 	if h.up {
 		w.emit(trace.Event{Kind: trace.Note, Node: h.name, Value: "restart ignored: already up"})
@@ -96,14 +106,18 @@ func (w *world) restart(h *host) {
 	h.inc++
 	h.cfg.Incarnation = uint64(h.inc)
 	stream := "node/" + h.name + "#" + itoa(int(h.inc)+1)
+	w.startCron(h, false)
 	n, err := node.Restore(h.cfg, h.disk, rng.Derive(w.seed, stream))
 	if err != nil {
 		w.emit(trace.Event{Kind: trace.Note, Node: h.name, Value: "restart failed: " + err.Error()})
 		return
 	}
+	skew := w.clock(h) - w.now
+	d := h.data
+	d.Through += skew
+	n.LoadData(d)
 	h.n, h.up = n, true
-	w.emit(trace.Event{Kind: trace.Restart, Node: h.name})
-	w.scheduleFirstTick(h)
+	w.emit(trace.RestartEvent(h.name, h.data.Source, h.data.Through, len(h.data.Keys)))
 }
 
 // pause stops h's process: its cron stops and everything sent to it waits.
@@ -144,7 +158,7 @@ func (w *world) release(h *host) {
 	h.backlog = nil
 	if h.tickMissed {
 		h.tickMissed = false
-		w.q.push(event{at: w.now, kind: evTick, dst: h.idx, inc: h.inc})
+		w.pushTick(h, w.now)
 	}
 }
 

@@ -60,7 +60,7 @@ func TestRuleSetOutcomes(t *testing.T) {
 			"redis-7.4", "valkey-8.0", 1,
 			func(es []trace.Event) bool { return has(es, trace.Promoted, "m0r0", "m0") }},
 		{"CancelElectionOnEpochClaim (clusterProcessPacket, valkey#1009, #1339)", slowRequest,
-			"valkey-8.0", "valkey-8.1", 1,
+			"valkey-8.0", "valkey-8.1", 8,
 			func(es []trace.Event) bool {
 				for _, e := range es {
 					if e.Kind == trace.ElectionExpire && e.Node == "m0r1" && e.Value == "epoch_claimed" {
@@ -124,16 +124,17 @@ admin:
   - {at: 10s, failover: {node: m0r0, mode: force}}
 `
 
-// An empty master with a replica crashes.
+// An empty master with a replica crashes, once the replica's full sync
+// (repl-diskless-sync-delay 5 s after it asked) is done.
 const emptyPrimaryCrash = `name: empty-primary-crash
 description: d
-duration: 30s
+duration: 40s
 cluster: {masters: 3, replicas-per-master: 1, spares: 2, config: {cluster-node-timeout: 3000}}
 admin:
   - {at: 1s, add_node: {node: s0}}
   - {at: 2s, add_node: {node: s1, master: s0}}
 faults:
-  - {at: 8s, crash: s0}
+  - {at: 14s, crash: s0}
 `
 
 // m0 is paused while m0r0 takes over; m4 hears nothing from m0r0 until
@@ -181,9 +182,9 @@ faults:
   - {at: 18s, crash: m0}
 `
 
-// m0r1 (rank 0) starts first, but its messages take 1.4 s to arrive, so
-// m0r0 (rank 1) starts in the same epoch, collects the votes first and
-// wins while m0r1's request is still out (seed 1).
+// m0r1 (rank 0) starts first (10.59s), but its messages take 1.4 s to
+// arrive, so m0r0 (rank 1) starts in the same epoch (11.46s), collects the
+// votes first and wins while m0r1's request is still out (seed 8).
 const slowRequest = `name: slow-request
 description: d
 duration: 30s
@@ -195,8 +196,8 @@ faults:
   - {at: 5s, crash: m0}
 `
 
-// m0r1 (rank 0) gets the masters' votes at 10.52s and crashes at 10.53s,
-// before their acks (20 ms away) reach it; m0r0 (rank 1) asks at 11.24s
+// m0r1 (rank 0) gets the masters' votes at 10.24s and crashes at 10.25s,
+// before their acks (20 ms away) reach it; m0r0 (rank 1) asks at 10.90s
 // (seed 1), within 2 × node-timeout of those votes.
 const winnerCrashed = `name: winner-crashed
 description: d
@@ -207,7 +208,7 @@ network:
     - {from: [m0r0, m0r1], to: rest, latency: {dist: constant, value: 20ms}}
 faults:
   - {at: 5s, crash: m0}
-  - {at: 10530ms, crash: m0r1}
+  - {at: 10250ms, crash: m0r1}
 `
 
 // secondPromotionDelay is, for the master promoted in m0's place, the time

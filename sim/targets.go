@@ -119,30 +119,43 @@ func (w *world) pickMasters(t scenarios.Target, k scenarios.FaultKind) []*host {
 	return picked
 }
 
-// sides resolves the two sides of a link fault to endpoint indices, now; rest
-// is every node and workload client not on the other side (not the admin
-// client).
+// sides resolves the two sides of a link fault to endpoint indices, now;
+// rest on one side is every endpoint the other side does not name (rest).
 func (w *world) sides(from, to []scenarios.Target) (a, b []int) {
 	a, restA := w.side(from)
 	b, restB := w.side(to)
-	n := len(w.hosts) + w.nWork
-	fill := func(other []int) []int {
-		var out []int
-		for i := 0; i < n; i++ {
-			if !slices.Contains(other, i) {
-				out = append(out, i)
-			}
-		}
-		return out
-	}
 	if restA {
-		a = append(a, fill(b)...)
+		a = append(a, w.rest(a, b)...)
 	}
 	if restB {
-		b = append(b, fill(a)...)
+		b = append(b, w.rest(a, b)...)
 	}
 	return a, b
 }
+
+// rest is what the target rest names, for partitions, link faults and
+// network.links alike: every endpoint of the run (nodes, the workload's
+// clients, the admin client) that the fault does not name otherwise, in
+// endpoint order.
+func (w *world) rest(named ...[]int) []int {
+	taken := make([]bool, w.net.Endpoints())
+	for _, xs := range named {
+		for _, x := range xs {
+			taken[x] = true
+		}
+	}
+	var out []int
+	for i, t := range taken {
+		if !t {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// allEndpoints lists every endpoint of the run: nodes, the workload's
+// clients and the admin client.
+func (w *world) allEndpoints() []int { return w.rest() }
 
 func (w *world) side(ts []scenarios.Target) (out []int, rest bool) {
 	for _, t := range ts {

@@ -20,7 +20,7 @@ import (
 type evKind uint8
 
 const (
-	evTick     evKind = iota + 1 // clusterCron of node dst
+	evTick     evKind = iota + 1 // serverCron of node dst (gen: the tick's number)
 	evDeliver                    // a bus or replication message arrives over a connection
 	evLink                       // a connection event reaches node dst
 	evFault                      // scenario fault number `fault`
@@ -33,7 +33,7 @@ const (
 	evFlap                       // a flapping link (fault number `fault`) goes down or up
 	evRestore                    // a MIGRATE request reaches its target, node dst (an instant event)
 	evMigrated                   // a MIGRATE reply reaches its source, node dst (an instant event)
-	evSyn                        // retransmission number `fault` of a dial's SYN
+	evSyn                        // retransmission number `syn` of a dial's SYN
 )
 
 // event is one entry of the queue. Small payloads inline, large ones by
@@ -44,20 +44,24 @@ type event struct {
 	kind  evKind
 	dst   int    // endpoint index (node or client)
 	inc   uint32 // incarnation of node dst the event belongs to (ticks, links)
-	fault int
-	dir   uint8 // evDeliver: 0 dialer→peer, 1 peer→dialer
+	fault int    // evFault, evFaultEnd, evFlap: the scenario fault's number
+	dir   uint8  // evDeliver: 0 dialer→peer, 1 peer→dialer
+	syn   uint8  // evSyn: which retransmission of the SYN this is (1, 2, …)
 	// admitted: the message already reached the destination host (it sat in
 	// a paused process's socket buffer, or in a slow one's queue), so the
 	// network is not asked again. charged: a slow node already spent its
 	// processing delay on it.
 	admitted, charged bool
-	gen               uint64
-	link              node.LinkEventKind
-	conn              *conn
-	msg               *node.Message
-	cmd               *clientCmd
-	reply             *clientReply
-	mig               *node.MigrateReply // evRestore: the request (no answers yet); evMigrated: the reply
+	// conn is the connection the event travels on (evDeliver, evLink,
+	// evSyn, evCommand, evReply), gen its generation when the event was
+	// queued: a connection closed or renewed since does not carry it.
+	conn  *conn
+	gen   uint64
+	link  node.LinkEventKind // evLink: connected, refused or closed
+	msg   *node.Message
+	cmd   *clientCmd
+	reply *clientReply
+	mig   *node.MigrateReply // evRestore: the request (no answers yet); evMigrated: the reply
 }
 
 // host is one node endpoint: the process (maybe down) and what its disk kept.
@@ -72,6 +76,7 @@ type host struct {
 	inc     uint32 // incarnation: bumped on every restart
 	disk    node.NodesConf
 	hasDisk bool
+	data    node.Data // the dataset the disk kept at the last crash (RDB or AOF), for the restart
 	crashes int
 
 	// Node-level faults (sim/nodefaults.go).
@@ -82,7 +87,14 @@ type host struct {
 	backlog    []event       // input that arrived while paused, in arrival order
 	tickMissed bool          // a cron tick came due while paused
 	slow       time.Duration // processing time of every message, command and link event
-	busyUntil  time.Duration // a slow node is busy with earlier input until then
+
+	// serverCron's timer (sim/cron.go).
+	cron      *rand.Rand    // the "cron/<name>" stream: phase at boot, each tick's overhead
+	cronArmed time.Duration // when ae last armed the timer
+	cronDue   time.Duration // when it expires (ae's te->when)
+	cronGen   uint64        // number of the queued tick; an older one is stale
+	lastIn    time.Duration // when the event loop last handled input and slept again
+	busyUntil time.Duration // a slow node is busy with earlier input until then
 
 	// migrates are the MIGRATEs the node started and the kernel has not
 	// answered yet, the first one in flight: the node is blocked in
@@ -115,9 +127,11 @@ type world struct {
 	cmds    pool[clientCmd]   // commands on their way to a node
 	replies pool[clientReply] // replies on their way to a client
 	net     *netmodel.Net
-	phase   *rand.Rand
 	conns   connTable
-	shared  *node.Shared // every node's Config.Shared
+	// clientConns are the clients' connections by the node.ClientID the
+	// nodes know them as.
+	clientConns []*conn
+	shared      *node.Shared // every node's Config.Shared
 
 	out       node.Output
 	tw        *trace.Writer
@@ -131,6 +145,10 @@ type world struct {
 	cuts     []int         // by from*n+to: one-way and flap faults cutting the link now
 	partGen  int           // bumped by every partition, so ending one leaves a later one alone
 	faultRnd *rand.Rand    // the "faults" stream: random and any_master targets; nil until drawn
+
+	// observe, set only by tests, sees each event after it ran, with the
+	// Output of the last node entry point still in out.
+	observe func(ev *event)
 }
 
 func (w *world) run() {
@@ -152,6 +170,9 @@ func (w *world) run() {
 		w.now = ev.at
 		w.steps++
 		w.dispatch(&ev)
+		if w.observe != nil {
+			w.observe(&ev)
+		}
 		for i := 0; i < len(w.instant); i++ { // a handler may append more
 			ev := w.instant[i]
 			w.dispatch(&ev)
@@ -199,28 +220,6 @@ func (w *world) dispatch(ev *event) {
 	case evSyn:
 		w.synRetry(ev)
 	}
-}
-
-// tick runs clusterCron, unless the process is stopped (the timer fires late,
-// on resume) or a slow node is still busy (the cron waits its turn in the
-// event loop).
-func (w *world) tick(ev *event) {
-	h := w.hosts[ev.dst]
-	if !h.up || ev.inc != h.inc {
-		return
-	}
-	if h.paused || len(h.migrates) > 0 {
-		h.tickMissed = true
-		return
-	}
-	if w.now < h.busyUntil {
-		w.q.push(event{at: h.busyUntil, kind: evTick, dst: h.idx, inc: h.inc})
-		return
-	}
-	w.out.Reset()
-	h.n.Tick(w.clock(h), &w.out)
-	w.apply(h)
-	w.q.push(event{at: w.now + node.CronPeriod, kind: evTick, dst: h.idx, inc: h.inc})
 }
 
 // apply carries out a node's Output in the order the node contract fixes:

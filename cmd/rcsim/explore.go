@@ -15,6 +15,7 @@ import (
 	"github.com/rcsim/rcsim/node/trace"
 	"github.com/rcsim/rcsim/scenarios"
 	"github.com/rcsim/rcsim/scenarios/gen"
+	"github.com/rcsim/rcsim/sim"
 	"github.com/rcsim/rcsim/sim/explore"
 )
 
@@ -30,6 +31,7 @@ type exploreFlags struct {
 	maxFaults  int
 	jobs       int
 	shrinkRuns int
+	maxEvents  int
 }
 
 func newExploreCmd(stdout io.Writer) *cobra.Command {
@@ -62,6 +64,7 @@ simulator panicked.`,
 	fl.IntVar(&f.maxFaults, "max-faults", gen.NemesisMenu().MaxFaults, "most fault episodes per run")
 	fl.IntVarP(&f.jobs, "jobs", "j", 0, "runs in parallel (0: all cores)")
 	fl.IntVar(&f.shrinkRuns, "shrink-runs", explore.DefaultShrinkRuns, "runs each shrinking may spend")
+	fl.IntVar(&f.maxEvents, "max-events", sim.DefaultMaxEvents, "stop each run after this many kernel events; a schedule that reaches it ends the exploration (exit 2): its verdict would cover only part of the run")
 	return cmd
 }
 
@@ -88,6 +91,9 @@ func exploreConfig(arg string, f exploreFlags) (explore.Config, error) {
 	if f.jobs < 0 || f.shrinkRuns < 1 {
 		return explore.Config{}, badInput("explore: --jobs must be >= 0 and --shrink-runs >= 1")
 	}
+	if f.maxEvents <= 0 {
+		return explore.Config{}, badInput("--max-events %d: want a positive number", f.maxEvents)
+	}
 	menu := gen.NemesisMenu()
 	menu.MinFaults, menu.MaxFaults = f.minFaults, f.maxFaults
 	if f.kinds != "" {
@@ -102,7 +108,7 @@ func exploreConfig(arg string, f exploreFlags) (explore.Config, error) {
 		f.seed = 1
 	}
 	return explore.Config{Base: base, Menu: menu, Runs: f.runs, Time: f.time, Seed: f.seed, Workers: f.jobs,
-		ShrinkRuns: f.shrinkRuns, Options: explore.Options{AllowBugs: f.allowBugs}}, nil
+		ShrinkRuns: f.shrinkRuns, Options: explore.Options{AllowBugs: f.allowBugs, MaxEvents: f.maxEvents}}, nil
 }
 
 func exploreCmd(arg string, f exploreFlags, stdout io.Writer) error {

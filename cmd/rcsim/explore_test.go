@@ -105,6 +105,9 @@ func TestExploreBadInput(t *testing.T) {
 		{[]string{"explore", "minority-partition", "--runs", "1", "--kinds", "flood"}, `unknown fault kind "flood"`},
 		{[]string{"explore", "minority-partition", "--runs", "1", "--max-faults", "0"}, "faults 1..0"},
 		{[]string{"explore", "no-such", "--runs", "1"}, "no such scenario"},
+		{[]string{"explore", "minority-partition", "--runs", "1", "--max-events", "0"}, "--max-events 0: want a positive number"},
+		// A schedule cut off by the event limit is not judged as if it had finished.
+		{[]string{"explore", "minority-partition", "--runs", "1", "--max-events", "80000"}, "seed 1: stopped at the event limit"},
 	} {
 		code, _, errs := runCLI(t, append(tc.args, "--out", t.TempDir())...)
 		if code != exitBadInput || !strings.Contains(errs, tc.want) {

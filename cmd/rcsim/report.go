@@ -38,7 +38,7 @@ client availability per shard. For a run's --out directory (trace.jsonl,
 history.jsonl, summary.json): its timeline and availability. A sweep's report
 adds a calibration section and real-server points when DIR holds
 calibration-samples.csv (rcsim calibrate) or --calibration names one, and a
-paired comparison when DIR holds compare.csv (rcsim compare). Writes PNG and
+paired comparison when DIR holds compare.json and compare.csv (rcsim compare). Writes PNG and
 SVG files, plots.json (the data behind them), summary.csv and a
 self-contained report.html into --out (default DIR/report).`,
 		Args: cobra.ExactArgs(1),
@@ -121,7 +121,7 @@ func reportSweep(dir, out string, timelineRun int, calibration string, stdout io
 		}
 	}
 	// The paired view of a one-setting sweep is written first, so the
-	// page can show it; a compare.csv in DIR (rcsim compare's) wins.
+	// page can show it; a compare.json in DIR (rcsim compare's) wins.
 	if err := sweepComparisons(stdout, mkdirAll(out), spec, groups); err != nil {
 		return "", err
 	}

@@ -9,6 +9,7 @@ package trace
 import (
 	"strconv"
 	"strings"
+	"time"
 )
 
 // SlotRange is an inclusive range of hash slots, as CLUSTER NODES prints it.
@@ -84,6 +85,23 @@ type Detail struct {
 	// SetSlot: what CLUSTER SETSLOT did ("migrating", "importing",
 	// "stable" or "node").
 	Action string
+	// Restart: the dataset loaded ("rdb", "aof"; "" none) and the virtual
+	// time it reflects (the snapshot's fork, the AOF's last fsync, or the
+	// crash when the page cache kept everything written), to the
+	// millisecond.
+	Source  string
+	Through time.Duration
+}
+
+// RestartEvent is the Restart event of node name, which loaded keys keys
+// from source ("" for none) reflecting the data as of through.
+func RestartEvent(name, source string, through time.Duration, keys int) Event {
+	e := Event{Kind: Restart, Node: name}
+	if source != "" {
+		e.Value = "loaded " + source + " of " + FormatTime(through) + " keys=" + strconv.Itoa(keys)
+		e.Detail = &Detail{Source: source, Through: through.Truncate(time.Millisecond)}
+	}
+	return e
 }
 
 // Decode sets e.Detail from e.Value for the kinds that have one; it is
@@ -110,6 +128,12 @@ func Decode(e *Event) {
 	case SetSlot:
 		slot, action, _ := strings.Cut(v, " ")
 		e.Detail = &Detail{Slots: ParseRanges(slot), Action: action}
+	case Restart:
+		if f := strings.Fields(v); len(f) >= 4 && f[0] == "loaded" {
+			d := &Detail{Source: f[1]}
+			d.Through, _ = time.ParseDuration(f[3])
+			e.Detail = d
+		}
 	}
 }
 

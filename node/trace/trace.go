@@ -20,8 +20,8 @@ type Kind string
 // World events, written by the kernel.
 const (
 	Boot      Kind = "boot"      // Node started in the formed cluster; Value: "master 0-5460", "replica" or "alone" (unjoined: a spare, or cluster.formed false); Peer: its master; Epoch: its configEpoch (0 when alone)
-	Crash     Kind = "crash"     // Node's process died; Value: "persist" or "wipe" (nodes.conf kept or lost)
-	Restart   Kind = "restart"   // Node's process started again from what its disk kept
+	Crash     Kind = "crash"     // Node's process died; Value: "persist", "persist power-loss" (the page cache lost too) or "wipe" (nodes.conf and data lost)
+	Restart   Kind = "restart"   // Node's process started again from what its disk kept; Value: "" (no dataset) or "loaded rdb|aof of <time> keys=<n>" (RestartEvent)
 	Partition Kind = "partition" // Value: the groups, e.g. "m0 client-0 | m1 m2 m0r0 …"
 	Heal      Kind = "heal"      // every partition removed
 	Fault     Kind = "fault"     // any other fault step; Value describes it

@@ -48,6 +48,12 @@ type Spec struct {
 // both clusters is ok and the clients have written for a while.
 const faultAt = 4 * time.Second
 
+// faultJitter spreads the fault over a second after faultAt (the fault's
+// jitter): a real fault lands anywhere in the nodes' once-a-second cron
+// cycle, so the simulated one must too, or every seed would hit the same
+// point of it.
+const faultJitter = time.Second
+
 // Scenario is the scenario of a calibration point, as the simulator and the
 // real harness both run it: clients writing to every shard, the fault at
 // 4s, for stop and partition a window of 3T+2s (promotion comes by 2T+1.6s
@@ -57,15 +63,16 @@ func Scenario(sp Spec) (*scenarios.Scenario, error) {
 	window := 3*t + 2*time.Second
 	clients := 2 * sp.Masters
 	var fault string
-	duration := faultAt + window
+	duration := faultAt + faultJitter + window
+	at := fmt.Sprintf("  - at: %v\n    jitter: %v\n", faultAt, faultJitter)
 	switch sp.Fault {
 	case Kill:
-		fault = fmt.Sprintf("  - at: %v\n    crash: {master_of_slot: 0}\n", faultAt)
+		fault = at + "    crash: {master_of_slot: 0}\n"
 	case Stop:
-		fault = fmt.Sprintf("  - at: %v\n    pause: {master_of_slot: 0}\n    for: %v\n", faultAt, window)
+		fault = fmt.Sprintf("%s    pause: {master_of_slot: 0}\n    for: %v\n", at, window)
 		duration += 3 * time.Second
 	case Partition:
-		fault = fmt.Sprintf("  - at: %v\n    partition: [[{master_of_slot: 0}, client-0], [rest]]\n    for: %v\n", faultAt, window)
+		fault = fmt.Sprintf("%s    partition: [[{master_of_slot: 0}, client-0], [rest]]\n    for: %v\n", at, window)
 		duration += 3 * time.Second
 	default:
 		return nil, fmt.Errorf("unknown fault %q (want %s)", sp.Fault, strings.Join(Faults, ", "))

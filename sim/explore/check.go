@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rcsim/rcsim/checker"
+	"github.com/rcsim/rcsim/node/trace"
 	"github.com/rcsim/rcsim/scenarios"
 	"github.com/rcsim/rcsim/sim"
 )
@@ -38,11 +39,21 @@ type Options struct {
 	// Stop, if set, is asked during a run whether to give it up (sim's
 	// Options.Abort): Run then returns ErrStopped.
 	Stop func() bool
+	// MaxEvents bounds each run (sim's Options.MaxEvents; 0:
+	// sim.DefaultMaxEvents). A run that reaches it is not judged: Run
+	// returns ErrEventLimit.
+	MaxEvents int
 }
 
 // ErrStopped is Run's error for a run given up because Options.Stop said
 // so; it has no outcome.
 var ErrStopped = errors.New("explore: stopped")
+
+// ErrEventLimit is Run's error for a run that reached Options.MaxEvents
+// before its end: its trace covers only part of the scenario, so a verdict
+// on it would judge faults it never saw end (`rcsim run` refuses the same
+// way, exit 2).
+var ErrEventLimit = errors.New("stopped at the event limit")
 
 // Outcome is one run judged.
 type Outcome struct {
@@ -80,12 +91,16 @@ func Run(s *scenarios.Scenario, opt Options) (out Outcome, err error) {
 			err = nil
 		}
 	}()
-	res, err := sim.Run(s, sim.Options{KeepTrace: true, AllowBugs: opt.AllowBugs, Abort: opt.Stop})
+	res, err := sim.Run(s, sim.Options{KeepTrace: true, AllowBugs: opt.AllowBugs, Abort: opt.Stop, MaxEvents: opt.MaxEvents})
 	if err != nil {
 		return out, err
 	}
-	if res.StopReason == "aborted" {
+	switch res.StopReason {
+	case "aborted":
 		return out, ErrStopped
+	case "event limit":
+		return out, fmt.Errorf("%s seed %d: %w (%d kernel events) at virtual %s of %s: the verdict would cover only that part; raise the event limit or shorten the run",
+			s.Name, res.Seed, ErrEventLimit, res.Steps, trace.FormatTime(res.VirtualEnd), trace.FormatTime(s.Duration))
 	}
 	out.Seed, out.TraceSHA256 = res.Seed, res.TraceSHA256
 	if out.Summary, err = Check(s, res, opt.Budget); err != nil {

@@ -1,8 +1,10 @@
 package explore
 
 import (
+	"errors"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -172,5 +174,21 @@ func TestExpectingMakesTheFileFail(t *testing.T) {
 	}
 	if o.Summary.OK {
 		t.Fatal("the run passes its expectations")
+	}
+}
+
+// TestRunRefusesAnEventLimitedRun: a run cut off by MaxEvents is an error,
+// not an outcome, so no verdict covers faults the run never saw end.
+func TestRunRefusesAnEventLimitedRun(t *testing.T) {
+	s, err := scenarios.Builtin("master-crash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := Run(s, Options{MaxEvents: 30000})
+	if !errors.Is(err, ErrEventLimit) || o.Failed() || o.TraceSHA256 != "" {
+		t.Fatalf("Run at MaxEvents 30000: outcome %+v, err %v; want ErrEventLimit and no outcome", o, err)
+	}
+	if !strings.Contains(err.Error(), "master-crash seed") || !strings.Contains(err.Error(), "30000 kernel events") {
+		t.Errorf("error %q does not name the scenario, seed and limit", err)
 	}
 }

@@ -131,7 +131,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*Result, erro
 	start := time.Now()
 	obs := NewObserver(c, start)
 	r := &runner{s: s, c: c, obs: obs, clientIPs: clientIPs, rnd: rand.New(rand.NewPCG(opt.Seed, 0x6661756c7473)),
-		down: map[string]bool{}, paused: map[string]bool{}}
+		seed: opt.Seed, down: map[string]bool{}, paused: map[string]bool{}}
 	var wg sync.WaitGroup
 	obsCtx, stopObs := context.WithCancel(ctx)
 	defer stopObs()
@@ -218,6 +218,7 @@ type runner struct {
 	obs       *Observer
 	clientIPs []string
 	rnd       *rand.Rand
+	seed      uint64
 	down      map[string]bool // crashed
 	paused    map[string]bool
 	order     []string                // crashed and paused nodes, latest last
@@ -236,8 +237,11 @@ type step struct {
 func (r *runner) timeline(ctx context.Context, start time.Time, say func(string, ...any)) error {
 	var steps []step
 	r.byID = map[string]func() error{}
-	for _, f := range r.s.Faults {
-		steps = append(steps, step{f.At, string(f.Kind), r.apply(f)})
+	// A jittered fault fires at an offset drawn from the trial's seed
+	// (scenarios.FaultTimes), as in the simulator.
+	at := scenarios.FaultTimes(r.s.Faults, rand.New(rand.NewPCG(r.seed, 0x6f666673657473)))
+	for i, f := range r.s.Faults {
+		steps = append(steps, step{at[i], string(f.Kind), r.apply(f, at[i])})
 	}
 	steps = append(steps, step{r.s.Duration, "end of the run", func() error { return nil }})
 	for len(steps) > 0 {
@@ -262,7 +266,7 @@ func (r *runner) timeline(ctx context.Context, start time.Time, say func(string,
 
 // apply returns the action of fault f; a lasting fault registers its end
 // under its ID (for end steps) and, with For, as a timed end.
-func (r *runner) apply(f scenarios.Fault) func() error {
+func (r *runner) apply(f scenarios.Fault, at time.Duration) func() error {
 	return func() error {
 		var undo func() error
 		switch f.Kind {
@@ -329,7 +333,7 @@ func (r *runner) apply(f scenarios.Fault) func() error {
 			r.byID[f.ID] = undo
 		}
 		if f.For > 0 {
-			r.timed = append(r.timed, step{f.At + f.For, "end of the " + string(f.Kind) + " at " + f.At.String(), undo})
+			r.timed = append(r.timed, step{at + f.For, "end of the " + string(f.Kind) + " at " + at.String(), undo})
 		}
 		return nil
 	}

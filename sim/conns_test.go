@@ -1,0 +1,108 @@
+package sim
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rcsim/rcsim/checker/history"
+	"github.com/rcsim/rcsim/node/trace"
+)
+
+// TestResetClosesClientConnections: a reset between a client and the
+// masters tears down the client's connections like the nodes' (they were
+// once left untouched): the fault counts them, and the client, answered
+// with a reset on its next write, dials again and its operations succeed.
+func TestResetClosesClientConnections(t *testing.T) {
+	s := parse(t, `name: client-reset
+description: test
+duration: 10s
+cluster: {masters: 3, replicas-per-master: 0}
+workload: {kind: register, clients: 1, rate: 200/s, keys: 30}
+faults:
+  - at: 5s
+    reset: {from: client-0, to: [m0, m1, m2]}
+`)
+	res, err := Run(s, Options{Seed: 1, KeepTrace: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fault string
+	for _, e := range res.Trace {
+		if e.Kind == trace.Fault && strings.HasPrefix(e.Value, "reset ") {
+			fault = e.Value
+		}
+	}
+	// By 5 s the client has a connection to each master.
+	if !strings.HasSuffix(fault, "connections=3") {
+		t.Errorf("reset fault %q, want it to close the client's 3 connections", fault)
+	}
+	w, err := newWorld(s, Options{Seed: 1, Until: s.Duration, MaxEvents: 1 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.runTo(5*time.Second + time.Millisecond)
+	cs := w.clients[0]
+	for i, c := range cs.conns {
+		if c == nil || c.state != connClosed {
+			t.Errorf("client-0's connection to %s after the reset: %+v, want closed", w.hosts[i].name, c)
+		}
+	}
+	okAfter := 0
+	for _, op := range res.History {
+		if op.Invoke > 6*time.Second && op.Status == history.OK {
+			okAfter++
+		}
+	}
+	if okAfter == 0 {
+		t.Error("no operation succeeded after the reset: the client did not reconnect")
+	}
+}
+
+// TestClientConnectionsAreConns: every client connection is in the run's
+// connection table, and a crash closes the ones to the crashed host as it
+// closes the nodes' links.
+func TestClientConnectionsAreConns(t *testing.T) {
+	s := parse(t, `name: client-crash
+description: test
+duration: 10s
+cluster: {masters: 3, replicas-per-master: 1}
+workload: {kind: register, clients: 2, rate: 200/s, keys: 30}
+faults:
+  - at: 5s
+    crash: m0
+`)
+	w, err := newWorld(s, Options{Seed: 1, Until: s.Duration, MaxEvents: 1 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.runTo(4 * time.Second)
+	inTable := map[*conn]bool{}
+	for _, c := range w.conns.all {
+		inTable[c] = true
+	}
+	open := 0
+	for _, cs := range w.clients {
+		for i, c := range cs.conns {
+			if c == nil || c.state != connOpen {
+				continue
+			}
+			open++
+			if !inTable[c] {
+				t.Errorf("%s's connection to %s is not in the connection table", cs.name, w.hosts[i].name)
+			}
+		}
+		if c := cs.conns[0]; c == nil || c.state != connOpen {
+			t.Errorf("%s has no open connection to m0 before the crash", cs.name)
+		}
+	}
+	if open == 0 {
+		t.Fatal("no client connection open at 4s")
+	}
+	w.runTo(5*time.Second + time.Millisecond)
+	for _, cs := range w.clients {
+		if c := cs.conns[0]; c != nil && c.state != connClosed {
+			t.Errorf("%s's connection to the crashed m0 is %d, want closed", cs.name, c.state)
+		}
+	}
+}
