@@ -43,6 +43,7 @@ type conn struct {
 	broken  [2]bool
 	due     [2]time.Duration // FIFO horizon of each direction: the Due of its last message
 	pending []*node.Message  // queued by the dialer while connecting
+	nagle   nagle            // the dialer's side of a bus connection (sim/nagle.go)
 
 	// A client's connection (client nil between nodes): the node knows it
 	// as cid (a Redis client is one connection), accepted by incarnation
@@ -231,7 +232,7 @@ func (w *world) linkEvent(ev *event) {
 		pending := c.pending
 		c.pending = nil
 		for _, m := range pending {
-			w.transmit(c, 0, m)
+			w.write(c, 0, m)
 		}
 	case node.Refused:
 		if c.state != connConnecting {
@@ -295,7 +296,17 @@ func (w *world) send(h *host, env node.Envelope) {
 		}
 		return
 	}
-	w.transmit(c, dir, env.Msg)
+	w.write(c, dir, env.Msg)
+}
+
+// write puts m on c in direction dir: a node's outbound bus link runs
+// Nagle's algorithm (sim/nagle.go), everything else is sent at once.
+func (w *world) write(c *conn, dir uint8, m *node.Message) {
+	if dir == 0 && !c.id.Repl {
+		w.sendOutbound(c, m)
+		return
+	}
+	w.transmit(c, dir, m)
 }
 
 func (w *world) transmit(c *conn, dir uint8, m *node.Message) {
@@ -313,6 +324,9 @@ func (w *world) transmit(c *conn, dir uint8, m *node.Message) {
 	}
 	if m.Repl == nil {
 		w.bus++
+	}
+	if dir == 1 {
+		c.nagle.replies++
 	}
 	w.q.push(event{at: v.Due, kind: evDeliver, dst: to, conn: c, gen: c.gen, dir: dir, msg: m})
 }
@@ -339,12 +353,20 @@ func (w *world) deliver(ev *event) {
 		w.shared.Recycle(ev.msg)
 		return
 	}
+	outbound := ev.dir == 0 && !c.id.Repl && !ev.admitted
+	replies := c.nagle.replies
 	if w.hold(h, ev) {
+		if outbound {
+			w.outboundArrived(c, replies) // the kernel acknowledges for a stopped process
+		}
 		return // the event, message included, waits in the host's backlog
 	}
 	w.out.Reset()
 	h.n.Step(w.mstime(h), c.id, ev.msg, &w.out)
 	w.apply(h)
+	if outbound {
+		w.outboundArrived(c, replies)
+	}
 	w.polled(h, ev.admitted)
 	w.shared.Recycle(ev.msg) // Step keeps nothing of a PING or PONG
 }
