@@ -59,10 +59,11 @@ func (n *Node) buildPing(to *peer, t MsgType) *Message {
 		// maxiter by at most one): draw them at once and load their records
 		// together, so that their cache misses overlap instead of queueing.
 		k := min(prefetch, freshnodes, wanted-len(m.gossip), maxiter)
+		for j := range draws[:k] {
+			draws[j] = int32(n.rnd.IntN(len(hot)))
+		}
 		var seen Flags
-		for j := 0; j < k; j++ {
-			i := n.rnd.IntN(len(hot))
-			draws[j] = int32(i)
+		for _, i := range draws[:k] { // a loop of loads alone: all k in flight at once
 			seen |= hot[i].flags
 		}
 		n.prefetched |= uint32(seen)
@@ -388,9 +389,10 @@ func (n *Node) processGossip(sender *peer, m *Message) {
 			// misses overlap (see buildPing); the loop below finds them
 			// in the cache, or looks them up again if a new node moved them.
 			var seen uint32
-			for _, g := range gs[k:min(k+prefetch, len(gs))] {
-				if int(g.pos) < len(n.hot) {
-					seen |= n.hot[g.pos].ref
+			hot := n.hot
+			for j := k; j < min(k+prefetch, len(gs)); j++ {
+				if pos := int(gs[j].pos); pos < len(hot) {
+					seen |= hot[pos].ref
 				}
 			}
 			n.prefetched |= seen
