@@ -5,6 +5,7 @@
 package node
 
 import (
+	"math/bits"
 	"time"
 
 	"github.com/rcsim/rcsim/node/trace"
@@ -46,6 +47,7 @@ func (n *Node) buildPing(to *peer, t MsgType) *Message {
 	wanted = min(wanted, freshnodes)
 	m := n.cfg.Shared.message()
 	m.Type, m.Header = t, n.header(t)
+	m.holders = 1
 	mark := n.nextGossipMark()
 	hot, me := n.hot, n.myself.peerHot
 	var receiver *peerHot
@@ -330,7 +332,7 @@ func (n *Node) demoted(sender, master *peer, epoch uint64) {
 	}
 	var moved SlotSet
 	for s := 0; s < NumSlots; s++ {
-		if n.slots[s] == sender {
+		if n.slots.owner(s) == sender {
 			n.delSlot(s)
 			n.addSlot(master, s)
 			moved.Add(s)
@@ -361,17 +363,18 @@ func (n *Node) checkSlotClaims(sender *peer, h *Header) {
 		n.updateSlotsConfigWith(sender, h.ConfigEpoch, h.MySlots)
 		sender.adoptSlots(h.MySlots)
 	}
-	for s := 0; s < NumSlots; s++ {
-		if !h.MySlots.Has(s) {
-			continue
-		}
-		owner := n.slots[s]
-		if owner == nil || owner == sender || n.notClaiming.Has(s) {
-			continue
-		}
-		if owner.configEpoch > h.ConfigEpoch {
-			n.sendUpdate(sender, owner)
-			break
+claims:
+	for wi, cw := range h.MySlots {
+		for ; cw != 0; cw &= cw - 1 {
+			s := wi*64 + bits.TrailingZeros64(cw)
+			owner := n.slots.owner(s)
+			if owner == nil || owner == sender || n.notClaiming.Has(s) {
+				continue
+			}
+			if owner.configEpoch > h.ConfigEpoch {
+				n.sendUpdate(sender, owner)
+				break claims
+			}
 		}
 	}
 }

@@ -133,7 +133,10 @@ type Message struct {
 
 	gossip []gossip // PING, PONG, MEET
 	shared *Shared  // numbers the gossip entries and the header's senderRef
-	pooled bool     // built for one receiver from Shared's free list: Recycle may keep it
+	// holders counts the deliveries still to come of a message built from
+	// Shared's free lists (one receiver for a PING, every replica for a
+	// write): Recycle keeps it once they are all done. 0: not pooled.
+	holders int32
 }
 
 // GossipLen is the number of entries in m's gossip section.
