@@ -71,7 +71,7 @@ type peerHot struct {
 	linked       bool   // link != nil
 	reported     bool   // len(failReports) > 0
 	numSlots     uint16 // slots.Count()
-	mark         uint16 // see nextGossipMark
+	_            uint16
 }
 
 // peer is one clusterNode: my local view of a node (myself included). Its
@@ -123,8 +123,9 @@ type Node struct {
 	byID   map[ID]*peer
 	byRef  []*peer // by peer.ref: the same nodes as byID
 
-	gossipMark uint16 // see nextGossipMark
-	prefetched uint32 // what the gossip loops' early loads read (see prefetch), so that they are not dropped
+	gossipMark uint16   // see nextGossipMark
+	marks      []uint16 // by index in nodes: gossipMark when in the section being built
+	prefetched uint32   // what the gossip loops' early loads read (see prefetch), so that they are not dropped
 
 	// clusterState.
 	currentEpoch      uint64
