@@ -25,7 +25,6 @@ const (
 	evLink                       // a connection event reaches node dst
 	evFault                      // scenario fault number `fault`
 	evClient                     // client dst wakes up (next op or a timeout)
-	evAlarm                      // a moment client dst asked for at boot (its Schedule)
 	evCommand                    // a client command arrives at node dst
 	evReply                      // a reply arrives at client dst
 	evDump                       // dump every node's state
@@ -206,8 +205,6 @@ func (w *world) dispatch(ev *event) {
 		w.applyFault(ev.fault)
 	case evClient:
 		w.wakeClient(ev.dst)
-	case evAlarm:
-		w.alarmClient(ev.dst)
 	case evCommand:
 		if w.admitCommand(ev) {
 			w.command(ev)
