@@ -86,6 +86,9 @@ func (n *Node) cronReconnect() {
 			n.delNode(p, "handshake_timeout")
 			continue
 		}
+		if len(n.sendBufs) > 0 {
+			n.cronLinkBuffers(p)
+		}
 		if p.link == nil && !n.reconnectDeferred(p, dials) {
 			n.createLink(p)
 			p.reconnectTime = n.now
@@ -193,6 +196,7 @@ func (n *Node) freeLink(p *peer, why string) {
 // dropLink forgets my outbound link to p (ping_sent survives, as in Redis).
 func (n *Node) dropLink(p *peer, why string) {
 	wasUp := p.link.connected
+	n.forgetBuf(p.link.conn)
 	p.setLink(nil)
 	if wasUp || !p.downReported {
 		n.emit(trace.LinkDown, p, 0, why)
@@ -203,7 +207,10 @@ func (n *Node) dropLink(p *peer, why string) {
 // busLinkEvent handles connect results and closes of bus connections.
 func (n *Node) busLinkEvent(ev LinkEvent) {
 	if ev.Conn.Dialer != n.self {
-		return // an inbound connection: nothing is bound to it here
+		if ev.Kind == Closed {
+			n.inboundClosed(ev.Conn)
+		}
+		return
 	}
 	p := n.linkPeer(ev.Conn)
 	if p == nil {

@@ -121,6 +121,9 @@ func (n *Node) processPacket(conn ConnID, m *Message) {
 	}
 	linkNode := n.linkPeer(conn) // nil on an inbound connection
 	sender := n.packetSender(linkNode, h)
+	if linkNode == nil && sender != nil && conn.Dialer != n.self {
+		n.bindInbound(sender, conn)
+	}
 	if sender != nil {
 		sender.dataReceived = n.now
 		if !sender.is(FlagHandshake) {

@@ -111,6 +111,9 @@ func marshalNetwork(nw Network) *yaml.Node {
 		"latency", marshalLatency(nw.Latency),
 		"loss", str(nw.Loss.String()),
 		"bandwidth", int64Node(nw.Bandwidth))
+	if nw.SocketBuffer != DefaultSocketBuffer {
+		add(n, "socket-buffer", int64Node(nw.SocketBuffer))
+	}
 	if len(nw.Links) == 0 {
 		return n
 	}

@@ -45,7 +45,7 @@ func latencyField(l *Latency, key string) *time.Duration {
 // network reads network: latency, loss, bandwidth and per-link overrides,
 // whose names must be the scenario's endpoints.
 func (p *parser) network(n *yaml.Node, nw *Network, nm names) {
-	m := p.fields(n, "network", []string{"latency", "loss", "bandwidth", "links"}, nil)
+	m := p.fields(n, "network", []string{"latency", "loss", "bandwidth", "socket-buffer", "links"}, nil)
 	if v := m["latency"]; v != nil {
 		p.latency(v, "network.latency", &nw.Latency)
 	}
@@ -54,6 +54,11 @@ func (p *parser) network(n *yaml.Node, nw *Network, nm names) {
 	}
 	if v := m["bandwidth"]; v != nil {
 		nw.Bandwidth, _ = p.bandwidth(v, "network.bandwidth")
+	}
+	if v := m["socket-buffer"]; v != nil {
+		if x, ok := p.memory(v, "network.socket-buffer"); ok {
+			nw.SocketBuffer = x
+		}
 	}
 	if v := m["links"]; v != nil {
 		items, _ := p.list(v, "network.links")

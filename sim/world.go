@@ -116,7 +116,8 @@ type world struct {
 	instant []event
 	steps   int
 	stop    string
-	bus     int // cluster-bus messages sent (Result.BusMessages)
+	bus     int   // cluster-bus messages sent (Result.BusMessages)
+	sockBuf int64 // network.socket-buffer (reportBuf)
 
 	hosts   []*host
 	byID    map[node.ID]*host
