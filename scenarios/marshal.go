@@ -110,7 +110,8 @@ func marshalNetwork(nw Network) *yaml.Node {
 	n := mapping(false,
 		"latency", marshalLatency(nw.Latency),
 		"loss", str(nw.Loss.String()),
-		"bandwidth", int64Node(nw.Bandwidth))
+		"bandwidth", int64Node(nw.Bandwidth),
+		"mtu", integer(nw.MTU))
 	if nw.SocketBuffer != DefaultSocketBuffer {
 		add(n, "socket-buffer", int64Node(nw.SocketBuffer))
 	}

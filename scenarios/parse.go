@@ -177,7 +177,7 @@ func Default() *Scenario {
 			ReplDisklessSyncDelayS:  5,
 		}, Rules: "redis-7.0"},
 		Network: Network{SocketBuffer: DefaultSocketBuffer, Latency: Latency{Dist: "lognormal",
-			Median: 200 * time.Microsecond, P99: 2 * time.Millisecond}},
+			Median: 200 * time.Microsecond, P99: 2 * time.Millisecond}, MTU: DefaultMTU},
 		Workload: Workload{Kind: "none", Rate: 1000, Keys: 100, Timeout: time.Second, ReadRatio: 50,
 			Distribution: "uniform"},
 	}

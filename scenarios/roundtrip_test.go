@@ -66,6 +66,7 @@ func genScenario(t *rapid.T) *Scenario {
 	s.Network.Latency = genLatency(t)
 	s.Network.Loss = genRatio(t, "net-loss", true)
 	s.Network.Bandwidth = rapid.Int64Range(0, maxBandwidth).Draw(t, "bandwidth")
+	s.Network.MTU = rapid.IntRange(MinMTU, MaxMTU).Draw(t, "mtu")
 	w := &s.Workload
 	w.Kind = rapid.SampledFrom(workloadKinds).Draw(t, "kind")
 	if w.Kind != "none" {

@@ -136,12 +136,24 @@ type Network struct {
 	Latency   Latency // one-way latency of every link
 	Loss      Ratio   // per-transmission loss of every link (TCP: a loss is a retransmission delay)
 	Bandwidth int64   // bytes per second of every link; 0 unlimited
+	// MTU is the links' MTU in bytes (1500: Ethernet, the default; 65536:
+	// loopback). TCP's segment size follows from it, and with it whether a
+	// cluster-bus message is small enough for Nagle's algorithm and the
+	// receiver's delayed ACK to hold it (sim/nagle.go).
+	MTU int
 	// SocketBuffer is what the two kernels' socket buffers of one
 	// connection hold before a sender's own send buffer grows (default
 	// DefaultSocketBuffer).
 	SocketBuffer int64
 	Links        []LinkOverride // per-link and per-group settings, applied in order (a later one wins)
 }
+
+// MTU bounds: IPv4's minimum and loopback's default.
+const (
+	MinMTU     = 576
+	MaxMTU     = 65536
+	DefaultMTU = 1500
+)
 
 // Ratio is a probability Num/Den, kept as integers so a scenario hashes the
 // same everywhere. A file writes it as "1%", "0.5%" or "1/1000"; the zero

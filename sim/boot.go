@@ -47,6 +47,7 @@ func newWorld(s *scenarios.Scenario, opt Options) (*world, error) {
 		return nil, fmt.Errorf("%s: network: %v", s.File, err)
 	}
 	w.net = net
+	w.mss = mss(s.Network)
 	if err := w.applyLinks(s.Network.Links); err != nil {
 		return nil, fmt.Errorf("%s: network.links: %v", s.File, err)
 	}

@@ -49,6 +49,7 @@ type conn struct {
 	// are not counted); what exceeds the socket buffers is in the sender's
 	// own send buffer, last reported to it as reported (see reportBuf).
 	unread, reported [2]int64
+	nagle            nagle // the dialer's side of a bus connection (sim/nagle.go)
 
 	// A client's connection (client nil between nodes): the node knows it
 	// as cid (a Redis client is one connection), accepted by incarnation
@@ -237,7 +238,7 @@ func (w *world) linkEvent(ev *event) {
 		pending := c.pending
 		c.pending = nil
 		for _, m := range pending {
-			w.transmit(c, 0, m)
+			w.write(c, 0, m)
 		}
 	case node.Refused:
 		if c.state != connConnecting {
@@ -301,7 +302,17 @@ func (w *world) send(h *host, env node.Envelope) {
 		}
 		return
 	}
-	w.transmit(c, dir, env.Msg)
+	w.write(c, dir, env.Msg)
+}
+
+// write puts m on c in direction dir: a node's outbound bus link runs
+// Nagle's algorithm (sim/nagle.go), everything else is sent at once.
+func (w *world) write(c *conn, dir uint8, m *node.Message) {
+	if dir == 0 && !c.id.Repl {
+		w.sendOutbound(c, m)
+		return
+	}
+	w.transmit(c, dir, m)
 }
 
 func (w *world) transmit(c *conn, dir uint8, m *node.Message) {
@@ -324,6 +335,9 @@ func (w *world) transmit(c *conn, dir uint8, m *node.Message) {
 	}
 	if m.Repl == nil {
 		w.bus++
+	}
+	if dir == 1 {
+		c.nagle.replies++
 	}
 	w.q.push(event{at: v.Due, kind: evDeliver, dst: to, conn: c, gen: c.gen, dir: dir, msg: m})
 }
@@ -351,7 +365,12 @@ func (w *world) deliver(ev *event) {
 		w.shared.Recycle(ev.msg)
 		return
 	}
+	outbound := ev.dir == 0 && !c.id.Repl && !ev.admitted
+	replies := c.nagle.replies
 	if w.hold(h, ev) {
+		if outbound {
+			w.outboundArrived(c, replies) // the kernel acknowledges for a stopped process
+		}
 		if !ev.admitted { // the first hold: the process is not reading it
 			w.unreadAdd(c, ev.dir, ev.msg, wireSize(ev.msg))
 		}
@@ -363,6 +382,9 @@ func (w *world) deliver(ev *event) {
 	w.out.Reset()
 	h.n.Step(w.mstime(h), c.id, ev.msg, &w.out)
 	w.apply(h)
+	if outbound {
+		w.outboundArrived(c, replies)
+	}
 	w.polled(h, ev.admitted)
 	w.shared.Recycle(ev.msg) // Step keeps nothing of a PING or PONG
 }

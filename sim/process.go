@@ -43,6 +43,13 @@ func (w *world) admitCommand(ev *event) bool {
 	if !ev.admitted && !w.net.Deliverable(w.now, ev.conn.dialer, ev.dst) {
 		return false
 	}
+	if ev.cmd.dial {
+		// The kernel completes the handshake for the process (the listen
+		// backlog): a stopped, busy or MIGRATE-blocked Redis still accepts
+		// connections, and what clients write on them waits in the socket
+		// buffer until it reads again.
+		return true
+	}
 	h := w.hosts[ev.dst]
 	if ev.charged && (!h.up || ev.inc != h.inc) {
 		return false // the process that was working on it died: no reply

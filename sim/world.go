@@ -34,6 +34,7 @@ const (
 	evRestore                    // a MIGRATE request reaches its target, node dst (an instant event)
 	evMigrated                   // a MIGRATE reply reaches its source, node dst (an instant event)
 	evSyn                        // retransmission number `syn` of a dial's SYN
+	evAck                        // the peer's ACK of the dialer's segments on a bus connection reaches the dialer
 )
 
 // event is one entry of the queue. Small payloads inline, large ones by
@@ -117,6 +118,7 @@ type world struct {
 	steps   int
 	stop    string
 	bus     int   // cluster-bus messages sent (Result.BusMessages)
+	mss     int   // TCP segment size of the links (sim/nagle.go)
 	sockBuf int64 // network.socket-buffer (reportBuf)
 
 	hosts   []*host
@@ -220,6 +222,8 @@ func (w *world) dispatch(ev *event) {
 		w.migrated(ev)
 	case evSyn:
 		w.synRetry(ev)
+	case evAck:
+		w.acked(ev)
 	}
 }
 

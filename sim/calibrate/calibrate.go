@@ -87,6 +87,7 @@ cluster:
     cluster-node-timeout: %d
 network:
   latency: {dist: lognormal, median: 50us, p99: 500us}
+  mtu: 65536 # loopback, as the real servers run
 workload:
   kind: register
   clients: %d
