@@ -5,7 +5,7 @@ GO        ?= go
 SCENARIO  ?= master-crash
 SEED      ?= 7
 OUT       ?= out
-GOLDEN_PKGS = ./node/ ./sim/ ./checker/ ./reports/
+GOLDEN_PKGS = ./sim/ ./sim/nodetest/ ./checker/ ./reports/
 
 .PHONY: run test bench bench-scale lint golden proptest fuzz calibrate build clean
 

@@ -40,6 +40,11 @@ func newWorld(s *scenarios.Scenario, opt Options) (*world, error) {
 		names = append(names, admin.Name)
 		endpoints++
 	}
+	if opt.handClient {
+		w.names[HandClient] = endpoints
+		names = append(names, HandClient)
+		endpoints++
+	}
 	net, err := netmodel.New(netConfig(s.Network), endpoints, func(from, to int) *rand.Rand {
 		return rng.Derive(seed, "net/"+names[from]+"->"+names[to])
 	})

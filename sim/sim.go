@@ -43,6 +43,8 @@ type Options struct {
 	// run up (a caller's wall-clock limit, an interrupt): the run then stops
 	// with StopReason "aborted", its result a prefix of the whole run's.
 	Abort func() bool
+
+	handClient bool // one more client endpoint, Manual's hand client
 }
 
 // AbortEvery is how many events pass between two calls of Options.Abort.

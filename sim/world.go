@@ -176,11 +176,7 @@ func (w *world) run() {
 		if w.observe != nil {
 			w.observe(&ev)
 		}
-		for i := 0; i < len(w.instant); i++ { // a handler may append more
-			ev := w.instant[i]
-			w.dispatch(&ev)
-		}
-		w.instant = w.instant[:0]
+		w.drainInstant()
 	}
 	if w.now < w.opt.Until && w.stop == "duration" {
 		w.now = w.opt.Until
@@ -188,6 +184,15 @@ func (w *world) run() {
 	w.finishClients()
 	w.reportOpenSlots()
 	w.emit(trace.Event{Kind: trace.Finish, Value: w.stop})
+}
+
+// drainInstant runs the instant events the last handler queued, in order.
+func (w *world) drainInstant() {
+	for i := 0; i < len(w.instant); i++ { // a handler may append more
+		ev := w.instant[i]
+		w.dispatch(&ev)
+	}
+	w.instant = w.instant[:0]
 }
 
 func (w *world) dispatch(ev *event) {

@@ -1,4 +1,4 @@
-package node_test
+package nodetest_test
 
 import (
 	"strings"
@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/rcsim/rcsim/node"
-	"github.com/rcsim/rcsim/node/nodetest"
 	"github.com/rcsim/rcsim/node/trace"
+	"github.com/rcsim/rcsim/sim/nodetest"
 )
 
 // notes returns the Note values a node emitted about a peer containing s.
@@ -30,11 +30,11 @@ func notes(c *nodetest.Cluster, nodeName, peer, s string) []string {
 func TestPSyncAfterFailover(t *testing.T) {
 	c := formed(t, testConfig(), 21, 2)
 	kept := keyOn("kept")
-	c.Command("m0", 1, node.Cmd{Seq: 1, Op: node.OpSet, Key: kept, Value: "v"})
+	c.Command("m0", node.Cmd{Seq: 1, Op: node.OpSet, Key: kept, Value: "v"})
 	c.RunFor(2 * time.Second)
-	c.Partition("m0")
+	c.Partition("m0", nodetest.Client) // the client stays with m0
 	lost := keyOn("lost")
-	if rs := c.Command("m0", 1, node.Cmd{Seq: 2, Op: node.OpSet, Key: lost, Value: "gone"}); len(rs) != 1 || rs[0].Reply.Kind != node.ReplyOK {
+	if rs := c.Command("m0", node.Cmd{Seq: 2, Op: node.OpSet, Key: lost, Value: "gone"}); rs == nil || rs.Kind != node.ReplyOK {
 		t.Fatalf("minority master refused the write: %+v", rs)
 	}
 	winner, loser := siblingsFailover(t, c)
@@ -69,12 +69,12 @@ func TestPSyncAfterFailover(t *testing.T) {
 // is still on the wire (one link latency) and catches up once writes stop.
 func TestReplicaLagUnderLoad(t *testing.T) {
 	c := formed(t, testConfig(), 22, 1)
-	c.Latency = 20 * time.Millisecond
+	c.SetLatency(20 * time.Millisecond)
 	m0, r := c.Host("m0"), c.Host("m0r0")
 	k := keyOn("load")
 	maxLag := int64(0)
 	for i := 0; i < 200; i++ {
-		c.Command("m0", 1, node.Cmd{Seq: uint64(i + 1), Op: node.OpRPush, Key: k, Value: "e"})
+		c.Send("m0", node.Cmd{Seq: uint64(i + 1), Op: node.OpRPush, Key: k, Value: "e"})
 		c.RunFor(time.Millisecond)
 		maxLag = max(maxLag, m0.N.View().Offset-r.N.View().Offset)
 	}

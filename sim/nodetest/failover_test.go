@@ -1,19 +1,16 @@
-package node_test
+package nodetest_test
 
 import (
 	"testing"
 	"time"
 
 	"github.com/rcsim/rcsim/node"
-	"github.com/rcsim/rcsim/node/nodetest"
 	"github.com/rcsim/rcsim/node/trace"
+	"github.com/rcsim/rcsim/sim/nodetest"
 )
 
-func testConfig() node.Config {
-	cfg := node.DefaultConfig()
-	cfg.NodeTimeout = 5000 * time.Millisecond
-	return cfg
-}
+// testConfig is the nodes' redis.conf in these tests.
+func testConfig() nodetest.Conf { return nodetest.Conf{"cluster-node-timeout": "5000"} }
 
 func allOK(c *nodetest.Cluster) bool {
 	for _, h := range c.Hosts {

@@ -1,4 +1,4 @@
-package node_test
+package nodetest_test
 
 import (
 	"strings"
@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/rcsim/rcsim/node"
-	"github.com/rcsim/rcsim/node/nodetest"
+	"github.com/rcsim/rcsim/sim/nodetest"
 )
 
 // owner is the node name that h believes owns slot ("" if unbound).
@@ -29,8 +29,8 @@ func owner(c *nodetest.Cluster, h *nodetest.Host, slot int) string {
 
 func clusterCmd(t *testing.T, c *nodetest.Cluster, name, line string) {
 	t.Helper()
-	rs := c.Command(name, 99, node.Cmd{Op: node.OpCluster, Value: line})
-	if len(rs) != 1 || rs[0].Reply.Kind != node.ReplyOK {
+	rs := c.Command(name, node.Cmd{Op: node.OpCluster, Value: line})
+	if rs == nil || rs.Kind != node.ReplyOK {
 		t.Fatalf("%s: CLUSTER %s: %+v", name, line, rs)
 	}
 }

@@ -1,19 +1,20 @@
-package node_test
+package nodetest_test
 
 import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/rcsim/rcsim/node"
-	"github.com/rcsim/rcsim/node/nodetest"
 	"github.com/rcsim/rcsim/node/trace"
+	"github.com/rcsim/rcsim/sim/nodetest"
 )
 
 // formed returns a 3+1 cluster that has reached state ok.
-func formed(t *testing.T, cfg node.Config, seed uint64, replicas int) *nodetest.Cluster {
+func formed(t *testing.T, cfg nodetest.Conf, seed uint64, replicas int) *nodetest.Cluster {
 	t.Helper()
 	c := nodetest.New(3, replicas, cfg, seed)
 	if !c.RunUntilCond(10*time.Second, func() bool { return allOK(c) }) {
@@ -40,18 +41,21 @@ func keyOn(prefix string) string {
 func TestWritesReplicateAndSurviveFailover(t *testing.T) {
 	c := formed(t, testConfig(), 3, 1)
 	k := keyOn("x")
-	rs := c.Command("m0", 1, node.Cmd{Seq: 1, Op: node.OpSet, Key: k, Value: "v1"})
-	if len(rs) != 1 || rs[0].Reply.Kind != node.ReplyOK {
+	rs := c.Command("m0", node.Cmd{Seq: 1, Op: node.OpSet, Key: k, Value: "v1"})
+	if rs == nil || rs.Kind != node.ReplyOK {
 		t.Fatalf("SET: %+v", rs)
 	}
-	c.Command("m0", 1, node.Cmd{Seq: 2, Op: node.OpWait, Replicas: 1, Timeout: time.Second})
+	c.Command("m0", node.Cmd{Seq: 2, Op: node.OpWait, Replicas: 1, Timeout: time.Second})
 	c.RunFor(100 * time.Millisecond)
 	m0 := c.Host("m0")
 	if got := m0.Replies[len(m0.Replies)-1]; got.Seq != 2 || got.Reply.Int != 1 {
 		t.Fatalf("WAIT reply %+v", got)
 	}
 	lost := keyOn("y")
-	c.Command("m0", 1, node.Cmd{Seq: 3, Op: node.OpSet, Key: lost, Value: "gone"})
+	c.Send("m0", node.Cmd{Seq: 3, Op: node.OpSet, Key: lost, Value: "gone"})
+	if !c.RunUntilCond(c.Now+time.Second, func() bool { _, ok := m0.N.Get(lost); return ok }) {
+		t.Fatal("m0 never ran the SET")
+	}
 	c.Crash("m0") // before the stream reaches the replica
 	r := c.Host("m0r0")
 	if !c.RunUntilCond(c.Now+30*time.Second, func() bool { return r.N.Master() == "" }) {
@@ -65,9 +69,9 @@ func TestWritesReplicateAndSurviveFailover(t *testing.T) {
 	}
 	c.RunFor(2 * time.Second)
 	// Other nodes redirect to the new owner.
-	rs = c.Command("m1", 2, node.Cmd{Seq: 1, Op: node.OpGet, Key: k})
-	if rs[0].Reply.Kind != node.ReplyMoved || rs[0].Reply.Addr != r.Cfg.Addr {
-		t.Fatalf("m1 GET: %+v", rs[0].Reply)
+	rs = c.Command("m1", node.Cmd{Seq: 1, Op: node.OpGet, Key: k})
+	if rs.Kind != node.ReplyMoved || rs.Addr != r.Addr {
+		t.Fatalf("m1 GET: %+v", rs)
 	}
 }
 
@@ -103,13 +107,9 @@ func TestReplicaAndMasterDeadClusterFails(t *testing.T) {
 // election (clusterHandleSlaveFailover precondition).
 func TestNoFailoverReplicaNeverPromoted(t *testing.T) {
 	cfg := testConfig()
+	cfg["cluster-replica-no-failover"] = "yes"
 	c := nodetest.New(3, 1, cfg, 5)
 	r := c.Host("m0r0")
-	r.Cfg.ReplicaNoFailover = true
-	// Rebuild m0r0 with the option (a restart from its disk).
-	c.RunFor(3 * time.Second)
-	c.Crash("m0r0")
-	c.Restart("m0r0")
 	c.RunFor(10 * time.Second)
 	for _, h := range c.Hosts {
 		if h.Name == "m0r0" {
@@ -157,11 +157,11 @@ func TestManualFailoverDefault(t *testing.T) {
 	c := formed(t, testConfig(), 7, 1)
 	k := keyOn("mf")
 	for i := 0; i < 5; i++ {
-		c.Command("m0", 1, node.Cmd{Seq: uint64(i + 1), Op: node.OpRPush, Key: k, Value: "e"})
+		c.Command("m0", node.Cmd{Seq: uint64(i + 1), Op: node.OpRPush, Key: k, Value: "e"})
 	}
-	rs := c.Command("m0r0", 9, node.Cmd{Seq: 1, Op: node.OpClusterFailover})
-	if rs[0].Reply.Kind != node.ReplyOK {
-		t.Fatalf("CLUSTER FAILOVER: %+v", rs[0].Reply)
+	rs := c.Command("m0r0", node.Cmd{Seq: 1, Op: node.OpClusterFailover})
+	if rs.Kind != node.ReplyOK {
+		t.Fatalf("CLUSTER FAILOVER: %+v", rs)
 	}
 	r, m0 := c.Host("m0r0"), c.Host("m0")
 	if !c.RunUntilCond(c.Now+5*time.Second, func() bool { return r.N.Master() == "" && m0.N.Master() == r.ID }) {
@@ -169,16 +169,16 @@ func TestManualFailoverDefault(t *testing.T) {
 		t.Fatal("manual failover did not complete")
 	}
 	c.RunFor(time.Second)
-	rs = c.Command("m0r0", 1, node.Cmd{Seq: 10, Op: node.OpLRange, Key: k})
-	if len(rs[0].Reply.List) != 5 {
-		t.Fatalf("list after manual failover: %+v", rs[0].Reply)
+	rs = c.Command("m0r0", node.Cmd{Seq: 10, Op: node.OpLRange, Key: k})
+	if len(rs.List) != 5 {
+		t.Fatalf("list after manual failover: %+v", rs)
 	}
 }
 
 // TestManualFailoverTakeover: TAKEOVER bumps the configEpoch without votes.
 func TestManualFailoverTakeover(t *testing.T) {
 	c := formed(t, testConfig(), 8, 1)
-	c.Command("m0r0", 9, node.Cmd{Seq: 1, Op: node.OpClusterFailover, Value: "TAKEOVER"})
+	c.Command("m0r0", node.Cmd{Seq: 1, Op: node.OpClusterFailover, Value: "TAKEOVER"})
 	r, m0 := c.Host("m0r0"), c.Host("m0")
 	if !c.RunUntilCond(c.Now+5*time.Second, func() bool { return r.N.Master() == "" && m0.N.Master() == r.ID }) {
 		dump(t, c)
@@ -197,9 +197,9 @@ func TestManualFailoverForce(t *testing.T) {
 	c := formed(t, testConfig(), 9, 1)
 	c.Crash("m0")
 	c.RunFor(time.Second)
-	rs := c.Command("m0r0", 9, node.Cmd{Seq: 1, Op: node.OpClusterFailover, Value: "FORCE"})
-	if rs[0].Reply.Kind != node.ReplyOK {
-		t.Fatalf("FAILOVER FORCE: %+v", rs[0].Reply)
+	rs := c.Command("m0r0", node.Cmd{Seq: 1, Op: node.OpClusterFailover, Value: "FORCE"})
+	if rs.Kind != node.ReplyOK {
+		t.Fatalf("FAILOVER FORCE: %+v", rs)
 	}
 	r := c.Host("m0r0")
 	if !c.RunUntilCond(c.Now+3*time.Second, func() bool { return r.N.Master() == "" }) {
@@ -255,7 +255,7 @@ func TestDeterministic(t *testing.T) {
 func TestSiblingRepointsAfterPromotion(t *testing.T) {
 	c := formed(t, testConfig(), 12, 2)
 	k := keyOn("s")
-	c.Command("m0", 1, node.Cmd{Seq: 1, Op: node.OpSet, Key: k, Value: "v"})
+	c.Command("m0", node.Cmd{Seq: 1, Op: node.OpSet, Key: k, Value: "v"})
 	c.RunFor(2 * time.Second)
 	c.Crash("m0")
 	_, loser := siblingsFailover(t, c)
@@ -284,9 +284,9 @@ func slotArgs(a, b int) string {
 // (clusterStartHandshake, clusterProcessGossipSection,
 // clusterHandleConfigEpochCollision).
 func TestClusterFormedFromMeet(t *testing.T) {
-	c := nodetest.NewEmpty(6, testConfig(), 21)
+	c := nodetest.NewEmpty(6, 0, testConfig(), 21)
 	for i := 1; i < 6; i++ {
-		if r := c.Cluster(fmt.Sprintf("n%d", i-1), fmt.Sprintf("MEET 127.0.0.1 %d", 7000+i)); r.Kind != node.ReplyOK {
+		if r := c.Cluster(c.Hosts[i-1].Name, "MEET "+strings.Replace(c.Hosts[i].Addr, ":", " ", 1)); r.Kind != node.ReplyOK {
 			t.Fatalf("MEET: %+v", r)
 		}
 	}
@@ -314,10 +314,10 @@ func TestClusterFormedFromMeet(t *testing.T) {
 		if i == 2 {
 			end = node.NumSlots - 1
 		}
-		if r := c.Cluster(fmt.Sprintf("n%d", i), "ADDSLOTS"+slotArgs(i*per, end)); r.Kind != node.ReplyOK {
+		if r := c.Cluster(c.Hosts[i].Name, "ADDSLOTS"+slotArgs(i*per, end)); r.Kind != node.ReplyOK {
 			t.Fatalf("ADDSLOTS: %+v", r)
 		}
-		if r := c.Cluster(fmt.Sprintf("n%d", i+3), "REPLICATE "+string(c.Host(fmt.Sprintf("n%d", i)).ID)); r.Kind != node.ReplyOK {
+		if r := c.Cluster(c.Hosts[i+3].Name, "REPLICATE "+string(c.Host(c.Hosts[i].Name).ID)); r.Kind != node.ReplyOK {
 			t.Fatalf("REPLICATE: %+v", r)
 		}
 	}
@@ -328,7 +328,7 @@ func TestClusterFormedFromMeet(t *testing.T) {
 	c.RunFor(5 * time.Second)
 	epochs := map[uint64]bool{}
 	for i := 0; i < 3; i++ {
-		epochs[c.Host(fmt.Sprintf("n%d", i)).N.View().ConfigEpoch] = true
+		epochs[c.Host(c.Hosts[i].Name).N.View().ConfigEpoch] = true
 	}
 	if len(epochs) != 3 {
 		t.Fatalf("masters' configEpochs not distinct: %v", epochs)
@@ -352,13 +352,13 @@ func TestManualFailoverLosesNoAcknowledgedWrite(t *testing.T) {
 		if r.N.Master() == "" {
 			target = r
 		}
-		c.Command(target.Name, 1, node.Cmd{Seq: seq, Op: node.OpRPush, Key: k, Value: fmt.Sprint(seq)})
+		c.Send(target.Name, node.Cmd{Seq: seq, Op: node.OpRPush, Key: k, Value: fmt.Sprint(seq)})
 	}
 	for i := 0; i < 300; i++ {
 		push()
 		if i == 100 {
-			if rs := c.Command("m0r0", 9, node.Cmd{Seq: 1, Op: node.OpClusterFailover}); rs[0].Reply.Kind != node.ReplyOK {
-				t.Fatalf("CLUSTER FAILOVER: %+v", rs[0].Reply)
+			if rs := c.Command("m0r0", node.Cmd{Op: node.OpClusterFailover}); rs == nil || rs.Kind != node.ReplyOK {
+				t.Fatalf("CLUSTER FAILOVER: %+v", rs)
 			}
 		}
 		c.RunFor(5 * time.Millisecond)
@@ -370,13 +370,13 @@ func TestManualFailoverLosesNoAcknowledgedWrite(t *testing.T) {
 	}
 	for _, h := range []*nodetest.Host{m0, r} {
 		for _, rep := range h.Replies {
-			if rep.Client == 1 && rep.Reply.Kind == node.ReplyOK {
+			if rep.Seq <= seq && rep.Reply.Kind == node.ReplyOK { // an RPUSH's, not the FAILOVER's
 				acked++
 			}
 		}
 	}
-	rs := c.Command("m0r0", 2, node.Cmd{Seq: 1, Op: node.OpLRange, Key: k})
-	if got := len(rs[0].Reply.List); got != acked || acked < 200 {
+	rs := c.Command("m0r0", node.Cmd{Op: node.OpLRange, Key: k})
+	if got := len(rs.List); got != acked || acked < 200 {
 		t.Fatalf("list has %d elements, %d RPUSHes acknowledged", got, acked)
 	}
 }
