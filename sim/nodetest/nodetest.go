@@ -189,7 +189,11 @@ func (c *Cluster) Command(name string, cmd node.Cmd) *node.Reply {
 
 // Cluster runs "CLUSTER <args>" on a host and returns the reply.
 func (c *Cluster) Cluster(name, args string) node.Reply {
-	r := c.Command(name, node.Cmd{Op: node.OpCluster, Value: args})
+	cmd := node.Cmd{Op: node.OpCluster, Value: args}
+	if sub, rest, _ := strings.Cut(args, " "); strings.EqualFold(sub, "FAILOVER") {
+		cmd = node.Cmd{Op: node.OpClusterFailover, Value: rest}
+	}
+	r := c.Command(name, cmd)
 	if r == nil {
 		panic("nodetest: CLUSTER " + args + ": no reply from " + name)
 	}
