@@ -72,7 +72,7 @@ func (n *Node) addSlotsCommand(args []string) Reply {
 			return errReply(ReplyError, fmt.Sprintf("ERR Slot %d specified multiple times", s))
 		}
 		seen[s] = true
-		if n.slots[s] != nil {
+		if n.slots.owner(s) != nil {
 			return errReply(ReplyError, fmt.Sprintf("ERR Slot %d is already busy", s))
 		}
 	}

@@ -58,7 +58,7 @@ func (n *Node) processCommand(c ClientID, cmd Cmd) {
 // redirect is getNodeByQuery for one key: nil when I serve it.
 func (n *Node) redirect(cmd Cmd) *Reply {
 	slot := KeySlot(cmd.Key)
-	owner := n.slots[slot]
+	owner := n.slots.owner(slot)
 	write := isWrite(cmd.Op)
 	if owner == nil {
 		r := errReply(ReplyClusterDown, "CLUSTERDOWN Hash slot not served")

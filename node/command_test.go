@@ -233,7 +233,7 @@ func TestClusterSlotsMatchesSlotWalk(t *testing.T) {
 		}
 		var want []SlotOwner
 		for s := 0; s < NumSlots; s++ {
-			o := n.slots[s]
+			o := n.slots.owner(s)
 			if o == nil {
 				continue
 			}

@@ -43,9 +43,14 @@ type Config struct {
 	Addr string
 
 	// Incarnation counts restarts of this node's process; the kernel bumps it
-	// on every restart. Connection numbers start at Incarnation<<32 + 1 so a
-	// restarted process never reuses an old connection's name.
+	// on every restart. Connection numbers start at
+	// ConnSpace<<48 + Incarnation<<32 + 1 so a restarted process never
+	// reuses an old connection's name.
 	Incarnation uint64
+	// ConnSpace, when the kernel gives every node of a run a different one
+	// (below 1<<16), makes ConnID.N alone name a connection in the whole
+	// run, so the kernel can look connections up by that number.
+	ConnSpace uint64
 
 	// CronLoops is server.cronloops at the process's first Tick: 0 for a
 	// process the run starts (a restart), and for a node that was already

@@ -15,7 +15,8 @@ import (
 // ("\r\n" line ends), including the per-type bus message counters.
 func (n *Node) ClusterInfo() string {
 	assigned, ok, pfail, fail := 0, 0, 0, 0
-	for _, o := range n.slots {
+	for s := range NumSlots {
+		o := n.slots.owner(s)
 		if o == nil {
 			continue
 		}

@@ -359,7 +359,7 @@ func (n *Node) sendFailoverAuthIfNeeded(req *peer, h *Header) {
 			if !h.MySlots.Has(s) || n.notClaiming.Has(s) {
 				continue
 			}
-			if o := n.slots[s]; o != nil && o.configEpoch > h.ConfigEpoch {
+			if o := n.slots.owner(s); o != nil && o.configEpoch > h.ConfigEpoch {
 				refuse("stale_slot_epoch")
 				return
 			}
@@ -396,7 +396,7 @@ func (n *Node) failoverReplaceYourMaster() {
 	n.replicationUnsetMaster()
 	var taken SlotSet
 	for s := 0; s < NumSlots; s++ {
-		if n.slots[s] == old {
+		if n.slots.owner(s) == old {
 			n.delSlot(s)
 			n.addSlot(me, s)
 			taken.Add(s)

@@ -65,8 +65,8 @@ func TestStaleClaimGetsUpdate(t *testing.T) {
 			updates++
 		}
 	}
-	if updates != 1 || n.slots[0] != succ {
-		t.Fatalf("%d UPDATEs, slot 0 owner %s", updates, n.slots[0].id)
+	if updates != 1 || n.slots.owner(0) != succ {
+		t.Fatalf("%d UPDATEs, slot 0 owner %s", updates, n.slots.owner(0).id)
 	}
 }
 

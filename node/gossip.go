@@ -5,6 +5,7 @@
 package node
 
 import (
+	"math/bits"
 	"time"
 
 	"github.com/rcsim/rcsim/node/trace"
@@ -44,7 +45,10 @@ func (n *Node) buildPing(to ID, t MsgType) *Message {
 	wanted := max(len(n.nodes)/10, 3)
 	wanted = min(wanted, freshnodes)
 	m := n.cfg.Shared.message()
-	m.Type, m.Header, m.pooled = t, n.header(t), n.cfg.Shared != nil
+	m.Type, m.Header = t, n.header(t)
+	if n.cfg.Shared != nil {
+		m.holders = 1
+	}
 	mark := n.nextGossipMark()
 	receiver := n.byID[to] // compared by pointer: p.id would cost a second cache line per draw
 	for maxiter := wanted * 3; freshnodes > 0 && len(m.Gossip) < wanted && maxiter > 0; maxiter-- {
@@ -307,7 +311,7 @@ func (n *Node) demoted(sender, master *peer, epoch uint64) {
 	}
 	var moved SlotSet
 	for s := 0; s < NumSlots; s++ {
-		if n.slots[s] == sender {
+		if n.slots.owner(s) == sender {
 			n.delSlot(s)
 			n.addSlot(master, s)
 			moved.Add(s)
@@ -338,17 +342,18 @@ func (n *Node) checkSlotClaims(sender *peer, h *Header) {
 		n.updateSlotsConfigWith(sender, h.ConfigEpoch, h.MySlots)
 		sender.adoptSlots(h.MySlots)
 	}
-	for s := 0; s < NumSlots; s++ {
-		if !h.MySlots.Has(s) {
-			continue
-		}
-		owner := n.slots[s]
-		if owner == nil || owner == sender || n.notClaiming.Has(s) {
-			continue
-		}
-		if owner.configEpoch > h.ConfigEpoch {
-			n.sendUpdate(sender, owner)
-			break
+claims:
+	for wi, cw := range h.MySlots {
+		for ; cw != 0; cw &= cw - 1 {
+			s := wi*64 + bits.TrailingZeros64(cw)
+			owner := n.slots.owner(s)
+			if owner == nil || owner == sender || n.notClaiming.Has(s) {
+				continue
+			}
+			if owner.configEpoch > h.ConfigEpoch {
+				n.sendUpdate(sender, owner)
+				break claims
+			}
 		}
 	}
 }

@@ -143,7 +143,7 @@ func (n *Node) delNode(p *peer, why string) {
 		panic("node: invariant: deleting myself")
 	}
 	for s := 0; s < NumSlots && p.numSlots > 0; s++ {
-		if n.slots[s] == p {
+		if n.slots.owner(s) == p {
 			n.delSlot(s)
 		}
 	}

@@ -114,7 +114,10 @@ type Message struct {
 	Update *Update  // UPDATE
 	Repl   *Repl    // replication messages
 
-	pooled bool // built for one receiver from Shared's free list: Recycle may keep it
+	// holders counts the deliveries still to come of a message built from
+	// Shared's free lists (one receiver for a PING, every replica for a
+	// write): Recycle keeps it once they are all done. 0: not pooled.
+	holders int32
 }
 
 // Repl is the payload of a replication message; its meaning depends on the

@@ -65,6 +65,7 @@ type peer struct {
 	reported     bool   // len(failReports) > 0, on the hot line
 	numSlots     int32  // slots.Count()
 	ref          uint32 // id's number in the run's Shared; 0 without one
+	slotIdx      uint16 // 1 + my index in the node's slotTable while I own slots, else 0 (in what was padding)
 	pingSent     time.Duration
 	pongReceived time.Duration
 	id           ID
@@ -121,7 +122,7 @@ type Node struct {
 	lastVoteEpoch     uint64
 	stateOK           bool
 	size              int
-	slots             [NumSlots]*peer
+	slots             slotTable
 	notClaiming       SlotSet       // owner_not_claiming_slot
 	open              []openSlot    // migrating_slots_to and importing_slots_from, by slot
 	cronloops         uint64        // server.cronloops: serverCron calls so far; clusterCron's static iteration is cronloops+1 inside it
@@ -226,12 +227,7 @@ func (n *Node) bootSlots(p *peer, m *Member) {
 		m.set = SlotSetOf(m.Slots)
 	}
 	for _, r := range m.Slots {
-		for s := r.Start; s <= r.End; s++ {
-			if n.slots[s] != nil {
-				panic("node: invariant: two members claim slot " + strconv.Itoa(s))
-			}
-			n.slots[s] = p
-		}
+		n.slots.bindRange(r.Start, r.End, p)
 	}
 	p.slots, p.shared, p.ranges = m.set, true, nil
 	p.numSlots = int32(m.set.Count())
@@ -273,7 +269,7 @@ func newNode(cfg Config, self ID, rnd *rand.Rand) *Node {
 	}
 	n := &Node{cfg: cfg, self: self, rnd: rnd, byID: map[ID]*peer{},
 		failoverAuthTime: never, amongMinorityTime: never, firstCallTime: never,
-		size: 1, mfMasterOffset: -1, failNodes: -1, nextConn: cfg.Incarnation<<32 + 1,
+		size: 1, mfMasterOffset: -1, failNodes: -1, nextConn: cfg.ConnSpace<<48 + cfg.Incarnation<<32 + 1,
 		cronloops: cfg.CronLoops}
 	n.db.init()
 	n.repl.init(n)

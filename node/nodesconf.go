@@ -102,7 +102,7 @@ func Restore(cfg Config, disk NodesConf, rnd *rand.Rand) (*Node, error) {
 		}
 		for _, r := range c.Slots {
 			for s := r.Start; s <= r.End && s < NumSlots; s++ {
-				if s >= 0 && n.slots[s] == nil {
+				if s >= 0 && n.slots.owner(s) == nil {
 					n.addSlot(p, s)
 				}
 			}

@@ -474,15 +474,9 @@ func (n *Node) propagate(w Write, getAck bool) {
 	if len(r.replicas) == 0 {
 		return
 	}
-	// One allocation for the message, its payload and its one write.
-	d := &struct {
-		m Message
-		r Repl
-		w [1]Write
-	}{w: [1]Write{w}}
-	d.r = Repl{ReplID: r.replID, Offset: r.offset, Ops: d.w[:], Ping: w.Op == 0, GetAck: getAck}
-	d.m = Message{Type: MsgReplData, Repl: &d.r}
-	m := &d.m
+	m := n.cfg.Shared.replData(w, len(r.replicas))
+	d := m.Repl
+	d.ReplID, d.Offset, d.Ping, d.GetAck = r.replID, r.offset, w.Op == 0, getAck
 	for _, c := range r.replicas {
 		if !c.waiting { // the fork's snapshot will hold it
 			n.out.Msgs = append(n.out.Msgs, Envelope{Conn: c.conn, Msg: m})

@@ -340,7 +340,7 @@ func TestEqualEpochNeverSteals(t *testing.T) {
 	n.at(time.Second, func() {
 		n.updateSlotsConfigWith(n.byID[tid(2)], 1, n.byID[tid(1)].slotSnap())
 	})
-	if n.slots[0] != n.byID[tid(1)] {
+	if n.slots.owner(0) != n.byID[tid(1)] {
 		t.Fatal("slot stolen with an equal epoch")
 	}
 }

@@ -89,11 +89,11 @@ func TestDemotionPongMovesSlots(t *testing.T) {
 		m.Header.SlaveOf, m.Header.Flags = r.id, FlagSlave
 		m.Header.ConfigEpoch = old.configEpoch + 5
 		n.at(2*time.Second, func() { n.processPacket(conn, m) })
-		if got := n.slots[0] == r && r.is(FlagMaster) && r.configEpoch == m.Header.ConfigEpoch; got != on {
+		if got := n.slots.owner(0) == r && r.is(FlagMaster) && r.configEpoch == m.Header.ConfigEpoch; got != on {
 			t.Fatalf("slot 0 moved to the new master: %v, want %v", got, on)
 		}
-		if !on && n.slots[0] != nil {
-			t.Fatalf("redis-7.0 must leave slot 0 unassigned, owner %v", n.slots[0].id)
+		if !on && n.slots.owner(0) != nil {
+			t.Fatalf("redis-7.0 must leave slot 0 unassigned, owner %v", n.slots.owner(0).id)
 		}
 	})
 }

@@ -15,8 +15,9 @@ package node
 // finished with (Recycle) for the next one a node builds. A Shared is not
 // safe for concurrent use: one run, one goroutine.
 type Shared struct {
-	refs map[ID]uint32
-	free []*Message
+	refs     map[ID]uint32
+	free     []*Message
+	freeRepl []*Message // MsgReplData messages of one write each (propagate)
 }
 
 // NewShared returns an empty Shared for one run.
@@ -35,15 +36,49 @@ func (s *Shared) ref(id ID) uint32 {
 	return r
 }
 
-// Recycle hands back a message the kernel has delivered or dropped and that
-// nobody holds any more. Only PING, PONG and MEET messages a node built for
-// one receiver are kept; anything else is left to the collector.
+// Recycle hands back a message the kernel has delivered or dropped, once
+// for each receiver it was sent to. Only the PING, PONG and MEET messages
+// and the one-write replication messages nodes build from the free lists
+// are kept, once every receiver is done with them; anything else (and one
+// that was lost on the way, so never handed back) is left to the collector.
 func (s *Shared) Recycle(m *Message) {
-	if s == nil || m == nil || !m.pooled {
+	if s == nil || m == nil || m.holders <= 0 {
 		return
 	}
-	m.pooled = false
+	if m.holders--; m.holders > 0 {
+		return
+	}
+	if m.Type == MsgReplData {
+		s.freeRepl = append(s.freeRepl, m)
+		return
+	}
 	s.free = append(s.free, m)
+}
+
+// replData returns a replication message of one write, w, for receivers
+// replicas (its Repl and Ops are the message's own, reused with it).
+func (s *Shared) replData(w Write, receivers int) *Message {
+	if s == nil || len(s.freeRepl) == 0 {
+		// One allocation for the message, its payload and its one write.
+		d := &struct {
+			m Message
+			r Repl
+			w [1]Write
+		}{w: [1]Write{w}}
+		d.r.Ops = d.w[:]
+		d.m = Message{Type: MsgReplData, Repl: &d.r}
+		if s != nil {
+			d.m.holders = int32(receivers)
+		}
+		return &d.m
+	}
+	m := s.freeRepl[len(s.freeRepl)-1]
+	s.freeRepl = s.freeRepl[:len(s.freeRepl)-1]
+	r, ops := m.Repl, m.Repl.Ops[:1]
+	ops[0] = w
+	*r = Repl{Ops: ops}
+	*m = Message{Type: MsgReplData, Repl: r, holders: int32(receivers)}
+	return m
 }
 
 // message returns an empty message, reusing a recycled one when it can.

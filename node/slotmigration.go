@@ -298,7 +298,7 @@ func (n *Node) setSlotCommand(args []string) Reply {
 
 // setSlotMigrating is SETSLOT slot MIGRATING id: only the owner may migrate.
 func (n *Node) setSlotMigrating(slot int, id ID) Reply {
-	if n.slots[slot] != n.myself {
+	if n.slots.owner(slot) != n.myself {
 		return errReply(ReplyError, fmt.Sprintf("ERR I'm not the owner of hash slot %d", slot))
 	}
 	p := n.byID[id]
@@ -315,7 +315,7 @@ func (n *Node) setSlotMigrating(slot int, id ID) Reply {
 
 // setSlotImporting is SETSLOT slot IMPORTING id: only a non-owner may import.
 func (n *Node) setSlotImporting(slot int, id ID) Reply {
-	if n.slots[slot] == n.myself {
+	if n.slots.owner(slot) == n.myself {
 		return errReply(ReplyError, fmt.Sprintf("ERR I'm already the owner of hash slot %d", slot))
 	}
 	p := n.byID[id]
@@ -347,14 +347,14 @@ func (n *Node) setSlotNode(slot int, id ID) Reply {
 	}
 	me := n.myself
 	keys := n.db.countKeysInSlot(slot)
-	if n.slots[slot] == me && p != me && keys != 0 {
+	if n.slots.owner(slot) == me && p != me && keys != 0 {
 		return errReply(ReplyError, fmt.Sprintf(
 			"ERR Can't assign hashslot %d to a different node while I still hold keys for this hash slot.", slot))
 	}
 	if keys == 0 && n.migratingTo(slot) != nil {
 		n.setOpen(slot, nil, n.importingFrom(slot))
 	}
-	wasMine := n.slots[slot] == me
+	wasMine := n.slots.owner(slot) == me
 	n.delSlot(slot)
 	n.addSlot(p, slot)
 	n.emitSetSlot(p, slot, "node")
@@ -423,7 +423,7 @@ func openSlotRoute(q openSlotQuery) routeVerdict {
 // command rcsim models has one key; MIGRATE checks its keys itself). done
 // is false when the ordinary rules decide; r is nil when I serve it.
 func (n *Node) openSlotRedirect(cmd Cmd, slot int) (r *Reply, done bool) {
-	q := openSlotQuery{owned: n.slots[slot] == n.myself, migrating: n.migratingTo(slot) != nil,
+	q := openSlotQuery{owned: n.slots.owner(slot) == n.myself, migrating: n.migratingTo(slot) != nil,
 		importing: n.importingFrom(slot) != nil, asking: cmd.Asking, isMigrate: cmd.Op == OpMigrate}
 	if q.migrating || q.importing {
 		if n.db.get(cmd.Key) == nil {

@@ -101,8 +101,8 @@ func TestSetSlotNodeRefusesWhileKeysRemain(t *testing.T) {
 	if r := cluster(n, "SETSLOT 100 NODE "+string(tid(2))); r.Kind != ReplyOK {
 		t.Fatalf("NODE without keys: %v", r.Err)
 	}
-	if n.slots[100] != n.byID[tid(2)] || n.migratingTo(100) != nil {
-		t.Errorf("slot 100 owner %v migrating %v: want …02 and the marker dropped", n.slots[100].id, n.migratingTo(100))
+	if n.slots.owner(100) != n.byID[tid(2)] || n.migratingTo(100) != nil {
+		t.Errorf("slot 100 owner %v migrating %v: want …02 and the marker dropped", n.slots.owner(100).id, n.migratingTo(100))
 	}
 }
 
@@ -121,7 +121,7 @@ func TestSetSlotNodeOnImporterBumpsEpoch(t *testing.T) {
 	if n.myself.configEpoch != 7 || n.currentEpoch != 7 {
 		t.Errorf("configEpoch %d currentEpoch %d, want 7 and 7 (max epoch 6, plus one)", n.myself.configEpoch, n.currentEpoch)
 	}
-	if n.importingFrom(100) != nil || n.slots[100] != n.myself {
+	if n.importingFrom(100) != nil || n.slots.owner(100) != n.myself {
 		t.Errorf("slot 100 still importing or not mine")
 	}
 	pongs := 0
@@ -166,10 +166,10 @@ func TestUpdateSlotsSkipsImporting(t *testing.T) {
 	cluster(n, "SETSLOT 100 IMPORTING "+string(tid(1)))
 	third := n.byID[tid(3)]
 	n.at(testT, func() { n.updateSlotsConfigWith(third, 99, SlotSetOf([]SlotRange{{Start: 100, End: 101}})) })
-	if n.slots[100] != n.byID[tid(1)] {
-		t.Errorf("importing slot 100 rebound to %s", n.slots[100].id)
+	if n.slots.owner(100) != n.byID[tid(1)] {
+		t.Errorf("importing slot 100 rebound to %s", n.slots.owner(100).id)
 	}
-	if n.slots[101] != third {
+	if n.slots.owner(101) != third {
 		t.Errorf("stable slot 101 not rebound to the higher epoch")
 	}
 }

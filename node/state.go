@@ -26,12 +26,7 @@ func (n *Node) updateState() {
 	}
 	ok := true
 	if n.cfg.RequireFullCoverage {
-		for s := 0; s < NumSlots; s++ {
-			if n.slots[s] == nil || n.slots[s].is(FlagFail) {
-				ok = false
-				break
-			}
-		}
+		ok = n.slots.covered()
 	}
 	size, reachable := 0, 0
 	for _, p := range n.nodes {

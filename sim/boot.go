@@ -97,6 +97,7 @@ func (w *world) buildHosts() []node.Member {
 		h := &host{name: name, idx: i, id: randomID(ids), addr: "127.0.0.1:" + strconv.Itoa(30001+i)}
 		h.cfg = nodeConfig(c.Config, h.addr, w.s)
 		h.cfg.Shared = w.shared
+		h.cfg.ConnSpace = uint64(i) // ConnID.N names a connection: the conns table's key
 		w.hosts = append(w.hosts, h)
 		w.byID[h.id] = h
 		w.byAddr[h.addr] = i

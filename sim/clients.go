@@ -103,7 +103,7 @@ func (w *world) scheduleWake(cs *clientState, at time.Duration) {
 		return
 	}
 	cs.wakeAt = at
-	w.q.push(event{at: at, kind: evClient, dst: cs.idx})
+	w.wakes.push(cs.idx-len(w.hosts), w.q.key(at))
 }
 
 func (w *world) wakeClient(idx int) {

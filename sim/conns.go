@@ -9,6 +9,7 @@ package sim
 // refusals.
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/rcsim/rcsim/node"
@@ -63,30 +64,33 @@ type conn struct {
 }
 
 // connTable holds the connections. Lookup of the nodes' connections is by
-// ConnID (a client's is found through its clientState); iteration (on a
-// crash or a reset) is over the creation-ordered slice, never over the map.
+// ConnID.N, which names a connection in the whole run (every host has its
+// own Config.ConnSpace); a client's is found through its clientState.
+// Iteration (on a crash or a reset) is over the creation-ordered slice,
+// never over the map.
 type connTable struct {
-	byID map[node.ConnID]*conn
+	byID map[uint64]*conn
 	all  []*conn
 	live int // connections of all not closed
 	gen  uint64
 }
 
 func (t *connTable) get(id node.ConnID) *conn {
-	if t.byID == nil {
-		return nil
+	c := t.byID[id.N]
+	if c != nil && c.id != id {
+		panic("sim: invariant: two connections numbered " + strconv.FormatUint(id.N, 10))
 	}
-	return t.byID[id]
+	return c
 }
 
 func (t *connTable) add(c *conn) {
 	if t.byID == nil {
-		t.byID = map[node.ConnID]*conn{}
+		t.byID = map[uint64]*conn{}
 	}
 	t.gen++
 	c.gen = t.gen
 	if c.client == nil {
-		t.byID[c.id] = c
+		t.byID[c.id.N] = c
 	}
 	t.live++
 	if len(t.all) >= 1024 && len(t.all) == cap(t.all) {
@@ -106,7 +110,7 @@ func (t *connTable) remove(c *conn) {
 	c.state = connClosed
 	t.live--
 	if c.client == nil {
-		delete(t.byID, c.id)
+		delete(t.byID, c.id.N)
 	}
 }
 

@@ -62,15 +62,11 @@ func (m *Manual) Now() time.Duration { return m.w.now }
 func (m *Manual) RunUntil(t time.Duration, stop func() bool) bool {
 	w := m.w
 	for {
-		at, ok := w.q.peekAt()
-		if !ok || at > t {
+		k, wake, ok := w.peekNext()
+		if !ok || k.at > t {
 			break
 		}
-		ev, _ := w.q.pop()
-		w.now = ev.at
-		w.steps++
-		w.dispatch(&ev)
-		w.drainInstant()
+		w.step(k, wake)
 		if stop != nil && stop() {
 			return true
 		}

@@ -60,11 +60,20 @@ func (q *queue) pop() (event, bool) {
 	return e, true
 }
 
-func (q *queue) peekAt() (time.Duration, bool) {
+// peek returns the key of the earliest event.
+func (q *queue) peek() (qkey, bool) {
 	if len(q.keys) == 0 {
-		return 0, false
+		return qkey{}, false
 	}
-	return q.keys[0].at, true
+	return q.keys[0], true
+}
+
+// key returns the key of an event due at `at` scheduled now, for an event
+// kept outside the heap (a client's wake-up, sim/wakes.go): it takes the
+// next insertion number, as push would.
+func (q *queue) key(at time.Duration) qkey {
+	q.seq++
+	return qkey{at: at, seq: q.seq}
 }
 
 func (q *queue) less(i, j int) bool {

@@ -51,3 +51,37 @@ func BenchmarkQueueHold(b *testing.B) {
 	}
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 }
+
+// TestWakesOrder checks the clients' wake-up queue against the event queue
+// it replaces: the same keys, pushed and popped in any interleaving, come
+// out in the same order with the same client.
+func TestWakesOrder(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var q, seqs queue
+		var w wakes
+		now := time.Duration(0)
+		n := rapid.IntRange(0, 200).Draw(t, "n")
+		for i := 0; i < n || len(q.keys) > 0; i++ {
+			if len(q.keys) > 0 && (i >= n || rapid.Bool().Draw(t, "pop")) {
+				want, _ := q.pop()
+				got, ok := w.peek()
+				if !ok || got.at != want.at || got.seq != want.seq {
+					t.Fatalf("peek %v, %v; want %v at %d", got, ok, want.at, want.seq)
+				}
+				if c := w.pop(); c != want.dst {
+					t.Fatalf("popped client %d, want %d", c, want.dst)
+				}
+				now = want.at
+				continue
+			}
+			c := rapid.IntRange(0, 3).Draw(t, "client")
+			k := seqs.key(now + time.Duration(rapid.IntRange(0, 5).Draw(t, "after")))
+			q.seq = k.seq - 1
+			q.push(event{at: k.at, dst: c})
+			w.push(c, k)
+		}
+		if _, ok := w.peek(); ok {
+			t.Fatal("wakes left after the queue is empty")
+		}
+	})
+}

@@ -24,7 +24,7 @@ const (
 	evDeliver                    // a bus or replication message arrives over a connection
 	evLink                       // a connection event reaches node dst
 	evFault                      // scenario fault number `fault`
-	evClient                     // client dst wakes up (next op or a timeout)
+	evClient                     // client dst wakes up: never queued (world.wakes holds those), only observed
 	evAlarm                      // a moment client dst asked for at boot (its Schedule)
 	evCommand                    // a client command arrives at node dst
 	evReply                      // a reply arrives at client dst
@@ -110,6 +110,8 @@ type world struct {
 	seed uint64
 	now  time.Duration
 	q    queue
+	// wakes holds the clients' wake-ups (evClient events), apart from q.
+	wakes wakes
 	// instant holds the events that take no virtual time and run before
 	// anything else queued for this instant, in order: a MIGRATE's request
 	// and reply (Redis's MIGRATE blocks the source until the target
@@ -156,8 +158,8 @@ type world struct {
 
 func (w *world) run() {
 	for {
-		at, ok := w.q.peekAt()
-		if !ok || at > w.opt.Until {
+		k, wake, ok := w.peekNext()
+		if !ok || k.at > w.opt.Until {
 			w.stop = "duration"
 			break
 		}
@@ -169,14 +171,7 @@ func (w *world) run() {
 			w.stop = "aborted"
 			break
 		}
-		ev, _ := w.q.pop()
-		w.now = ev.at
-		w.steps++
-		w.dispatch(&ev)
-		if w.observe != nil {
-			w.observe(&ev)
-		}
-		w.drainInstant()
+		w.step(k, wake)
 	}
 	if w.now < w.opt.Until && w.stop == "duration" {
 		w.now = w.opt.Until
@@ -184,6 +179,35 @@ func (w *world) run() {
 	w.finishClients()
 	w.reportOpenSlots()
 	w.emit(trace.Event{Kind: trace.Finish, Value: w.stop})
+}
+
+// peekNext returns the key of the next event: the queue's first or, when
+// earlier (wake), a client's wake-up.
+func (w *world) peekNext() (k qkey, wake, ok bool) {
+	k, ok = w.q.peek()
+	if wk, wok := w.wakes.peek(); wok && (!ok || keyLess(wk, k)) {
+		return wk, true, true
+	}
+	return k, false, ok
+}
+
+// step carries out the next event, whose key peekNext returned, and the
+// instant events it queued.
+func (w *world) step(k qkey, wake bool) {
+	w.now = k.at
+	w.steps++
+	var ev event
+	if wake {
+		ev = event{at: k.at, seq: k.seq, kind: evClient, dst: len(w.hosts) + w.wakes.pop()}
+		w.wakeClient(ev.dst)
+	} else {
+		ev, _ = w.q.pop()
+		w.dispatch(&ev)
+	}
+	if w.observe != nil {
+		w.observe(&ev)
+	}
+	w.drainInstant()
 }
 
 // drainInstant runs the instant events the last handler queued, in order.
@@ -205,8 +229,6 @@ func (w *world) dispatch(ev *event) {
 		w.linkEvent(ev)
 	case evFault:
 		w.applyFault(ev.fault)
-	case evClient:
-		w.wakeClient(ev.dst)
 	case evAlarm:
 		w.alarmClient(ev.dst)
 	case evCommand:

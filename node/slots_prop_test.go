@@ -1,0 +1,153 @@
+package node
+
+import (
+	"math/rand/v2"
+	"reflect"
+	"testing"
+
+	"github.com/rcsim/rcsim/node/trace"
+	"pgregory.net/rapid"
+)
+
+// refUpdateSlotsConfigWith is updateSlotsConfigWith as Redis writes it, one
+// slot at a time through delSlot and addSlot: the reference the word-wise
+// version must match.
+func (n *Node) refUpdateSlotsConfigWith(sender *peer, epoch uint64, claimed *SlotSet) {
+	if sender == n.myself {
+		return
+	}
+	cur := n.myself
+	if cur.is(FlagSlave) {
+		cur = n.myself.master
+	}
+	var newMaster *peer
+	migrated, senderSlots := 0, 0
+	var moved, dirty SlotSet
+	for s := 0; s < NumSlots; s++ {
+		owner := n.slots.owner(s)
+		if !claimed.Has(s) {
+			if owner == sender {
+				n.notClaiming.Add(s)
+			}
+			continue
+		}
+		senderSlots++
+		if owner == sender {
+			n.notClaiming.Del(s)
+			continue
+		}
+		if n.importingFrom(s) != nil {
+			continue
+		}
+		if owner == nil || owner.configEpoch < epoch || n.notClaiming.Has(s) {
+			if owner == n.myself && n.db.countKeysInSlot(s) > 0 {
+				dirty.Add(s)
+			}
+			if owner != nil && owner == cur {
+				newMaster = sender
+				migrated++
+			}
+			n.delSlot(s)
+			n.addSlot(sender, s)
+			moved.Add(s)
+			n.doBeforeSleep(todoUpdateState | todoSaveConfig)
+		}
+	}
+	if rs := moved.Ranges(); len(rs) > 0 {
+		n.emitSlots(trace.Slots, sender, epoch, rs)
+	}
+	switch {
+	case newMaster != nil && cur.numSlots == 0 &&
+		(n.cfg.AllowReplicaMigration || senderSlots == migrated):
+		n.setMaster(sender)
+		n.doBeforeSleep(todoSaveConfig | todoUpdateState)
+	case n.myself.master != nil && n.myself.master.master != nil && n.myself.master.master != n.myself:
+		n.setMaster(n.myself.master.master)
+		n.doBeforeSleep(todoSaveConfig | todoUpdateState)
+	default:
+		for s := 0; s < NumSlots; s++ {
+			if dirty.Has(s) {
+				n.db.delKeysInSlot(s)
+			}
+		}
+	}
+}
+
+// TestUpdateSlotsConfigWithWordwise: on random slot tables, claims, epochs
+// and not-claiming marks, the word-wise clusterUpdateSlotsConfigWith leaves
+// every slot, bitmap, count and output as the slot-by-slot one does.
+func TestUpdateSlotsConfigWithWordwise(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		self := rapid.IntRange(1, 6).Draw(t, "self")
+		nodes := [2]*Node{}
+		outs := [2]*Output{}
+		seed := rapid.Uint64().Draw(t, "seed")
+		for k := range nodes {
+			n := New(Config{}, tid(self), members(), rand.New(rand.NewPCG(1, 2)))
+			rnd := newSplitmix(seed)
+			for s := 0; s < NumSlots; s++ {
+				if rnd.next()%8 == 0 { // rebind an eighth of the slots at random
+					n.delSlot(s)
+					if o := int(rnd.next() % 8); o < len(n.nodes) {
+						n.addSlot(n.nodes[o], s)
+					}
+				}
+				if rnd.next()%16 == 0 {
+					n.notClaiming.Add(s)
+				}
+			}
+			for _, p := range n.nodes {
+				p.configEpoch = rnd.next() % 8
+			}
+			var claimed SlotSet
+			for w := range claimed {
+				switch rnd.next() % 3 {
+				case 0:
+					claimed[w] = rnd.next()
+				case 1:
+					claimed[w] = ^uint64(0)
+				}
+			}
+			sender := n.nodes[int(rnd.next()%uint64(len(n.nodes)))]
+			epoch := rnd.next() % 8
+			nodes[k] = n
+			if k == 0 {
+				outs[k] = n.at(0, func() { n.updateSlotsConfigWith(sender, epoch, &claimed) })
+			} else {
+				outs[k] = n.at(0, func() { n.refUpdateSlotsConfigWith(sender, epoch, &claimed) })
+			}
+		}
+		a, b := nodes[0], nodes[1]
+		for s := 0; s < NumSlots; s++ {
+			oa, ob := a.slots.owner(s), b.slots.owner(s)
+			if (oa == nil) != (ob == nil) || oa != nil && oa.id != ob.id {
+				t.Fatalf("slot %d: owner %v, want %v", s, oa, ob)
+			}
+		}
+		if a.notClaiming != b.notClaiming || a.slots.bound != b.slots.bound {
+			t.Fatalf("notClaiming or bound count differ")
+		}
+		for i := range a.nodes {
+			pa, pb := a.nodes[i], b.nodes[i]
+			if *pa.slots != *pb.slots || pa.numSlots != pb.numSlots || int(pa.numSlots) != pa.slots.Count() {
+				t.Fatalf("%s: slots differ (%d, %d)", pa.id, pa.numSlots, pb.numSlots)
+			}
+		}
+		if !reflect.DeepEqual(outs[0].Events, outs[1].Events) {
+			t.Fatalf("events %v, want %v", outs[0].Events, outs[1].Events)
+		}
+	})
+}
+
+// splitmix is a tiny deterministic generator for the test's bulk draws.
+type splitmix struct{ s uint64 }
+
+func newSplitmix(seed uint64) *splitmix { return &splitmix{seed} }
+
+func (r *splitmix) next() uint64 {
+	r.s += 0x9e3779b97f4a7c15
+	z := r.s
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
