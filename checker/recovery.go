@@ -14,7 +14,9 @@ import (
 // Recovery is the cluster's recovery from the masters that went down (were
 // crashed or paused) after the run's first fault. Slot owners are followed
 // through Boot and Promoted events: a slot moved by an admin step is not
-// followed.
+// followed. Only crashed and paused masters are down: a master cut off by a
+// partition is still a live owner of its slots and a live node whose state
+// must be ok, so a partition's recovery ends when every node reports ok.
 type Recovery struct {
 	FaultMs      int64 `json:"fault_ms"`       // the first fault step
 	FirstPFailMs int64 `json:"first_pfail_ms"` // the first PFAIL flagged at or after it

@@ -29,6 +29,8 @@ type ConnID struct {
 	// (clusterStartHandshake): the kernel dials this "ip:port" instead of
 	// looking Peer up.
 	Addr string
+
+	ref uint32 // Peer's number in the dialer's Shared, so that the dialer finds the link's node without hashing Peer
 }
 
 // Envelope is one message queued on a connection. The message travels from

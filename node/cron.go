@@ -67,32 +67,33 @@ func (n *Node) clusterCron() {
 func (n *Node) cronReconnect() {
 	timeout := n.handshakeTimeout()
 	dials := 0
-	nodes, copied := n.nodes, false
-	for i := 0; i < len(nodes); i++ {
-		p := nodes[i]
-		if p == n.myself || p.is(FlagNoAddr) {
+	me := n.myself.peerHot
+	for i := 0; i < len(n.hot); i++ {
+		h := &n.hot[i]
+		if h == me || h.is(FlagNoAddr) {
 			continue
 		}
-		if p.is(FlagPFail) {
+		if h.is(FlagPFail) {
 			n.statsPfailNodes++
 		}
-		if p.is(FlagFail) {
+		if h.is(FlagFail) {
 			n.failNodes++
 		}
-		if p.is(FlagHandshake) && n.now-p.ctime > timeout {
-			if !copied { // delNode edits n.nodes: iterate over a copy from here on
-				nodes, copied = append([]*peer(nil), nodes...), true
-			}
-			n.delNode(p, "handshake_timeout")
+		if h.is(FlagHandshake) && n.now-n.nodes[i].ctime > timeout {
+			n.delNode(n.nodes[i], "handshake_timeout")
+			i-- // the next node moved to index i, and every record to a new array
+			me = n.myself.peerHot
 			continue
 		}
 		if len(n.sendBufs) > 0 {
-			n.cronLinkBuffers(p)
+			n.cronLinkBuffers(n.nodes[i])
 		}
-		if p.link == nil && !n.reconnectDeferred(p, dials) {
-			n.createLink(p)
-			p.reconnectTime = n.now
-			dials++
+		if !h.linked {
+			if p := n.nodes[i]; !n.reconnectDeferred(p, dials) {
+				n.createLink(p)
+				p.reconnectTime = n.now
+				dials++
+			}
 		}
 	}
 }
@@ -136,32 +137,39 @@ func (n *Node) randomPing() {
 func (n *Node) cronCheckNodes() bool {
 	update := false
 	n.orphaned.reset()
+	orphans := n.mayMigrate()
 	T := n.cfg.NodeTimeout
-	for _, p := range n.nodes {
-		if p == n.myself || p.is(FlagNoAddr|FlagHandshake) {
+	me := n.myself.peerHot
+	for i := range n.hot {
+		h := &n.hot[i]
+		if h == me || h.is(FlagNoAddr|FlagHandshake) {
 			continue
 		}
-		n.orphaned.count(n, p)
-		l := p.link
-		if l != nil && n.now-l.ctime > T && p.pingSent != 0 &&
-			n.now-p.pingSent > T/2 && n.now-p.dataReceived > T/2 {
-			n.freeLink(p, "timeout")
-			l = nil
+		if orphans && h.is(FlagMaster) {
+			n.orphaned.count(n, n.nodes[i])
 		}
-		if l != nil && p.pingSent == 0 && n.now-p.pongReceived > n.pingInterval() {
-			n.sendPing(p, MsgPing)
+		linked := h.linked
+		if linked && h.pingSent != 0 && n.now-h.pingSent > T/2 {
+			if p := n.nodes[i]; n.now-p.link.ctime > T && n.now-p.dataReceived > T/2 {
+				n.freeLink(p, "timeout")
+				linked = false
+			}
+		}
+		if linked && h.pingSent == 0 && n.now-h.pongReceived > n.pingInterval() {
+			n.sendPing(n.nodes[i], MsgPing)
 			continue
 		}
-		if n.myself.is(FlagMaster) && n.mfEnd != 0 && n.mfReplica == p && l != nil {
-			n.sendPing(p, MsgPing)
+		if linked && n.mfEnd != 0 && n.myself.is(FlagMaster) && n.mfReplica == n.nodes[i] {
+			n.sendPing(n.nodes[i], MsgPing)
 			continue
 		}
-		if p.pingSent == 0 {
-			continue
+		if h.pingSent == 0 || n.now-h.pingSent <= T {
+			continue // no ping outstanding, or not for long enough to matter
 		}
-		delay := min(n.now-p.pingSent, n.now-p.dataReceived)
-		if delay > T && !p.is(FlagPFail|FlagFail) {
-			p.flags |= FlagPFail
+		p := n.nodes[i]
+		delay := min(n.now-h.pingSent, n.now-p.dataReceived)
+		if delay > T && !h.is(FlagPFail|FlagFail) {
+			h.flags |= FlagPFail
 			n.emit(trace.PFail, p, 0, "")
 			update = true
 			if n.cfg.Rules.OneShardPrimaryMarksFail && n.size == 1 && n.reporter(n.myself) {
@@ -175,7 +183,7 @@ func (n *Node) cronCheckNodes() bool {
 // createLink opens my outbound bus link to p (createClusterLink + a
 // non-blocking connect): the link object exists at once.
 func (n *Node) createLink(p *peer) {
-	c := ConnID{Dialer: n.self, Peer: p.id, N: n.nextConn}
+	c := ConnID{Dialer: n.self, Peer: p.id, N: n.nextConn, ref: p.ref}
 	if p.is(FlagHandshake) {
 		c.Addr = p.addr // the name is temporary: dial the address
 	}
@@ -244,6 +252,11 @@ func (n *Node) busLinkEvent(ev LinkEvent) {
 func (n *Node) linkPeer(conn ConnID) *peer {
 	if conn.Dialer != n.self {
 		return nil
+	}
+	if int(conn.ref) < len(n.byRef) {
+		if p := n.byRef[conn.ref]; p != nil && p.link != nil && p.link.conn == conn {
+			return p
+		}
 	}
 	if p := n.byID[conn.Peer]; p != nil && p.link != nil && p.link.conn == conn {
 		return p

@@ -5,7 +5,12 @@
 
 package node
 
-import "github.com/rcsim/rcsim/node/trace"
+import (
+	"cmp"
+	"slices"
+
+	"github.com/rcsim/rcsim/node/trace"
+)
 
 // FailureRules are the rule switches of failure detection.
 type FailureRules struct {
@@ -27,29 +32,51 @@ func (n *Node) reporter(p *peer) bool {
 	return p.is(FlagMaster)
 }
 
+// The failure reports about a node are kept sorted by reporter, so that
+// adding or refreshing one is a binary search where Redis walks the list:
+// after a mass failure every live master reports every failed one, and each
+// gossip entry about a failed node adds or refreshes a report. Only their
+// number is ever read, so their order is free.
+
+// findReport is the index of reporter's report about p, or where it would go.
+func findReport(p *peer, reporter uint32) (int, bool) {
+	return slices.BinarySearchFunc(p.failReports, reporter, func(r failReport, ref uint32) int {
+		return cmp.Compare(r.reporter, ref)
+	})
+}
+
 // addFailureReport is clusterNodeAddFailureReport: add or refresh the
 // report of reporter about p.
 func (n *Node) addFailureReport(p, reporter *peer) {
-	for i := range p.failReports {
-		if p.failReports[i].reporter == reporter.id {
-			p.failReports[i].time = n.now
-			return
-		}
+	i, ok := findReport(p, reporter.ref)
+	if ok {
+		p.failReports[i].time = n.now
+		return
 	}
-	p.failReports = append(p.failReports, failReport{reporter.id, n.now})
+	if len(p.failReports) == 0 || n.now < p.oldestReport {
+		p.oldestReport = n.now
+	}
+	p.failReports = slices.Insert(p.failReports, i, failReport{n.now, reporter.ref})
 	p.reported = true
 }
 
 // cleanupFailureReports is clusterNodeCleanupFailureReports: drop reports
-// older than 2T (CLUSTER_FAIL_REPORT_VALIDITY_MULT).
+// older than 2T (CLUSTER_FAIL_REPORT_VALIDITY_MULT). It runs on every count,
+// as in Redis; the walk is skipped while even the oldest report is valid.
 func (n *Node) cleanupFailureReports(p *peer) {
 	if !p.reported {
 		return
 	}
 	maxAge := n.cfg.NodeTimeout * 2
+	if n.now-p.oldestReport <= maxAge {
+		return
+	}
 	kept := p.failReports[:0]
 	for _, r := range p.failReports {
 		if n.now-r.time <= maxAge {
+			if len(kept) == 0 || r.time < p.oldestReport {
+				p.oldestReport = r.time
+			}
 			kept = append(kept, r)
 		}
 	}
@@ -60,15 +87,12 @@ func (n *Node) cleanupFailureReports(p *peer) {
 // delFailureReport is clusterNodeDelFailureReport.
 func (n *Node) delFailureReport(p, reporter *peer) {
 	if !p.reported {
-		return // the common case, kept off the second cache line of p
+		return // the common case, kept off p's struct
 	}
 	n.cleanupFailureReports(p)
-	for i, r := range p.failReports {
-		if r.reporter == reporter.id {
-			p.failReports = append(p.failReports[:i], p.failReports[i+1:]...)
-			p.reported = len(p.failReports) > 0
-			return
-		}
+	if i, ok := findReport(p, reporter.ref); ok {
+		p.failReports = slices.Delete(p.failReports, i, i+1)
+		p.reported = len(p.failReports) > 0
 	}
 }
 

@@ -60,7 +60,7 @@ func TestFailureReportsFromMastersOnly(t *testing.T) {
 			m0 := n.byID[tid(1)]
 			for i, f := range c.entries {
 				n.at(time.Duration(i+1)*time.Second, func() {
-					n.processGossip(n.byID[c.sender], []Gossip{{ID: tid(1), Addr: m0.addr, Flags: f}})
+					n.processGossip(n.byID[c.sender], gossipMsg(Gossip{ID: tid(1), Addr: m0.addr, Flags: f}))
 				})
 			}
 			if got := n.failureReportsCount(m0); got != c.reports {
@@ -151,7 +151,7 @@ func TestGossipPongTime(t *testing.T) {
 			})
 			p.pongReceived, p.pingSent = 50*time.Second, c.pingSent
 			n.at(now, func() {
-				n.processGossip(n.byID[tid(6)], []Gossip{{ID: tid(1), Addr: p.addr, PongReceived: c.gossiped, Flags: c.flags}})
+				n.processGossip(n.byID[tid(6)], gossipMsg(Gossip{ID: tid(1), Addr: p.addr, PongReceived: c.gossiped, Flags: c.flags}))
 			})
 			if p.pongReceived != c.want {
 				t.Fatalf("pong_received %v, want %v", p.pongReceived, c.want)

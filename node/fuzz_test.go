@@ -45,7 +45,7 @@ func msgFromBytes(b []byte) (ConnID, *Message) {
 		h.MySlots = s
 	}
 	for k := int(next() % 4); k > 0; k-- {
-		m.Gossip = append(m.Gossip, Gossip{ID: id(), PingSent: int64(next()), PongReceived: int64(next()),
+		m.AddGossip(Gossip{ID: id(), PingSent: int64(next()), PongReceived: int64(next()),
 			Flags: Flags(next())})
 	}
 	m.About = id()

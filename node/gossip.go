@@ -30,7 +30,7 @@ func (n *Node) header(t MsgType) Header {
 		StateOK:      n.stateOK,
 	}
 	if me.is(FlagSlave) && me.master != nil {
-		h.SlaveOf = me.master.id
+		h.SlaveOf, h.slaveOfRef = me.master.id, me.master.ref
 	}
 	if me.is(FlagMaster) && n.mfEnd != 0 {
 		h.MFlags |= MFlagPaused
@@ -39,70 +39,92 @@ func (n *Node) header(t MsgType) Header {
 }
 
 // buildPing is clusterSendPing's packet: header and gossip section for the
-// receiver to (reference 4.3).
-func (n *Node) buildPing(to ID, t MsgType) *Message {
+// receiver to (nil if I do not know it; reference 4.3). The draws and the
+// entries read only the hot records (see peerHot).
+func (n *Node) buildPing(to *peer, t MsgType) *Message {
 	freshnodes := len(n.nodes) - 2
 	wanted := max(len(n.nodes)/10, 3)
 	wanted = min(wanted, freshnodes)
 	m := n.cfg.Shared.message()
 	m.Type, m.Header = t, n.header(t)
-	if n.cfg.Shared != nil {
-		m.holders = 1
-	}
+	m.holders = 1
 	mark := n.nextGossipMark()
-	receiver := n.byID[to] // compared by pointer: p.id would cost a second cache line per draw
-	for maxiter := wanted * 3; freshnodes > 0 && len(m.Gossip) < wanted && maxiter > 0; maxiter-- {
-		i := n.rnd.IntN(len(n.nodes))
-		p := n.nodes[i]
-		if p == n.myself || p.is(FlagPFail) || p == receiver {
-			continue
+	hot, me := n.hot, n.myself.peerHot
+	var receiver *peerHot
+	if to != nil {
+		receiver = to.peerHot
+	}
+	var draws [prefetch]int32
+	for maxiter := wanted * 3; freshnodes > 0 && len(m.gossip) < wanted && maxiter > 0; {
+		// Every pass below draws once, whatever it finds, and k more passes
+		// are certain to run (each moves freshnodes, the section and
+		// maxiter by at most one): draw them at once and load their records
+		// together, so that their cache misses overlap instead of queueing.
+		k := min(prefetch, freshnodes, wanted-len(m.gossip), maxiter)
+		for j := range draws[:k] {
+			draws[j] = int32(n.rnd.IntN(len(hot)))
 		}
-		if p.is(FlagHandshake|FlagNoAddr) || (!p.linked && p.numSlots == 0) {
+		var seen Flags
+		for _, i := range draws[:k] { // a loop of loads alone: all k in flight at once
+			seen |= hot[i].flags
+		}
+		n.prefetched |= uint32(seen)
+		for _, i := range draws[:k] {
+			maxiter--
+			h := &hot[i]
+			if h == me || h.is(FlagPFail) || h == receiver {
+				continue
+			}
+			if h.is(FlagHandshake|FlagNoAddr) || (!h.linked && h.numSlots == 0) {
+				freshnodes--
+				continue
+			}
+			if h.mark == mark {
+				continue // already in this section (clusterNodeIsInGossipSection)
+			}
+			h.mark = mark
+			m.gossip = append(m.gossip, gossipEntry(h, int(i)))
 			freshnodes--
-			continue
 		}
-		if n.marks[i] == mark {
-			continue // already in this section (clusterNodeIsInGossipSection)
-		}
-		n.marks[i] = mark
-		m.Gossip = append(m.Gossip, gossipEntry(p))
-		freshnodes--
 	}
 	pfail := n.statsPfailNodes
-	for _, p := range n.nodes {
+	for i := range hot {
 		if pfail == 0 {
 			break
 		}
-		if !p.is(FlagPFail) || p.is(FlagHandshake|FlagNoAddr) {
+		h := &hot[i]
+		if !h.is(FlagPFail) || h.is(FlagHandshake|FlagNoAddr) {
 			continue
 		}
-		m.Gossip = append(m.Gossip, gossipEntry(p))
+		m.gossip = append(m.gossip, gossipEntry(h, i))
 		pfail--
 	}
 	return m
 }
 
-// nextGossipMark returns a fresh mark for n.marks, which flags the nodes
-// (by index in n.nodes, which a PING's build does not change) already in the
-// gossip section being built: a linear search of the section, as Redis
-// does, costs O(N²/100) per PING at N nodes, and a mark in the peer itself
-// would dirty a cache line per draw.
-func (n *Node) nextGossipMark() uint32 {
-	if len(n.marks) < len(n.nodes) {
-		n.marks = append(n.marks, make([]uint32, len(n.nodes)-len(n.marks))...)
-	}
+// prefetch is how many hot records a gossip loop loads at once (see buildPing
+// and processGossip): enough to keep a core's outstanding cache misses busy.
+const prefetch = 16
+
+// nextGossipMark returns a fresh mark for peerHot.mark, which flags the
+// nodes already in the gossip section being built: a linear search of the
+// section, as Redis does, costs O(N²/100) per PING at N nodes.
+func (n *Node) nextGossipMark() uint16 {
 	n.gossipMark++
-	if n.gossipMark == 0 { // wrapped: no index may keep a mark that could match
-		clear(n.marks)
+	if n.gossipMark == 0 { // wrapped: no record may keep a mark that could match
+		for i := range n.hot {
+			n.hot[i].mark = 0
+		}
 		n.gossipMark = 1
 	}
 	return n.gossipMark
 }
 
-// gossipEntry is clusterSetGossipEntry: times in whole seconds.
-func gossipEntry(p *peer) Gossip {
-	return Gossip{ID: p.id, ref: p.ref, PingSent: int64(p.pingSent / time.Second),
-		PongReceived: int64(p.pongReceived / time.Second), Addr: p.addr, Flags: p.flags}
+// gossipEntry is clusterSetGossipEntry for the node at index i: times in
+// whole seconds.
+func gossipEntry(h *peerHot, i int) gossip {
+	return gossip{pingSent: int64(h.pingSent / time.Second), pongReceived: int64(h.pongReceived / time.Second),
+		ref: h.ref, addr: h.addr, pos: uint32(i), flags: h.flags}
 }
 
 // sendPing queues a PING, PONG or MEET on my outbound link to p; a PING
@@ -114,7 +136,7 @@ func (n *Node) sendPing(p *peer, t MsgType) {
 	if t == MsgPing {
 		p.pingSent = n.stamp()
 	}
-	n.sendTo(p, n.buildPing(p.id, t))
+	n.sendTo(p, n.buildPing(p, t))
 }
 
 // processPacket is clusterProcessPacket (reference 4.4, in its order).
@@ -124,7 +146,8 @@ func (n *Node) processPacket(conn ConnID, m *Message) {
 		n.statsReceived[m.Type]++
 	}
 	linkNode := n.linkPeer(conn) // nil on an inbound connection
-	sender := n.packetSender(linkNode, h)
+	named := n.lookup(m.shared, h.senderRef, h.Sender)
+	sender := n.packetSender(linkNode, named)
 	if linkNode == nil && sender != nil && conn.Dialer != n.self {
 		n.bindInbound(sender, conn)
 	}
@@ -137,10 +160,10 @@ func (n *Node) processPacket(conn ConnID, m *Message) {
 	if m.Type == MsgPing || m.Type == MsgMeet {
 		if sender == nil && m.Type == MsgMeet {
 			n.meetFrom(h)
-			n.processGossip(nil, m.Gossip)
+			n.processGossip(nil, m)
 		}
 		// The PONG is built before anything in this packet is applied.
-		n.out.Msgs = append(n.out.Msgs, Envelope{Conn: conn, Msg: n.buildPing(h.Sender, MsgPong)})
+		n.out.Msgs = append(n.out.Msgs, Envelope{Conn: conn, Msg: n.buildPing(named, MsgPong)})
 	}
 	switch m.Type {
 	case MsgPing, MsgPong, MsgMeet:
@@ -168,12 +191,12 @@ func (n *Node) processPacket(conn ConnID, m *Message) {
 
 // packetSender is getNodeFromLinkAndMsg: the node of my outbound link if it
 // is known and out of handshake, else the node the header names.
-func (n *Node) packetSender(linkNode *peer, h *Header) *peer {
+func (n *Node) packetSender(linkNode, named *peer) *peer {
 	if linkNode != nil && !linkNode.is(FlagHandshake) {
 		return linkNode
 	}
-	if s := n.lookup(h.senderRef, h.Sender); s != nil && s != n.myself {
-		return s
+	if named != n.myself {
+		return named
 	}
 	return nil
 }
@@ -230,7 +253,7 @@ func (n *Node) processPingPong(linkNode, sender *peer, m *Message) {
 	if m.Type == MsgPing && sender != nil && linkNode != sender && h.Addr != "" && sender.addr != h.Addr {
 		// nodeUpdateAddressIfNeeded on a PING from a known node (not on
 		// my own link to it): adopt the address and reconnect.
-		sender.addr = h.Addr
+		n.setAddr(sender, h.Addr)
 		sender.flags &^= FlagNoAddr
 		n.freeLink(sender, "address")
 		n.doBeforeSleep(todoSaveConfig | todoUpdateState)
@@ -241,12 +264,12 @@ func (n *Node) processPingPong(linkNode, sender *peer, m *Message) {
 	if sender == nil {
 		return
 	}
-	n.roleSwitch(sender, h)
+	n.roleSwitch(sender, m)
 	n.checkSlotClaims(sender, h)
 	if sender.is(FlagMaster) && n.myself.is(FlagMaster) && h.ConfigEpoch == n.myself.configEpoch {
 		n.handleConfigEpochCollision(sender)
 	}
-	n.processGossip(sender, m.Gossip)
+	n.processGossip(sender, m)
 }
 
 // pongReceived is step 6d: a PONG on my outbound link proves p alive.
@@ -280,12 +303,13 @@ type GossipRules struct {
 
 // roleSwitch is step 6e: a master that names a master loses its slots and
 // becomes a replica; a replica follows the named master.
-func (n *Node) roleSwitch(sender *peer, h *Header) {
+func (n *Node) roleSwitch(sender *peer, m *Message) {
+	h := &m.Header
 	if h.SlaveOf == "" {
 		n.setNodeAsMaster(sender)
 		return
 	}
-	master := n.byID[h.SlaveOf]
+	master := n.lookup(m.shared, h.slaveOfRef, h.SlaveOf)
 	if sender.is(FlagMaster) && n.cfg.Rules.DemotionMovesSlots && master != nil &&
 		master != n.myself && master.shard == sender.shard {
 		n.demoted(sender, master, h.ConfigEpoch)
@@ -358,51 +382,96 @@ claims:
 	}
 }
 
-// processGossip is clusterProcessGossipSection (reference 4.5).
-func (n *Node) processGossip(sender *peer, gs []Gossip) {
+// processGossip is clusterProcessGossipSection (reference 4.5). Each entry
+// reads and writes only my hot record of its node unless the node is
+// failing or unknown.
+func (n *Node) processGossip(sender *peer, m *Message) {
 	fromMaster := sender != nil && n.reporter(sender) // a master (Valkey: one with slots)
-	for i := range gs {
-		g := &gs[i]
-		p := n.lookup(g.ref, g.ID)
-		if p == nil {
-			n.gossipNewNode(sender, *g)
+	me := n.myself.peerHot
+	gs := m.gossip
+	for k := range gs {
+		if k%prefetch == 0 && m.shared == n.cfg.Shared {
+			// Load the next entries' records at once, so that their cache
+			// misses overlap (see buildPing); the loop below finds them
+			// in the cache, or looks them up again if a new node moved them.
+			var seen uint32
+			hot := n.hot
+			for j := k; j < min(k+prefetch, len(gs)); j++ {
+				if pos := int(gs[j].pos); pos < len(hot) {
+					seen |= hot[pos].ref
+				}
+			}
+			n.prefetched |= seen
+		}
+		g := &gs[k]
+		i := n.gossipIndex(m.shared, g)
+		if i < 0 {
+			n.gossipNewNode(sender, m.shared, g)
+			me = n.myself.peerHot // a new node moves every record to a new array
 			continue
 		}
-		failing := g.Flags&(FlagPFail|FlagFail) != 0
-		if fromMaster && p != n.myself {
+		h := &n.hot[i]
+		failing := g.flags&(FlagPFail|FlagFail) != 0
+		if fromMaster && h != me {
 			if failing {
+				p := n.nodes[i]
 				n.addFailureReport(p, sender)
 				n.markNodeAsFailingIfNeeded(p)
-			} else {
-				n.delFailureReport(p, sender)
+			} else if h.reported {
+				n.delFailureReport(n.nodes[i], sender)
 			}
 		}
-		if !failing && p.pingSent == 0 && n.failureReportsCount(p) == 0 {
-			pong := time.Duration(g.PongReceived) * time.Second
-			if pong <= n.now+500*time.Millisecond && pong > p.pongReceived {
-				p.pongReceived = pong
+		if !failing && h.pingSent == 0 && (!h.reported || n.failureReportsCount(n.nodes[i]) == 0) {
+			pong := time.Duration(g.pongReceived) * time.Second
+			if pong <= n.now+500*time.Millisecond && pong > h.pongReceived {
+				h.pongReceived = pong
 			}
 		}
-		if p.is(FlagPFail|FlagFail) && g.Flags&FlagNoAddr == 0 && !failing && g.Addr != "" && g.Addr != p.addr {
-			// A node I cannot reach, seen healthy at another address by
-			// a node that can: adopt the address and reconnect.
-			p.addr = g.Addr
-			p.flags &^= FlagNoAddr
-			n.freeLink(p, "address")
+		if h.is(FlagPFail|FlagFail) && g.flags&FlagNoAddr == 0 && !failing && g.addr != 0 {
+			if p, addr := n.nodes[i], m.shared.addrOf(g.addr); addr != p.addr {
+				// A node I cannot reach, seen healthy at another address by
+				// a node that can: adopt the address and reconnect.
+				n.setAddr(p, addr)
+				p.flags &^= FlagNoAddr
+				n.freeLink(p, "address")
+			}
 		}
 	}
+}
+
+// gossipIndex is the index in n.nodes of the node entry g of a message
+// numbered in s names, or −1 if I do not know it: the sender's index when it
+// holds the same node (the common case: both know the same nodes), else a
+// lookup by number or, from another Shared, by ID.
+func (n *Node) gossipIndex(s *Shared, g *gossip) int {
+	if s == n.cfg.Shared {
+		if int(g.pos) < len(n.hot) && n.hot[g.pos].ref == g.ref {
+			return int(g.pos)
+		}
+		if int(g.ref) < len(n.byRef) {
+			if p := n.byRef[g.ref]; p != nil {
+				return p.idx
+			}
+		}
+		return -1
+	}
+	if p := n.byID[s.id(g.ref)]; p != nil {
+		return p.idx
+	}
+	return -1
 }
 
 // gossipNewNode is clusterProcessGossipSection's unknown-node branch as
 // Redis 7.0 has it: a known sender's entry that is neither NOADDR nor
 // blacklisted adds the node with its exact ID and the entry's flags (no
 // handshake: the ID is trusted because the sender is).
-func (n *Node) gossipNewNode(sender *peer, g Gossip) {
-	if sender == nil || g.Flags&FlagNoAddr != 0 || g.ID == "" || n.blacklisted(g.ID) {
+func (n *Node) gossipNewNode(sender *peer, s *Shared, g *gossip) {
+	id := s.id(g.ref)
+	if sender == nil || g.flags&FlagNoAddr != 0 || id == "" || n.blacklisted(id) {
 		return
 	}
-	q := n.addPeer(g.ID, g.Addr)
-	q.flags = g.Flags &^ (FlagMyself | FlagMigrateTo | FlagMeet | FlagMyPrimaryFail)
+	q := n.addPeer(id, s.addrOf(g.addr))
+	q.flags = g.flags &^ (FlagMyself | FlagMigrateTo | FlagMeet | FlagMyPrimaryFail)
 	if q.is(FlagFail) {
 		q.failTime = never // createClusterNode leaves fail_time 0 (1970)
 	}

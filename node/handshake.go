@@ -86,7 +86,7 @@ func (n *Node) handshakeReply(p *peer, h *Header) bool {
 		// We already know the node: update its address, drop the
 		// handshake node (nodeUpdateAddressIfNeeded, clusterDelNode).
 		if known != n.myself && h.Addr != "" && known.addr != h.Addr {
-			known.addr = h.Addr
+			n.setAddr(known, h.Addr)
 			known.flags &^= FlagNoAddr
 			n.freeLink(known, "address")
 			n.doBeforeSleep(todoSaveConfig | todoUpdateState)
@@ -108,7 +108,7 @@ func (n *Node) handshakeReply(p *peer, h *Header) bool {
 // link; the cron stops reconnecting until an address is learned again.
 func (n *Node) markNoAddr(p *peer) {
 	p.flags |= FlagNoAddr
-	p.addr = ""
+	n.setAddr(p, "")
 	n.freeLink(p, "noaddr")
 	n.emit(trace.Note, p, 0, "noaddr")
 	n.doBeforeSleep(todoSaveConfig)
@@ -119,20 +119,6 @@ func (n *Node) renamePeer(p *peer, id ID) {
 	n.unlistPeer(p)
 	p.id = id
 	n.listPeer(p)
-}
-
-// unlistPeer removes p from the dict.
-func (n *Node) unlistPeer(p *peer) {
-	delete(n.byID, p.id)
-	if p.ref != 0 {
-		n.byRef[p.ref] = nil
-	}
-	for i, x := range n.nodes {
-		if x == p {
-			n.nodes = append(n.nodes[:i], n.nodes[i+1:]...)
-			return
-		}
-	}
 }
 
 // delNode is clusterDelNode + freeClusterNode: unbind its slots, drop the

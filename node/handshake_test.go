@@ -155,7 +155,7 @@ func TestForgetBlacklist(t *testing.T) {
 	n := mk(t, testCfg(), tid(1))
 	gossip := func(at time.Duration) {
 		n.at(at, func() {
-			n.processGossip(n.byID[tid(2)], []Gossip{{ID: tid(6), Addr: "127.0.0.1:7005", Flags: FlagSlave}})
+			n.processGossip(n.byID[tid(2)], gossipMsg(Gossip{ID: tid(6), Addr: "127.0.0.1:7005", Flags: FlagSlave}))
 		})
 	}
 	var r Reply
@@ -192,7 +192,7 @@ func TestGossipUnknownNode(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			n := mk(t, testCfg(), tid(1))
 			n.at(time.Second, func() {
-				n.processGossip(n.byID[c.sender], []Gossip{{ID: tid(9), Addr: "127.0.0.1:7009", Flags: c.flags}})
+				n.processGossip(n.byID[c.sender], gossipMsg(Gossip{ID: tid(9), Addr: "127.0.0.1:7009", Flags: c.flags}))
 			})
 			p := n.byID[tid(9)]
 			if (p != nil) != c.added {

@@ -31,7 +31,7 @@ func TestLinksBothWaysAndTheSendBufferLimit(t *testing.T) {
 	n.Link(10*time.Millisecond, LinkEvent{Conn: outbound, Kind: Connected}, &Output{})
 	in := ConnID{Dialer: tid(2), Peer: tid(1), N: 7}
 	var ping *Message
-	peer.at(20*time.Millisecond, func() { ping = peer.buildPing(tid(1), MsgPing) })
+	peer.at(20*time.Millisecond, func() { ping = peer.buildPing(peer.byID[tid(1)], MsgPing) })
 	out = &Output{}
 	n.Step(30*time.Millisecond, in, ping, out)
 	if len(out.Msgs) != 1 || out.Msgs[0].Conn != in || out.Msgs[0].Msg.Type != MsgPong {

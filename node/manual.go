@@ -70,7 +70,7 @@ func (n *Node) processMFStart(conn ConnID, sender *peer) {
 	n.pausedUntil = n.now + n.cfg.ManualFailoverTimeout*mfPauseMult
 	// The PING goes back on the connection MFSTART came in on and does
 	// not set ping_sent.
-	n.out.Msgs = append(n.out.Msgs, Envelope{Conn: conn, Msg: n.buildPing(sender.id, MsgPing)})
+	n.out.Msgs = append(n.out.Msgs, Envelope{Conn: conn, Msg: n.buildPing(sender, MsgPing)})
 }
 
 // resetManualFailover is resetManualFailover (unpausing on a master).

@@ -80,22 +80,40 @@ type Header struct {
 	Offset       int64    // replication offset
 	MySlots      *SlotSet // mine if master, my master's if replica; shared, never modified
 	SlaveOf      ID       // "" if master
+	slaveOfRef   uint32   // SlaveOf's number in the sender's Shared
 	senderRef    uint32   // Sender's number in the run's Shared (0: look the ID up)
 	Flags        Flags
 	StateOK      bool // cluster_state ok (carried, unused by receivers, as in Redis)
 	MFlags       MFlags
 }
 
-// Gossip is one clusterMsgDataGossip entry. PingSent and PongReceived are in
-// whole seconds, as Redis sends them.
+// Gossip is one clusterMsgDataGossip entry as a test or tool writes it
+// (Message.AddGossip). PingSent and PongReceived are in whole seconds, as
+// Redis sends them.
 type Gossip struct {
 	ID           ID
-	ref          uint32 // ID's number in the run's Shared (0: look the ID up)
-	PingSent     int64  // seconds
-	PongReceived int64  // seconds
+	PingSent     int64 // seconds
+	PongReceived int64 // seconds
 	Addr         string
 	Flags        Flags
 }
+
+// gossip is a Gossip inside a message: the node and its address by their
+// numbers in the message's Shared, and the node's index in the sender's dict,
+// which is the receiver's too whenever both know the same nodes (the
+// receiver checks it against the number), so that it finds its own record
+// without a second lookup.
+type gossip struct {
+	pingSent     int64 // seconds
+	pongReceived int64 // seconds
+	ref          uint32
+	addr         uint32
+	pos          uint32
+	flags        Flags
+}
+
+// noPos is a gossip entry's pos when it has none.
+const noPos = ^uint32(0)
 
 // Update is the payload of an UPDATE message.
 type Update struct {
@@ -109,15 +127,29 @@ type Update struct {
 type Message struct {
 	Type   MsgType
 	Header Header
-	Gossip []Gossip // PING, PONG, MEET
-	About  ID       // FAIL: the failing node
-	Update *Update  // UPDATE
-	Repl   *Repl    // replication messages
+	About  ID      // FAIL: the failing node
+	Update *Update // UPDATE
+	Repl   *Repl   // replication messages
 
+	gossip []gossip // PING, PONG, MEET
+	shared *Shared  // numbers the gossip entries and the header's senderRef
 	// holders counts the deliveries still to come of a message built from
 	// Shared's free lists (one receiver for a PING, every replica for a
 	// write): Recycle keeps it once they are all done. 0: not pooled.
 	holders int32
+}
+
+// GossipLen is the number of entries in m's gossip section.
+func (m *Message) GossipLen() int { return len(m.gossip) }
+
+// AddGossip appends g to m's gossip section (nodes build theirs in
+// clusterSendPing; this is for tests and tools).
+func (m *Message) AddGossip(g Gossip) {
+	if m.shared == nil {
+		m.shared = NewShared()
+	}
+	m.gossip = append(m.gossip, gossip{pingSent: g.PingSent, pongReceived: g.PongReceived, ref: m.shared.ref(g.ID),
+		addr: m.shared.addrRef(g.Addr), pos: noPos, flags: g.Flags})
 }
 
 // Repl is the payload of a replication message; its meaning depends on the

@@ -38,11 +38,11 @@ const (
 	todoHandleManualFailover
 )
 
-// failReport is one clusterNodeFailReport: who suspects the node, and when
-// it last said so.
+// failReport is one clusterNodeFailReport: who suspects the node (by its
+// number in the Shared), and when it last said so.
 type failReport struct {
-	reporter ID
 	time     time.Duration
+	reporter uint32
 }
 
 // link is my outbound cluster-bus connection to a peer (clusterLink).
@@ -52,28 +52,43 @@ type link struct {
 	connected bool
 }
 
-// peer is one clusterNode: my local view of a node (myself included).
-//
-// The fields read for every gossip entry sent or received come first and
-// fill one 64-byte cache line: at 2,000 nodes a node's peers do not fit in
-// any cache, and a PING reads 200 of them at random, so each further line a
-// draw touches costs a memory access. peerPad pads the struct to a size
-// class whose objects start on a cache line.
-type peer struct {
-	flags        Flags
-	linked       bool   // link != nil, on the hot line
-	reported     bool   // len(failReports) > 0, on the hot line
-	numSlots     int32  // slots.Count()
-	ref          uint32 // id's number in the run's Shared; 0 without one
-	slotIdx      uint16 // 1 + my index in the node's slotTable while I own slots, else 0 (in what was padding)
+// peerHot is the part of a clusterNode that a gossip entry reads or writes,
+// on the sender (clusterSendPing's draws) and on the receiver
+// (clusterProcessGossipSection), and that clusterCron's per-node loop tests
+// first. A node keeps these records of all its peers in one array in dict
+// order (Node.hot, parallel to Node.nodes): at 2,000 nodes a PING draws
+// 200 of them at random and its receiver looks up 200 more, so each costs a
+// memory access, and 32-byte records without pointers (two to a cache line,
+// 64 KB per node, never scanned by the collector) make those accesses as
+// few and as near as they can be. peer embeds a pointer to its record, so
+// p.flags, p.pingSent and the rest read as before.
+type peerHot struct {
 	pingSent     time.Duration
 	pongReceived time.Duration
-	id           ID
-	addr         string
+	ref          uint32 // the node's number in the node's Shared
+	addr         uint32 // the number of addr in the Shared (0: none)
+	flags        Flags
+	linked       bool   // link != nil
+	reported     bool   // len(failReports) > 0
+	numSlots     uint16 // slots.Count()
+	mark         uint16 // see nextGossipMark
+}
 
-	link         *link // see setLink
-	failReports  []failReport
-	downReported bool // a LinkDown was emitted and no link came up since
+// peer is one clusterNode: my local view of a node (myself included). Its
+// hot fields live in the node's hot array (see peerHot); the rest is read
+// for at most a few nodes per message.
+type peer struct {
+	*peerHot
+	id   ID
+	addr string
+	idx  int // index in Node.nodes and Node.hot
+
+	slotIdx uint16 // 1 + my index in the node's slotTable while I own slots, else 0
+
+	link         *link         // see setLink
+	failReports  []failReport  // sorted by reporter
+	oldestReport time.Duration // no report in failReports is older
+	downReported bool          // a LinkDown was emitted and no link came up since
 	dataReceived time.Duration
 	ctime        time.Duration // creation time (handshake timeout)
 	master       *peer         // slaveof
@@ -85,23 +100,16 @@ type peer struct {
 	failTime     time.Duration
 	votedTime    time.Duration
 	replOffset   int64
-	_            [peerPad]byte
-	// Rule-set state (Config.Rules), in what was padding.
+	// Rule-set state (Config.Rules).
 	reconnectTime time.Duration // last outbound dial by clusterCron (valkey#2154)
 	shard         ID            // shard_id as rcsim keeps it: a master's own ID at creation, a replica's master's
 	orphanedTime  time.Duration
 }
 
-// peerPad pads peer to 256 bytes, a size class whose objects are 64-byte
-// aligned (TestPeerLayout checks both). 0 now that the rule-set fields
-// (reconnectTime, shard) fill the 24 bytes; the pad stays before them, as a
-// zero-size last field would grow the struct.
-const peerPad = 0
-
 // setLink sets p.link and its mirror on the hot line.
 func (p *peer) setLink(l *link) { p.link, p.linked = l, l != nil }
 
-func (p *peer) is(f Flags) bool { return p.flags&f != 0 }
+func (h *peerHot) is(f Flags) bool { return h.flags&f != 0 }
 
 // Node is one Redis Cluster node. It is not safe for concurrent use.
 type Node struct {
@@ -110,12 +118,13 @@ type Node struct {
 	rnd  *rand.Rand
 
 	myself *peer
-	nodes  []*peer // every known node, myself included, sorted by ID
+	nodes  []*peer   // every known node, myself included, sorted by ID
+	hot    []peerHot // nodes[i]'s hot fields are hot[i] (see peerHot)
 	byID   map[ID]*peer
-	byRef  []*peer // by peer.ref, when cfg.Shared is set: the same nodes as byID
+	byRef  []*peer // by peer.ref: the same nodes as byID
 
-	gossipMark uint32   // see nextGossipMark
-	marks      []uint32 // by index in nodes: equal to gossipMark when in the section being built
+	gossipMark uint16 // see nextGossipMark
+	prefetched uint32 // what the gossip loops' early loads read (see prefetch), so that they are not dropped
 
 	// clusterState.
 	currentEpoch      uint64
@@ -230,7 +239,7 @@ func (n *Node) bootSlots(p *peer, m *Member) {
 		n.slots.bindRange(r.Start, r.End, p)
 	}
 	p.slots, p.shared, p.ranges = m.set, true, nil
-	p.numSlots = int32(m.set.Count())
+	p.numSlots = uint16(m.set.Count())
 }
 
 // addMembers adds the members' nodes to an empty node, in ID order, from
@@ -245,27 +254,35 @@ func (n *Node) addMembers(cluster []Member) {
 	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(string(cluster[a].ID), string(cluster[b].ID)) })
 	slab := make([]peer, len(cluster))
 	n.nodes = make([]*peer, 0, len(cluster))
+	n.hot = make([]peerHot, len(cluster))
 	for k, i := range order {
 		m := &cluster[i]
 		p := n.byID[m.ID]
 		if p == nil {
 			p = &slab[k]
-			*p = peer{id: m.ID, addr: m.Addr, votedTime: never, reconnectTime: never, ctime: n.now, slots: &noSlots,
+			*p = peer{id: m.ID, votedTime: never, reconnectTime: never, ctime: n.now, slots: &noSlots,
 				shared: true, shard: m.ID}
+			p.idx, p.peerHot = len(n.nodes), &n.hot[len(n.nodes)]
+			n.setAddr(p, m.Addr)
 			n.register(p)
 			n.nodes = append(n.nodes, p)
 		}
 		p.configEpoch = m.ConfigEpoch // as addPeer then the assignment: the last duplicate wins
 	}
+	n.hot = n.hot[:len(n.nodes)]
 	for _, m := range cluster {
 		n.currentEpoch = max(n.currentEpoch, m.ConfigEpoch)
 	}
 }
 
-// newNode returns an empty node: myself is added by the caller.
+// newNode returns an empty node: myself is added by the caller. Without a
+// Shared of the run the node numbers what it learns in one of its own.
 func newNode(cfg Config, self ID, rnd *rand.Rand) *Node {
 	if cfg.ReplBacklogSize <= 0 {
 		cfg.ReplBacklogSize = DefaultReplBacklogSize
+	}
+	if cfg.Shared == nil {
+		cfg.Shared = NewShared()
 	}
 	n := &Node{cfg: cfg, self: self, rnd: rnd, byID: map[ID]*peer{},
 		failoverAuthTime: never, amongMinorityTime: never, firstCallTime: never,
@@ -282,7 +299,7 @@ func (n *Node) finishBoot() {
 	n.myself = n.byID[n.self]
 	n.myself.flags |= FlagMyself
 	if n.cfg.Addr != "" {
-		n.myself.addr = n.cfg.Addr
+		n.setAddr(n.myself, n.cfg.Addr)
 	}
 	if n.cfg.ReplicaNoFailover {
 		n.myself.flags |= FlagNoFailover
@@ -298,36 +315,71 @@ func (n *Node) addPeer(id ID, addr string) *peer {
 	if p := n.byID[id]; p != nil {
 		return p
 	}
-	p := &peer{id: id, addr: addr, votedTime: never, reconnectTime: never, ctime: n.now, slots: &noSlots, shared: true,
-		shard: id}
+	p := &peer{peerHot: &peerHot{}, id: id, votedTime: never, reconnectTime: never, ctime: n.now, slots: &noSlots,
+		shared: true, shard: id}
+	n.setAddr(p, addr)
 	n.listPeer(p)
 	return p
+}
+
+// setAddr sets p's address and its number on the hot record.
+func (n *Node) setAddr(p *peer, addr string) {
+	p.addr = addr
+	p.peerHot.addr = n.cfg.Shared.addrRef(addr)
 }
 
 // listPeer puts p into the dict under p.id, keeping n.nodes sorted.
 func (n *Node) listPeer(p *peer) {
 	n.register(p)
 	i := sort.Search(len(n.nodes), func(i int) bool { return n.nodes[i].id >= p.id })
-	n.nodes = append(n.nodes, nil)
-	copy(n.nodes[i+1:], n.nodes[i:])
-	n.nodes[i] = p
+	n.nodes = slices.Insert(n.nodes, i, p)
+	n.rehome(i, true)
+}
+
+// unlistPeer removes p from the dict. p keeps its hot record, now its own.
+func (n *Node) unlistPeer(p *peer) {
+	delete(n.byID, p.id)
+	n.byRef[p.ref] = nil
+	i := p.idx
+	n.nodes = slices.Delete(n.nodes, i, i+1)
+	own := *p.peerHot
+	p.peerHot = &own
+	n.rehome(i, false)
+}
+
+// rehome rebuilds n.hot after n.nodes gained (grew) or lost a node at
+// index i: every node's record moves to its new index. Appending within the
+// array's capacity moves nobody; otherwise the records go to a new array,
+// so a pointer into the old one (a node just removed) stays valid.
+func (n *Node) rehome(i int, grew bool) {
+	if grew && i == len(n.hot) && len(n.hot) < cap(n.hot) {
+		p := n.nodes[i]
+		n.hot = append(n.hot, *p.peerHot)
+		p.idx, p.peerHot = i, &n.hot[i]
+		return
+	}
+	hot := make([]peerHot, len(n.nodes), max(len(n.nodes), cap(n.hot)))
+	for j, p := range n.nodes {
+		hot[j] = *p.peerHot
+		p.idx, p.peerHot = j, &hot[j]
+	}
+	n.hot = hot
 }
 
 // register makes p findable by its ID and its number.
 func (n *Node) register(p *peer) {
 	n.byID[p.id] = p
-	if p.ref = n.cfg.Shared.ref(p.id); p.ref != 0 {
-		for int(p.ref) >= len(n.byRef) {
-			n.byRef = append(n.byRef, nil)
-		}
-		n.byRef[p.ref] = p
+	p.ref = n.cfg.Shared.ref(p.id)
+	for int(p.ref) >= len(n.byRef) {
+		n.byRef = append(n.byRef, nil)
 	}
+	n.byRef[p.ref] = p
 }
 
 // lookup is the dict lookup of a node a message names: by its number when
-// the sender filled one in (ref ≠ 0, same Shared), else by its ID.
-func (n *Node) lookup(ref uint32, id ID) *peer {
-	if ref == 0 || n.cfg.Shared == nil {
+// the message was numbered in my Shared, else by its ID.
+func (n *Node) lookup(s *Shared, ref uint32, id ID) *peer {
+	if s != n.cfg.Shared || ref == 0 {
 		return n.byID[id]
 	}
 	if int(ref) < len(n.byRef) {

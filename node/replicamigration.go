@@ -47,6 +47,16 @@ func (o *orphanCount) count(n *Node, p *peer) {
 	}
 }
 
+// mayMigrate is whether this cron's orphan count can lead to a migration:
+// only a replica whose master has two or more replicas can be in the
+// largest group (this_slaves == max_slaves >= 2), so for every other node
+// the count, which reads every master's replica list, is skipped; Redis
+// always counts, with the same outcome.
+func (n *Node) mayMigrate() bool {
+	m := n.myself.master
+	return n.cfg.AllowReplicaMigration && n.myself.is(FlagSlave) && m != nil && len(m.replicas) >= 2
+}
+
 // maybeMigrate is clusterCron's step 8 condition for migration.
 func (n *Node) maybeMigrate() {
 	o := n.orphaned

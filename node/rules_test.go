@@ -39,6 +39,15 @@ func members() []Member {
 
 func tid(i int) ID { return ID(fmt.Sprintf("%040d", i)) }
 
+// gossipMsg is a PING carrying gs as its gossip section.
+func gossipMsg(gs ...Gossip) *Message {
+	m := &Message{Type: MsgPing}
+	for _, g := range gs {
+		m.AddGossip(g)
+	}
+	return m
+}
+
 func mk(t *testing.T, cfg Config, self ID) *Node {
 	t.Helper()
 	for _, m := range members() {

@@ -113,7 +113,7 @@ func TestMarkFailingVotingPrimariesOnly(t *testing.T) {
 		p := n.byID[tid(1)]
 		p.flags |= FlagPFail
 		n.at(4*time.Second, func() {
-			n.processGossip(n.byID[tid(3)], []Gossip{{ID: tid(1), Addr: p.addr, Flags: FlagMaster | FlagPFail}})
+			n.processGossip(n.byID[tid(3)], gossipMsg(Gossip{ID: tid(1), Addr: p.addr, Flags: FlagMaster | FlagPFail}))
 		})
 		if p.is(FlagFail) == on {
 			t.Fatalf("FAIL=%v with a report from m3 and a slot-less me; want %v", p.is(FlagFail), !on)

@@ -6,35 +6,63 @@
 package node
 
 // Shared is handed to every node of one run through Config.Shared. It numbers
-// the node IDs the nodes learn (in the order they are first seen, so a run
-// numbers them the same way every time), so that a gossip entry or a header
-// names its node by a number the receiver turns into its own peer with a
-// slice index instead of hashing a 40-character ID. The IDs still travel in
-// every message and appear in every output; the numbers stay inside the
-// process. Shared also keeps PING, PONG and MEET messages the kernel has
+// the node IDs and addresses the nodes learn (in the order they are first
+// seen, so a run numbers them the same way every time), so that a gossip
+// entry names its node and address by numbers the receiver turns into its
+// own peer with a slice index instead of hashing a 40-character ID, and so
+// that building one reads nothing but the node's hot record. Every output
+// still shows the IDs; the numbers stay inside the process (a message
+// carries the Shared its numbers belong to, and a node of another Shared
+// reads the IDs back from it). Shared also keeps PING, PONG and MEET messages the kernel has
 // finished with (Recycle) for the next one a node builds. A Shared is not
 // safe for concurrent use: one run, one goroutine.
 type Shared struct {
-	refs     map[ID]uint32
-	free     []*Message
-	freeRepl []*Message // MsgReplData messages of one write each (propagate)
+	refs  map[ID]uint32
+	ids   []ID // by number; ids[0] is ""
+	addrs map[string]uint32
+	addr  []string // by number; addr[0] is ""
+	free  []*Message
+	// freeRepl holds MsgReplData messages of one write each (propagate).
+	freeRepl []*Message
 }
 
 // NewShared returns an empty Shared for one run.
-func NewShared() *Shared { return &Shared{refs: map[ID]uint32{}} }
+func NewShared() *Shared {
+	return &Shared{refs: map[ID]uint32{"": 0}, ids: []ID{""}, addrs: map[string]uint32{}, addr: []string{""}}
+}
 
-// ref is id's number (1, 2, …), assigned on first sight; 0 without a Shared.
+// ref is id's number (1, 2, …), assigned on first sight.
 func (s *Shared) ref(id ID) uint32 {
-	if s == nil {
-		return 0
-	}
 	r, ok := s.refs[id]
 	if !ok {
-		r = uint32(len(s.refs) + 1)
+		r = uint32(len(s.ids))
 		s.refs[id] = r
+		s.ids = append(s.ids, id)
 	}
 	return r
 }
+
+// id is the ID numbered r.
+func (s *Shared) id(r uint32) ID { return s.ids[r] }
+
+// addrRef is the number of address a ("" is 0), assigned on first sight: a
+// gossip entry carries a node's address as this number, so that building
+// one reads nothing but the node's hot record.
+func (s *Shared) addrRef(a string) uint32 {
+	if a == "" {
+		return 0
+	}
+	r, ok := s.addrs[a]
+	if !ok {
+		r = uint32(len(s.addr))
+		s.addrs[a] = r
+		s.addr = append(s.addr, a)
+	}
+	return r
+}
+
+// addrOf is the address numbered r.
+func (s *Shared) addrOf(r uint32) string { return s.addr[r] }
 
 // Recycle hands back a message the kernel has delivered or dropped, once
 // for each receiver it was sent to. Only the PING, PONG and MEET messages
@@ -83,12 +111,12 @@ func (s *Shared) replData(w Write, receivers int) *Message {
 
 // message returns an empty message, reusing a recycled one when it can.
 func (s *Shared) message() *Message {
-	if s == nil || len(s.free) == 0 {
-		return &Message{}
+	if len(s.free) == 0 {
+		return &Message{shared: s}
 	}
 	m := s.free[len(s.free)-1]
 	s.free = s.free[:len(s.free)-1]
-	g := m.Gossip[:0]
-	*m = Message{Gossip: g}
+	g := m.gossip[:0]
+	*m = Message{gossip: g, shared: s}
 	return m
 }

@@ -248,7 +248,7 @@ func (n *Node) moveSlots(wi int, mask uint64, p *peer) {
 	n.takeSlots(from, wi, fm)
 	p.ownSlots()
 	p.slots[wi] |= mask
-	p.numSlots += int32(bits.OnesCount64(mask))
+	p.numSlots += uint16(bits.OnesCount64(mask))
 }
 
 // takeSlots is the delSlot half of moveSlots for the slots fm of word wi,
@@ -260,7 +260,7 @@ func (n *Node) takeSlots(p *peer, wi int, fm uint64) {
 	}
 	p.ownSlots()
 	p.slots[wi] &^= fm
-	p.numSlots -= int32(bits.OnesCount64(fm))
+	p.numSlots -= uint16(bits.OnesCount64(fm))
 	n.slots.release(p)
 	n.notClaiming[wi] &^= fm
 }

@@ -475,7 +475,7 @@ func wireSize(m *node.Message) int {
 		}
 		return n
 	}
-	n := busHeaderBytes + gossipBytes*len(m.Gossip)
+	n := busHeaderBytes + gossipBytes*m.GossipLen()
 	if m.About != "" {
 		n += failBytes
 	}
