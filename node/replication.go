@@ -152,6 +152,7 @@ type replication struct {
 	state           int
 	conn            ConnID
 	lastInteraction time.Duration
+	lastIO          time.Duration // repl_transfer_lastio while replConnecting: the dial, then the connect
 	downSince       time.Duration // repl_down_since; never = never connected
 	lastAck         time.Duration
 	loadedAt        time.Duration // replLoading: when the snapshot is loaded
@@ -197,7 +198,7 @@ func (n *Node) connectWithMaster() {
 	}
 	r.conn = ConnID{Dialer: n.self, Peer: m.id, N: n.nextConn, Repl: true}
 	n.nextConn++
-	r.state = replConnecting
+	r.state, r.lastIO = replConnecting, n.now
 	n.out.Dials = append(n.out.Dials, r.conn)
 }
 
@@ -261,6 +262,7 @@ func (n *Node) replLinkEvent(ev LinkEvent) {
 	}
 	switch ev.Kind {
 	case Connected:
+		r.lastIO = n.now // the handshake's first reply (receiveSynchronousResponse)
 		n.out.Msgs = append(n.out.Msgs, Envelope{Conn: r.conn, Msg: &Message{Type: MsgReplSync,
 			Header: Header{Sender: n.self}, Repl: &Repl{ReplID: r.replID, Offset: r.offset}}})
 	case Refused, Closed:
@@ -496,6 +498,14 @@ func (n *Node) sendAck() {
 func (n *Node) replicationCron() {
 	r := &n.repl
 	if n.myself.is(FlagSlave) {
+		// "Timeout connecting to the MASTER...": a connect or handshake
+		// (PSYNC unanswered) that heard nothing for repl-timeout seconds
+		// is cancelled (cancelReplicationHandshake), and the connect below
+		// starts anew in the same cron, as replicationCron orders them.
+		if r.state == replConnecting && unixSeconds(n.now)-unixSeconds(r.lastIO) > int64(n.cfg.ReplTimeout/time.Second) {
+			n.emit(trace.Note, nil, 0, "timeout connecting to the master")
+			n.closeReplLink()
+		}
 		if r.state == replNone {
 			n.connectWithMaster()
 		}

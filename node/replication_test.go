@@ -1,7 +1,11 @@
 package node
 
 import (
+	"slices"
 	"testing"
+	"time"
+
+	"github.com/rcsim/rcsim/node/trace"
 )
 
 // TestPartialResyncRule: masterTryPartialResynchronization accepts PSYNC
@@ -151,5 +155,41 @@ func TestBacklogAfterReturnsTheStreamTail(t *testing.T) {
 	if e := b.ring[b.head]; e.end-writeSize(e.w) > b.first {
 		// The oldest entry held must be the one the first byte falls in.
 		t.Fatalf("oldest entry starts at %d, after the history's first byte %d", e.end-writeSize(e.w), b.first+1)
+	}
+}
+
+// TestReplConnectTimesOut: replicationCron cancels a connect or handshake
+// that heard nothing for more than repl-timeout whole seconds ("Timeout
+// connecting to the MASTER...") and dials again in the same cron; one that
+// heard from the master within it is left alone.
+func TestReplConnectTimesOut(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		connected time.Duration // when the connect completed (-1: never)
+		cron      time.Duration
+		cancel    bool
+	}{
+		{"SYN unanswered for 60 s", -1, 60500 * time.Millisecond, false},
+		{"SYN unanswered for 61 s", -1, 61 * time.Second, true},
+		{"connected, PSYNC unanswered for 61 s", 30 * time.Second, 61 * time.Second, false},
+		{"connected, PSYNC unanswered past repl-timeout", 30 * time.Second, 91 * time.Second, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			n := mk(t, testCfg(), tid(4)) // a replica of tid(1)
+			n.at(0, n.replicationCron)
+			if n.repl.state != replConnecting {
+				t.Fatalf("state %d after the first cron, want connecting", n.repl.state)
+			}
+			first := n.repl.conn
+			if c.connected >= 0 {
+				n.at(c.connected, func() { n.replLinkEvent(LinkEvent{Conn: first, Kind: Connected}) })
+			}
+			out := n.at(c.cron, n.replicationCron)
+			closed := slices.Contains(out.Closes, first)
+			redialed := len(out.Dials) == 1 && out.Dials[0] != first && n.repl.conn == out.Dials[0]
+			if closed != c.cancel || redialed != c.cancel || hasEvent(out, trace.Note, "timeout connecting to the master") != c.cancel {
+				t.Fatalf("closed %v, redialed %v (dials %v); want both %v", closed, redialed, out.Dials, c.cancel)
+			}
+		})
 	}
 }

@@ -218,7 +218,9 @@ func (c *Client) start(now time.Duration, net Net) {
 		op.Kind, cmd.Op = "set", node.OpSet
 	}
 	if cmd.Op == node.OpSet || cmd.Op == node.OpRPush {
-		op.Value = "c" + strconv.Itoa(c.id) + "-" + strconv.Itoa(c.n)
+		var buf [24]byte // "c<id>-<n>", built with one allocation
+		b := strconv.AppendInt(append(buf[:0], 'c'), int64(c.id), 10)
+		op.Value = string(strconv.AppendInt(append(b, '-'), int64(c.n), 10))
 		cmd.Value = op.Value
 	}
 	c.att = attempt{op: op, cmd: cmd, deadline: now + c.cfg.Timeout}
