@@ -7,7 +7,6 @@ package checker
 
 import (
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -84,7 +83,8 @@ func Availability(tr []trace.Event, hist []history.Op, bucket time.Duration, end
 	return shards
 }
 
-// bootShards reads the boot masters' slot ranges ("master 0-5460").
+// bootShards reads the boot masters' slot ranges from the Boot events'
+// typed detail.
 func bootShards(tr []trace.Event) ([]int, []ShardAvailability) {
 	owner := make([]int, 16384)
 	for i := range owner {
@@ -92,26 +92,19 @@ func bootShards(tr []trace.Event) ([]int, []ShardAvailability) {
 	}
 	var shards []ShardAvailability
 	for _, e := range tr {
-		if e.Kind != trace.Boot || !strings.HasPrefix(e.Value, "master ") {
+		if !bootsMaster(e) {
 			continue
 		}
-		ranges := strings.TrimPrefix(e.Value, "master ")
-		for _, r := range strings.FieldsFunc(ranges, func(c rune) bool { return c == ' ' || c == ',' }) {
-			lo, hi, found := strings.Cut(r, "-")
-			a, err1 := strconv.Atoi(lo)
-			b := a
-			var err2 error
-			if found {
-				b, err2 = strconv.Atoi(hi)
-			}
-			if err1 != nil || err2 != nil || a < 0 || b >= len(owner) || a > b {
+		rs := slotsOf(e)
+		for _, r := range rs {
+			if r.Start < 0 || r.End >= len(owner) || r.Start > r.End {
 				continue
 			}
-			for s := a; s <= b; s++ {
+			for s := r.Start; s <= r.End; s++ {
 				owner[s] = len(shards)
 			}
 		}
-		shards = append(shards, ShardAvailability{Shard: e.Node, Slots: ranges})
+		shards = append(shards, ShardAvailability{Shard: e.Node, Slots: trace.FormatRanges(rs, ",")})
 	}
 	return owner, shards
 }

@@ -32,6 +32,7 @@ func TestAvailabilityAndDowntime(t *testing.T) {
 		op(130, 9000, history.Fail, "TRYAGAIN"),
 		op(140, -1, history.OK, ""), // no slot: left out
 	}
+	decode(tr)
 	av := Availability(tr, hist, 100*time.Millisecond, 500)
 	if len(av) != 2 || av[0].Shard != "m0" || av[1].Shard != "m1" || av[0].Slots != "0-8191" {
 		t.Fatalf("shards %+v", av)
@@ -46,6 +47,7 @@ func TestAvailabilityAndDowntime(t *testing.T) {
 	// CLUSTERDOWN): 300 ms down; then none until the end at 500 ms.
 	// m1: the TRYAGAIN at 130 ms comes after its only success at 121 ms, in
 	// a 379 ms gap to the end.
+	decode(tr)
 	d := Downtime(tr, hist, 500)
 	if d[0] != (ShardDowntime{"m0", 300, 300}) || d[1] != (ShardDowntime{"m1", 379, 0}) {
 		t.Errorf("downtime %+v", d)
@@ -66,8 +68,17 @@ func TestDowntimeOfShardThatNeverServed(t *testing.T) {
 		{Kind: "set", Key: "b", Slot: 1, Invoke: ms(200), Return: ms(201), Status: history.Fail, Err: "ECONNREFUSED connection refused"},
 		{Kind: "set", Key: "c", Slot: 1, Invoke: ms(300), Return: ms(301), Status: history.Fail, Err: "CLUSTERDOWN The cluster is down"},
 	}
+	decode(tr)
 	d := Downtime(tr, hist, 500)
 	if d[0] != (ShardDowntime{"m0", 379, 379}) {
 		t.Errorf("m0 downtime %+v, want 379 ms from m1's first success at 121 ms to the end", d[0])
+	}
+}
+
+// decode gives hand-written events the typed fields the kernel emits and
+// Read restores.
+func decode(tr []trace.Event) {
+	for i := range tr {
+		trace.Decode(&tr[i])
 	}
 }

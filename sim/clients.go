@@ -1,9 +1,9 @@
 package sim
 
-// Clients and the kernel: every client (the workload's, the admin client)
-// is a state machine driven through one interface, woken when it asks and
-// at the moments of its schedule, and acting through a Net the kernel
-// implements.
+// Clients and the kernel: every client (the workload's, the admin client,
+// a Manual's hand client) is a state machine driven through one interface,
+// woken when it asks, and acting through a Net the kernel implements; the
+// kernel has no event kind of its own for any of them.
 
 import (
 	"slices"
@@ -77,8 +77,9 @@ func (w *world) bootClients(n int) {
 	w.nWork = n
 }
 
-// bootAdmin creates the admin client when the scenario has admin steps. It
-// is woken at each step's moment (its Schedule), not at boot.
+// bootAdmin creates the admin client when the scenario has admin steps;
+// like a workload client it says when it wants to be woken (its first
+// step).
 func (w *world) bootAdmin() {
 	if len(w.s.Admin) == 0 {
 		return
@@ -88,14 +89,11 @@ func (w *world) bootAdmin() {
 	for _, h := range w.hosts {
 		cfg.Nodes = append(cfg.Nodes, admin.Node{Name: h.name, ID: h.id, Addr: h.addr})
 	}
-	a := admin.New(cfg)
 	cs := &clientState{name: admin.Name, idx: len(w.hosts) + len(w.clients), wakeAt: -1,
-		conns: make([]*conn, len(w.hosts)), c: a, autoConnect: true}
+		conns: make([]*conn, len(w.hosts)), c: admin.New(cfg), autoConnect: true}
 	cs.net = clientNet{w, cs}
 	w.clients = append(w.clients, cs)
-	for _, at := range a.Schedule() {
-		w.q.push(event{at: at, kind: evAlarm, dst: cs.idx})
-	}
+	w.scheduleWake(cs, cs.c.Wake(w.now, cs.net))
 }
 
 func (w *world) scheduleWake(cs *clientState, at time.Duration) {
@@ -112,13 +110,6 @@ func (w *world) wakeClient(idx int) {
 		return // superseded by a later schedule
 	}
 	cs.wakeAt = -1
-	w.scheduleWake(cs, cs.c.Wake(w.now, cs.net))
-}
-
-// alarmClient wakes client idx at a moment of its Schedule, whatever
-// wake-up it asked for.
-func (w *world) alarmClient(idx int) {
-	cs := w.clients[idx-len(w.hosts)]
 	w.scheduleWake(cs, cs.c.Wake(w.now, cs.net))
 }
 

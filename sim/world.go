@@ -25,7 +25,6 @@ const (
 	evLink                       // a connection event reaches node dst
 	evFault                      // scenario fault number `fault`
 	evClient                     // client dst wakes up: never queued (world.wakes holds those), only observed
-	evAlarm                      // a moment client dst asked for at boot (its Schedule)
 	evCommand                    // a client command arrives at node dst
 	evReply                      // a reply arrives at client dst
 	evDump                       // dump every node's state
@@ -229,8 +228,6 @@ func (w *world) dispatch(ev *event) {
 		w.linkEvent(ev)
 	case evFault:
 		w.applyFault(ev.fault)
-	case evAlarm:
-		w.alarmClient(ev.dst)
 	case evCommand:
 		if w.admitCommand(ev) {
 			w.command(ev)

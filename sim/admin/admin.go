@@ -6,8 +6,9 @@
 // It has the shape of the workload's clients: the kernel calls Wake, OnReply
 // and OnDial with the virtual time, the client acts through the workload.Net
 // it is given (commands out, admin events into the trace) and says through
-// its return value when it wants to be woken next. Schedule lists the
-// moments of its steps, at which the kernel wakes it whatever it asked.
+// its return value when it wants to be woken next: the moment its next
+// step comes due among them, so the kernel drives it exactly as it drives
+// a workload client.
 package admin
 
 import (
@@ -104,16 +105,6 @@ func New(cfg Config) *Client {
 	return c
 }
 
-// Schedule lists the moments the kernel must wake the client at: when each
-// step comes due, in step order.
-func (c *Client) Schedule() []time.Duration {
-	out := make([]time.Duration, len(c.cfg.Steps))
-	for i, st := range c.cfg.Steps {
-		out[i] = st.At
-	}
-	return out
-}
-
 // Wake lets the client act at now: send the command whose pace ran out,
 // end a sleep, give up on a reply that did not come, or start a step that
 // came due. It returns when it next wants to be woken.
@@ -159,15 +150,22 @@ func (c *Client) OnDial(time.Duration, string, bool, workload.Net) time.Duration
 // are not part of the checked history).
 func (c *Client) Abort(time.Duration) {}
 
+// wakeAt is the next moment the client must act: its call's send time or
+// reply deadline, or the moment the next step comes due, whichever is
+// first.
 func (c *Client) wakeAt() time.Duration {
+	t := workload.Never
 	switch k := c.call; {
 	case k == nil:
-		return workload.Never
 	case k.sent:
-		return k.until
+		t = k.until
 	default:
-		return k.sendAt
+		t = k.sendAt
 	}
+	if c.due < len(c.order) {
+		t = min(t, c.cfg.Steps[c.order[c.due]].At)
+	}
+	return t
 }
 
 // stepDue starts step i, or queues it behind the one running.
