@@ -41,6 +41,8 @@ func (n *Node) clusterCommand(line string) Reply {
 		return text(n.ClusterNodes())
 	case sub == "SHARDS" && len(rest) == 0:
 		return text(n.ClusterShards())
+	case sub == "LINKS" && len(rest) == 0:
+		return Reply{Kind: ReplyOK, List: n.ClusterLinks()}
 	case sub == "MYID" && len(rest) == 0:
 		return text(string(n.self))
 	case sub == "RESET" && len(rest) <= 1:

@@ -8,19 +8,20 @@ import "time"
 // Config is one node's cluster configuration. Field comments give the
 // redis.conf name; DefaultConfig gives Redis 7.0's defaults.
 type Config struct {
-	NodeTimeout           time.Duration // cluster-node-timeout
-	PingInterval          time.Duration // cluster-ping-interval (hidden); 0 means NodeTimeout/2
-	ReplicaValidityFactor int           // cluster-replica-validity-factor; 0 disables the data-age check
-	MigrationBarrier      int           // cluster-migration-barrier
-	AllowReplicaMigration bool          // cluster-allow-replica-migration
-	RequireFullCoverage   bool          // cluster-require-full-coverage
-	ReplicaNoFailover     bool          // cluster-replica-no-failover
-	AllowReadsWhenDown    bool          // cluster-allow-reads-when-down
-	ReplPingReplicaPeriod time.Duration // repl-ping-replica-period
-	ReplTimeout           time.Duration // repl-timeout
-	MinReplicasToWrite    int           // min-replicas-to-write
-	MinReplicasMaxLag     time.Duration // min-replicas-max-lag
-	ReplBacklogSize       int64         // repl-backlog-size, in bytes; 0 means the default (1mb)
+	NodeTimeout             time.Duration // cluster-node-timeout
+	PingInterval            time.Duration // cluster-ping-interval (hidden); 0 means NodeTimeout/2
+	ReplicaValidityFactor   int           // cluster-replica-validity-factor; 0 disables the data-age check
+	MigrationBarrier        int           // cluster-migration-barrier
+	AllowReplicaMigration   bool          // cluster-allow-replica-migration
+	RequireFullCoverage     bool          // cluster-require-full-coverage
+	ReplicaNoFailover       bool          // cluster-replica-no-failover
+	AllowReadsWhenDown      bool          // cluster-allow-reads-when-down
+	ReplPingReplicaPeriod   time.Duration // repl-ping-replica-period
+	ReplTimeout             time.Duration // repl-timeout
+	MinReplicasToWrite      int           // min-replicas-to-write
+	MinReplicasMaxLag       time.Duration // min-replicas-max-lag
+	ReplBacklogSize         int64         // repl-backlog-size, in bytes; 0 means the default (1mb)
+	ClusterLinkSendbufLimit int64         // cluster-link-sendbuf-limit, bytes; 0: no limit
 	// Persistence (persist.go).
 	Save        []SavePoint // save; empty: no snapshots (save "")
 	AppendOnly  bool        // appendonly

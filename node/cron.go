@@ -85,6 +85,9 @@ func (n *Node) cronReconnect() {
 			me = n.myself.peerHot
 			continue
 		}
+		if len(n.sendBufs) > 0 {
+			n.cronLinkBuffers(n.nodes[i])
+		}
 		if !h.linked {
 			if p := n.nodes[i]; !n.reconnectDeferred(p, dials) {
 				n.createLink(p)
@@ -201,6 +204,7 @@ func (n *Node) freeLink(p *peer, why string) {
 // dropLink forgets my outbound link to p (ping_sent survives, as in Redis).
 func (n *Node) dropLink(p *peer, why string) {
 	wasUp := p.link.connected
+	n.forgetBuf(p.link.conn)
 	p.setLink(nil)
 	if wasUp || !p.downReported {
 		n.emit(trace.LinkDown, p, 0, why)
@@ -211,7 +215,10 @@ func (n *Node) dropLink(p *peer, why string) {
 // busLinkEvent handles connect results and closes of bus connections.
 func (n *Node) busLinkEvent(ev LinkEvent) {
 	if ev.Conn.Dialer != n.self {
-		return // an inbound connection: nothing is bound to it here
+		if ev.Kind == Closed {
+			n.inboundClosed(ev.Conn)
+		}
+		return
 	}
 	p := n.linkPeer(ev.Conn)
 	if p == nil {

@@ -41,7 +41,7 @@ func (n *Node) ClusterInfo() string {
 		state, assigned, ok, pfail, fail, len(n.nodes), n.size, n.currentEpoch, nodeEpoch(n.myself))
 	writeMsgStats(&b, "sent", &n.statsSent)
 	writeMsgStats(&b, "received", &n.statsReceived)
-	b.WriteString("total_cluster_links_buffer_limit_exceeded:0\r\n")
+	fmt.Fprintf(&b, "total_cluster_links_buffer_limit_exceeded:%d\r\n", n.linksBufferLimitExceeded)
 	return b.String()
 }
 

@@ -148,6 +148,9 @@ func (n *Node) processPacket(conn ConnID, m *Message) {
 	linkNode := n.linkPeer(conn) // nil on an inbound connection
 	named := n.lookup(m.shared, h.senderRef, h.Sender)
 	sender := n.packetSender(linkNode, named)
+	if linkNode == nil && sender != nil && conn.Dialer != n.self {
+		n.bindInbound(sender, conn)
+	}
 	if sender != nil {
 		sender.dataReceived = n.now
 		if !sender.is(FlagHandshake) {

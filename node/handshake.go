@@ -150,6 +150,7 @@ func (n *Node) delNode(p *peer, why string) {
 		n.mfReplica = nil
 	}
 	n.freeLink(p, why)
+	n.freeInbound(p)
 	n.unlistPeer(p)
 	n.emit(trace.Note, p, 0, "deleted "+why)
 }

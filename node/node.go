@@ -169,6 +169,13 @@ type Node struct {
 	repl replication
 	disk persistence
 
+	// Bus links' other halves (links.go): inbound links by peer, send
+	// buffers the kernel reported (non-empty ones only), and
+	// stat_cluster_links_buffer_limit_exceeded.
+	inbound                  map[*peer]inLink
+	sendBufs                 map[ConnID]*sendBuf
+	linksBufferLimitExceeded uint64
+
 	booted bool // the first entry point ran (boot)
 
 	// The entry point being run.

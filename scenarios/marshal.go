@@ -112,6 +112,9 @@ func marshalNetwork(nw Network) *yaml.Node {
 		"loss", str(nw.Loss.String()),
 		"bandwidth", int64Node(nw.Bandwidth),
 		"mtu", integer(nw.MTU))
+	if nw.SocketBuffer != DefaultSocketBuffer {
+		add(n, "socket-buffer", int64Node(nw.SocketBuffer))
+	}
 	if len(nw.Links) == 0 {
 		return n
 	}

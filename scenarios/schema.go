@@ -85,6 +85,9 @@ type RedisConfig struct {
 	// ManualFailoverTimeoutMs is cluster-manual-failover-timeout (Valkey 8.1
 	// and later only; default 5000, Redis's fixed CLUSTER_MF_TIMEOUT).
 	ManualFailoverTimeoutMs int
+	// ClusterLinkSendbufLimit is cluster-link-sendbuf-limit in bytes
+	// (default 0: no limit).
+	ClusterLinkSendbufLimit int64
 	// Save is save: "<seconds> <changes>" pairs (default
 	// "3600 1 300 100 60 10000"); "" takes no snapshots. SavePoints reads it.
 	Save        string
@@ -96,6 +99,12 @@ type RedisConfig struct {
 	ReplDisklessSyncDelayS      int
 	ReplDisklessSyncMaxReplicas int
 }
+
+// DefaultSocketBuffer is network.socket-buffer's default, 80 KiB: Linux's
+// default receive buffer (tcp_rmem 131072, of which tcp_adv_win_scale 1
+// advertises half) plus its default send buffer (tcp_wmem 16384), before
+// autotuning grows either; an approximation, not a measurement.
+const DefaultSocketBuffer = 80 << 10
 
 // DefaultSave is Redis 7.0's default save setting.
 const DefaultSave = "3600 1 300 100 60 10000"
@@ -131,8 +140,12 @@ type Network struct {
 	// loopback). TCP's segment size follows from it, and with it whether a
 	// cluster-bus message is small enough for Nagle's algorithm and the
 	// receiver's delayed ACK to hold it (sim/nagle.go).
-	MTU   int
-	Links []LinkOverride // per-link and per-group settings, applied in order (a later one wins)
+	MTU int
+	// SocketBuffer is what the two kernels' socket buffers of one
+	// connection hold before a sender's own send buffer grows (default
+	// DefaultSocketBuffer).
+	SocketBuffer int64
+	Links        []LinkOverride // per-link and per-group settings, applied in order (a later one wins)
 }
 
 // MTU bounds: IPv4's minimum and loopback's default.

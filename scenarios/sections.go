@@ -42,10 +42,10 @@ func latencyField(l *Latency, key string) *time.Duration {
 	return nil
 }
 
-// network reads network: latency, loss, bandwidth, mtu and per-link overrides,
-// whose names must be the scenario's endpoints.
+// network reads network: latency, loss, bandwidth, mtu, socket-buffer and
+// per-link overrides, whose names must be the scenario's endpoints.
 func (p *parser) network(n *yaml.Node, nw *Network, nm names) {
-	m := p.fields(n, "network", []string{"latency", "loss", "bandwidth", "mtu", "links"}, nil)
+	m := p.fields(n, "network", []string{"latency", "loss", "bandwidth", "mtu", "socket-buffer", "links"}, nil)
 	if v := m["latency"]; v != nil {
 		p.latency(v, "network.latency", &nw.Latency)
 	}
@@ -57,6 +57,11 @@ func (p *parser) network(n *yaml.Node, nw *Network, nm names) {
 	}
 	if v := m["mtu"]; v != nil {
 		nw.MTU, _ = p.integer(v, "network.mtu", MinMTU, MaxMTU)
+	}
+	if v := m["socket-buffer"]; v != nil {
+		if x, ok := p.memory(v, "network.socket-buffer"); ok {
+			nw.SocketBuffer = x
+		}
 	}
 	if v := m["links"]; v != nil {
 		items, _ := p.list(v, "network.links")

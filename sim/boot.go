@@ -18,8 +18,11 @@ import (
 )
 
 func newWorld(s *scenarios.Scenario, opt Options) (*world, error) {
-	w := &world{s: s, opt: opt, seed: opt.Seed, byID: map[node.ID]*host{},
+	w := &world{s: s, opt: opt, seed: opt.Seed, byID: map[node.ID]*host{}, sockBuf: s.Network.SocketBuffer,
 		byAddr: map[string]int{}, names: map[string]int{}, shared: node.NewShared()}
+	if w.sockBuf <= 0 {
+		w.sockBuf = scenarios.DefaultSocketBuffer // a scenario built without Default
+	}
 	w.tw = trace.NewWriter(opt.Trace)
 	if opt.HashEvery > 0 && opt.HashOut != nil {
 		w.tw.HashEvery(opt.HashEvery, opt.HashOut)

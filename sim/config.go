@@ -35,6 +35,7 @@ func nodeConfig(rc scenarios.RedisConfig, addr string, s *scenarios.Scenario) no
 	}
 	cfg.Rules = rules
 	cfg.ReplBacklogSize = rc.ReplBacklogSize
+	cfg.ClusterLinkSendbufLimit = rc.ClusterLinkSendbufLimit
 	cfg.Save = savePoints(rc.Save)
 	cfg.AppendOnly = rc.AppendOnly
 	cfg.AppendFsync = map[string]node.Fsync{"always": node.FsyncAlways, "everysec": node.FsyncEverySec,

@@ -44,7 +44,13 @@ type conn struct {
 	broken  [2]bool
 	due     [2]time.Duration // FIFO horizon of each direction: the Due of its last message
 	pending []*node.Message  // queued by the dialer while connecting
-	nagle   nagle            // the dialer's side of a bus connection (sim/nagle.go)
+	// unread is, per direction of a bus link, the bytes the receiving
+	// process is not reading: arrived while it is paused, slow or blocked
+	// in MIGRATE, or stuck behind a lost segment (bytes merely in flight
+	// are not counted); what exceeds the socket buffers is in the sender's
+	// own send buffer, last reported to it as reported (see reportBuf).
+	unread, reported [2]int64
+	nagle            nagle // the dialer's side of a bus connection (sim/nagle.go)
 
 	// A client's connection (client nil between nodes): the node knows it
 	// as cid (a Redis client is one connection), accepted by incarnation
@@ -314,16 +320,21 @@ func (w *world) write(c *conn, dir uint8, m *node.Message) {
 }
 
 func (w *world) transmit(c *conn, dir uint8, m *node.Message) {
+	size := wireSize(m)
 	if c.broken[dir] {
+		// A segment lost to a partition is retransmitted, not dropped:
+		// what follows waits in the buffers.
+		w.unreadAdd(c, dir, m, size)
 		return
 	}
 	from, to := c.dialer, c.peer
 	if dir == 1 {
 		from, to = to, from
 	}
-	v := w.net.SendOn(w.now, from, to, wireSize(m), &c.due[dir])
+	v := w.net.SendOn(w.now, from, to, size, &c.due[dir])
 	if v.Lost {
 		c.broken[dir] = true
+		w.unreadAdd(c, dir, m, size)
 		return
 	}
 	if m.Repl == nil {
@@ -349,6 +360,7 @@ func (w *world) deliver(ev *event) {
 	}
 	if !ev.admitted && !w.net.Deliverable(w.now, from, ev.dst) {
 		c.broken[ev.dir] = true
+		w.unreadAdd(c, ev.dir, ev.msg, wireSize(ev.msg))
 		w.shared.Recycle(ev.msg)
 		return
 	}
@@ -363,7 +375,13 @@ func (w *world) deliver(ev *event) {
 		if outbound {
 			w.outboundArrived(c, replies) // the kernel acknowledges for a stopped process
 		}
+		if !ev.admitted { // the first hold: the process is not reading it
+			w.unreadAdd(c, ev.dir, ev.msg, wireSize(ev.msg))
+		}
 		return // the event, message included, waits in the host's backlog
+	}
+	if ev.admitted {
+		w.unreadAdd(c, ev.dir, ev.msg, -wireSize(ev.msg))
 	}
 	w.out.Reset()
 	h.n.Step(w.mstime(h), c.id, ev.msg, &w.out)
@@ -373,6 +391,36 @@ func (w *world) deliver(ev *event) {
 	}
 	w.polled(h, ev.admitted)
 	w.shared.Recycle(ev.msg) // Step keeps nothing of a PING or PONG
+}
+
+// unreadAdd adds size bytes of m (negative: read at last) to c's unread
+// count in direction dir, for bus links only, and reports the change.
+func (w *world) unreadAdd(c *conn, dir uint8, m *node.Message, size int) {
+	if m.Repl != nil {
+		return
+	}
+	c.unread[dir] += int64(size)
+	w.reportBuf(c, dir)
+}
+
+// reportBuf tells the sending node of c's direction dir how much of what
+// it sent is in its own send buffer: what the receiver has not read beyond
+// what the two kernels' socket buffers hold (network.socket-buffer). It
+// calls the node only when that changes, so an unsaturated link costs an
+// addition and a comparison per message.
+func (w *world) reportBuf(c *conn, dir uint8) {
+	used := max(c.unread[dir]-w.sockBuf, 0)
+	if used == c.reported[dir] {
+		return
+	}
+	c.reported[dir] = used
+	s := w.hosts[c.dialer]
+	if dir == 1 {
+		s = w.hosts[c.peer]
+	}
+	if s.n != nil {
+		s.n.SendBuffer(c.id, used)
+	}
 }
 
 // closeAllOf closes every connection of a crashed host; the surviving nodes

@@ -118,8 +118,9 @@ type world struct {
 	instant []event
 	steps   int
 	stop    string
-	bus     int // cluster-bus messages sent (Result.BusMessages)
-	mss     int // TCP segment size of the links (sim/nagle.go)
+	bus     int   // cluster-bus messages sent (Result.BusMessages)
+	mss     int   // TCP segment size of the links (sim/nagle.go)
+	sockBuf int64 // network.socket-buffer (reportBuf)
 
 	hosts   []*host
 	byID    map[node.ID]*host
