@@ -504,8 +504,10 @@ type clientReply struct {
 
 // dialClient opens a connection from client cs to host h: the SYN travels
 // as the client's first segment, and the host answers it when it arrives
-// (clientDialed). A dial replaces a connection the client gave up on (its
-// dial timed out): an answer on that one no longer reaches the client.
+// (clientDialed). A dial replaces the client's previous connection to h,
+// which it gave up (a dial that timed out, or a connection it dropped after
+// an operation's timeout): what it wrote on that one still runs (fin), and
+// answers on it no longer reach the client.
 func (w *world) dialClient(cs *clientState, h *host) {
 	if old := cs.conns[h.idx]; old != nil && old.state != connClosed {
 		old.fin = old.state == connOpen
@@ -623,9 +625,9 @@ func (w *world) sendToClient(c *conn, gen uint64, cr *clientReply) {
 }
 
 // reply hands a reply to its client, unless a partition formed while it was
-// on its way or the client has given the connection up (a dial it timed out
-// and replaced). Segments the host
-// sent before its process died or the connection was reset still arrive.
+// on its way or the client has given the connection up and replaced it.
+// Segments the host sent before its process died or the connection was
+// reset still arrive.
 func (w *world) reply(ev *event) {
 	r, c := ev.reply, ev.conn
 	defer w.replies.put(r)

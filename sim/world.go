@@ -204,7 +204,10 @@ func (w *world) step(k qkey, wake bool) {
 		w.dispatch(&ev)
 	}
 	if w.observe != nil {
-		w.observe(&ev)
+		// A copy: handing ev's own address to a function value would move
+		// ev to the heap on every step, observed or not.
+		e := ev
+		w.observe(&e)
 	}
 	w.drainInstant()
 }
