@@ -12,11 +12,13 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -56,6 +58,10 @@ func startChromium(t *testing.T) *cdp {
 	cmd := exec.Command(chromiumPath, "--headless=new", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu",
 		"--no-first-run", "--no-default-browser-check", "--hide-scrollbars", "--user-data-dir="+t.TempDir(), "about:blank")
 	cmd.ExtraFiles = []*os.File{toChrome, fromChrome}
+	// Its own process group, so the cleanup reaches the renderer, zygote
+	// and crashpad children too: killing only the browser left them
+	// writing into the user data dir while the test's TempDir was removed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Skipf("cannot start %s: %v", chromiumPath, err)
 	}
@@ -64,8 +70,17 @@ func startChromium(t *testing.T) *cdp {
 	c := &cdp{t: t, cmd: cmd, in: chromeIn, out: bufio.NewReader(chromeOut)}
 	t.Cleanup(func() {
 		chromeIn.Close()
-		_ = cmd.Process.Kill() // by PID: the process this test started
+		pgid := cmd.Process.Pid // the group this test started, led by its PID
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 		_ = cmd.Wait()
+		// The children are not ours to Wait for: poll until the group is
+		// gone (ESRCH), so the TempDir cleanup after this one finds the
+		// user data dir quiet.
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if err := syscall.Kill(-pgid, 0); errors.Is(err, syscall.ESRCH) {
+				break
+			}
+		}
 	})
 	target := c.call("Target.createTarget", map[string]any{"url": "about:blank"}, false)
 	att := c.call("Target.attachToTarget", map[string]any{"targetId": target["targetId"], "flatten": true}, false)
