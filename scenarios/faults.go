@@ -158,24 +158,19 @@ func (p *parser) fault(n *yaml.Node, path string, nm names, limit time.Duration)
 		return f, false
 	}
 	f.Kind = FaultKind(acts[0])
-	if v := m["persist"]; v != nil {
-		if f.Kind != Crash {
-			p.add(v.Line, path+".persist", "only a crash takes persist")
+	for _, opt := range []struct {
+		name string
+		dst  *bool
+	}{{"persist", &f.Persist}, {"power-loss", &f.PowerLoss}} {
+		v := m[opt.name]
+		switch {
+		case v == nil:
+		case f.Kind != Crash:
+			p.add(v.Line, path+"."+opt.name, "only a crash takes "+opt.name)
 			ok = false
-		} else if b, good := p.boolean(v, path+".persist"); good {
-			f.Persist = b
-		} else {
-			ok = false
-		}
-	}
-	if v := m["power-loss"]; v != nil {
-		if f.Kind != Crash {
-			p.add(v.Line, path+".power-loss", "only a crash takes power-loss")
-			ok = false
-		} else if b, good := p.boolean(v, path+".power-loss"); good {
-			f.PowerLoss = b
-		} else {
-			ok = false
+		default:
+			b, good := p.boolean(v, path+"."+opt.name)
+			*opt.dst, ok = b, ok && good
 		}
 	}
 	ok = p.lasting(&f, m, path) && ok

@@ -76,13 +76,11 @@ func (q *queue) key(at time.Duration) qkey {
 	return qkey{at: at, seq: q.seq}
 }
 
-func (q *queue) less(i, j int) bool {
-	a, b := &q.keys[i], &q.keys[j]
-	if a.at != b.at {
-		return a.at < b.at
-	}
-	return a.seq < b.seq
-}
+// keyLess is the kernel's one order of events, for the queue and the
+// clients' wake-ups alike: by time, then by insertion.
+func keyLess(a, b qkey) bool { return a.at < b.at || a.at == b.at && a.seq < b.seq }
+
+func (q *queue) less(i, j int) bool { return keyLess(q.keys[i], q.keys[j]) }
 
 func (q *queue) up(i int) {
 	for i > 0 {

@@ -38,8 +38,6 @@ type clientWakes struct {
 	head    int
 }
 
-func keyLess(a, b qkey) bool { return a.at < b.at || a.at == b.at && a.seq < b.seq }
-
 // first is c's earliest queued wake-up; ok is false if it has none.
 func (c *clientWakes) first() (k qkey, ok bool) {
 	if c.head < len(c.old) {
