@@ -8,6 +8,7 @@ package node
 import (
 	"cmp"
 	"slices"
+	"time"
 
 	"github.com/rcsim/rcsim/node/trace"
 )
@@ -48,17 +49,22 @@ func findReport(p *peer, reporter uint32) (int, bool) {
 // addFailureReport is clusterNodeAddFailureReport: add or refresh the
 // report of reporter about p.
 func (n *Node) addFailureReport(p, reporter *peer) {
+	now := n.nowMs()
 	i, ok := findReport(p, reporter.ref)
 	if ok {
-		p.failReports[i].time = n.now
+		p.failReports[i].ms = now
 		return
 	}
-	if len(p.failReports) == 0 || n.now < p.oldestReport {
-		p.oldestReport = n.now
+	if len(p.failReports) == 0 {
+		p.oldestReport = now // else the oldest stays the oldest: now is the newest
 	}
-	p.failReports = slices.Insert(p.failReports, i, failReport{n.now, reporter.ref})
+	p.failReports = slices.Insert(p.failReports, i, failReport{now, reporter.ref})
 	p.reported = true
 }
+
+// nowMs is mstime() modulo 2³², the clock of failure reports (see
+// failReport).
+func (n *Node) nowMs() uint32 { return uint32(n.now / time.Millisecond) }
 
 // cleanupFailureReports is clusterNodeCleanupFailureReports: drop reports
 // older than 2T (CLUSTER_FAIL_REPORT_VALIDITY_MULT). It runs on every count,
@@ -67,15 +73,17 @@ func (n *Node) cleanupFailureReports(p *peer) {
 	if !p.reported {
 		return
 	}
-	maxAge := n.cfg.NodeTimeout * 2
-	if n.now-p.oldestReport <= maxAge {
+	maxAge := int64(n.cfg.NodeTimeout * 2 / time.Millisecond)
+	now := n.nowMs()
+	if int64(now-p.oldestReport) <= maxAge {
 		return
 	}
 	kept := p.failReports[:0]
+	var oldest uint32 // the largest age kept
 	for _, r := range p.failReports {
-		if n.now-r.time <= maxAge {
-			if len(kept) == 0 || r.time < p.oldestReport {
-				p.oldestReport = r.time
+		if age := now - r.ms; int64(age) <= maxAge {
+			if len(kept) == 0 || age > oldest {
+				oldest, p.oldestReport = age, r.ms
 			}
 			kept = append(kept, r)
 		}

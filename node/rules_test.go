@@ -103,7 +103,8 @@ func TestHashTags(t *testing.T) {
 }
 
 // TestFailReportExpires: clusterNodeCleanupFailureReports drops reports
-// older than 2T.
+// older than 2T, on Redis's millisecond clock: a report is still valid 2T
+// and 999 µs after it was made, and gone a millisecond after 2T.
 func TestFailReportExpires(t *testing.T) {
 	n := mk(t, testCfg(), tid(2))
 	m0, m3 := n.byID[tid(1)], n.byID[tid(3)]
@@ -113,7 +114,12 @@ func TestFailReportExpires(t *testing.T) {
 			t.Fatalf("at 2T: %d reports, want 1", c)
 		}
 	})
-	n.at(time.Second+2*testT+1, func() {
+	n.at(time.Second+2*testT+999*time.Microsecond, func() {
+		if c := n.failureReportsCount(m0); c != 1 {
+			t.Fatalf("2T + 999µs: %d reports, want 1", c)
+		}
+	})
+	n.at(time.Second+2*testT+time.Millisecond, func() {
 		if c := n.failureReportsCount(m0); c != 0 {
 			t.Fatalf("after 2T: %d reports, want 0", c)
 		}
