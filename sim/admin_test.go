@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -22,6 +23,7 @@ func runBuiltin(t *testing.T, name string, seed uint64) *world {
 		t.Fatal(err)
 	}
 	w := testWorld(t, s, seed)
+	w.keepDisk = true // the tests read nodes.conf as a dump would
 	w.run()
 	return w
 }
@@ -248,5 +250,38 @@ faults:
 	w.runTo(s.Duration)
 	if got := adminOutcomes(w); len(got) != 2 || !strings.HasSuffix(got[1], ": ok") {
 		t.Fatalf("admin steps %q, want the failover to end ok", got)
+	}
+}
+
+// TestDiskCopiesUnobserved: a run that skips the nodes.conf copies (nothing
+// restarts a node, no dump) gives the same trace as one that makes them,
+// and the scenarios that can restart keep them.
+func TestDiskCopiesUnobserved(t *testing.T) {
+	for _, name := range []string{"mass-failure-small", "multi-primary-crash"} {
+		s, err := scenarios.Builtin(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var traces [2][]trace.Event
+		for i, keep := range []bool{false, true} {
+			w := testWorld(t, s, 5)
+			if w.keepDisk {
+				t.Fatalf("%s: keepDisk set, but nothing in it restarts a node", name)
+			}
+			w.keepDisk = keep
+			w.run()
+			traces[i] = w.events
+		}
+		if len(traces[0]) == 0 || !reflect.DeepEqual(traces[0], traces[1]) {
+			t.Errorf("%s: the trace without nodes.conf copies (%d events) differs from the one with them (%d)", name, len(traces[0]), len(traces[1]))
+		}
+	}
+	if w := testWorld(t, parse(t, `name: crash-for
+description: d
+cluster: {masters: 3, replicas-per-master: 1}
+duration: 5s
+faults: [{at: 1s, crash: m0, for: 1s}]
+`), 1); !w.keepDisk {
+		t.Errorf("a crash with for: does not keep nodes.conf")
 	}
 }

@@ -23,6 +23,7 @@ func newWorld(s *scenarios.Scenario, opt Options) (*world, error) {
 	if w.sockBuf <= 0 {
 		w.sockBuf = scenarios.DefaultSocketBuffer // a scenario built without Default
 	}
+	w.keepDisk = opt.Dump != nil || opt.handClient || mayRestart(s.Faults)
 	w.tw = trace.NewWriter(opt.Trace)
 	if opt.HashEvery > 0 && opt.HashOut != nil {
 		w.tw.HashEvery(opt.HashEvery, opt.HashOut)
@@ -155,4 +156,20 @@ func bootValue(m node.Member) string {
 		return "replica"
 	}
 	return "master " + trace.FormatRanges(m.Slots, ",")
+}
+
+// mayRestart is whether faults can start a crashed node again, which reads
+// its nodes.conf: a restart step, or a crash that ends (by for:, an end
+// step, or anything else that ends faults). A Manual world can add any
+// fault later, so it always keeps the disk.
+func mayRestart(faults []scenarios.Fault) bool {
+	for _, f := range faults {
+		switch {
+		case f.Kind == scenarios.Restart, f.Kind == scenarios.End:
+			return true
+		case f.Kind == scenarios.Crash && f.For > 0:
+			return true
+		}
+	}
+	return false
 }

@@ -122,6 +122,12 @@ type world struct {
 	mss     int   // TCP segment size of the links (sim/nagle.go)
 	sockBuf int64 // network.socket-buffer (reportBuf)
 
+	// keepDisk: something may read a nodes.conf (a restart, a dump), so
+	// every save copies one (node.Disk: O(N) at N nodes, and a mass failure
+	// makes each node save hundreds of times). Without it nothing could
+	// tell the copies were never made.
+	keepDisk bool
+
 	hosts   []*host
 	byID    map[node.ID]*host
 	byAddr  map[string]int    // client address → endpoint index
@@ -258,7 +264,7 @@ func (w *world) dispatch(ev *event) {
 // persist, connections, messages, replies, trace.
 func (w *world) apply(h *host) {
 	o := &w.out
-	if o.Save {
+	if o.Save && w.keepDisk {
 		h.disk, h.hasDisk = h.n.Disk(), true
 	}
 	for _, c := range o.Dials {
