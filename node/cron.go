@@ -188,7 +188,8 @@ func (n *Node) createLink(p *peer) {
 		c.Addr = p.addr // the name is temporary: dial the address
 	}
 	n.nextConn++
-	p.setLink(&link{conn: c, ctime: n.now})
+	p.linkSlot = link{conn: c, ctime: n.now}
+	p.setLink(&p.linkSlot)
 	n.out.Dials = append(n.out.Dials, c)
 }
 

@@ -92,7 +92,11 @@ type peer struct {
 
 	slotIdx uint16 // 1 + my index in the node's slotTable while I own slots, else 0
 
-	link         *link        // see setLink
+	link *link // see setLink; nil or &linkSlot
+	// linkSlot is the link's object, p's own: nothing keeps a freed link,
+	// and after a mass failure every node redials every dead peer every
+	// 100 ms, where an object per dial was most of a run's allocations.
+	linkSlot     link
 	failReports  []failReport // sorted by reporter
 	oldestReport uint32       // a failReport.ms: no report in failReports is older
 	downReported bool         // a LinkDown was emitted and no link came up since
