@@ -46,7 +46,7 @@ func TestClusterShardsFormat(t *testing.T) {
 	n := New(testCfg(), tid(1), []Member{
 		{ID: tid(1), Addr: "127.0.0.1:7000", Slots: []SlotRange{{Start: 0, End: 99}, {Start: 200, End: 200}}, ConfigEpoch: 1},
 		{ID: tid(2), Addr: "127.0.0.1:7001", Master: tid(1)},
-	}, rand.New(rand.NewPCG(1, 2)))
+	}, rand.NewPCG(1, 2))
 	want := `1) 1) "slots"
    2) 1) (integer) 0
       2) (integer) 99

@@ -201,4 +201,4 @@ func TestPromotionTakesSlots(t *testing.T) {
 	}
 }
 
-func n0rand() *rand.Rand { return rand.New(rand.NewPCG(3, 4)) }
+func n0rand() *rand.PCG { return rand.NewPCG(3, 4) }

@@ -214,7 +214,7 @@ func TestRestartTimeColumns(t *testing.T) {
 			d.Nodes[i].PingSent, d.Nodes[i].PongReceived = 3*time.Second, 4*time.Second
 		}
 	}
-	r, err := Restore(testCfg(), d, n.rnd)
+	r, err := Restore(testCfg(), d, n.rnd.PCG)
 	if err != nil {
 		t.Fatal(err)
 	}

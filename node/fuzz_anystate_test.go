@@ -28,7 +28,7 @@ func runAny(data []byte) {
 		self := tid(int(data[0])%6 + 1)
 		data = data[1:]
 		cfg := testCfg()
-		n := New(cfg, self, members(), rand.New(rand.NewPCG(1, 2)))
+		n := New(cfg, self, members(), rand.NewPCG(1, 2))
 		o := &Output{}
 		now := time.Duration(0)
 		restarts := uint64(0)
@@ -58,7 +58,7 @@ func runAny(data []byte) {
 				restarts++
 				c := cfg
 				c.Incarnation = restarts
-				if r, err := Restore(c, n.Disk(), rand.New(rand.NewPCG(restarts, 2))); err == nil {
+				if r, err := Restore(c, n.Disk(), rand.NewPCG(restarts, 2)); err == nil {
 					n = r
 				}
 			case 4:

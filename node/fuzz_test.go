@@ -68,7 +68,7 @@ func FuzzStep(f *testing.F) {
 	f.Add([]byte{7, 2, 9, 9, 0, 1, 1, 0, 2, 0, 3, 3, 3})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, self := range []ID{tid(1), tid(4)} {
-			n := New(testCfg(), self, members(), rand.New(rand.NewPCG(1, 2)))
+			n := New(testCfg(), self, members(), rand.NewPCG(1, 2))
 			o := &Output{}
 			now := time.Duration(0)
 			for len(data) > 0 {

@@ -3,7 +3,7 @@
 // enough of the server around them (keyspace, replication, processCommand) to
 // fail over the way Redis 7.0 does.
 //
-// A Node does no I/O, reads no clock, draws only from the *rand.Rand it was
+// A Node does no I/O, reads no clock, draws only from the PCG stream it was
 // given and starts no goroutines. The kernel calls one entry point at a time
 // with the node's own clock; each call appends what the node did to an Output
 // and ends in beforeSleep (clusterBeforeSleep), so a vote that completes a
@@ -126,7 +126,7 @@ func (h *peerHot) is(f Flags) bool { return h.flags&f != 0 }
 type Node struct {
 	cfg  Config
 	self ID
-	rnd  *rand.Rand
+	rnd  rnd
 
 	myself *peer
 	nodes  []*peer   // every known node, myself included, sorted by ID
@@ -200,7 +200,7 @@ type Node struct {
 // every member of cluster, their roles, slots and configEpochs, has no links
 // yet and starts in cluster_state fail, like a node just booted from such a
 // nodes.conf. self must be one of the members.
-func New(cfg Config, self ID, cluster []Member, rnd *rand.Rand) *Node {
+func New(cfg Config, self ID, cluster []Member, rnd *rand.PCG) *Node {
 	n := newNode(cfg, self, rnd)
 	n.addMembers(cluster)
 	if n.byID[self] == nil {
@@ -289,14 +289,14 @@ func (n *Node) addMembers(cluster []Member) {
 
 // newNode returns an empty node: myself is added by the caller. Without a
 // Shared of the run the node numbers what it learns in one of its own.
-func newNode(cfg Config, self ID, rnd *rand.Rand) *Node {
+func newNode(cfg Config, self ID, src *rand.PCG) *Node {
 	if cfg.ReplBacklogSize <= 0 {
 		cfg.ReplBacklogSize = DefaultReplBacklogSize
 	}
 	if cfg.Shared == nil {
 		cfg.Shared = NewShared()
 	}
-	n := &Node{cfg: cfg, self: self, rnd: rnd, byID: map[ID]*peer{},
+	n := &Node{cfg: cfg, self: self, rnd: rnd{src}, byID: map[ID]*peer{},
 		failoverAuthTime: never, amongMinorityTime: never, firstCallTime: never,
 		size: 1, mfMasterOffset: -1, failNodes: -1, nextConn: cfg.ConnSpace<<48 + cfg.Incarnation<<32 + 1,
 		cronloops: cfg.CronLoops}

@@ -70,7 +70,7 @@ func (n *Node) Disk() NodesConf {
 // with persistence): clusterLoadConfig. The keyspace starts empty; state
 // starts FAIL; replicas load with configEpoch 0; currentEpoch is raised to
 // the largest configEpoch.
-func Restore(cfg Config, disk NodesConf, rnd *rand.Rand) (*Node, error) {
+func Restore(cfg Config, disk NodesConf, rnd *rand.PCG) (*Node, error) {
 	n := newNode(cfg, disk.Myself, rnd)
 	n.restored = true
 	n.currentEpoch = disk.CurrentEpoch

@@ -55,7 +55,7 @@ func mk(t *testing.T, cfg Config, self ID) *Node {
 			cfg.Addr = m.Addr
 		}
 	}
-	return New(cfg, self, members(), rand.New(rand.NewPCG(1, 2)))
+	return New(cfg, self, members(), rand.NewPCG(1, 2))
 }
 
 // at runs f inside an entry point at time now and returns the output.
@@ -279,7 +279,7 @@ func TestVoteRefusedTwiceInEpoch(t *testing.T) {
 func TestRankDelay(t *testing.T) {
 	ms := members()
 	ms = append(ms, Member{ID: tid(7), Addr: "127.0.0.1:7006", Master: tid(1), ConfigEpoch: 7})
-	n := New(testCfg(), tid(4), ms, rand.New(rand.NewPCG(3, 4)))
+	n := New(testCfg(), tid(4), ms, rand.NewPCG(3, 4))
 	n.byID[tid(1)].flags |= FlagFail
 	n.byID[tid(7)].replOffset = 100
 	n.repl.state, n.repl.lastInteraction = replConnected, 10*time.Second
@@ -412,7 +412,7 @@ func TestRestoreFromDisk(t *testing.T) {
 		n.db.apply(Write{Op: OpSet, Key: "k", Value: "v"})
 	})
 	d := n.Disk()
-	r, err := Restore(testCfg(), d, rand.New(rand.NewPCG(5, 6)))
+	r, err := Restore(testCfg(), d, rand.NewPCG(5, 6))
 	if err != nil {
 		t.Fatal(err)
 	}

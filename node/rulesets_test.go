@@ -64,7 +64,7 @@ func TestClusterCronOneShardMarksFail(t *testing.T) {
 			{ID: tid(4), Addr: "10.0.0.4:6379", Master: tid(1)},
 		}
 		cfg.Addr = ms[0].Addr
-		n := New(cfg, tid(1), ms, rand.New(rand.NewPCG(1, 2)))
+		n := New(cfg, tid(1), ms, rand.NewPCG(1, 2))
 		const at = 100 * time.Second
 		n.at(at-time.Second, func() {}) // clusterUpdateState: size 1
 		r := n.byID[tid(4)]

@@ -197,7 +197,7 @@ func TestMarkersInClusterNodes(t *testing.T) {
 			t.Errorf("%s: markers on other lines:\n%s", what, text)
 		}
 	}
-	r, err := Restore(testCfg(), n.Disk(), n.rnd)
+	r, err := Restore(testCfg(), n.Disk(), n.rnd.PCG)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -396,7 +396,7 @@ func TestSetConfigEpoch(t *testing.T) {
 	if r := cluster(n, "SET-CONFIG-EPOCH 9"); r.Err != "ERR The user can assign a config epoch only when the node does not know any other node." {
 		t.Errorf("node knowing others: %q", r.Err)
 	}
-	lone := New(testCfg(), tid(7), []Member{{ID: tid(7), Addr: "127.0.0.1:7007"}}, n.rnd)
+	lone := New(testCfg(), tid(7), []Member{{ID: tid(7), Addr: "127.0.0.1:7007"}}, n.rnd.PCG)
 	if r := cluster(lone, "SET-CONFIG-EPOCH -1"); r.Err != "ERR Invalid config epoch specified: -1" {
 		t.Errorf("negative: %q", r.Err)
 	}

@@ -83,7 +83,7 @@ func TestUpdateSlotsConfigWithWordwise(t *testing.T) {
 		outs := [2]*Output{}
 		seed := rapid.Uint64().Draw(t, "seed")
 		for k := range nodes {
-			n := New(Config{}, tid(self), members(), rand.New(rand.NewPCG(1, 2)))
+			n := New(Config{}, tid(self), members(), rand.NewPCG(1, 2))
 			rnd := newSplitmix(seed)
 			for s := 0; s < NumSlots; s++ {
 				if rnd.next()%8 == 0 { // rebind an eighth of the slots at random

@@ -67,7 +67,7 @@ func TestReplicaSkipsRejoinDelay(t *testing.T) {
 // with replica 5 (FAIL), tid(3) with 6; seen from self.
 func migrationCluster(cfg Config, self ID) *Node {
 	ms := append(members(), Member{ID: tid(7), Addr: "127.0.0.1:7006", Master: tid(1), ConfigEpoch: 7})
-	n := New(cfg, self, ms, rand.New(rand.NewPCG(1, 2)))
+	n := New(cfg, self, ms, rand.NewPCG(1, 2))
 	n.byID[tid(5)].flags |= FlagFail
 	n.stateOK = true
 	return n

@@ -136,12 +136,12 @@ func (w *world) bootNodes(members []node.Member) {
 			// node that knows only itself (configEpoch 0).
 			alone := []node.Member{{ID: h.id, Addr: h.addr}}
 			w.startCron(h, true)
-			h.n = node.New(h.cfg, h.id, alone, rng.Derive(w.seed, "node/"+h.name))
+			h.n = node.New(h.cfg, h.id, alone, rng.Source(w.seed, "node/"+h.name))
 			w.emit(trace.Event{Node: h.name, Kind: trace.Boot, Value: "alone"})
 			continue
 		}
 		w.startCron(h, true)
-		h.n = node.New(h.cfg, h.id, members, rng.Derive(w.seed, "node/"+h.name))
+		h.n = node.New(h.cfg, h.id, members, rng.Source(w.seed, "node/"+h.name))
 		e := trace.Event{Node: h.name, Kind: trace.Boot, Value: bootValue(members[i]), Peer: w.nameOf(members[i].Master),
 			Epoch: members[i].ConfigEpoch}
 		if members[i].Master == "" {

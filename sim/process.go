@@ -114,7 +114,7 @@ func (w *world) restart(h *host) {
 	h.cfg.Incarnation = uint64(h.inc)
 	stream := "node/" + h.name + "#" + itoa(int(h.inc)+1)
 	w.startCron(h, false)
-	n, err := node.Restore(h.cfg, h.disk, rng.Derive(w.seed, stream))
+	n, err := node.Restore(h.cfg, h.disk, rng.Source(w.seed, stream))
 	if err != nil {
 		w.emit(trace.Event{Kind: trace.Note, Node: h.name, Value: "restart failed: " + err.Error()})
 		return
