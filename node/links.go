@@ -22,11 +22,17 @@ import (
 )
 
 // inLink is an inbound bus link: the connection a peer dialed to me, once
-// bound to that peer.
+// bound to that peer (peer.inbound; conn.N is 0 while there is none). It
+// is the peer's own field rather than a map entry: at 2,000 nodes the
+// 4 million entries of a map by peer took twice the memory, and every
+// inbound packet hashed into it.
 type inLink struct {
 	conn  ConnID
 	ctime time.Duration
 }
+
+// bound is whether l is a link (connection numbers start at 1).
+func (l *inLink) bound() bool { return l.conn.N != 0 }
 
 // sendBuf is one link's send buffer as sds keeps it: used bytes (sdslen)
 // and the allocation (sdsalloc), which sdsMakeRoomFor grows greedily and
@@ -84,35 +90,31 @@ func (n *Node) forgetBuf(conn ConnID) {
 // inbound link; an older one is freed (closed), as a peer that reconnects
 // may be seen on its new connection before the old one's close.
 func (n *Node) bindInbound(sender *peer, conn ConnID) {
-	old, ok := n.inbound[sender]
-	if ok && old.conn == conn {
+	old := &sender.inbound
+	if old.bound() && old.conn.N == conn.N && old.conn == conn {
 		return
 	}
-	if ok {
+	if old.bound() {
 		n.freeInbound(sender)
 	}
-	if n.inbound == nil {
-		n.inbound = map[*peer]inLink{}
-	}
-	n.inbound[sender] = inLink{conn: conn, ctime: n.now}
+	sender.inbound = inLink{conn: conn, ctime: n.now}
 }
 
 // freeInbound is freeClusterLink on p's inbound link, closed by me.
 func (n *Node) freeInbound(p *peer) {
-	l, ok := n.inbound[p]
-	if !ok {
+	l := p.inbound
+	if !l.bound() {
 		return
 	}
-	delete(n.inbound, p)
+	p.inbound = inLink{}
 	n.forgetBuf(l.conn)
 	n.out.Closes = append(n.out.Closes, l.conn)
 }
 
 // inboundClosed forgets the inbound link on conn, which its peer closed.
 func (n *Node) inboundClosed(conn ConnID) {
-	p := n.byID[conn.Dialer]
-	if l, ok := n.inbound[p]; ok && l.conn == conn {
-		delete(n.inbound, p)
+	if p := n.byID[conn.Dialer]; p != nil && p.inbound.bound() && p.inbound.conn == conn {
+		p.inbound = inLink{}
 		n.forgetBuf(conn)
 	}
 }
@@ -130,7 +132,7 @@ func (n *Node) cronLinkBuffers(p *peer) {
 			n.linksBufferLimitExceeded++
 		}
 	}
-	if l, ok := n.inbound[p]; ok && n.shrinkOverLimit(l.conn) {
+	if l := p.inbound; l.bound() && n.shrinkOverLimit(l.conn) {
 		n.freeInbound(p)
 		n.emit(trace.Note, p, 0, "inbound link freed: sendbuf_limit")
 		n.linksBufferLimitExceeded++
@@ -181,7 +183,7 @@ func (n *Node) ClusterLinks() []string {
 		if p.link != nil {
 			line("to", p, p.link.conn, p.link.ctime, p.link.connected)
 		}
-		if l, ok := n.inbound[p]; ok {
+		if l := p.inbound; l.bound() {
 			line("from", p, l.conn, l.ctime, true)
 		}
 	}

@@ -97,6 +97,7 @@ type peer struct {
 	// and after a mass failure every node redials every dead peer every
 	// 100 ms, where an object per dial was most of a run's allocations.
 	linkSlot     link
+	inbound      inLink       // the link p dialed to me, once bound (links.go)
 	failReports  []failReport // sorted by reporter
 	oldestReport uint32       // a failReport.ms: no report in failReports is older
 	downReported bool         // a LinkDown was emitted and no link came up since
@@ -181,10 +182,9 @@ type Node struct {
 	repl replication
 	disk persistence
 
-	// Bus links' other halves (links.go): inbound links by peer, send
-	// buffers the kernel reported (non-empty ones only), and
+	// Bus links' other halves (links.go; the inbound links are the
+	// peers'): send buffers the kernel reported (non-empty ones only), and
 	// stat_cluster_links_buffer_limit_exceeded.
-	inbound                  map[*peer]inLink
 	sendBufs                 map[ConnID]*sendBuf
 	linksBufferLimitExceeded uint64
 

@@ -74,18 +74,29 @@ type connTable struct {
 	all  []*conn
 	live int // connections of all not closed
 	gen  uint64
+	// young is where the connections added since the last compaction
+	// begin in all. Most bus connections that close, close young: after a
+	// mass failure every node redials every dead peer every 100 ms (2
+	// million refused connects a virtual second at 2,000 nodes), each
+	// refused within a round trip. So the young end is compacted every
+	// youngMax additions, and the whole slice only when half of it is
+	// closed: the refused connections held are at most youngMax, not the
+	// millions a whole-slice rule lets pile up beside 4 million live ones.
+	young int
 	// free holds bus connections that closed without ever opening (refused
-	// or given up while connecting), dropped from all by compact, for
-	// newBus to reuse: after a mass failure every node redials every dead
-	// peer every 100 ms (2 million refused connects a virtual second at
-	// 2,000 nodes), and a connection object per dial was most of the run's
-	// allocations. Only its SYN and connect events can still name such a
-	// connection, and on a reused object they fail the generation check
-	// where on the closed one they failed the state check. One that opened
-	// may still owe a FIN (a Closed event, delivered after the close), so
-	// it is never reused.
+	// or given up while connecting), dropped from all by compaction, for
+	// newBus to reuse (at most youngMax): a connection object per dial was
+	// most of a mass failure's allocations. Only its SYN and connect
+	// events can still name such a connection, and on a reused object they
+	// fail the generation check where on the closed one they failed the
+	// state check. One that opened may still owe a FIN (a Closed event,
+	// delivered after the close), so it is never reused.
 	free []*conn
 }
+
+// youngMax is how many additions the young end of connTable.all holds
+// before it is compacted.
+const youngMax = 1 << 14
 
 // newBus returns a connecting bus connection named id from dialer to peer,
 // not yet added.
@@ -108,6 +119,8 @@ func (t *connTable) get(id node.ConnID) *conn {
 	return c
 }
 
+// add adds c, compacting first where due (see young); add is never called
+// inside an iteration over all.
 func (t *connTable) add(c *conn) {
 	if t.byID == nil {
 		t.byID = map[uint64]*conn{}
@@ -119,13 +132,20 @@ func (t *connTable) add(c *conn) {
 	}
 	t.live++
 	if len(t.all) >= 1024 && len(t.all) == cap(t.all) {
-		// Before the slice grows: drop the closed connections (a node
-		// redials every dead peer every 100 ms, so without this a mass
-		// failure would keep millions of refused connections). Amortised
-		// O(1) per add; the live ones keep their creation order.
-		t.compact()
+		t.tidy() // before the slice grows
+	}
+	if len(t.all)-t.young >= youngMax {
+		t.compact(t.young)
 	}
 	t.all = append(t.all, c)
+}
+
+// tidy compacts all when at least half of it is closed; it is called only
+// where no iteration over all is in progress.
+func (t *connTable) tidy() {
+	if t.live < len(t.all)/2 {
+		t.compact(0)
+	}
 }
 
 func (t *connTable) remove(c *conn) {
@@ -139,23 +159,20 @@ func (t *connTable) remove(c *conn) {
 	}
 }
 
-// compact drops closed connections from the ordered slice when they are at
-// least half of it; it is called only where no iteration over the slice is
-// in progress (add is never called inside one).
-func (t *connTable) compact() {
-	if t.live >= len(t.all)/2 {
-		return
-	}
-	live := t.all[:0]
-	for _, x := range t.all {
+// compact drops the closed connections of all[from:]; the others keep
+// their creation order. Amortised O(1) per add.
+func (t *connTable) compact(from int) {
+	kept := t.all[:from]
+	for _, x := range t.all[from:] {
 		if x.state != connClosed {
-			live = append(live, x)
-		} else if x.client == nil && !x.opened {
+			kept = append(kept, x)
+		} else if x.client == nil && !x.opened && len(t.free) < youngMax {
 			t.free = append(t.free, x)
 		}
 	}
-	clear(t.all[len(live):])
-	t.all = live
+	clear(t.all[len(kept):])
+	t.all = kept
+	t.young = len(kept)
 }
 
 // dial opens a connection from h. The connect completes after a round trip if
@@ -453,7 +470,7 @@ func (w *world) reportBuf(c *conn, dir uint8) {
 // to the host still in progress is left alone: its connect finds the
 // process down and is refused.
 func (w *world) closeAllOf(h *host) {
-	w.conns.compact()
+	w.conns.tidy()
 	for _, c := range w.conns.all {
 		if c.state == connClosed || (c.dialer != h.idx && c.peer != h.idx) {
 			continue

@@ -262,7 +262,7 @@ func (w *world) refreshLoss(links []int) {
 // client learns it when it next writes on it (the host answers with a reset)
 // or, for a dial, from the refusal.
 func (w *world) reset(a, b []int) int {
-	w.conns.compact()
+	w.conns.tidy()
 	n := 0
 	for _, c := range w.conns.all {
 		if c.state == connClosed || !(slices.Contains(a, c.dialer) && slices.Contains(b, c.peer) ||
