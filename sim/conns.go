@@ -41,7 +41,8 @@ type conn struct {
 	dialer  int
 	peer    int
 	state   connState
-	opened  bool // it was open once (see connTable.free)
+	opened  bool  // it was open once (see connTable.free)
+	slot    int32 // its index in connTable.dialing while connecting
 	broken  [2]bool
 	due     [2]time.Duration // FIFO horizon of each direction: the Due of its last message
 	pending []*node.Message  // queued by the dialer while connecting
@@ -70,10 +71,19 @@ type conn struct {
 // Iteration (on a crash or a reset) is over the creation-ordered slice,
 // never over the map.
 type connTable struct {
-	byID map[uint64]*conn
-	all  []*conn
-	live int // connections of all not closed
-	gen  uint64
+	byID map[uint64]*conn // the nodes' open connections
+	// dialing holds the nodes' connections still connecting, by the
+	// dialer's host (ConnID.N>>48, its ConnSpace), each at its conn.slot:
+	// after a mass failure every node redials every dead peer every
+	// 100 ms and each dial is refused a round trip later, so a map entry
+	// per dial (an insert and a delete in a map of millions of entries,
+	// each a cache miss) was an eighth of a 2,000-node run. A host's
+	// dials in flight are few, and are rarely looked up (a message queued
+	// or a close before the connect completes).
+	dialing [][]*conn
+	all     []*conn
+	live    int // connections of all not closed
+	gen     uint64
 	// young is where the connections added since the last compaction
 	// begin in all. Most bus connections that close, close young: after a
 	// mass failure every node redials every dead peer every 100 ms (2
@@ -113,6 +123,16 @@ func (t *connTable) newBus(id node.ConnID, dialer, peer int) *conn {
 
 func (t *connTable) get(id node.ConnID) *conn {
 	c := t.byID[id.N]
+	if c == nil {
+		if d := id.N >> 48; d < uint64(len(t.dialing)) {
+			for _, x := range t.dialing[d] {
+				if x.id.N == id.N {
+					c = x
+					break
+				}
+			}
+		}
+	}
 	if c != nil && c.id != id {
 		panic("sim: invariant: two connections numbered " + strconv.FormatUint(id.N, 10))
 	}
@@ -127,7 +147,16 @@ func (t *connTable) add(c *conn) {
 	}
 	t.gen++
 	c.gen = t.gen
-	if c.client == nil {
+	switch {
+	case c.client != nil:
+	case c.state == connConnecting:
+		d := int(c.id.N >> 48)
+		for d >= len(t.dialing) {
+			t.dialing = append(t.dialing, nil)
+		}
+		c.slot = int32(len(t.dialing[d]))
+		t.dialing[d] = append(t.dialing[d], c)
+	default:
 		t.byID[c.id.N] = c
 	}
 	t.live++
@@ -152,11 +181,32 @@ func (t *connTable) remove(c *conn) {
 	if c.state == connClosed {
 		return
 	}
+	was := c.state
 	c.state = connClosed
 	t.live--
-	if c.client == nil {
+	switch {
+	case c.client != nil:
+	case was == connConnecting:
+		t.undial(c)
+	default:
 		delete(t.byID, c.id.N)
 	}
+}
+
+// open marks the connecting bus connection c open.
+func (t *connTable) open(c *conn) {
+	t.undial(c)
+	c.state, c.opened = connOpen, true
+	t.byID[c.id.N] = c
+}
+
+// undial takes c out of its dialer's dials in flight.
+func (t *connTable) undial(c *conn) {
+	ds := t.dialing[c.id.N>>48]
+	last := ds[len(ds)-1]
+	ds[c.slot], last.slot = last, c.slot
+	ds[len(ds)-1] = nil
+	t.dialing[c.id.N>>48] = ds[:len(ds)-1]
 }
 
 // compact drops the closed connections of all[from:]; the others keep
@@ -279,7 +329,7 @@ func (w *world) linkEvent(ev *event) {
 			w.conns.remove(c)
 			break
 		}
-		c.state, c.opened = connOpen, true
+		w.conns.open(c)
 		pending := c.pending
 		c.pending = nil
 		for _, m := range pending {

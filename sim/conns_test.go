@@ -1,11 +1,13 @@
 package sim
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rcsim/rcsim/checker/history"
+	"github.com/rcsim/rcsim/node"
 	"github.com/rcsim/rcsim/node/trace"
 )
 
@@ -104,5 +106,52 @@ faults:
 		if c := cs.conns[0]; c != nil && c.state != connClosed {
 			t.Errorf("%s's connection to the crashed m0 is %d, want closed", cs.name, c.state)
 		}
+	}
+}
+
+// TestConnTableDialing: a bus connection is found by its number while it
+// connects (among its dialer's dials in flight), once open (in the map) and
+// not after it closes, whatever order its host's dials complete in; the
+// young end's compaction keeps the others in creation order.
+func TestConnTableDialing(t *testing.T) {
+	var tb connTable
+	id := func(host, k uint64) node.ConnID {
+		return node.ConnID{Dialer: node.ID(fmt.Sprint("h", host)), N: host<<48 + k}
+	}
+	var cs []*conn
+	for k := uint64(1); k <= 40; k++ {
+		c := tb.newBus(id(k%3, k), int(k%3), 0)
+		tb.add(c)
+		cs = append(cs, c)
+	}
+	for i, c := range cs {
+		switch i % 4 {
+		case 0:
+			tb.open(c)
+		case 1:
+			tb.remove(c)
+		}
+	}
+	for i, c := range cs {
+		got := tb.get(c.id)
+		if want := i%4 != 1; (got == c) != want || (got != nil && got != c) {
+			t.Fatalf("conn %d (state %d): get = %v, want found %v", i, c.state, got, want)
+		}
+	}
+	for _, ds := range tb.dialing {
+		for j, c := range ds {
+			if c.state != connConnecting || int(c.slot) != j {
+				t.Fatalf("dialing holds %v at %d (slot %d, state %d)", c.id, j, c.slot, c.state)
+			}
+		}
+	}
+	tb.compact(0)
+	for i, c := range tb.all {
+		if c.state == connClosed || (i > 0 && c.gen < tb.all[i-1].gen) {
+			t.Fatalf("after compaction all[%d] is %v (state %d): closed or out of order", i, c.id, c.state)
+		}
+	}
+	if len(tb.all) != tb.live || len(tb.free) != 10 {
+		t.Fatalf("after compaction %d kept for %d live, %d free for 10 refused", len(tb.all), tb.live, len(tb.free))
 	}
 }
