@@ -16,8 +16,8 @@ package netmodel
 import (
 	"errors"
 	"fmt"
+	"github.com/rcsim/rcsim/scenarios/rng"
 	"math"
-	"math/rand/v2"
 	"time"
 )
 
@@ -165,7 +165,7 @@ func compile(d Dist) (*sampler, error) {
 // draw returns one latency. Constant draws nothing from r; uniform draws one
 // integer; normal and lognormal draw one polar-method normal (two Float64 per
 // attempt, about 1.27 attempts on average).
-func (s *sampler) draw(r *rand.Rand) time.Duration {
+func (s *sampler) draw(r *rng.Stream) time.Duration {
 	var us int64
 	switch s.kind {
 	case KindConstant:
@@ -197,7 +197,7 @@ func (s *sampler) clamp(x float64) int64 {
 // normal returns a standard normal deviate by Marsaglia's polar method. The
 // second deviate of each pair is discarded: keeping it would put state in the
 // shared sampler instead of in the link's stream.
-func normal(r *rand.Rand) float64 {
+func normal(r *rng.Stream) float64 {
 	for {
 		u := float64(2*r.Float64()) - 1
 		v := float64(2*r.Float64()) - 1

@@ -6,7 +6,7 @@ package netmodel
 
 import (
 	"fmt"
-	"math/rand/v2"
+	"github.com/rcsim/rcsim/scenarios/rng"
 	"time"
 )
 
@@ -38,7 +38,7 @@ func (r Ratio) Validate() error {
 
 // hit draws once from rnd and reports whether the event of probability r
 // happened. A zero ratio draws nothing.
-func (r Ratio) hit(rnd *rand.Rand) bool {
+func (r Ratio) hit(rnd *rng.Stream) bool {
 	if r.Num == 0 {
 		return false
 	}
@@ -49,7 +49,7 @@ func (r Ratio) hit(rnd *rand.Rand) bool {
 // retransmission timeouts spent, retries the number of retransmissions, and
 // ok false if MaxRetries retransmissions were lost too (then wait is when the
 // sender gives up, after the last timeout).
-func retransmit(loss Ratio, rnd *rand.Rand) (wait time.Duration, retries int, ok bool) {
+func retransmit(loss Ratio, rnd *rng.Stream) (wait time.Duration, retries int, ok bool) {
 	rto := RTOMin
 	for loss.hit(rnd) {
 		wait += rto

@@ -19,7 +19,7 @@ package netmodel
 import (
 	"errors"
 	"fmt"
-	"math/rand/v2"
+	"github.com/rcsim/rcsim/scenarios/rng"
 	"time"
 )
 
@@ -57,7 +57,7 @@ type Verdict struct {
 type Net struct {
 	n       int
 	def     profile
-	stream  func(from, to int) *rand.Rand
+	stream  func(from, to int) rng.Stream
 	links   []link
 	group   []int  // partition group of each endpoint; all equal when healed
 	blocked []bool // one-way blocks, by from*n+to
@@ -65,7 +65,8 @@ type Net struct {
 
 // link is the state of one directed link: one TCP connection.
 type link struct {
-	rnd       *rand.Rand    // nil until the link first needs it
+	rnd       rng.Stream    // the link's own stream, held here (see rng.Stream); drawn once seeded
+	seeded    bool          // rnd was set from the stream function
 	prof      *profile      // nil: the Net's default
 	lastDue   time.Duration // Due of the last message sent: FIFO's horizon
 	busyUntil time.Duration // when the link has finished serialising its last message
@@ -83,7 +84,7 @@ type profile struct {
 // configured by cfg. stream(from, to) must return the link's own random
 // stream; New calls it lazily, once per directed link, the first time that
 // link sends or draws a latency.
-func New(cfg Config, endpoints int, stream func(from, to int) *rand.Rand) (*Net, error) {
+func New(cfg Config, endpoints int, stream func(from, to int) rng.Stream) (*Net, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -225,14 +226,11 @@ func (n *Net) profileOf(l *link) *profile {
 	return &n.def
 }
 
-func (n *Net) rnd(l *link, from, to int) *rand.Rand {
-	if l.rnd == nil {
-		l.rnd = n.stream(from, to)
-		if l.rnd == nil {
-			panic(fmt.Sprintf("netmodel: invariant: stream(%d, %d) returned nil", from, to))
-		}
+func (n *Net) rnd(l *link, from, to int) *rng.Stream {
+	if !l.seeded {
+		l.rnd, l.seeded = n.stream(from, to), true
 	}
-	return l.rnd
+	return &l.rnd
 }
 
 // index returns the slot of from->to, panicking on an endpoint out of range:

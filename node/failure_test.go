@@ -1,6 +1,7 @@
 package node
 
 import (
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -214,7 +215,7 @@ func TestRestartTimeColumns(t *testing.T) {
 			d.Nodes[i].PingSent, d.Nodes[i].PongReceived = 3*time.Second, 4*time.Second
 		}
 	}
-	r, err := Restore(testCfg(), d, n.rnd.PCG)
+	r, err := Restore(testCfg(), d, rand.NewPCG(9, 9))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/rcsim/rcsim/node/trace"
+	"github.com/rcsim/rcsim/scenarios/rng"
 )
 
 // never is a timestamp far in the past: "this never happened", so that
@@ -127,7 +128,7 @@ func (h *peerHot) is(f Flags) bool { return h.flags&f != 0 }
 type Node struct {
 	cfg  Config
 	self ID
-	rnd  rnd
+	rnd  rng.Stream
 
 	myself *peer
 	nodes  []*peer   // every known node, myself included, sorted by ID
@@ -296,7 +297,7 @@ func newNode(cfg Config, self ID, src *rand.PCG) *Node {
 	if cfg.Shared == nil {
 		cfg.Shared = NewShared()
 	}
-	n := &Node{cfg: cfg, self: self, rnd: rnd{src}, byID: map[ID]*peer{},
+	n := &Node{cfg: cfg, self: self, rnd: rng.StreamOf(src), byID: map[ID]*peer{},
 		failoverAuthTime: never, amongMinorityTime: never, firstCallTime: never,
 		size: 1, mfMasterOffset: -1, failNodes: -1, nextConn: cfg.ConnSpace<<48 + cfg.Incarnation<<32 + 1,
 		cronloops: cfg.CronLoops}

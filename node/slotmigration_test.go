@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -197,7 +198,7 @@ func TestMarkersInClusterNodes(t *testing.T) {
 			t.Errorf("%s: markers on other lines:\n%s", what, text)
 		}
 	}
-	r, err := Restore(testCfg(), n.Disk(), n.rnd.PCG)
+	r, err := Restore(testCfg(), n.Disk(), rand.NewPCG(9, 9))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -396,7 +397,7 @@ func TestSetConfigEpoch(t *testing.T) {
 	if r := cluster(n, "SET-CONFIG-EPOCH 9"); r.Err != "ERR The user can assign a config epoch only when the node does not know any other node." {
 		t.Errorf("node knowing others: %q", r.Err)
 	}
-	lone := New(testCfg(), tid(7), []Member{{ID: tid(7), Addr: "127.0.0.1:7007"}}, n.rnd.PCG)
+	lone := New(testCfg(), tid(7), []Member{{ID: tid(7), Addr: "127.0.0.1:7007"}}, rand.NewPCG(9, 9))
 	if r := cluster(lone, "SET-CONFIG-EPOCH -1"); r.Err != "ERR Invalid config epoch specified: -1" {
 		t.Errorf("negative: %q", r.Err)
 	}

@@ -46,8 +46,8 @@ func newWorld(s *scenarios.Scenario, opt Options) (*world, error) {
 		names = append(names, HandClient)
 		endpoints++
 	}
-	net, err := netmodel.New(netConfig(s.Network), endpoints, func(from, to int) *rand.Rand {
-		return rng.Derive(seed, "net/"+names[from]+"->"+names[to])
+	net, err := netmodel.New(netConfig(s.Network), endpoints, func(from, to int) rng.Stream {
+		return rng.NewStream(seed, "net/"+names[from]+"->"+names[to])
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: network: %v", s.File, err)

@@ -23,11 +23,17 @@ func Derive(seed uint64, name string) *rand.Rand {
 // Source is Derive without the Rand wrapper, for callers that want to snapshot
 // the PCG state (PCG implements encoding.BinaryMarshaler).
 func Source(seed uint64, name string) *rand.PCG {
+	return rand.NewPCG(seeds(seed, name))
+}
+
+// seeds are the PCG's two words for (seed, name): the first 16 bytes of
+// SHA-256(seed, name).
+func seeds(seed uint64, name string) (uint64, uint64) {
 	h := sha256.New()
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], seed)
 	h.Write(b[:])
 	h.Write([]byte(name))
 	sum := h.Sum(nil)
-	return rand.NewPCG(binary.LittleEndian.Uint64(sum[0:8]), binary.LittleEndian.Uint64(sum[8:16]))
+	return binary.LittleEndian.Uint64(sum[0:8]), binary.LittleEndian.Uint64(sum[8:16])
 }
