@@ -195,19 +195,23 @@ func (w *world) peekNext() (k qkey, wake, ok bool) {
 func (w *world) step(k qkey, wake bool) {
 	w.now = k.at
 	w.steps++
-	var ev event
 	if wake {
-		ev = event{at: k.at, seq: k.seq, kind: evClient, dst: len(w.hosts) + w.wakes.pop()}
-		w.wakeClient(ev.dst)
+		dst := len(w.hosts) + w.wakes.pop()
+		w.wakeClient(dst)
+		if w.observe != nil {
+			w.observe(&event{at: k.at, seq: k.seq, kind: evClient, dst: dst})
+		}
 	} else {
-		ev, _ = w.q.pop()
-		w.dispatch(&ev)
-	}
-	if w.observe != nil {
-		// A copy: handing ev's own address to a function value would move
-		// ev to the heap on every step, observed or not.
-		e := ev
-		w.observe(&e)
+		slot := w.q.take()
+		ev := &w.q.slots[slot] // run in place (see take)
+		w.dispatch(ev)
+		if w.observe != nil {
+			// A copy: handing the slot's address to a function value
+			// would let it outlive the slot.
+			e := *ev
+			w.observe(&e)
+		}
+		w.q.release(slot)
 	}
 	w.drainInstant()
 }
@@ -270,8 +274,8 @@ func (w *world) apply(h *host) {
 	for i := range o.Msgs {
 		w.send(h, o.Msgs[i])
 	}
-	for _, r := range o.Replies {
-		w.sendReply(h, r)
+	for i := range o.Replies {
+		w.sendReply(h, &o.Replies[i])
 	}
 	for _, e := range o.Events {
 		e.Node = h.name
