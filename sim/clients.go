@@ -101,7 +101,7 @@ func (w *world) scheduleWake(cs *clientState, at time.Duration) {
 		return
 	}
 	cs.wakeAt = at
-	w.wakes.push(cs.idx-len(w.hosts), w.q.key(at))
+	w.wakes.push(cs.idx-len(w.hosts), w.q.key(at), w.cur)
 }
 
 func (w *world) wakeClient(idx int) {

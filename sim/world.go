@@ -108,6 +108,7 @@ type world struct {
 	opt  Options
 	seed uint64
 	now  time.Duration
+	cur  qkey // the key of the event running now (sim/wakes.go)
 	q    queue
 	// wakes holds the clients' wake-ups (evClient events), apart from q.
 	wakes wakes
@@ -193,7 +194,7 @@ func (w *world) peekNext() (k qkey, wake, ok bool) {
 // step carries out the next event, whose key peekNext returned, and the
 // instant events it queued.
 func (w *world) step(k qkey, wake bool) {
-	w.now = k.at
+	w.now, w.cur = k.at, k
 	w.steps++
 	if wake {
 		dst := len(w.hosts) + w.wakes.pop()
