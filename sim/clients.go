@@ -42,6 +42,24 @@ type clientState struct {
 	// none (clientConn).
 	autoConnect bool
 	net         workload.Net // the client's clientNet, made once (an interface value allocates)
+	// lastAddr is the address the client last sent to or dialed, and
+	// lastHost its endpoint: the address its operation records, and often
+	// its next one, found without hashing it (hostIndex).
+	lastAddr string
+	lastHost int
+}
+
+// hostIndex is the endpoint of the node host at client address addr, as
+// byAddr has it, through cs's one-entry cache when cs is not nil.
+func (w *world) hostIndex(cs *clientState, addr string) (int, bool) {
+	if cs != nil && addr == cs.lastAddr && addr != "" {
+		return cs.lastHost, true
+	}
+	i, ok := w.byAddr[addr]
+	if ok && cs != nil {
+		cs.lastAddr, cs.lastHost = addr, i
+	}
+	return i, ok
 }
 
 func (w *world) bootClients(n int) {
@@ -121,7 +139,7 @@ type clientNet struct {
 }
 
 func (n clientNet) host(addr string) *host {
-	dst, ok := n.w.byAddr[addr]
+	dst, ok := n.w.hostIndex(n.cs, addr)
 	if !ok {
 		panic("sim: invariant: client sent to unknown address " + addr)
 	}
@@ -151,7 +169,11 @@ func (n clientNet) Up(addr string) bool { return n.host(addr).up }
 // into its name. Operations complete nearly in invoke order (at most one
 // per client is in flight), so the insertion moves few entries.
 func (w *world) record(op history.Op) {
-	if i, ok := w.byAddr[op.Node]; ok {
+	var cs *clientState
+	if op.Client >= 0 && op.Client < w.nWork {
+		cs = w.clients[op.Client]
+	}
+	if i, ok := w.hostIndex(cs, op.Node); ok {
 		op.Node = w.hosts[i].name
 	} else {
 		op.Node = "" // never sent
