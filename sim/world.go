@@ -142,9 +142,10 @@ type world struct {
 	tw        *trace.Writer
 	events    []trace.Event
 	ops       []history.Op
-	crashed   []int    // crash order of hosts still down, for `restart: crashed`
-	openSlots []string // filled when the run ends (reportOpenSlots)
-	paused    []int    // pause order of hosts still paused, for `resume: paused`
+	late      []history.Op // operations to merge into ops at the end (record)
+	crashed   []int        // crash order of hosts still down, for `restart: crashed`
+	openSlots []string     // filled when the run ends (reportOpenSlots)
+	paused    []int        // pause order of hosts still paused, for `resume: paused`
 
 	active   []activeFault // by scenario fault number
 	cuts     []int         // by from*n+to: one-way and flap faults cutting the link now
@@ -323,6 +324,7 @@ func (w *world) nameOf(id node.ID) string {
 }
 
 func (w *world) result() *Result {
+	w.mergeLate()
 	r := &Result{Seed: w.seed, Trace: w.events, History: w.ops, TraceSHA256: w.tw.Sum(),
 		Events: w.tw.Count(), Steps: w.steps, BusMessages: w.bus, VirtualEnd: w.now, StopReason: w.stop, OpenSlots: w.openSlots}
 	for _, h := range w.hosts {
