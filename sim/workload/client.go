@@ -347,9 +347,9 @@ func (c *Client) OnReply(now time.Duration, seq uint64, r node.Reply, net Net) t
 	default:
 		return c.wakeAt()
 	}
-	if isConnError(r) {
+	if isConnError(&r) {
 		c.connReset(now, addr) // the host reset the connection
 	}
-	c.handle(now, seq, r, net)
+	c.handle(now, seq, &r, net)
 	return c.wakeAt()
 }
