@@ -72,8 +72,9 @@ type backlogEntry struct {
 // once, so every replica's send position has left the first block by the
 // time beforeSleep trims).
 type backlog struct {
-	blocks [][]backlogEntry // each of backlogBlock entries, oldest first
-	head   int              // index of the oldest entry in blocks[0]
+	blocks [][]backlogEntry // each of backlogBlock entries, oldest first from blocks[b0]
+	b0     int              // blocks before it are gone (nil)
+	head   int              // index of the oldest entry in blocks[b0]
 	n      int              // entries held
 	spare  []backlogEntry   // an emptied block, for the next one needed
 	// first is the offset before the oldest byte held
@@ -82,13 +83,13 @@ type backlog struct {
 	first int64
 }
 
-// backlogBlock is how many writes a block of the backlog holds.
-const backlogBlock = 256
+// backlogBlock is how many writes a block of the backlog holds (3 KB).
+const backlogBlock = 64
 
 // reset empties the backlog; its blocks start after offset
 // (createReplicationBacklog, at boot or after a full sync).
 func (b *backlog) reset(offset int64) {
-	for len(b.blocks) > 0 {
+	for b.b0 < len(b.blocks) {
 		b.dropBlock()
 	}
 	b.head, b.n, b.first = 0, 0, offset
@@ -97,14 +98,14 @@ func (b *backlog) reset(offset int64) {
 // at is the i-th entry held, from the oldest.
 func (b *backlog) at(i int) *backlogEntry {
 	i += b.head
-	return &b.blocks[i/backlogBlock][i%backlogBlock]
+	return &b.blocks[b.b0+i/backlogBlock][i%backlogBlock]
 }
 
 // add appends w, whose last byte is at end, then trims the history to size
 // bytes as incrementalTrimReplicationBacklog does: the first block goes only
 // if more than size bytes remain without it (which also keeps one block).
 func (b *backlog) add(w Write, end, size int64) {
-	if b.head+b.n == len(b.blocks)*backlogBlock {
+	if b.head+b.n == (len(b.blocks)-b.b0)*backlogBlock {
 		blk := b.spare
 		b.spare = nil
 		if blk == nil {
@@ -131,11 +132,15 @@ func (b *backlog) add(w Write, end, size int64) {
 // dropBlock removes the oldest block, its entries already cleared, and
 // keeps it as the spare.
 func (b *backlog) dropBlock() {
-	blk := b.blocks[0]
+	blk := b.blocks[b.b0]
 	clear(blk)
-	n := copy(b.blocks, b.blocks[1:])
-	b.blocks[n] = nil
-	b.blocks = b.blocks[:n]
+	b.blocks[b.b0] = nil
+	b.b0++
+	if b.b0 == len(b.blocks) || b.b0 >= 64 && 2*b.b0 >= len(b.blocks) {
+		n := copy(b.blocks, b.blocks[b.b0:])
+		clear(b.blocks[n:])
+		b.blocks, b.b0 = b.blocks[:n], 0
+	}
 	b.spare = blk
 }
 
