@@ -9,7 +9,9 @@
 // per-architecture assembly. And the normal deviates come from Marsaglia's polar
 // method on top of those, not from rand.NormFloat64, whose rare wedge path
 // contains a fusable float32 multiply-add. Only Sqrt (correctly rounded by IEEE
-// 754 everywhere), Frexp and Ldexp (exact) come from the math package.
+// 754 everywhere), Frexp and Ldexp (exact) come from the math package, and
+// the last two are read off and written into the exponent bits directly when
+// the number is normal (the same results, without a call per draw).
 
 package netmodel
 
@@ -231,7 +233,7 @@ func logPure(x float64) float64 {
 	case x == 0:
 		return math.Inf(-1)
 	}
-	f1, ki := math.Frexp(x)
+	f1, ki := frexpPos(x)
 	if f1 < math.Sqrt2/2 {
 		f1 = float64(f1 * 2)
 		ki--
@@ -289,5 +291,30 @@ func expPure(x float64) float64 {
 	t := float64(r * r)
 	c := r - float64(t*(p1+float64(t*(p2+float64(t*(p3+float64(t*(p4+float64(t*p5)))))))))
 	y := 1 - ((lo - float64(r*c)/(2-c)) - hi)
-	return math.Ldexp(y, k)
+	return ldexpNear(y, k)
+}
+
+// frexpPos is math.Frexp for a positive, finite x, the only arguments
+// logPure passes it. For a normal x it reads the exponent from the bits
+// (what math.Frexp does after its special cases, without the call: this is
+// on every latency draw), the same fraction and exponent exactly; anything
+// else (subnormals) goes to math.Frexp.
+func frexpPos(x float64) (float64, int) {
+	b := math.Float64bits(x)
+	e := int(b>>52) & 0x7ff
+	if e == 0 || e == 0x7ff {
+		return math.Frexp(x)
+	}
+	return math.Float64frombits(b&^(0x7ff<<52) | 1022<<52), e - 1022
+}
+
+// ldexpNear is math.Ldexp(y, k) for expPure's y (about 0.7 to 1.4): with
+// |k| <= 1000 the product y·2**k is a normal number, so multiplying by the
+// power of two is exact and equals Ldexp's result bit for bit; other k (a
+// result near overflow or underflow) go to math.Ldexp.
+func ldexpNear(y float64, k int) float64 {
+	if k < -1000 || k > 1000 || !(y > 0x1p-20 && y < 4) {
+		return math.Ldexp(y, k)
+	}
+	return y * math.Float64frombits(uint64(k+1023)<<52)
 }

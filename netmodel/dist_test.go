@@ -90,6 +90,37 @@ func TestPureMath(t *testing.T) {
 	}
 }
 
+// TestBitShortcuts checks that the exponent shortcuts logPure and expPure
+// take on every draw give math.Frexp's and math.Ldexp's results bit for bit,
+// normal and subnormal arguments, huge and tiny exponents alike: they must
+// not move any draw.
+func TestBitShortcuts(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 9))
+	for i := 0; i < 400000; i++ {
+		var x float64
+		switch i % 3 {
+		case 0:
+			x = r.Float64()
+		case 1:
+			x = math.Float64frombits(r.Uint64() &^ (1 << 63)) // any positive bits, subnormals and Inf/NaN too
+		default:
+			x = r.Float64() * 0x1p-1040 // subnormal
+		}
+		if x > 0 && !math.IsInf(x, 0) && !math.IsNaN(x) {
+			f1, e1 := math.Frexp(x)
+			f2, e2 := frexpPos(x)
+			if math.Float64bits(f1) != math.Float64bits(f2) || e1 != e2 {
+				t.Fatalf("frexpPos(%v) = %v, %d; math.Frexp: %v, %d", x, f2, e2, f1, e1)
+			}
+		}
+		y := math.Ldexp(r.Float64()+0.5, r.IntN(60)-30)
+		k := r.IntN(2200) - 1100
+		if a, b := math.Ldexp(y, k), ldexpNear(y, k); math.Float64bits(a) != math.Float64bits(b) {
+			t.Fatalf("ldexpNear(%v, %d) = %v; math.Ldexp: %v", y, k, b, a)
+		}
+	}
+}
+
 func drawN(t *testing.T, d Dist, n int) []time.Duration {
 	t.Helper()
 	s, err := compile(d)

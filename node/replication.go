@@ -60,8 +60,10 @@ type backlogEntry struct {
 // exceed repl-backlog-size. So once that much was written the history held
 // is more than repl-backlog-size and at most one block more.
 //
-// The writes themselves are a ring (O(1) per write); an entry leaves when
-// its last byte falls before the history's first byte.
+// The writes themselves are kept in fixed blocks of entries (O(1) per
+// write, nothing ever copied as the history grows); an entry leaves when
+// its last byte falls before the history's first byte, and a block whose
+// entries all left is kept to take the next writes.
 //
 // Simplifications: the trim runs after every write (a replica applying a
 // batch of writes from one read trims once in Redis); the SELECT Redis
@@ -70,48 +72,76 @@ type backlogEntry struct {
 // once, so every replica's send position has left the first block by the
 // time beforeSleep trims).
 type backlog struct {
-	ring []backlogEntry // circular buffer; len is 0 or a power of two
-	head int            // index of the oldest entry
-	n    int            // entries held
+	blocks [][]backlogEntry // each of backlogBlock entries, oldest first from blocks[b0]
+	b0     int              // blocks before it are gone (nil)
+	head   int              // index of the oldest entry in blocks[b0]
+	n      int              // entries held
+	spare  []backlogEntry   // an emptied block, for the next one needed
 	// first is the offset before the oldest byte held
 	// (repl_backlog->offset - 1): a replica that has it can continue. It
 	// moves by whole blocks from the offset the backlog was created at.
 	first int64
 }
 
+// backlogBlock is how many writes a block of the backlog holds (3 KB).
+const backlogBlock = 64
+
 // reset empties the backlog; its blocks start after offset
 // (createReplicationBacklog, at boot or after a full sync).
 func (b *backlog) reset(offset int64) {
-	clear(b.ring)
+	for b.b0 < len(b.blocks) {
+		b.dropBlock()
+	}
 	b.head, b.n, b.first = 0, 0, offset
+}
+
+// at is the i-th entry held, from the oldest.
+func (b *backlog) at(i int) *backlogEntry {
+	i += b.head
+	return &b.blocks[b.b0+i/backlogBlock][i%backlogBlock]
 }
 
 // add appends w, whose last byte is at end, then trims the history to size
 // bytes as incrementalTrimReplicationBacklog does: the first block goes only
 // if more than size bytes remain without it (which also keeps one block).
 func (b *backlog) add(w Write, end, size int64) {
-	if b.n == len(b.ring) {
-		b.grow()
+	if b.head+b.n == (len(b.blocks)-b.b0)*backlogBlock {
+		blk := b.spare
+		b.spare = nil
+		if blk == nil {
+			blk = make([]backlogEntry, backlogBlock)
+		}
+		b.blocks = append(b.blocks, blk)
 	}
-	b.ring[(b.head+b.n)&(len(b.ring)-1)] = backlogEntry{end: end, w: w}
+	*b.at(b.n) = backlogEntry{end: end, w: w}
 	b.n++
 	for end-b.first-replBufBlockSize > size {
 		b.first += replBufBlockSize
 	}
-	for b.n > 0 && b.ring[b.head].end <= b.first {
-		b.ring[b.head] = backlogEntry{} // let the collector have the strings
-		b.head = (b.head + 1) & (len(b.ring) - 1)
+	for b.n > 0 && b.at(0).end <= b.first {
+		*b.at(0) = backlogEntry{} // let the collector have the strings
+		b.head++
 		b.n--
+		if b.head == backlogBlock {
+			b.dropBlock()
+			b.head = 0
+		}
 	}
 }
 
-// grow doubles the ring, keeping the entries in order.
-func (b *backlog) grow() {
-	ring := make([]backlogEntry, max(2*len(b.ring), 64))
-	for i := 0; i < b.n; i++ {
-		ring[i] = b.ring[(b.head+i)&(len(b.ring)-1)]
+// dropBlock removes the oldest block, its entries already cleared, and
+// keeps it as the spare.
+func (b *backlog) dropBlock() {
+	blk := b.blocks[b.b0]
+	clear(blk)
+	b.blocks[b.b0] = nil
+	b.b0++
+	if b.b0 == len(b.blocks) || b.b0 >= 64 && 2*b.b0 >= len(b.blocks) {
+		n := copy(b.blocks, b.blocks[b.b0:])
+		clear(b.blocks[n:])
+		b.blocks, b.b0 = b.blocks[:n], 0
 	}
-	b.ring, b.head = ring, 0
+	b.spare = blk
 }
 
 // after returns the writes whose end is beyond offset, in stream order
@@ -119,7 +149,7 @@ func (b *backlog) grow() {
 func (b *backlog) after(offset int64) []Write {
 	var out []Write
 	for i := 0; i < b.n; i++ {
-		if e := &b.ring[(b.head+i)&(len(b.ring)-1)]; e.end > offset {
+		if e := b.at(i); e.end > offset {
 			out = append(out, e.w)
 		}
 	}

@@ -121,10 +121,15 @@ func TestBacklogTrimsLikeRedis70(t *testing.T) {
 }
 
 // TestBacklogAfterReturnsTheStreamTail: after(offset) is every write past
-// offset in order, across ring growth and wrap-around, and the entries held
-// are exactly those with a byte in the history.
+// offset in order, across the blocks of entries and their reuse (and a
+// reset), and the entries held are exactly those with a byte in the
+// history.
 func TestBacklogAfterReturnsTheStreamTail(t *testing.T) {
 	var b backlog
+	b.reset(0)
+	for i := 0; i < 700; i++ {
+		b.add(Write{Op: OpSet, Key: "old"}, int64(10*i+10), 16*1024)
+	}
 	b.reset(1000)
 	var ends []int64
 	offset := int64(1000)
@@ -152,7 +157,16 @@ func TestBacklogAfterReturnsTheStreamTail(t *testing.T) {
 			t.Fatalf("after(%d) ends with %q", from, got[len(got)-1].Value)
 		}
 	}
-	if e := b.ring[b.head]; e.end-writeSize(e.w) > b.first {
+	held := 0
+	for _, e := range ends {
+		if e > b.first {
+			held++
+		}
+	}
+	if b.n != held {
+		t.Fatalf("%d entries held, %d writes have a byte in the history", b.n, held)
+	}
+	if e := b.at(0); e.end-writeSize(e.w) > b.first {
 		// The oldest entry held must be the one the first byte falls in.
 		t.Fatalf("oldest entry starts at %d, after the history's first byte %d", e.end-writeSize(e.w), b.first+1)
 	}

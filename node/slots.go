@@ -31,43 +31,54 @@ func (s *SlotSet) Del(slot int) { s[slot/64] &^= 1 << (slot % 64) }
 func (s *SlotSet) Count() int {
 	c := 0
 	for _, w := range s {
-		for ; w != 0; w &= w - 1 {
-			c++
-		}
+		c += bits.OnesCount64(w)
 	}
 	return c
 }
 
-// Ranges returns the set as sorted inclusive ranges. Whole words that
-// cannot start or end a range are skipped (Disk calls it for every node on
-// every save).
+// Ranges returns the set as sorted inclusive ranges, found a word at a time:
+// each run's ends are the trailing zeros of the word (or of its complement)
+// shifted past the bits already read (Disk calls it for every node on every
+// save).
 func (s *SlotSet) Ranges() []SlotRange {
 	var rs []SlotRange
 	start := -1
-	for i := 0; i <= NumSlots; i++ {
-		if i%64 == 0 && i < NumSlots {
-			if w := s[i/64]; (w == 0 && start < 0) || (w == ^uint64(0) && start >= 0) {
-				i += 63
-				continue
+	for wi, w := range s {
+		for bit := 0; bit < 64; {
+			if start < 0 {
+				m := w >> bit // the ones left in the word
+				if m == 0 {
+					break
+				}
+				bit += bits.TrailingZeros64(m)
+				start = wi*64 + bit
+			} else {
+				m := ^w >> bit // the zeros left: none means the run goes on
+				if m == 0 {
+					break
+				}
+				bit += bits.TrailingZeros64(m)
+				rs = append(rs, SlotRange{Start: start, End: wi*64 + bit - 1})
+				start = -1
 			}
 		}
-		in := i < NumSlots && s.Has(i)
-		if in && start < 0 {
-			start = i
-		} else if !in && start >= 0 {
-			rs = append(rs, SlotRange{Start: start, End: i - 1})
-			start = -1
-		}
+	}
+	if start >= 0 {
+		rs = append(rs, SlotRange{Start: start, End: NumSlots - 1})
 	}
 	return rs
 }
 
-// SlotSetOf builds a set from ranges.
+// SlotSetOf builds a set from ranges (in range, as Members' are), a word at
+// a time.
 func SlotSetOf(rs []SlotRange) *SlotSet {
 	s := new(SlotSet)
 	for _, r := range rs {
-		for i := r.Start; i <= r.End; i++ {
-			s.Add(i)
+		for lo := r.Start; lo <= r.End; {
+			wi, b := lo/64, lo%64
+			n := min(r.End-lo+1, 64-b) // bits of this range in word wi
+			s[wi] |= (^uint64(0) >> (64 - n)) << b
+			lo += n
 		}
 	}
 	return s

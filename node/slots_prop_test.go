@@ -151,3 +151,49 @@ func (r *splitmix) next() uint64 {
 	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
 	return z ^ (z >> 31)
 }
+
+// TestSlotSetWordwise: Count, Ranges and SlotSetOf, which work a word at a
+// time, agree with a walk over the 16,384 slots, on sets made of random
+// ranges (runs across word boundaries, single slots, the whole space).
+func TestSlotSetWordwise(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var want SlotSet
+		var rs []SlotRange
+		for n := rapid.IntRange(0, 12).Draw(t, "ranges"); n > 0; n-- {
+			lo := rapid.IntRange(0, NumSlots-1).Draw(t, "lo")
+			hi := min(lo+rapid.IntRange(0, 300).Draw(t, "len"), NumSlots-1)
+			if rapid.IntRange(0, 20).Draw(t, "whole") == 0 {
+				lo, hi = 0, NumSlots-1
+			}
+			rs = append(rs, SlotRange{Start: lo, End: hi})
+			for i := lo; i <= hi; i++ {
+				want.Add(i)
+			}
+		}
+		got := SlotSetOf(rs)
+		if *got != want {
+			t.Fatalf("SlotSetOf(%v) differs from adding each slot", rs)
+		}
+		count := 0
+		var ranges []SlotRange
+		start := -1
+		for i := 0; i <= NumSlots; i++ {
+			in := i < NumSlots && want.Has(i)
+			if in {
+				count++
+			}
+			if in && start < 0 {
+				start = i
+			} else if !in && start >= 0 {
+				ranges = append(ranges, SlotRange{Start: start, End: i - 1})
+				start = -1
+			}
+		}
+		if c := got.Count(); c != count {
+			t.Fatalf("Count = %d, want %d", c, count)
+		}
+		if r := got.Ranges(); !reflect.DeepEqual(r, ranges) {
+			t.Fatalf("Ranges = %v, want %v", r, ranges)
+		}
+	})
+}

@@ -42,6 +42,24 @@ type clientState struct {
 	// none (clientConn).
 	autoConnect bool
 	net         workload.Net // the client's clientNet, made once (an interface value allocates)
+	// lastAddr is the address the client last sent to or dialed, and
+	// lastHost its endpoint: the address its operation records, and often
+	// its next one, found without hashing it (hostIndex).
+	lastAddr string
+	lastHost int
+}
+
+// hostIndex is the endpoint of the node host at client address addr, as
+// byAddr has it, through cs's one-entry cache when cs is not nil.
+func (w *world) hostIndex(cs *clientState, addr string) (int, bool) {
+	if cs != nil && addr == cs.lastAddr && addr != "" {
+		return cs.lastHost, true
+	}
+	i, ok := w.byAddr[addr]
+	if ok && cs != nil {
+		cs.lastAddr, cs.lastHost = addr, i
+	}
+	return i, ok
 }
 
 func (w *world) bootClients(n int) {
@@ -101,7 +119,7 @@ func (w *world) scheduleWake(cs *clientState, at time.Duration) {
 		return
 	}
 	cs.wakeAt = at
-	w.wakes.push(cs.idx-len(w.hosts), w.q.key(at))
+	w.wakes.push(cs.idx-len(w.hosts), w.q.key(at), w.cur)
 }
 
 func (w *world) wakeClient(idx int) {
@@ -121,7 +139,7 @@ type clientNet struct {
 }
 
 func (n clientNet) host(addr string) *host {
-	dst, ok := n.w.byAddr[addr]
+	dst, ok := n.w.hostIndex(n.cs, addr)
 	if !ok {
 		panic("sim: invariant: client sent to unknown address " + addr)
 	}
@@ -149,18 +167,73 @@ func (n clientNet) Up(addr string) bool { return n.host(addr).up }
 // record adds a client's completed operation to the run's history, kept in
 // invoke order (ties by client) as it grows, with the node's address turned
 // into its name. Operations complete nearly in invoke order (at most one
-// per client is in flight), so the insertion moves few entries.
+// per client is in flight), so the insertion moves few entries; one that
+// would move more than lateAfter (an operation that timed out completes a
+// timeout after thousands of later ones were invoked) waits in w.late
+// instead, and mergeLate puts it at its place at the end.
 func (w *world) record(op history.Op) {
-	if i, ok := w.byAddr[op.Node]; ok {
+	var cs *clientState
+	if op.Client >= 0 && op.Client < w.nWork {
+		cs = w.clients[op.Client]
+	}
+	if i, ok := w.hostIndex(cs, op.Node); ok {
 		op.Node = w.hosts[i].name
 	} else {
 		op.Node = "" // never sent
 	}
 	i := len(w.ops)
-	for i > 0 && (w.ops[i-1].Invoke > op.Invoke || w.ops[i-1].Invoke == op.Invoke && w.ops[i-1].Client > op.Client) {
+	for i > 0 && opLess(&op, &w.ops[i-1]) {
+		if len(w.ops)-i == lateAfter {
+			w.late = append(w.late, op)
+			return
+		}
 		i--
 	}
 	w.ops = slices.Insert(w.ops, i, op)
+}
+
+// lateAfter is how many entries an insertion into the history may move.
+const lateAfter = 256
+
+// opLess is the history's order: by invoke time, then by client.
+func opLess(a, b *history.Op) bool {
+	return a.Invoke < b.Invoke || a.Invoke == b.Invoke && a.Client < b.Client
+}
+
+// mergeLate puts the operations record set aside at their places, as
+// inserting each when it completed would have: the late ones in their
+// completion order (a stable sort), after any entry of the history equal
+// to them (one equal to a late operation completed before it: had it
+// completed after, it would have been late too). One pass over the
+// history, from its end.
+func (w *world) mergeLate() {
+	late := w.late
+	if len(late) == 0 {
+		return
+	}
+	slices.SortStableFunc(late, func(a, b history.Op) int {
+		switch {
+		case opLess(&a, &b):
+			return -1
+		case opLess(&b, &a):
+			return 1
+		}
+		return 0
+	})
+	n := len(w.ops)
+	w.ops = slices.Grow(w.ops, len(late))[:n+len(late)]
+	ops := w.ops
+	i, j := n-1, len(late)-1
+	for k := len(ops) - 1; j >= 0; k-- {
+		if i >= 0 && opLess(&late[j], &ops[i]) {
+			ops[k] = ops[i]
+			i--
+		} else {
+			ops[k] = late[j]
+			j--
+		}
+	}
+	w.late = nil
 }
 
 // finishClients ends every operation still in flight (recorded as timed out).

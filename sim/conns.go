@@ -664,7 +664,7 @@ func (w *world) command(ev *event) {
 	}
 	if !run {
 		w.conns.remove(c)
-		w.replyOn(c, c.gen, node.Reply{Kind: node.ReplyError, Err: workload.ErrRefused}, cc.cmd.Seq)
+		w.replyOn(c, c.gen, &node.Reply{Kind: node.ReplyError, Err: workload.ErrRefused}, cc.cmd.Seq)
 		return
 	}
 	w.out.Reset()
@@ -692,17 +692,17 @@ func (w *world) clientDialed(h *host, c *conn, gen uint64) {
 
 // sendReply carries a node's reply on the client connection it names; a
 // connection the host closed since the command (a reset) takes nothing.
-func (w *world) sendReply(h *host, r node.ClientReply) {
+func (w *world) sendReply(h *host, r *node.ClientReply) {
 	c := w.clientConns[r.Client]
 	if c.state != connOpen && !c.fin {
 		return
 	}
-	w.replyOn(c, c.gen, r.Reply, r.Seq)
+	w.replyOn(c, c.gen, &r.Reply, r.Seq)
 }
 
-func (w *world) replyOn(c *conn, gen uint64, r node.Reply, seq uint64) {
+func (w *world) replyOn(c *conn, gen uint64, r *node.Reply, seq uint64) {
 	cr := w.replies.get()
-	cr.seq, cr.reply = seq, r
+	cr.seq, cr.reply = seq, *r
 	w.sendToClient(c, gen, cr)
 }
 

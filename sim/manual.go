@@ -71,7 +71,9 @@ func (m *Manual) RunUntil(t time.Duration, stop func() bool) bool {
 			return true
 		}
 	}
-	w.now = max(w.now, t)
+	// Every event due by t has run: a wake-up asked for from outside the
+	// loop now comes after all of them (sim/wakes.go).
+	w.now, w.cur = max(w.now, t), qkey{at: max(w.now, t), seq: w.q.seq}
 	return stop != nil && stop()
 }
 

@@ -47,17 +47,33 @@ func (q *queue) pop() (event, bool) {
 	if len(q.keys) == 0 {
 		return event{}, false
 	}
-	slot := q.keys[0].slot
+	slot := q.take()
 	e := q.slots[slot]
-	q.slots[slot] = event{} // drop references for the collector
-	q.free = append(q.free, slot)
+	q.release(slot)
+	return e, true
+}
+
+// take removes the earliest event from the heap and returns its slot, which
+// stays the event's until release: the kernel runs the event in place
+// (world.step) instead of copying its 112 bytes out and back. A push while
+// it runs may grow slots; the event's address then points into the old
+// array, which still holds it, and release clears the slot in the new one.
+// The heap must not be empty.
+func (q *queue) take() int32 {
+	slot := q.keys[0].slot
 	last := len(q.keys) - 1
 	q.keys[0] = q.keys[last]
 	q.keys = q.keys[:last]
 	if last > 0 {
 		q.down(0)
 	}
-	return e, true
+	return slot
+}
+
+// release frees the slot of an event take returned, once it has run.
+func (q *queue) release(slot int32) {
+	q.slots[slot] = event{} // drop references for the collector
+	q.free = append(q.free, slot)
 }
 
 // peek returns the key of the earliest event.

@@ -52,36 +52,84 @@ func BenchmarkQueueHold(b *testing.B) {
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
-// TestWakesOrder checks the clients' wake-up queue against the event queue
-// it replaces: the same keys, pushed and popped in any interleaving, come
-// out in the same order with the same client.
+// TestWakesOrder checks the clients' wake-ups against the single event queue
+// they replace, which held every wake-up a client asked for, superseded or
+// not, beside the other events: a client woke when a wake-up came due at
+// the moment it last asked for (world.wakeClient), and a superseded one was
+// an event that did nothing. In any interleaving of requests (often for the
+// same moment, or for the moment of the event running) and other events,
+// the wake-ups make the same events that wake a client, with the same keys,
+// in the same order among the others, and none of the others.
 func TestWakesOrder(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		var q, seqs queue
+		var ref, other, seqs queue // ref: everything, as one queue; other: the non-wake events
 		var w wakes
-		now := time.Duration(0)
+		const clients = 3
+		wantAt, gotAt := make([]time.Duration, clients), make([]time.Duration, clients)
+		for c := range wantAt {
+			wantAt[c], gotAt[c] = -1, -1
+		}
+		var now time.Duration
+		var cur qkey
 		n := rapid.IntRange(0, 200).Draw(t, "n")
-		for i := 0; i < n || len(q.keys) > 0; i++ {
-			if len(q.keys) > 0 && (i >= n || rapid.Bool().Draw(t, "pop")) {
-				want, _ := q.pop()
-				got, ok := w.peek()
-				if !ok || got.at != want.at || got.seq != want.seq {
-					t.Fatalf("peek %v, %v; want %v at %d", got, ok, want.at, want.seq)
+		for i := 0; ; i++ {
+			if i < n && !rapid.Bool().Draw(t, "run") {
+				c := rapid.IntRange(-1, clients-1).Draw(t, "client") // -1: another event
+				at := now + time.Duration(rapid.IntRange(0, 5).Draw(t, "after"))
+				if c >= 0 && at == wantAt[c] {
+					continue // world.scheduleWake: already asked for
 				}
-				if c := w.pop(); c != want.dst {
-					t.Fatalf("popped client %d, want %d", c, want.dst)
+				k := seqs.key(at)
+				ref.seq = k.seq - 1
+				ref.push(event{at: at, dst: c})
+				if c < 0 {
+					other.seq = k.seq - 1
+					other.push(event{at: at, dst: c})
+					continue
 				}
-				now = want.at
+				wantAt[c], gotAt[c] = at, at
+				w.push(c, k, cur)
 				continue
 			}
-			c := rapid.IntRange(0, 3).Draw(t, "client")
-			k := seqs.key(now + time.Duration(rapid.IntRange(0, 5).Draw(t, "after")))
-			q.seq = k.seq - 1
-			q.push(event{at: k.at, dst: c})
-			w.push(c, k)
-		}
-		if _, ok := w.peek(); ok {
-			t.Fatal("wakes left after the queue is empty")
+			// The single queue's next event that does something.
+			var want event
+			found := false
+			last := now
+			for len(ref.keys) > 0 && !found {
+				want, _ = ref.pop()
+				found = want.dst < 0 || want.at == wantAt[want.dst]
+				last = want.at
+			}
+			// The kernel's: the earlier of the queue's and the wake-ups'.
+			var got event
+			qk, qok := other.peek()
+			wk, wok := w.peek()
+			switch {
+			case wok && (!qok || keyLess(wk, qk)):
+				got = event{at: wk.at, seq: wk.seq, dst: w.pop()}
+			case qok:
+				got, _ = other.pop()
+			default:
+				if found {
+					t.Fatalf("nothing left; the single queue runs %+v", want)
+				}
+				if i >= n {
+					return
+				}
+				// Nothing does anything: the single queue ran its
+				// superseded wake-ups, and a client asks again only after
+				// them (as after Manual.RunUntil).
+				now, cur = last, qkey{at: last, seq: seqs.seq}
+				continue
+			}
+			if !found || got.at != want.at || got.seq != want.seq || got.dst != want.dst {
+				t.Fatalf("ran client %d at %d (seq %d); the single queue runs client %d at %d (seq %d) (found %v)",
+					got.dst, got.at, got.seq, want.dst, want.at, want.seq, found)
+			}
+			if got.dst >= 0 {
+				wantAt[got.dst], gotAt[got.dst] = -1, -1
+			}
+			now, cur = got.at, qkey{at: got.at, seq: got.seq}
 		}
 	})
 }

@@ -108,6 +108,7 @@ type world struct {
 	opt  Options
 	seed uint64
 	now  time.Duration
+	cur  qkey // the key of the event running now (sim/wakes.go)
 	q    queue
 	// wakes holds the clients' wake-ups (evClient events), apart from q.
 	wakes wakes
@@ -147,9 +148,10 @@ type world struct {
 	tw        *trace.Writer
 	events    []trace.Event
 	ops       []history.Op
-	crashed   []int    // crash order of hosts still down, for `restart: crashed`
-	openSlots []string // filled when the run ends (reportOpenSlots)
-	paused    []int    // pause order of hosts still paused, for `resume: paused`
+	late      []history.Op // operations to merge into ops at the end (record)
+	crashed   []int        // crash order of hosts still down, for `restart: crashed`
+	openSlots []string     // filled when the run ends (reportOpenSlots)
+	paused    []int        // pause order of hosts still paused, for `resume: paused`
 
 	active   []activeFault // by scenario fault number
 	cuts     []int         // by from*n+to: one-way and flap faults cutting the link now
@@ -199,21 +201,25 @@ func (w *world) peekNext() (k qkey, wake, ok bool) {
 // step carries out the next event, whose key peekNext returned, and the
 // instant events it queued.
 func (w *world) step(k qkey, wake bool) {
-	w.now = k.at
+	w.now, w.cur = k.at, k
 	w.steps++
-	var ev event
 	if wake {
-		ev = event{at: k.at, seq: k.seq, kind: evClient, dst: len(w.hosts) + w.wakes.pop()}
-		w.wakeClient(ev.dst)
+		dst := len(w.hosts) + w.wakes.pop()
+		w.wakeClient(dst)
+		if w.observe != nil {
+			w.observe(&event{at: k.at, seq: k.seq, kind: evClient, dst: dst})
+		}
 	} else {
-		ev, _ = w.q.pop()
-		w.dispatch(&ev)
-	}
-	if w.observe != nil {
-		// A copy: handing ev's own address to a function value would move
-		// ev to the heap on every step, observed or not.
-		e := ev
-		w.observe(&e)
+		slot := w.q.take()
+		ev := &w.q.slots[slot] // run in place (see take)
+		w.dispatch(ev)
+		if w.observe != nil {
+			// A copy: handing the slot's address to a function value
+			// would let it outlive the slot.
+			e := *ev
+			w.observe(&e)
+		}
+		w.q.release(slot)
 	}
 	w.drainInstant()
 }
@@ -276,8 +282,8 @@ func (w *world) apply(h *host) {
 	for i := range o.Msgs {
 		w.send(h, o.Msgs[i])
 	}
-	for _, r := range o.Replies {
-		w.sendReply(h, r)
+	for i := range o.Replies {
+		w.sendReply(h, &o.Replies[i])
 	}
 	for _, e := range o.Events {
 		e.Node = h.name
@@ -324,6 +330,7 @@ func (w *world) nameOf(id node.ID) string {
 }
 
 func (w *world) result() *Result {
+	w.mergeLate()
 	r := &Result{Seed: w.seed, Trace: w.events, History: w.ops, TraceSHA256: w.tw.Sum(),
 		Events: w.tw.Count(), Steps: w.steps, BusMessages: w.bus, VirtualEnd: w.now, StopReason: w.stop, OpenSlots: w.openSlots}
 	for _, h := range w.hosts {

@@ -203,8 +203,11 @@ func (c *Client) start(now time.Duration, net Net) {
 	c.n++
 	key := c.cfg.Keys.Key(c.rnd)
 	read := c.rnd.IntN(100) < c.cfg.ReadRatio
-	op := history.Op{Client: c.id, Key: key, Slot: node.KeySlot(key), Invoke: now}
-	cmd := node.Cmd{Key: key, ReadOnly: c.cfg.ReadFromReplicas}
+	// Built in place: the attempt is a few hundred bytes, copied once less.
+	c.att = attempt{deadline: now + c.cfg.Timeout}
+	op, cmd := &c.att.op, &c.att.cmd
+	*op = history.Op{Client: c.id, Key: key, Slot: node.KeySlot(key), Invoke: now}
+	*cmd = node.Cmd{Key: key, ReadOnly: c.cfg.ReadFromReplicas}
 	switch {
 	case c.cfg.Kind == "list" && read:
 		op.Kind, cmd.Op = "lrange", node.OpLRange
@@ -223,7 +226,6 @@ func (c *Client) start(now time.Duration, net Net) {
 		op.Value = string(strconv.AppendInt(append(b, '-'), int64(c.n), 10))
 		cmd.Value = op.Value
 	}
-	c.att = attempt{op: op, cmd: cmd, deadline: now + c.cfg.Timeout}
 	c.cur = &c.att
 	if c.slots.loadedAt < 0 || now-c.slots.loadedAt > stateMaxAge {
 		c.reload(now, -1, net)
@@ -345,9 +347,9 @@ func (c *Client) OnReply(now time.Duration, seq uint64, r node.Reply, net Net) t
 	default:
 		return c.wakeAt()
 	}
-	if isConnError(r) {
+	if isConnError(&r) {
 		c.connReset(now, addr) // the host reset the connection
 	}
-	c.handle(now, seq, r, net)
+	c.handle(now, seq, &r, net)
 	return c.wakeAt()
 }

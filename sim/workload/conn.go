@@ -102,7 +102,7 @@ func (c *Client) failPending(now time.Duration, i int, pending []node.Cmd, errTe
 	c.markFailing(now, i)
 	for _, cmd := range pending {
 		if c.wanted(cmd.Seq) {
-			c.handle(now, cmd.Seq, node.Reply{Kind: node.ReplyError, Err: errText}, net)
+			c.handle(now, cmd.Seq, &node.Reply{Kind: node.ReplyError, Err: errText}, net)
 		}
 	}
 }
@@ -126,6 +126,6 @@ func (c *Client) nextDialEnd() time.Duration {
 
 // isConnError reports whether an error reply is a local connection
 // failure: the command did not reach a node process.
-func isConnError(r node.Reply) bool {
+func isConnError(r *node.Reply) bool {
 	return r.Kind == node.ReplyError && (r.Err == ErrRefused || r.Err == ErrDialTimeout)
 }

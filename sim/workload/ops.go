@@ -14,7 +14,7 @@ import (
 
 // handle processes the answer to seq, from a node or from the client's own
 // connection layer.
-func (c *Client) handle(now time.Duration, seq uint64, r node.Reply, net Net) {
+func (c *Client) handle(now time.Duration, seq uint64, r *node.Reply, net Net) {
 	if seq == c.reloadSeq {
 		c.reloadDone(now, r, net)
 		return
@@ -44,7 +44,7 @@ func (c *Client) handle(now time.Duration, seq uint64, r node.Reply, net Net) {
 
 // redirect follows MOVED (learning the slot and reloading the map lazily,
 // as go-redis does) or ASK (one try with ASKING, the map untouched).
-func (c *Client) redirect(now time.Duration, r node.Reply, net Net) {
+func (c *Client) redirect(now time.Duration, r *node.Reply, net Net) {
 	a := c.cur
 	to := c.nodeAt(r.Addr)
 	if to < 0 {
@@ -90,10 +90,10 @@ func retryBackoff(c *Client, retry int) time.Duration {
 
 // executed handles a command a node executed: the end of a read, or of a
 // write unless WAIT must confirm it.
-func (c *Client) executed(now time.Duration, r node.Reply, net Net) {
+func (c *Client) executed(now time.Duration, r *node.Reply, net Net) {
 	a := c.cur
 	if c.cfg.Wait > 0 && !isRead(a.cmd.Op) {
-		a.applied, a.result = true, r
+		a.applied, a.result = true, *r
 		wait := node.Cmd{Op: node.OpWait, Replicas: c.cfg.Wait, Timeout: max(a.deadline-now, time.Millisecond)}
 		a.cmd = wait
 		c.transmit(now, a, net)
@@ -104,10 +104,10 @@ func (c *Client) executed(now time.Duration, r node.Reply, net Net) {
 
 // waitDone ends a write once WAIT answered: acknowledged when enough
 // replicas have it, otherwise of unknown outcome.
-func (c *Client) waitDone(now time.Duration, r node.Reply) {
+func (c *Client) waitDone(now time.Duration, r *node.Reply) {
 	a := c.cur
 	if r.Kind == node.ReplyOK && r.Int >= int64(c.cfg.Wait) {
-		c.finishOK(now, a.result)
+		c.finishOK(now, &a.result)
 		return
 	}
 	why := r.Err
@@ -118,7 +118,7 @@ func (c *Client) waitDone(now time.Duration, r node.Reply) {
 	c.finish(now, history.Unknown, why)
 }
 
-func (c *Client) finishOK(now time.Duration, r node.Reply) {
+func (c *Client) finishOK(now time.Duration, r *node.Reply) {
 	a := c.cur
 	switch a.op.Kind {
 	case "get":
@@ -191,7 +191,7 @@ func (c *Client) reload(now time.Duration, avoid int, net Net) {
 
 // reloadDone takes a CLUSTER SLOTS answer (or its failure) and lets an
 // operation waiting for the first map go.
-func (c *Client) reloadDone(now time.Duration, r node.Reply, net Net) {
+func (c *Client) reloadDone(now time.Duration, r *node.Reply, net Net) {
 	c.reloadSeq = 0
 	if r.Kind == node.ReplyOK {
 		c.slots.load(now, r.Slots, c.nodeAt)
