@@ -417,19 +417,27 @@ func LostWrites(m Meta, groups []Group) *Figure {
 }
 
 // RecoveryRow is the data of the recovery figure for one group: recovery_ms
-// over the runs that recovered, how many did not, and the mean number of
-// elections per failed master.
+// over the runs that recovered and how many did not; every failed master's
+// promotion time, how many shards no live master serves at the end, and the
+// mean number of elections per failed master.
 type RecoveryRow struct {
-	Group       string  `json:"group"`
-	RecoveryMs  Stats   `json:"recovery_ms"`
-	Unrecovered int     `json:"runs_not_recovered"`
-	Elections   float64 `json:"elections_per_failed_master"`
+	Group             string  `json:"group"`
+	RecoveryMs        Stats   `json:"recovery_ms"`
+	Unrecovered       int     `json:"runs_not_recovered"`
+	PromotionMs       Stats   `json:"promotion_ms"`
+	UnrecoveredShards int     `json:"shards_not_recovered"`
+	Elections         float64 `json:"elections_per_failed_master"`
 }
 
-// Recovery draws recovery_ms (first PFAIL → every live node ok with every
-// slot served; summary.recovery) as a box plot per group, the figure for a
-// sweep over the share of masters a mass failure takes. It returns nil when
-// no run has more than one failed master.
+// Recovery draws, per group, recovery_ms (first PFAIL → every live node ok
+// with every slot served; summary.recovery) and beside it the promotion
+// time of every failed master (down → its replica promoted), as box
+// plots: the figure for a sweep over the share of masters a mass failure
+// takes. The second box is what shows the trend when some shard never
+// recovers (a replica whose election lost waits 2 × failover_auth_timeout
+// to retry, past the end of a 60 s run at the default node timeout): those
+// runs have no recovery_ms, and the tick label counts them. It returns nil
+// when no run has more than one failed master.
 func Recovery(m Meta, groups []Group) *Figure {
 	mass := false
 	for _, g := range groups {
@@ -441,44 +449,62 @@ func Recovery(m Meta, groups []Group) *Figure {
 		return nil
 	}
 	f := newFigure("recovery", fmt.Sprintf("Recovery vs %s — %s, %d seeds", AxisTitle(m.Axes), m.Scenario, len(m.Seeds)),
-		AxisTitle(m.Axes), "first PFAIL → all ok, all slots served (s)")
-	c := plotutil.Color(0)
+		AxisTitle(m.Axes), "seconds (box: quartiles; line: median)")
+	series := []struct {
+		name    string
+		offset  float64
+		medians plotter.XYs
+	}{
+		{name: "recovery_ms: first PFAIL → all ok, all slots served", offset: -0.18},
+		{name: "each failed master: down → replica promoted", offset: 0.18},
+	}
 	var rows []RecoveryRow
-	var medians plotter.XYs
 	labels := make([]string, len(groups))
 	for i, g := range groups {
-		labels[i] = tickLabel(m.Axes, g)
 		row := RecoveryRow{Group: g.Label}
-		var vals []*int64
+		var rec, promo []*int64
 		masters, elections := 0, 0
 		for _, r := range g.Runs {
 			if r.Recovery == nil {
 				continue
 			}
-			vals = append(vals, r.Recovery.RecoveryMs)
+			rec = append(rec, r.Recovery.RecoveryMs)
 			if r.Recovery.RecoveryMs == nil {
 				row.Unrecovered++
 			}
+			row.UnrecoveredShards += r.Recovery.Unrecovered
 			for _, fm := range r.Recovery.Masters {
 				masters, elections = masters+1, elections+fm.Elections
+				promo = append(promo, fm.PromotedMs)
 			}
 		}
-		row.RecoveryMs = StatsOf(vals)
+		row.RecoveryMs, row.PromotionMs = StatsOf(rec), StatsOf(promo)
 		if masters > 0 {
 			row.Elections = float64(elections) / float64(masters)
 		}
 		rows = append(rows, row)
-		if box, err := plotter.NewBoxPlot(vg.Points(20), float64(i), seconds(vals)); err == nil {
+		labels[i] = tickLabel(m.Axes, g)
+		if row.Unrecovered > 0 {
+			labels[i] += fmt.Sprintf("\n%d/%d runs, %d shards unrecovered", row.Unrecovered, len(rec), row.UnrecoveredShards)
+		}
+		for k, vals := range [][]*int64{rec, promo} {
+			c := plotutil.Color(k)
+			box, err := plotter.NewBoxPlot(vg.Points(14), float64(i)+series[k].offset, seconds(vals))
+			if err != nil {
+				continue // no value in this box
+			}
 			box.FillColor, box.BoxStyle.Color, box.WhiskerStyle.Color = light(c), c, c
 			box.MedianStyle.Color, box.MedianStyle.Width, box.GlyphStyle.Color = c, vg.Points(2), c
 			f.Plot.Add(box)
-			medians = append(medians, plotter.XY{X: float64(i), Y: box.Median})
+			series[k].medians = append(series[k].medians, plotter.XY{X: float64(i) + series[k].offset, Y: box.Median})
 		}
 	}
-	if line, err := plotter.NewLine(medians); err == nil {
-		line.Color, line.Width, line.Dashes = c, vg.Points(1.5), []vg.Length{vg.Points(4), vg.Points(2)}
-		f.Plot.Add(line)
-		f.legend("recovery_ms of the runs that recovered (box: quartiles; line: median)", line)
+	for k, sr := range series {
+		if line, err := plotter.NewLine(sr.medians); err == nil {
+			line.Color, line.Width, line.Dashes = plotutil.Color(k), vg.Points(1.5), []vg.Length{vg.Points(4), vg.Points(2)}
+			f.Plot.Add(line)
+			f.legend(sr.name, line)
+		}
 	}
 	f.Plot.NominalX(labels...)
 	f.Plot.X.Min, f.Plot.X.Max = -0.6, float64(len(labels))-0.4

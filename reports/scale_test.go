@@ -80,8 +80,13 @@ func TestRecoveryFigure(t *testing.T) {
 	run := func(rec *int64, elections ...int) Run {
 		r := Run{}
 		r.Recovery = &checker.Recovery{RecoveryMs: rec}
-		for _, e := range elections {
-			r.Recovery.Masters = append(r.Recovery.Masters, checker.MasterRecovery{Elections: e})
+		for i, e := range elections {
+			fm := checker.MasterRecovery{Elections: e, PromotedMs: ms(int64(1000 * (i + 1)))}
+			if rec == nil && i == 0 {
+				fm.PromotedMs = nil // its shard never recovered
+				r.Recovery.Unrecovered++
+			}
+			r.Recovery.Masters = append(r.Recovery.Masters, fm)
 		}
 		return r
 	}
@@ -96,7 +101,8 @@ func TestRecoveryFigure(t *testing.T) {
 	}
 	rows := f.Data.([]RecoveryRow)
 	if len(rows) != 2 || rows[0].RecoveryMs.N != 2 || rows[0].RecoveryMs.Max != 3000 || rows[0].Elections != 1.5 ||
-		rows[1].Unrecovered != 2 || rows[1].Elections != 3 {
+		rows[0].PromotionMs.N != 4 || rows[0].PromotionMs.Max != 2000 ||
+		rows[1].Unrecovered != 2 || rows[1].Elections != 3 || rows[1].PromotionMs.N != 2 || rows[1].UnrecoveredShards != 2 {
 		t.Errorf("rows %+v", rows)
 	}
 	if !strings.Contains(f.Title, "faults[0].crash.masters") || f.YLabel == "" {
