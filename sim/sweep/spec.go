@@ -317,6 +317,12 @@ func FromSpec(sp Spec) (*Sweep, error) {
 	if err != nil {
 		return nil, err
 	}
+	if sp.MaxEvents != 0 {
+		// Part of the spec since --max-events; New does not know it.
+		if err := sw.SetMaxEvents(sp.MaxEvents); err != nil {
+			return nil, fmt.Errorf("%s: max_events: %v", sp.Source, err)
+		}
+	}
 	if !sameSpec(sw.Spec, sp) {
 		return nil, fmt.Errorf("%s: the stored scenario does not read back the same", sp.Source)
 	}

@@ -175,3 +175,27 @@ func TestNewCapsRuns(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+// TestFromSpecKeepsMaxEvents: a sweep run with --max-events reads back from
+// its sweep.json (rcsim report and --resume rebuild it there); it once
+// failed with "the stored scenario does not read back the same".
+func TestFromSpecKeepsMaxEvents(t *testing.T) {
+	s, err := scenarios.Builtin("master-crash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw, err := New("master-crash", s, []Axis{{"cluster-node-timeout", []string{"1000", "2000"}}}, []uint64{1}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sw.SetMaxEvents(50_000_000); err != nil {
+		t.Fatal(err)
+	}
+	back, err := FromSpec(sw.Spec)
+	if err != nil {
+		t.Fatalf("FromSpec: %v", err)
+	}
+	if back.Spec.MaxEvents != 50_000_000 {
+		t.Errorf("max_events read back as %d", back.Spec.MaxEvents)
+	}
+}
