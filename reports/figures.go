@@ -485,7 +485,11 @@ func Recovery(m Meta, groups []Group) *Figure {
 		rows = append(rows, row)
 		labels[i] = tickLabel(m.Axes, g)
 		if row.Unrecovered > 0 {
-			labels[i] += fmt.Sprintf("\n%d/%d runs, %d shards unrecovered", row.Unrecovered, len(rec), row.UnrecoveredShards)
+			shards := "shards"
+			if row.UnrecoveredShards == 1 {
+				shards = "shard"
+			}
+			labels[i] += fmt.Sprintf("\n%d/%d runs, %d %s unrecovered", row.Unrecovered, len(rec), row.UnrecoveredShards, shards)
 		}
 		for k, vals := range [][]*int64{rec, promo} {
 			c := plotutil.Color(k)
@@ -500,6 +504,9 @@ func Recovery(m Meta, groups []Group) *Figure {
 		}
 	}
 	for k, sr := range series {
+		if len(sr.medians) == 0 {
+			continue // no box of this kind (no run recovered)
+		}
 		if line, err := plotter.NewLine(sr.medians); err == nil {
 			line.Color, line.Width, line.Dashes = plotutil.Color(k), vg.Points(1.5), []vg.Length{vg.Points(4), vg.Points(2)}
 			f.Plot.Add(line)
