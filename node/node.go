@@ -200,7 +200,8 @@ type Node struct {
 // New returns a node as `redis-cli --cluster create` leaves it: it knows
 // every member of cluster, their roles, slots and configEpochs, has no links
 // yet and starts in cluster_state fail, like a node just booted from such a
-// nodes.conf. self must be one of the members.
+// nodes.conf. self must be one of the members. The node draws from a copy
+// of rnd's state, held inside it (rng.Stream): rnd itself is not advanced.
 func New(cfg Config, self ID, cluster []Member, rnd *rand.PCG) *Node {
 	n := newNode(cfg, self, rnd)
 	n.addMembers(cluster)

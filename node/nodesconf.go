@@ -69,7 +69,7 @@ func (n *Node) Disk() NodesConf {
 // Restore returns a node restarted from what its nodes.conf kept (a crash
 // with persistence): clusterLoadConfig. The keyspace starts empty; state
 // starts FAIL; replicas load with configEpoch 0; currentEpoch is raised to
-// the largest configEpoch.
+// the largest configEpoch. It draws from a copy of rnd's state, as New does.
 func Restore(cfg Config, disk NodesConf, rnd *rand.PCG) (*Node, error) {
 	n := newNode(cfg, disk.Myself, rnd)
 	n.restored = true
