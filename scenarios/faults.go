@@ -320,6 +320,10 @@ func (p *parser) target(v *yaml.Node, path string, nm names, depth int, inPartit
 	return Target{}, false
 }
 
+// maxTargetDepth bounds replica_of nesting so a hostile file cannot make the
+// parser recurse without limit; no real scenario needs more than two levels.
+const maxTargetDepth = 8
+
 // roleTarget reads {master_of_slot: N} or {replica_of: <target>}.
 func (p *parser) roleTarget(v *yaml.Node, path string, nm names, depth int) (Target, bool) {
 	m := p.fields(v, path, []string{"master_of_slot", "replica_of", "masters"}, nil)
@@ -335,7 +339,7 @@ func (p *parser) roleTarget(v *yaml.Node, path string, nm names, depth int) (Tar
 	case m["master_of_slot"] != nil:
 		slot, ok := p.integer(m["master_of_slot"], path+".master_of_slot", 0, maxSlot)
 		return Target{MasterOfSlot: &slot}, ok
-	case depth >= 8:
+	case depth >= maxTargetDepth:
 		p.add(v.Line, path, "replica_of nested too deep")
 	case !nm.replicas:
 		p.add(v.Line, path+".replica_of", "no replicas (replicas-per-master is 0)")

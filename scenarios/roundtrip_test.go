@@ -116,8 +116,14 @@ func genLatency(t *rapid.T) Latency {
 
 // genTarget draws a target that names an existing endpoint.
 func genTarget(t *rapid.T, s *Scenario, nodesOnly bool) Target {
+	return genTargetDepth(t, s, nodesOnly, 0)
+}
+
+// genTargetDepth stops nesting replica_of at the parser's limit
+// (maxTargetDepth), so every drawn target is one the parser accepts.
+func genTargetDepth(t *rapid.T, s *Scenario, nodesOnly bool, depth int) Target {
 	choices := []string{"name", "slot"}
-	if s.Cluster.ReplicasPerMaster > 0 {
+	if s.Cluster.ReplicasPerMaster > 0 && depth < maxTargetDepth {
 		choices = append(choices, "replica")
 	}
 	switch rapid.SampledFrom(choices).Draw(t, "target-kind") {
@@ -125,7 +131,7 @@ func genTarget(t *rapid.T, s *Scenario, nodesOnly bool) Target {
 		slot := rapid.IntRange(0, maxSlot).Draw(t, "slot")
 		return Target{MasterOfSlot: &slot}
 	case "replica":
-		inner := genTarget(t, s, true)
+		inner := genTargetDepth(t, s, true, depth+1)
 		return Target{ReplicaOf: &inner}
 	}
 	names := s.Cluster.NodeNames()
