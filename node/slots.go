@@ -147,11 +147,27 @@ func (t *slotTable) covered() bool {
 }
 
 // owner returns the peer that owns slot s, or nil.
-func (t *slotTable) owner(s int) *peer {
-	if i := t.of[s]; i != 0 {
+func (t *slotTable) owner(s int) *peer { return t.ownerAt(t.of[s]) }
+
+// ownerAt returns the peer of index i (one of t.of's), or nil.
+func (t *slotTable) ownerAt(i uint16) *peer {
+	if i != 0 {
 		return t.owners[i-1]
 	}
 	return nil
+}
+
+// word reports whether the 64 slots of word wi of the slot space have one
+// owner (or are all unbound), and that owner's index.
+func (t *slotTable) word(wi int) (uint16, bool) {
+	w := t.of[wi*64 : wi*64+64]
+	i := w[0]
+	for _, x := range w[1:] {
+		if x != i {
+			return 0, false
+		}
+	}
+	return i, true
 }
 
 // bind makes p the owner of slot s.
@@ -245,6 +261,21 @@ func (n *Node) delSlot(slot int) {
 func (n *Node) moveSlots(wi int, mask uint64, p *peer) {
 	t := &n.slots
 	idx := t.index(p)
+	if mask == ^uint64(0) {
+		if i, ok := t.word(wi); ok {
+			// The whole word from one owner (or none): what the loop
+			// below does, with one takeSlots.
+			w := t.of[wi*64 : wi*64+64]
+			for s := range w {
+				w[s] = idx
+			}
+			n.takeSlots(t.ownerAt(i), wi, mask)
+			p.ownSlots()
+			p.slots[wi] |= mask
+			p.numSlots += 64
+			return
+		}
+	}
 	var from *peer
 	var fm uint64
 	for m := mask; m != 0; m &= m - 1 {
@@ -397,6 +428,36 @@ func (n *Node) updateSlotsConfigWith(sender *peer, epoch uint64, claimed *SlotSe
 		n.notClaiming[wi] &^= own & cw // claimed and bound to it already
 		senderSlots += bits.OnesCount64(cw)
 		var mv uint64 // the slots of this word that move to sender
+		if rest := cw &^ own; rest == ^uint64(0) && len(n.open) == 0 {
+			// A whole word claimed, none of it open: when one owner holds
+			// all of it (a failover's claim: thousands of slots, every
+			// word from the failed master), its slots all take the same
+			// turn below, the owner's test made once.
+			if i, ok := n.slots.word(wi); ok {
+				owner := n.slots.ownerAt(i)
+				mv = rest
+				if owner != nil && owner.configEpoch >= epoch {
+					mv &= n.notClaiming[wi]
+				}
+				if owner == n.myself {
+					for m := mv; m != 0; m &= m - 1 {
+						if s := wi*64 + bits.TrailingZeros64(m); n.db.countKeysInSlot(s) > 0 {
+							dirty.Add(s)
+						}
+					}
+				}
+				if owner != nil && owner == cur && mv != 0 {
+					newMaster = sender
+					migrated += bits.OnesCount64(mv)
+				}
+				if mv != 0 {
+					n.moveSlots(wi, mv, sender)
+					moved[wi] |= mv
+					n.doBeforeSleep(todoUpdateState | todoSaveConfig)
+				}
+				continue
+			}
+		}
 		for rest := cw &^ own; rest != 0; rest &= rest - 1 {
 			s := wi*64 + bits.TrailingZeros64(rest)
 			if n.importingFrom(s) != nil {
