@@ -101,11 +101,7 @@ func Restore(cfg Config, disk NodesConf, rnd *rand.PCG) (*Node, error) {
 			n.attachReplica(p, m)
 		}
 		for _, r := range c.Slots {
-			for s := r.Start; s <= r.End && s < NumSlots; s++ {
-				if s >= 0 && n.slots.owner(s) == nil {
-					n.addSlot(p, s)
-				}
-			}
+			n.addUnbound(p, r.Start, r.End)
 		}
 	}
 	n.restoreOpen(disk.Open)

@@ -242,6 +242,34 @@ func (n *Node) addSlot(p *peer, slot int) {
 	p.numSlots++
 }
 
+// addUnbound is addSlot on each slot of lo..hi (clipped to the slot space)
+// that has no owner yet, as clusterLoadConfig adds a nodes.conf line's
+// ranges: a word at a time.
+func (n *Node) addUnbound(p *peer, lo, hi int) {
+	lo, hi = max(lo, 0), min(hi, NumSlots-1)
+	t := &n.slots
+	for wi := lo / 64; lo <= hi && wi <= hi/64; wi++ {
+		var m uint64
+		for s := max(lo, wi*64); s <= min(hi, wi*64+63); s++ {
+			if t.of[s] == 0 {
+				m |= 1 << (s % 64)
+			}
+		}
+		if m == 0 {
+			continue
+		}
+		idx := t.index(p)
+		for b := m; b != 0; b &= b - 1 {
+			t.of[wi*64+bits.TrailingZeros64(b)] = idx
+		}
+		k := bits.OnesCount64(m)
+		t.bound += k
+		p.ownSlots()
+		p.slots[wi] |= m
+		p.numSlots += uint16(k)
+	}
+}
+
 // delSlot is clusterDelSlot: unbind slot from its owner.
 func (n *Node) delSlot(slot int) {
 	p := n.slots.owner(slot)

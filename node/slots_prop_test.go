@@ -82,13 +82,27 @@ func TestUpdateSlotsConfigWithWordwise(t *testing.T) {
 		nodes := [2]*Node{}
 		outs := [2]*Output{}
 		seed := rapid.Uint64().Draw(t, "seed")
+		// How the table departs from the cluster's even ranges: an eighth
+		// of the slots rebound at random, or a quarter of the words each
+		// rebound whole to one owner (the word-wise paths' case), or none.
+		mode := rapid.IntRange(0, 2).Draw(t, "mode")
 		for k := range nodes {
 			n := New(Config{}, tid(self), members(), rand.NewPCG(1, 2))
 			rnd := newSplitmix(seed)
+			o := 0
 			for s := 0; s < NumSlots; s++ {
-				if rnd.next()%8 == 0 { // rebind an eighth of the slots at random
+				if s%64 == 0 && mode == 1 {
+					o = -1
+					if rnd.next()%4 == 0 {
+						o = int(rnd.next() % 8)
+					}
+				}
+				if mode == 0 && rnd.next()%8 == 0 || mode == 1 && o >= 0 {
 					n.delSlot(s)
-					if o := int(rnd.next() % 8); o < len(n.nodes) {
+					if o := int(rnd.next() % 8); mode == 0 && o < len(n.nodes) {
+						n.addSlot(n.nodes[o], s)
+					}
+					if mode == 1 && o < len(n.nodes) {
 						n.addSlot(n.nodes[o], s)
 					}
 				}
@@ -135,6 +149,60 @@ func TestUpdateSlotsConfigWithWordwise(t *testing.T) {
 		}
 		if !reflect.DeepEqual(outs[0].Events, outs[1].Events) {
 			t.Fatalf("events %v, want %v", outs[0].Events, outs[1].Events)
+		}
+	})
+}
+
+// TestAddUnboundWordwise: addUnbound binds to p exactly the slots of its
+// range that addSlot on each unbound slot would, with the same counts,
+// whatever the range (clipped to the slot space) and the slots bound before.
+func TestAddUnboundWordwise(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		seed := rapid.Uint64().Draw(t, "seed")
+		lo := rapid.IntRange(-100, NumSlots+100).Draw(t, "lo")
+		hi := rapid.IntRange(-100, NumSlots+100).Draw(t, "hi")
+		if rapid.Bool().Draw(t, "whole") {
+			lo, hi = 0, NumSlots-1
+		}
+		nodes := [2]*Node{}
+		for k := range nodes {
+			n := newNode(Config{}, tid(1), rand.NewPCG(1, 2))
+			for i := 1; i <= 3; i++ {
+				n.addPeer(tid(i), "")
+			}
+			rnd := newSplitmix(seed)
+			for s := 0; s < NumSlots; s++ {
+				if rnd.next()%4 == 0 {
+					n.addSlot(n.nodes[rnd.next()%2], s)
+				}
+			}
+			p := n.nodes[2]
+			if k == 0 {
+				n.addUnbound(p, lo, hi)
+			} else {
+				for s := lo; s <= hi && s < NumSlots; s++ {
+					if s >= 0 && n.slots.owner(s) == nil {
+						n.addSlot(p, s)
+					}
+				}
+			}
+			nodes[k] = n
+		}
+		a, b := nodes[0], nodes[1]
+		for s := 0; s < NumSlots; s++ {
+			oa, ob := a.slots.owner(s), b.slots.owner(s)
+			if (oa == nil) != (ob == nil) || oa != nil && oa.id != ob.id {
+				t.Fatalf("slot %d: owner %v, want %v", s, oa, ob)
+			}
+		}
+		if a.slots.bound != b.slots.bound {
+			t.Fatalf("bound %d, want %d", a.slots.bound, b.slots.bound)
+		}
+		for i := range a.nodes {
+			pa, pb := a.nodes[i], b.nodes[i]
+			if *pa.slots != *pb.slots || pa.numSlots != pb.numSlots {
+				t.Fatalf("%s: slots differ (%d, %d)", pa.id, pa.numSlots, pb.numSlots)
+			}
 		}
 	})
 }
