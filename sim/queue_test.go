@@ -2,6 +2,7 @@ package sim
 
 import (
 	"math/rand/v2"
+	"reflect"
 	"testing"
 	"time"
 
@@ -32,6 +33,44 @@ func TestQueueOrder(t *testing.T) {
 			prev = e
 		}
 	})
+}
+
+// TestQueueSetCopiesAll: a pushed event comes out of a reused slot equal to
+// what was pushed, every field of event set (so a field added to event and
+// not to set fails here), and a released slot holds no reference.
+func TestQueueSetCopiesAll(t *testing.T) {
+	var full event
+	v := reflect.ValueOf(&full).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Field(i)
+		f = reflect.NewAt(f.Type(), f.Addr().UnsafePointer()).Elem() // unexported
+		switch f.Kind() {
+		case reflect.Pointer:
+			f.Set(reflect.New(f.Type().Elem()))
+		case reflect.Bool:
+			f.SetBool(true)
+		case reflect.Int, reflect.Int64:
+			f.SetInt(int64(i + 1))
+		case reflect.Uint8, reflect.Uint32, reflect.Uint64:
+			f.SetUint(uint64(i + 1))
+		default:
+			t.Fatalf("event field %s of kind %s: teach this test (and event.set) about it", v.Type().Field(i).Name, f.Kind())
+		}
+	}
+	var q queue
+	q.push(event{at: 1, conn: &conn{}})
+	q.pop() // its slot is reused below
+	q.push(full)
+	slot := q.take()
+	got := q.slots[slot]
+	full.seq = got.seq // push numbers it
+	if !reflect.DeepEqual(got, full) {
+		t.Fatalf("a reused slot holds %+v, want %+v", got, full)
+	}
+	q.release(slot)
+	if e := q.slots[slot]; e.conn != nil || e.msg != nil || e.cmd != nil || e.reply != nil || e.mig != nil {
+		t.Fatalf("a released slot keeps references: %+v", e)
+	}
 }
 
 // BenchmarkQueueHold is the classic hold model: a queue of 2,000 events,
