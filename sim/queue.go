@@ -1,33 +1,68 @@
 package sim
 
-// The event queue: a binary min-heap by (virtual time, insertion order), so
-// that events due at the same instant run in the order they were scheduled.
+// The event queue: a radix heap by (virtual time, insertion order), so that
+// events due at the same instant run in the order they were scheduled.
 
-import "time"
+import (
+	"fmt"
+	"math/bits"
+	"time"
+)
 
-// queue is a binary min-heap of events ordered by (at, seq). seq is a global
-// insertion counter, so events due at the same virtual time run in the order
-// they were scheduled, which makes the whole run a function of the seed.
+// queue is a monotone priority queue of events ordered by (at, seq). seq is
+// a global insertion counter, so events due at the same virtual time run in
+// the order they were scheduled, which makes the whole run a function of the
+// seed.
 //
-// The heap holds small pointer-free keys; the events themselves sit in slots
-// that never move while queued, so sifting copies 24 bytes per step and
-// needs no write barriers, and a popped event's slot is reused by a later
-// push (no allocation per event once the queue has grown).
+// It is a radix heap (Ahuja, Mehlhorn, Orlin and Tarjan, 1990), which the
+// kernel's clock allows: no event is ever scheduled before the last one
+// taken. Bucket b holds the keys whose highest bit differing from last (the
+// time of the last event taken) is bit b−1, so every key of a bucket is
+// later than every key of a lower one, and bucket 0 holds the keys due at
+// last itself, in insertion order. A push appends to its bucket; a take
+// that finds bucket 0 empty moves the lowest non-empty bucket's keys down
+// relative to their earliest time. Each key moves at most once per bit of
+// the spread of times in the queue, through short sequential buckets: a
+// binary heap's sift touches log₂ n scattered entries per push and per pop
+// (at 2,000 nodes, with 10⁵ events queued, the queue was 7% of a run).
+//
+// The buckets hold small pointer-free keys; the events themselves sit in
+// slots that never move while queued, and a taken event's slot is reused by
+// a later push (no allocation per event once the queue has grown).
 type queue struct {
-	keys  []qkey
+	buckets  [64][]qkey // at ≥ 0, so at^last < 2⁶³
+	nonEmpty uint64     // bit b: buckets[b] has keys (bucket 0 from head0 on)
+	head0    int        // bucket 0's next key; bucket 0 is sorted by seq
+	last     time.Duration
+	n        int
+	// first caches the earliest key while bucket 0 is empty (peek found it
+	// by a scan of the lowest bucket; take then moves that bucket by it).
+	first   qkey
+	firstOK bool
+
 	slots []event
 	free  []int32 // slots not in use
 	seq   uint64
 }
 
-// qkey is one heap entry: the ordering key and where its event is.
+// qkey is one queue entry: the ordering key and where its event is.
 type qkey struct {
 	at   time.Duration
 	seq  uint64
 	slot int32
 }
 
+// bucket is the bucket of a key due at `at`.
+func (q *queue) bucket(at time.Duration) int {
+	return bits.Len64(uint64(at ^ q.last))
+}
+
 func (q *queue) push(e event) {
+	if e.at < q.last {
+		// The kernel's clock only moves forward: this is a bug in whoever
+		// scheduled e, and a radix heap cannot order it.
+		panic(fmt.Sprintf("sim: event %d scheduled at %v, before the queue's time %v", e.kind, e.at, q.last))
+	}
 	q.seq++
 	e.seq = q.seq
 	var slot int32
@@ -39,12 +74,21 @@ func (q *queue) push(e event) {
 		slot = int32(len(q.slots))
 		q.slots = append(q.slots, e)
 	}
-	q.keys = append(q.keys, qkey{at: e.at, seq: e.seq, slot: slot})
-	q.up(len(q.keys) - 1)
+	k := qkey{at: e.at, seq: e.seq, slot: slot}
+	b := q.bucket(k.at)
+	if b == 0 {
+		q.firstOK = false // first is cached only while bucket 0 is empty
+	}
+	q.buckets[b] = append(q.buckets[b], k)
+	q.nonEmpty |= 1 << b
+	q.n++
+	if q.firstOK && k.at < q.first.at { // later seq: only an earlier time goes first
+		q.first = k
+	}
 }
 
 func (q *queue) pop() (event, bool) {
-	if len(q.keys) == 0 {
+	if q.n == 0 {
 		return event{}, false
 	}
 	slot := q.take()
@@ -53,21 +97,57 @@ func (q *queue) pop() (event, bool) {
 	return e, true
 }
 
-// take removes the earliest event from the heap and returns its slot, which
+// take removes the earliest event from the queue and returns its slot, which
 // stays the event's until release: the kernel runs the event in place
 // (world.step) instead of copying its 112 bytes out and back. A push while
 // it runs may grow slots; the event's address then points into the old
 // array, which still holds it, and release clears the slot in the new one.
-// The heap must not be empty.
+// The queue must not be empty.
 func (q *queue) take() int32 {
-	slot := q.keys[0].slot
-	last := len(q.keys) - 1
-	q.keys[0] = q.keys[last]
-	q.keys = q.keys[:last]
-	if last > 0 {
-		q.down(0)
+	if q.nonEmpty&1 == 0 {
+		q.refill()
 	}
-	return slot
+	b0 := q.buckets[0]
+	k := b0[q.head0]
+	q.head0++
+	if q.head0 == len(b0) {
+		q.buckets[0], q.head0 = b0[:0], 0
+		q.nonEmpty &^= 1
+	}
+	q.n--
+	return k.slot
+}
+
+// refill moves the lowest non-empty bucket down relative to its earliest
+// time, which becomes last: its keys due then land in bucket 0. Every bucket
+// stays sorted by seq with no sorting: a refill moves keys, in order, only
+// into buckets below the lowest non-empty one, which are empty, and a push
+// appends the newest seq. Bucket 0 must be empty and the queue not.
+func (q *queue) refill() {
+	b := bits.TrailingZeros64(q.nonEmpty)
+	src := q.buckets[b]
+	if !q.firstOK {
+		q.first = earliest(src)
+	}
+	q.last, q.firstOK = q.first.at, false
+	for _, k := range src {
+		d := q.bucket(k.at)
+		q.buckets[d] = append(q.buckets[d], k)
+		q.nonEmpty |= 1 << d
+	}
+	q.buckets[b] = src[:0]
+	q.nonEmpty &^= 1 << b
+}
+
+// earliest is the first key of a non-empty bucket by (at, seq).
+func earliest(ks []qkey) qkey {
+	m := ks[0]
+	for _, k := range ks[1:] {
+		if keyLess(k, m) {
+			m = k
+		}
+	}
+	return m
 }
 
 // release frees the slot of an event take returned, once it has run: its
@@ -121,16 +201,24 @@ func (s *event) set(e *event) {
 	}
 }
 
-// peek returns the key of the earliest event.
+// peek returns the key of the earliest event. It moves nothing: an event
+// the kernel runs before that one (a client's wake-up) may still schedule
+// events between last and it.
 func (q *queue) peek() (qkey, bool) {
-	if len(q.keys) == 0 {
+	if q.n == 0 {
 		return qkey{}, false
 	}
-	return q.keys[0], true
+	if q.nonEmpty&1 != 0 {
+		return q.buckets[0][q.head0], true
+	}
+	if !q.firstOK {
+		q.first, q.firstOK = earliest(q.buckets[bits.TrailingZeros64(q.nonEmpty)]), true
+	}
+	return q.first, true
 }
 
 // key returns the key of an event due at `at` scheduled now, for an event
-// kept outside the heap (a client's wake-up, sim/wakes.go): it takes the
+// kept outside the queue (a client's wake-up, sim/wakes.go): it takes the
 // next insertion number, as push would.
 func (q *queue) key(at time.Duration) qkey {
 	q.seq++
@@ -140,35 +228,3 @@ func (q *queue) key(at time.Duration) qkey {
 // keyLess is the kernel's one order of events, for the queue and the
 // clients' wake-ups alike: by time, then by insertion.
 func keyLess(a, b qkey) bool { return a.at < b.at || a.at == b.at && a.seq < b.seq }
-
-func (q *queue) less(i, j int) bool { return keyLess(q.keys[i], q.keys[j]) }
-
-func (q *queue) up(i int) {
-	for i > 0 {
-		p := (i - 1) / 2
-		if !q.less(i, p) {
-			return
-		}
-		q.keys[i], q.keys[p] = q.keys[p], q.keys[i]
-		i = p
-	}
-}
-
-func (q *queue) down(i int) {
-	n := len(q.keys)
-	for {
-		l := 2*i + 1
-		if l >= n {
-			return
-		}
-		m := l
-		if r := l + 1; r < n && q.less(r, l) {
-			m = r
-		}
-		if !q.less(m, i) {
-			return
-		}
-		q.keys[i], q.keys[m] = q.keys[m], q.keys[i]
-		i = m
-	}
-}

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"testing"
@@ -73,22 +74,99 @@ func TestQueueSetCopiesAll(t *testing.T) {
 	}
 }
 
-// BenchmarkQueueHold is the classic hold model: a queue of 2,000 events,
-// each step pops the earliest and pushes one a random delay later (the
-// kernel's steady state under client load).
-func BenchmarkQueueHold(b *testing.B) {
+// TestQueueInterleaved checks the queue as the kernel uses it: pushes, peeks
+// and takes interleaved, each push due no earlier than the last event
+// taken, many at the very same instant, against a sorted list of every key
+// pushed. A peek must name the event the next take returns, whatever was
+// pushed in between.
+func TestQueueInterleaved(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var q queue
+		var ref []qkey // pending keys, unsorted
+		var now time.Duration
+		id := 0
+		for range rapid.IntRange(0, 300).Draw(t, "ops") {
+			switch op := rapid.IntRange(0, 9).Draw(t, "op"); {
+			case op < 5: // push: often now, sometimes far ahead (other buckets)
+				d := time.Duration(rapid.SampledFrom([]int{0, 0, 1, 2, 3, 7, 100, 1 << 20, 1 << 40}).Draw(t, "delay"))
+				q.push(event{at: now + d, fault: id})
+				ref = append(ref, qkey{at: now + d, seq: q.seq, slot: int32(id)})
+				id++
+			case op < 7: // peek
+				k, ok := q.peek()
+				if ok != (len(ref) > 0) {
+					t.Fatalf("peek ok=%v with %d pending", ok, len(ref))
+				}
+				if ok {
+					if want := ref[minKey(ref)]; k.at != want.at || k.seq != want.seq {
+						t.Fatalf("peek %+v, want %+v", k, want)
+					}
+				}
+			default: // take
+				e, ok := q.pop()
+				if ok != (len(ref) > 0) {
+					t.Fatalf("pop ok=%v with %d pending", ok, len(ref))
+				}
+				if !ok {
+					continue
+				}
+				m := minKey(ref)
+				if want := ref[m]; e.at != want.at || e.seq != want.seq || e.fault != int(want.slot) {
+					t.Fatalf("popped %v (seq %d, id %d), want %+v", e.at, e.seq, e.fault, want)
+				}
+				now = e.at
+				ref = append(ref[:m], ref[m+1:]...)
+			}
+		}
+	})
+}
+
+// minKey is the index of the earliest of ks.
+func minKey(ks []qkey) int {
+	m := 0
+	for i := range ks {
+		if keyLess(ks[i], ks[m]) {
+			m = i
+		}
+	}
+	return m
+}
+
+// TestQueuePastPanics: a push before the last event taken is a kernel bug,
+// which the radix heap cannot order, so it fails loudly.
+func TestQueuePastPanics(t *testing.T) {
 	var q queue
-	r := rand.New(rand.NewPCG(1, 2))
-	for i := 0; i < 2000; i++ {
-		q.push(event{at: time.Duration(r.IntN(1_000_000))})
+	q.push(event{at: 10})
+	q.pop()
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a push into the past did not panic")
+		}
+	}()
+	q.push(event{at: 9})
+}
+
+// BenchmarkQueueHold is the classic hold model: each step pops the earliest
+// event and pushes one a random delay later, the queue's size staying put:
+// 2,000 events is the kernel's steady state under client load, 200,000 a
+// 2,000-node cluster's (a cron timer per node and the messages in flight).
+func BenchmarkQueueHold(b *testing.B) {
+	for _, size := range []int{2000, 200_000} {
+		b.Run(fmt.Sprintf("events=%d", size), func(b *testing.B) {
+			var q queue
+			r := rand.New(rand.NewPCG(1, 2))
+			for i := 0; i < size; i++ {
+				q.push(event{at: time.Duration(r.IntN(1_000_000))})
+			}
+			cpu0 := cpuTime()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				e, _ := q.pop()
+				q.push(event{at: e.at + time.Duration(r.IntN(1_000_000))})
+			}
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+		})
 	}
-	cpu0 := cpuTime()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		e, _ := q.pop()
-		q.push(event{at: e.at + time.Duration(r.IntN(1_000_000))})
-	}
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 // TestWakesOrder checks the clients' wake-ups against the single event queue
@@ -134,7 +212,7 @@ func TestWakesOrder(t *testing.T) {
 			var want event
 			found := false
 			last := now
-			for len(ref.keys) > 0 && !found {
+			for ref.n > 0 && !found {
 				want, _ = ref.pop()
 				found = want.dst < 0 || want.at == wantAt[want.dst]
 				last = want.at
