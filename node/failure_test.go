@@ -127,7 +127,7 @@ func TestGossipPongTime(t *testing.T) {
 	const now = 100 * time.Second
 	cases := []struct {
 		name     string
-		gossiped int64 // seconds
+		gossiped uint32 // seconds
 		flags    Flags
 		pingSent time.Duration
 		report   bool

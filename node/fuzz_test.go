@@ -45,8 +45,10 @@ func msgFromBytes(b []byte) (ConnID, *Message) {
 		h.MySlots = s
 	}
 	for k := int(next() % 4); k > 0; k-- {
-		m.AddGossip(Gossip{ID: id(), PingSent: int64(next()), PongReceived: int64(next()),
-			Flags: Flags(next())})
+		g := Gossip{ID: id()}
+		_ = next() // was ping_sent, which no receiver reads: the corpus keeps its meaning
+		g.PongReceived, g.Flags = uint32(next()), Flags(next())
+		m.AddGossip(g)
 	}
 	m.About = id()
 	if next()%2 == 0 {

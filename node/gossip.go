@@ -126,10 +126,11 @@ func (n *Node) nextGossipMark() uint16 {
 	return n.gossipMark
 }
 
-// gossipEntry is clusterSetGossipEntry for the node at index i: times in
-// whole seconds.
+// gossipEntry is clusterSetGossipEntry for the node at index i: pong_received
+// in whole seconds, truncated to 32 bits as htonl does (ping_sent is not
+// carried, see Gossip).
 func gossipEntry(h *peerHot, i int) gossip {
-	return gossip{pingSent: int64(h.pingSent / time.Second), pongReceived: int64(h.pongReceived / time.Second),
+	return gossip{pongReceived: uint32(h.pongReceived / time.Second),
 		ref: h.ref, addr: h.addr, pos: uint32(i), flags: h.flags}
 }
 

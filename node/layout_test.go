@@ -21,3 +21,18 @@ func TestPeerLayout(t *testing.T) {
 		}
 	}
 }
+
+// TestGossipLayout: a gossip entry is 20 bytes with no pointer (see gossip):
+// a 2,000-node PING's section is 4 KB, and messages are never scanned for it.
+func TestGossipLayout(t *testing.T) {
+	var g gossip
+	if got := unsafe.Sizeof(g); got != 20 {
+		t.Errorf("sizeof(gossip) = %d, want 20", got)
+	}
+	ty := reflect.TypeOf(g)
+	for i := 0; i < ty.NumField(); i++ {
+		if k := ty.Field(i).Type.Kind(); k < reflect.Bool || k > reflect.Uint64 {
+			t.Errorf("gossip.%s is a %s", ty.Field(i).Name, k)
+		}
+	}
+}
