@@ -6,6 +6,7 @@ package netmodel
 import (
 	"errors"
 	"fmt"
+	"math"
 )
 
 // LinkOverride changes some of a link's settings; a zero field keeps the
@@ -19,22 +20,22 @@ type LinkOverride struct {
 }
 
 // compile resolves o against the defaults d into the profile a link uses.
-func (o LinkOverride) compile(d profile) (*profile, error) {
+func (o LinkOverride) compile(d profile) (profile, error) {
 	p := d
 	if o.Latency.Kind != "" {
 		lat, err := compile(o.Latency)
 		if err != nil {
-			return nil, err
+			return profile{}, err
 		}
 		p.lat = lat
 	}
 	if o.Loss.Den > 0 {
 		if err := o.Loss.Validate(); err != nil {
-			return nil, err
+			return profile{}, err
 		}
 		p.loss = o.Loss
 	} else if o.Loss.Num > 0 {
-		return nil, errors.New("netmodel: link loss has a numerator but no denominator")
+		return profile{}, errors.New("netmodel: link loss has a numerator but no denominator")
 	}
 	switch {
 	case o.Bandwidth < 0:
@@ -42,7 +43,7 @@ func (o LinkOverride) compile(d profile) (*profile, error) {
 	case o.Bandwidth > 0:
 		p.bandwidth = o.Bandwidth
 	}
-	return &p, nil
+	return p, nil
 }
 
 // SetLink makes from->to use o over the Net's defaults, replacing any earlier
@@ -58,11 +59,16 @@ func (n *Net) SetLinks(from, to []int, o LinkOverride) error {
 	for _, e := range append(from[:len(from):len(from)], to...) {
 		n.check(e)
 	}
-	p, err := o.compile(n.def)
+	p, err := o.compile(n.profs[0])
 	if err != nil {
 		return err
 	}
-	n.eachLink(from, to, func(l *link) { l.prof = p })
+	if len(n.profs) > math.MaxUint32 {
+		return errors.New("netmodel: more than 2³² link overrides")
+	}
+	i := uint32(len(n.profs))
+	n.profs = append(n.profs, p)
+	n.eachLink(from, to, func(l *link) { l.prof = i })
 	return nil
 }
 
@@ -74,7 +80,7 @@ func (n *Net) ClearLink(from, to int) {
 // ClearLinks is ClearLink for every directed link from an endpoint of from
 // to a different endpoint of to.
 func (n *Net) ClearLinks(from, to []int) {
-	n.eachLink(from, to, func(l *link) { l.prof = nil })
+	n.eachLink(from, to, func(l *link) { l.prof = 0 })
 }
 
 func (n *Net) eachLink(from, to []int, f func(*link)) {

@@ -37,7 +37,12 @@ func (n *Net) Partition(groups [][]int) {
 // (SetLink) stay: they are not faults of reachability.
 func (n *Net) Heal() {
 	clear(n.group)
-	clear(n.blocked)
+	if n.blocks > 0 {
+		for i := range n.links {
+			n.links[i].blocked = false
+		}
+		n.blocks = 0
+	}
 }
 
 // Block cuts from->to only: from's messages to to are lost, while to still
@@ -57,5 +62,12 @@ func (n *Net) setBlocked(from, to int, b bool) {
 	if from == to {
 		panic(fmt.Sprintf("netmodel: invariant: one-way block of endpoint %d to itself", from))
 	}
-	n.blocked[i] = b
+	l := &n.links[i]
+	switch {
+	case b && !l.blocked:
+		n.blocks++
+	case !b && l.blocked:
+		n.blocks--
+	}
+	l.blocked = b
 }
