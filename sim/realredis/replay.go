@@ -494,14 +494,16 @@ func (r *runner) partition(groups [][]scenarios.Target) error {
 	return nil
 }
 
-// Preflight says whether server and cli can be run.
+// Preflight says whether server and cli can be run, naming every one that
+// cannot (a bad --cli is reported on a machine without redis-server too).
 func Preflight(server, cli string) error {
+	var errs []error
 	for _, b := range []string{server, cli} {
 		if _, err := lookPath(b); err != nil {
-			return fmt.Errorf("%s not found (Debian: apt-get install redis-server): %v", b, err)
+			errs = append(errs, fmt.Errorf("%s not found (Debian: apt-get install redis-server): %v", b, err))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func lookPath(b string) (string, error) {
