@@ -394,12 +394,13 @@ func (n *Node) failoverReplaceYourMaster() {
 	}
 	n.setNodeAsMaster(me)
 	n.replicationUnsetMaster()
+	// Every slot of old's: delSlot and addSlot of each, a word at a time
+	// (old.slots holds exactly the slots old owns in my table).
 	var taken SlotSet
-	for s := 0; s < NumSlots; s++ {
-		if n.slots.owner(s) == old {
-			n.delSlot(s)
-			n.addSlot(me, s)
-			taken.Add(s)
+	for wi := range taken {
+		if m := old.slots[wi]; m != 0 {
+			n.moveSlots(wi, m, me)
+			taken[wi] = m
 		}
 	}
 	n.emitSlots(trace.Promoted, old, me.configEpoch, taken.Ranges())

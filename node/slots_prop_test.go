@@ -153,6 +153,102 @@ func TestUpdateSlotsConfigWithWordwise(t *testing.T) {
 	})
 }
 
+// refFailoverReplaceYourMaster is clusterFailoverReplaceYourMaster as Redis
+// writes it, delSlot and addSlot on each slot the old master owns: the
+// reference the word-wise version must match.
+func (n *Node) refFailoverReplaceYourMaster() {
+	me := n.myself
+	old := me.master
+	if me.is(FlagMaster) || old == nil {
+		return
+	}
+	n.setNodeAsMaster(me)
+	n.replicationUnsetMaster()
+	var taken SlotSet
+	for s := 0; s < NumSlots; s++ {
+		if n.slots.owner(s) == old {
+			n.delSlot(s)
+			n.addSlot(me, s)
+			taken.Add(s)
+		}
+	}
+	n.emitSlots(trace.Promoted, old, me.configEpoch, taken.Ranges())
+	n.emit(trace.Role, nil, 0, "master")
+	me.flags &^= FlagMyPrimaryFail
+	n.fullSyncPending = false
+	n.updateState()
+	n.doBeforeSleep(todoSaveConfig)
+	n.broadcastPong(false)
+	n.resetManualFailover()
+}
+
+// TestFailoverReplaceYourMasterWordwise: a promoted replica takes its old
+// master's slots a word at a time exactly as slot by slot, on random tables
+// (the master's slots scattered, in whole words, or its boot range) with
+// random not-claiming marks: the same owners, bitmaps, counts and events.
+func TestFailoverReplaceYourMasterWordwise(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		self := rapid.IntRange(4, 6).Draw(t, "self")
+		seed := rapid.Uint64().Draw(t, "seed")
+		mode := rapid.IntRange(0, 2).Draw(t, "mode")
+		nodes := [2]*Node{}
+		outs := [2]*Output{}
+		for k := range nodes {
+			n := New(testCfg(), tid(self), members(), rand.NewPCG(1, 2))
+			rnd := newSplitmix(seed)
+			o := -1
+			for s := 0; s < NumSlots; s++ {
+				if s%64 == 0 {
+					o = -1
+					if mode == 1 && rnd.next()%3 == 0 {
+						o = int(rnd.next() % 4) // 3: unbound
+					}
+				}
+				if mode == 0 && rnd.next()%8 == 0 {
+					o = int(rnd.next() % 4)
+				}
+				if o >= 0 {
+					n.delSlot(s)
+					if o < 3 {
+						n.addSlot(n.byID[tid(o+1)], s)
+					}
+					if mode == 0 {
+						o = -1
+					}
+				}
+				if rnd.next()%16 == 0 {
+					n.notClaiming.Add(s)
+				}
+			}
+			nodes[k] = n
+			if k == 0 {
+				outs[k] = n.at(0, n.failoverReplaceYourMaster)
+			} else {
+				outs[k] = n.at(0, n.refFailoverReplaceYourMaster)
+			}
+		}
+		a, b := nodes[0], nodes[1]
+		for s := 0; s < NumSlots; s++ {
+			oa, ob := a.slots.owner(s), b.slots.owner(s)
+			if (oa == nil) != (ob == nil) || oa != nil && oa.id != ob.id {
+				t.Fatalf("slot %d: owner %v, want %v", s, oa, ob)
+			}
+		}
+		if a.notClaiming != b.notClaiming || a.slots.bound != b.slots.bound {
+			t.Fatalf("notClaiming or bound count differ")
+		}
+		for i := range a.nodes {
+			pa, pb := a.nodes[i], b.nodes[i]
+			if *pa.slots != *pb.slots || pa.numSlots != pb.numSlots || int(pa.numSlots) != pa.slots.Count() {
+				t.Fatalf("%s: slots differ (%d, %d)", pa.id, pa.numSlots, pb.numSlots)
+			}
+		}
+		if !reflect.DeepEqual(outs[0].Events, outs[1].Events) || len(outs[0].Msgs) != len(outs[1].Msgs) || outs[0].Save != outs[1].Save {
+			t.Fatalf("events %v, want %v", outs[0].Events, outs[1].Events)
+		}
+	})
+}
+
 // TestAddUnboundWordwise: addUnbound binds to p exactly the slots of its
 // range that addSlot on each unbound slot would, with the same counts,
 // whatever the range (clipped to the slot space) and the slots bound before.
