@@ -161,13 +161,12 @@ func (t *slotTable) ownerAt(i uint16) *peer {
 // owner (or are all unbound), and that owner's index.
 func (t *slotTable) word(wi int) (uint16, bool) {
 	w := t.of[wi*64 : wi*64+64]
-	i := w[0]
-	for _, x := range w[1:] {
-		if x != i {
-			return 0, false
-		}
+	// All 64 equal exactly when the word equals itself shifted by one: one
+	// compare of two arrays (a memequal of 126 bytes).
+	if *(*[63]uint16)(w[1:]) != *(*[63]uint16)(w[:63]) {
+		return 0, false
 	}
-	return i, true
+	return w[0], true
 }
 
 // bind makes p the owner of slot s.
@@ -309,8 +308,9 @@ func (n *Node) moveSlots(wi int, mask uint64, p *peer) {
 			// The whole word from one owner (or none): what the loop
 			// below does, with one takeSlots.
 			w := t.of[wi*64 : wi*64+64]
-			for s := range w {
-				w[s] = idx
+			w[0] = idx
+			for k := 1; k < len(w); k *= 2 { // doubling copies
+				copy(w[k:], w[:k])
 			}
 			n.takeSlots(t.ownerAt(i), wi, mask)
 			p.ownSlots()
