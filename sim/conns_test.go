@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/rcsim/rcsim/checker/history"
 	"github.com/rcsim/rcsim/node"
 	"github.com/rcsim/rcsim/node/trace"
+	"github.com/rcsim/rcsim/scenarios"
 )
 
 // TestResetClosesClientConnections: a reset between a client and the
@@ -153,5 +155,57 @@ func TestConnTableDialing(t *testing.T) {
 	}
 	if len(tb.all) != tb.live || len(tb.free) != 10 {
 		t.Fatalf("after compaction %d kept for %d live, %d free for 10 refused", len(tb.all), tb.live, len(tb.free))
+	}
+}
+
+// refusalsEdge crashes two masters, then resets, pauses, slows and
+// partitions around them while the survivors redial them every 100 ms:
+// refusals are reset in flight and held by a paused or slow dialer.
+const refusalsEdge = `name: refusals-edge
+description: d
+duration: 25s
+cluster: {masters: 5, replicas-per-master: 1, config: {cluster-node-timeout: 2000}}
+network: {latency: {dist: lognormal, median: 200us, p99: 30ms}}
+workload: {kind: register, clients: 2, rate: 100/s, keys: 20, timeout: 1s}
+faults:
+  - {at: 5s, crash: {masters: 2}}
+  - {at: 6s, slow: {node: m0r0, delay: 20ms}}
+  - {at: 7s, pause: {replica_of: m1}, for: 3s}
+  - {at: 8s, reset: {from: [m3, m4], to: rest}}
+  - {at: 8500ms, reset: {from: rest, to: [m0, m2]}}
+  - {at: 12s, partition: [[m3, m4r0], [rest]], for: 4s}
+  - {at: 20s, reset: {from: m3, to: rest}}
+`
+
+// TestRefusalsUnobserved: a dial to a down process made a refusal (no conn
+// in the table, see refusal) gives the same trace, the same number of
+// events and the same generations as one made a conn, under resets, pauses
+// and slow nodes as well as in a mass failure.
+func TestRefusalsUnobserved(t *testing.T) {
+	for _, s := range []*scenarios.Scenario{parse(t, refusalsEdge), builtin(t, "mass-failure-small"), builtin(t, "master-crash")} {
+		for seed := uint64(1); seed <= 3; seed++ {
+			var traces [2][]trace.Event
+			var steps [2]int
+			var gens [2]uint64
+			fast := 0
+			for i, conns := range []bool{false, true} {
+				w := testWorld(t, s, seed)
+				w.noRefusals = conns
+				w.observe = func(ev *event) {
+					if ev.kind == evLink && ev.conn == nil {
+						fast++
+					}
+				}
+				w.run()
+				traces[i], steps[i], gens[i] = w.events, w.steps, w.conns.gen
+			}
+			if fast == 0 {
+				t.Errorf("%s seed %d: no dial was a refusal", s.Name, seed)
+			}
+			if !reflect.DeepEqual(traces[0], traces[1]) || steps[0] != steps[1] || gens[0] != gens[1] {
+				t.Errorf("%s seed %d: with refusals %d events, %d steps, generation %d; with conns only %d, %d, %d",
+					s.Name, seed, len(traces[0]), steps[0], gens[0], len(traces[1]), steps[1], gens[1])
+			}
+		}
 	}
 }

@@ -6,6 +6,7 @@ package sim
 // overlapping faults so that ending one leaves the others in force.
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -262,12 +263,30 @@ func (w *world) refreshLoss(links []int) {
 // client learns it when it next writes on it (the host answers with a reset)
 // or, for a dial, from the refusal.
 func (w *world) reset(a, b []int) int {
+	between := func(x, y int) bool {
+		return slices.Contains(a, x) && slices.Contains(b, y) || slices.Contains(b, x) && slices.Contains(a, y)
+	}
+	// The dials being refused are connections too, taken in creation order
+	// among the others (see refusal).
+	var refs []*refusal
+	for _, h := range w.hosts {
+		for i := range h.refusing {
+			if r := &h.refusing[i]; !r.closed && between(h.idx, r.peer) {
+				refs = append(refs, r)
+			}
+		}
+	}
+	slices.SortFunc(refs, func(x, y *refusal) int { return cmp.Compare(x.born, y.born) })
 	w.conns.tidy()
 	n := 0
 	for _, c := range w.conns.all {
-		if c.state == connClosed || !(slices.Contains(a, c.dialer) && slices.Contains(b, c.peer) ||
-			slices.Contains(b, c.dialer) && slices.Contains(a, c.peer)) {
+		if c.state == connClosed || !between(c.dialer, c.peer) {
 			continue
+		}
+		for len(refs) > 0 && refs[0].born < c.born {
+			w.resetRefusal(refs[0])
+			refs = refs[1:]
+			n++
 		}
 		n++
 		switch {
@@ -289,6 +308,10 @@ func (w *world) reset(a, b []int) int {
 			w.resetNotify(c, c.dialer, c.peer, node.Closed)
 		}
 	}
+	for _, r := range refs {
+		w.resetRefusal(r)
+		n++
+	}
 	for _, x := range a {
 		for _, y := range b {
 			if x != y {
@@ -298,6 +321,20 @@ func (w *world) reset(a, b []int) int {
 		}
 	}
 	return n
+}
+
+// resetRefusal is reset's SYN meeting the RST for a dial being refused: as
+// for a connecting conn, a new generation voids the refusal under way, and
+// the dialer's connect is refused one latency after now.
+func (w *world) resetRefusal(r *refusal) {
+	w.conns.gen++
+	r.gen = w.conns.gen
+	d := w.hosts[r.dialer]
+	if !d.up {
+		return
+	}
+	w.q.push(event{at: w.now + w.net.Latency(r.peer, d.idx), kind: evLink, dst: d.idx, inc: d.inc,
+		gen: r.gen, link: node.Refused})
 }
 
 // refuseClientDial answers a client's dial in progress with a refusal: its

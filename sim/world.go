@@ -85,6 +85,7 @@ type host struct {
 	driftSince time.Duration
 	paused     bool          // SIGSTOP: nothing runs, input waits in backlog
 	backlog    []event       // input that arrived while paused, in arrival order
+	refusing   []refusal     // dials to a down process, refused in flight (sim/conns.go)
 	tickMissed bool          // a cron tick came due while paused
 	slow       time.Duration // processing time of every message, command and link event
 
@@ -128,6 +129,9 @@ type world struct {
 	// makes each node save hundreds of times). Without it nothing could
 	// tell the copies were never made.
 	keepDisk bool
+	// noRefusals makes every dial a conn, refused ones included (see
+	// refusal): set only by TestRefusalsUnobserved, which compares.
+	noRefusals bool
 
 	hosts   []*host
 	byID    map[node.ID]*host
