@@ -49,7 +49,7 @@ const persistedFlags = FlagMaster | FlagSlave | FlagPFail | FlagFail | FlagMysel
 // Disk returns what nodes.conf holds now: what survives a crash.
 func (n *Node) Disk() NodesConf {
 	d := NodesConf{Myself: n.self, CurrentEpoch: n.currentEpoch, LastVoteEpoch: n.lastVoteEpoch,
-		Open: n.OpenSlots()}
+		Open: n.OpenSlots(), Nodes: make([]ConfNode, 0, len(n.nodes))}
 	for _, p := range n.nodes {
 		if p.is(FlagHandshake) {
 			continue
