@@ -271,7 +271,7 @@ func (w *world) reset(a, b []int) int {
 	var refs []*refusal
 	for _, h := range w.hosts {
 		for i := range h.refusing {
-			if r := &h.refusing[i]; !r.closed && between(h.idx, r.peer) {
+			if r := &h.refusing[i]; r.gen != 0 && !r.closed && between(h.idx, r.peer) {
 				refs = append(refs, r)
 			}
 		}
@@ -334,7 +334,7 @@ func (w *world) resetRefusal(r *refusal) {
 		return
 	}
 	w.q.push(event{at: w.now + w.net.Latency(r.peer, d.idx), kind: evLink, dst: d.idx, inc: d.inc,
-		gen: r.gen, link: node.Refused})
+		gen: r.gen, link: node.Refused, fault: r.slot})
 }
 
 // refuseClientDial answers a client's dial in progress with a refusal: its

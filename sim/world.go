@@ -44,7 +44,7 @@ type event struct {
 	kind  evKind
 	dst   int    // endpoint index (node or client)
 	inc   uint32 // incarnation of node dst the event belongs to (ticks, links)
-	fault int    // evFault, evFaultEnd, evFlap: the scenario fault's number
+	fault int    // evFault, evFaultEnd, evFlap: the scenario fault's number; a refusal's evLink: its slot in the dialer's host.refusing
 	dir   uint8  // evDeliver: 0 dialer→peer, 1 peer→dialer
 	syn   uint8  // evSyn: which retransmission of the SYN this is (1, 2, …)
 	// admitted: the message already reached the destination host (it sat in
@@ -85,7 +85,8 @@ type host struct {
 	driftSince time.Duration
 	paused     bool          // SIGSTOP: nothing runs, input waits in backlog
 	backlog    []event       // input that arrived while paused, in arrival order
-	refusing   []refusal     // dials to a down process, refused in flight (sim/conns.go)
+	refusing   []refusal     // dials to a down process, refused in flight, by slot (sim/conns.go); gen 0: a free slot
+	refFree    []int         // the free slots of refusing
 	tickMissed bool          // a cron tick came due while paused
 	slow       time.Duration // processing time of every message, command and link event
 
