@@ -103,13 +103,14 @@ func New(cfg Config, endpoints int, stream func(from, to int) rng.Stream) (*Net,
 	if err != nil {
 		return nil, err
 	}
-	return &Net{
+	n := &Net{
 		n:      endpoints,
 		profs:  []profile{{lat: lat, loss: cfg.Loss, bandwidth: cfg.Bandwidth}},
 		stream: stream,
-		links:  make([]link, endpoints*endpoints),
 		group:  make([]int, endpoints),
-	}, nil
+	}
+	n.links = newLinks(n, endpoints*endpoints)
+	return n, nil
 }
 
 // Endpoints returns the number of endpoints the Net was built for.
