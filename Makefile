@@ -33,9 +33,9 @@ bench:
 	$(GO) test -run '^$$' -bench . -skip Scale -benchmem -benchtime 3x ./sim/...
 	$(GO) test -run '^$$' -bench . -benchmem ./netmodel/... ./checker/...
 
-# Cost against cluster size, 6 to 2,000 nodes, one core (takes about half
-# an hour, and 8 GiB for the 2,000-node mass failure): the figures behind
-# the README's scaling plot, which it redraws.
+# Cost against cluster size, 6 to 2,000 nodes, one core (16 minutes on an
+# idle core, and 6.5 GiB for the 2,000-node mass failure): the figures
+# behind the README's scaling plot, which it redraws.
 SCALE_DATA = reports/testdata/scale-bench.txt
 bench-scale:
 	GOMAXPROCS=1 $(GO) test -run '^$$' -bench 'Scale' -benchtime 1x -benchmem -timeout 0 ./sim/ | tee $(SCALE_DATA)
