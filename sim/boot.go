@@ -63,7 +63,7 @@ func newWorld(s *scenarios.Scenario, opt Options) (*world, error) {
 	w.bootClients(nClients)
 	w.bootAdmin()
 	for i, at := range scenarios.FaultTimes(s.Faults, rng.Derive(w.seed, "fault-offsets")) {
-		w.q.push(event{at: at, kind: evFault, fault: i})
+		w.q.push(event{at: at, kind: evFault, num: i})
 	}
 	for _, at := range opt.DumpAt {
 		w.q.push(event{at: at, kind: evDump})

@@ -788,7 +788,7 @@ func (w *world) refuse(h, p *host, id node.ConnID) {
 	} else {
 		h.refusing = append(h.refusing, r)
 	}
-	w.q.push(event{at: w.now + rtt, kind: evLink, dst: h.idx, inc: h.inc, gen: g, link: node.Refused, fault: r.slot})
+	w.q.push(event{at: w.now + rtt, kind: evLink, dst: h.idx, inc: h.inc, gen: g, link: node.Refused, num: r.slot})
 }
 
 // refusal is the slot of h's refusal numbered n, or −1.
@@ -814,10 +814,10 @@ func (w *world) refused(ev *event) {
 	if !h.up || ev.inc != h.inc {
 		return
 	}
-	// The event names the slot (its fault field): the host's list is as long
+	// The event names the slot (its num): the host's list is as long
 	// as the peers it is redialing, a hundred after a mass failure at 2,000
 	// nodes, and a search of it per refusal cost 1.5% of such a run.
-	i := ev.fault
+	i := ev.num
 	if i >= len(h.refusing) || h.refusing[i].gen != ev.gen || w.hold(h, ev) {
 		return
 	}

@@ -141,7 +141,7 @@ func (w *world) applyFault(i int) {
 	}
 	a.on = ops.start(w, i, f, a)
 	if a.on && f.For > 0 {
-		w.q.push(event{at: w.now + f.For, kind: evFaultEnd, fault: i})
+		w.q.push(event{at: w.now + f.For, kind: evFaultEnd, num: i})
 	}
 }
 

@@ -230,7 +230,7 @@ func (w *world) flap(i int) {
 		state = "down"
 	}
 	w.emitFault("", "flap "+state+" "+a.desc, trace.Detail{Fault: "flap", End: !a.down, Names: a.names})
-	w.q.push(event{at: w.now + next, kind: evFlap, fault: i})
+	w.q.push(event{at: w.now + next, kind: evFlap, num: i})
 }
 
 // refreshLoss sets each link's fault loss to the highest ratio among the loss
@@ -334,7 +334,7 @@ func (w *world) resetRefusal(r *refusal) {
 		return
 	}
 	w.q.push(event{at: w.now + w.net.Latency(r.peer, d.idx), kind: evLink, dst: d.idx, inc: d.inc,
-		gen: r.gen, link: node.Refused, fault: r.slot})
+		gen: r.gen, link: node.Refused, num: r.slot})
 }
 
 // refuseClientDial answers a client's dial in progress with a refusal: its

@@ -181,7 +181,7 @@ func (q *queue) release(slot int32) {
 // two were 5% of a run). TestQueueSetCopiesAll checks that every field is
 // copied.
 func (s *event) set(e *event) {
-	s.at, s.seq, s.kind, s.dst, s.inc, s.fault = e.at, e.seq, e.kind, e.dst, e.inc, e.fault
+	s.at, s.seq, s.kind, s.dst, s.inc, s.num = e.at, e.seq, e.kind, e.dst, e.inc, e.num
 	s.dir, s.syn, s.admitted, s.charged = e.dir, e.syn, e.admitted, e.charged
 	s.gen, s.link = e.gen, e.link
 	if e.conn != nil {

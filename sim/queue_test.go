@@ -17,7 +17,7 @@ func TestQueueOrder(t *testing.T) {
 		ats := rapid.SliceOf(rapid.IntRange(0, 20)).Draw(t, "ats")
 		var q queue
 		for i, a := range ats {
-			q.push(event{at: time.Duration(a), fault: i})
+			q.push(event{at: time.Duration(a), num: i})
 		}
 		var prev event
 		for i := 0; ; i++ {
@@ -28,7 +28,7 @@ func TestQueueOrder(t *testing.T) {
 				}
 				return
 			}
-			if i > 0 && (e.at < prev.at || (e.at == prev.at && e.fault < prev.fault)) {
+			if i > 0 && (e.at < prev.at || (e.at == prev.at && e.num < prev.num)) {
 				t.Fatalf("event %v came after %v", e, prev)
 			}
 			prev = e
@@ -89,7 +89,7 @@ func TestQueueInterleaved(t *testing.T) {
 			switch op := rapid.IntRange(0, 9).Draw(t, "op"); {
 			case op < 5: // push: often now, sometimes far ahead (other buckets)
 				d := time.Duration(rapid.SampledFrom([]int{0, 0, 1, 2, 3, 7, 100, 1 << 20, 1 << 40}).Draw(t, "delay"))
-				q.push(event{at: now + d, fault: id})
+				q.push(event{at: now + d, num: id})
 				ref = append(ref, qkey{at: now + d, seq: q.seq, slot: int32(id)})
 				id++
 			case op < 7: // peek
@@ -111,8 +111,8 @@ func TestQueueInterleaved(t *testing.T) {
 					continue
 				}
 				m := minKey(ref)
-				if want := ref[m]; e.at != want.at || e.seq != want.seq || e.fault != int(want.slot) {
-					t.Fatalf("popped %v (seq %d, id %d), want %+v", e.at, e.seq, e.fault, want)
+				if want := ref[m]; e.at != want.at || e.seq != want.seq || e.num != int(want.slot) {
+					t.Fatalf("popped %v (seq %d, id %d), want %+v", e.at, e.seq, e.num, want)
 				}
 				now = e.at
 				ref = append(ref[:m], ref[m+1:]...)

@@ -39,14 +39,14 @@ const (
 // event is one entry of the queue. Small payloads inline, large ones by
 // pointer, so the heap moves few bytes.
 type event struct {
-	at    time.Duration
-	seq   uint64
-	kind  evKind
-	dst   int    // endpoint index (node or client)
-	inc   uint32 // incarnation of node dst the event belongs to (ticks, links)
-	fault int    // evFault, evFaultEnd, evFlap: the scenario fault's number; a refusal's evLink: its slot in the dialer's host.refusing
-	dir   uint8  // evDeliver: 0 dialer→peer, 1 peer→dialer
-	syn   uint8  // evSyn: which retransmission of the SYN this is (1, 2, …)
+	at   time.Duration
+	seq  uint64
+	kind evKind
+	dst  int    // endpoint index (node or client)
+	inc  uint32 // incarnation of node dst the event belongs to (ticks, links)
+	num  int    // evFault, evFaultEnd, evFlap: the scenario fault's number; a refusal's evLink: its slot in the dialer's host.refusing
+	dir  uint8  // evDeliver: 0 dialer→peer, 1 peer→dialer
+	syn  uint8  // evSyn: which retransmission of the SYN this is (1, 2, …)
 	// admitted: the message already reached the destination host (it sat in
 	// a paused process's socket buffer, or in a slow one's queue), so the
 	// network is not asked again. charged: a slow node already spent its
@@ -247,7 +247,7 @@ func (w *world) dispatch(ev *event) {
 	case evLink:
 		w.linkEvent(ev)
 	case evFault:
-		w.applyFault(ev.fault)
+		w.applyFault(ev.num)
 	case evCommand:
 		if w.admitCommand(ev) {
 			w.command(ev)
@@ -257,9 +257,9 @@ func (w *world) dispatch(ev *event) {
 	case evDump:
 		w.dump()
 	case evFaultEnd:
-		w.endFault(ev.fault, "for")
+		w.endFault(ev.num, "for")
 	case evFlap:
-		w.flap(ev.fault)
+		w.flap(ev.num)
 	case evRestore:
 		w.restoreAsking(ev)
 	case evMigrated:
