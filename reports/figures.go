@@ -74,7 +74,7 @@ func (f *Figure) Render(format string) ([]byte, error) {
 		return nil, err
 	}
 	dc := draw.New(c)
-	f.Plot.Draw(draw.Crop(dc, 0, -legW, 0, 0))
+	f.drawPlot(draw.Crop(dc, 0, -legW, 0, 0))
 	if legW > 0 {
 		top := vg.Length(0)
 		if f.Plot.Title.Text != "" {
@@ -87,6 +87,31 @@ func (f *Figure) Render(format string) ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// drawPlot draws the plot into c. On a logarithmic Y axis it draws the
+// axis label itself: gonum/plot (v0.17.0, verticalAxis.GlyphBoxes) sizes
+// the plot around a centred label placed at the arithmetic midpoint of the
+// axis range, which a log scale maps near the top, so the label's box
+// seemed to stick out far above the data and the plot was shrunk to make
+// room for it (a sixth of scale.png was blank under the title). The label
+// is drawn where gonum draws it, level with the middle of the data area.
+func (f *Figure) drawPlot(c draw.Canvas) {
+	p := f.Plot
+	if _, log := p.Y.Scale.(plot.LogScale); !log || p.Y.Label.Text == "" {
+		p.Draw(c)
+		return
+	}
+	text, sty := p.Y.Label.Text, p.Y.Label.TextStyle
+	h, descent := sty.Height(text), sty.FontExtents().Descent
+	strip := h + descent + p.Y.Label.Padding
+	p.Y.Label.Text = ""
+	defer func() { p.Y.Label.Text = text }()
+	rest := draw.Crop(c, strip, 0, 0, 0)
+	p.Draw(rest)
+	data := p.DataCanvas(rest)
+	sty.Rotation += math.Pi / 2
+	c.FillText(sty, vg.Point{X: c.Min.X + h - descent, Y: data.Center().Y}, text)
 }
 
 // Save writes DIR/NAME.png and DIR/NAME.svg and returns the SVG.

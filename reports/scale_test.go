@@ -1,11 +1,15 @@
 package reports
 
 import (
+	"bytes"
 	"encoding/json"
+	"image/png"
 	"math"
 	"os"
 	"strings"
 	"testing"
+
+	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/rcsim/rcsim/checker"
 )
@@ -110,5 +114,43 @@ func TestRecoveryFigure(t *testing.T) {
 	}
 	if Recovery(m, []Group{{Label: "1", Runs: []Run{run(ms(5), 1)}}}) != nil {
 		t.Error("a figure for single failovers")
+	}
+}
+
+// TestScalePlotFillsHeight: the log-scale figure's data reaches up to just
+// under the title. gonum/plot sized the plot around its Y label as if the
+// label sat near the top of a log axis, which left a sixth of the image
+// blank under the title (Figure.drawPlot works around it).
+func TestScalePlotFillsHeight(t *testing.T) {
+	ps := []ScalePoint{{Series: "Scale", Nodes: 6, CPUPerSec: 3e-5}, {Series: "Scale", Nodes: 2000, CPUPerSec: 60}}
+	fig, err := ScaleFigure(ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := fig.Render("png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := img.Bounds()
+	plotW := int(fig.Width.Dots(vgimg.DefaultDPI)) // the legend's column is right of it
+	top := -1                                      // the first row with a coloured (not grey) pixel left of the legend
+	for y := r.Min.Y; y < r.Max.Y && top < 0; y++ {
+		for x := r.Min.X; x < r.Min.X+plotW; x++ {
+			cr, cg, cb, _ := img.At(x, y).RGBA()
+			if cr != cg || cg != cb {
+				top = y - r.Min.Y
+				break
+			}
+		}
+	}
+	if top < 0 || top > r.Dy()/10 {
+		t.Errorf("the highest point is drawn %d px below the top of a %d px image; want within a tenth", top, r.Dy())
+	}
+	if fig.Plot.Y.Label.Text != "CPU seconds per virtual second" {
+		t.Errorf("Render left the Y label as %q", fig.Plot.Y.Label.Text)
 	}
 }
