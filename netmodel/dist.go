@@ -137,11 +137,37 @@ func (d Dist) floorCap(centre time.Duration) error {
 // sampler is a validated Dist in the form drawn from: integer microseconds,
 // and for the lognormal its mu and sigma computed once.
 type sampler struct {
-	kind      string
+	kind      drawKind
 	value     int64   // constant, µs
 	lo, hi    int64   // uniform bounds; floor and cap (hi 0: maxDraw) otherwise, µs
 	mean, sd  float64 // normal, µs
 	mu, sigma float64 // lognormal, of the latency in µs
+}
+
+// drawKind is a Dist's Kind as draw switches on it: a small integer, not
+// the string, since every message and every dial draws (the string
+// comparisons were 7% of the draws' time in a profile without clients).
+type drawKind uint8
+
+const (
+	drawConstant drawKind = iota + 1
+	drawUniform
+	drawNormal
+	drawLognormal
+)
+
+// drawKindOf is the drawKind of a validated Dist's Kind.
+func drawKindOf(kind string) drawKind {
+	switch kind {
+	case KindConstant:
+		return drawConstant
+	case KindUniform:
+		return drawUniform
+	case KindNormal:
+		return drawNormal
+	default:
+		return drawLognormal
+	}
 }
 
 // compile validates d and precomputes what draw needs.
@@ -150,8 +176,8 @@ func compile(d Dist) (*sampler, error) {
 		return nil, err
 	}
 	us := func(v time.Duration) int64 { return int64(v / time.Microsecond) }
-	s := &sampler{kind: d.Kind, value: us(d.Value), lo: us(d.Min), hi: us(d.Max)}
-	if d.Kind != KindUniform && s.hi == 0 {
+	s := &sampler{kind: drawKindOf(d.Kind), value: us(d.Value), lo: us(d.Min), hi: us(d.Max)}
+	if s.kind != drawUniform && s.hi == 0 {
 		s.hi = us(maxDraw)
 	}
 	switch d.Kind {
@@ -170,16 +196,16 @@ func compile(d Dist) (*sampler, error) {
 func (s *sampler) draw(r *rng.Stream) time.Duration {
 	var us int64
 	switch s.kind {
-	case KindConstant:
+	case drawConstant:
 		us = s.value
-	case KindUniform:
+	case drawUniform:
 		us = s.lo + r.Int64N(s.hi-s.lo+1)
-	case KindNormal:
+	case drawNormal:
 		us = s.clamp(s.mean + float64(s.sd*normal(r)))
-	case KindLognormal:
+	case drawLognormal:
 		us = s.clamp(expPure(s.mu + float64(s.sigma*normal(r))))
 	default:
-		panic("netmodel: invariant: sampler of unknown kind " + s.kind)
+		panic(fmt.Sprintf("netmodel: invariant: sampler of unknown kind %d", s.kind))
 	}
 	return time.Duration(us) * time.Microsecond
 }
