@@ -3,10 +3,13 @@ package main
 import (
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rcsim/rcsim/reports"
 )
 
 // TestCompareSameRulesNoDifferences: the same seeds under the same rule set
@@ -82,6 +85,34 @@ func TestReportPairedView(t *testing.T) {
 	for _, f := range []string{"compare.csv", "compare.json", "compare.png"} {
 		if _, err := os.Stat(filepath.Join(dir, "report", f)); err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+// TestPrintComparisonCapsNodeRows: a comparison with more per-node metrics
+// than maxNodeRows prints every run-level metric, the first maxNodeRows
+// per-node ones, in both tables, and how many it left out and where they
+// are.
+func TestPrintComparisonCapsNodeRows(t *testing.T) {
+	v := int64(7)
+	c := reports.Comparison{Scenario: "s", Seeds: []uint64{1}}
+	c.Metrics = append(c.Metrics, reports.PairedStats{Metric: "recovery_ms", N: 1})
+	c.Rows = append(c.Rows, reports.PairRow{Seed: 1, Metric: "recovery_ms", A: &v, B: &v, Diff: new(int64)})
+	for i := range maxNodeRows + 5 {
+		m := fmt.Sprintf("promotion_ms:m%d", i)
+		c.Metrics = append(c.Metrics, reports.PairedStats{Metric: m, N: 1})
+		c.Rows = append(c.Rows, reports.PairRow{Seed: 1, Metric: m, A: &v, B: &v, Diff: new(int64)})
+	}
+	for _, tc := range []struct{ rest, where string }{{"d/compare.csv", "all are in d/compare.csv"}, {"", "rerun with --out"}} {
+		var b strings.Builder
+		printComparison(&b, c, tc.rest)
+		out := b.String()
+		last := fmt.Sprintf("promotion_ms:m%d", maxNodeRows-1)
+		if strings.Count(out, "recovery_ms") != 2 || strings.Count(out, last) != 2 || strings.Contains(out, fmt.Sprintf("promotion_ms:m%d", maxNodeRows)) {
+			t.Errorf("rows shown:\n%s", out)
+		}
+		if !strings.Contains(out, "and 5 more per-node metrics") || !strings.Contains(out, tc.where) {
+			t.Errorf("no count of the rows left out, or not where they are (%q):\n%s", tc.where, out)
 		}
 	}
 }

@@ -117,10 +117,11 @@ func runCompare(args []string, f compareFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return simBugError{err.Error()}
 	}
-	printComparison(stdout, c)
 	if f.out == "" {
+		printComparison(stdout, c, "")
 		return nil
 	}
+	printComparison(stdout, c, filepath.Join(f.out, "compare.csv"))
 	return writeComparison(stdout, f.out, c)
 }
 
@@ -162,10 +163,29 @@ func runSide(sw *sweep.Sweep, dir string, f compareFlags, stderr io.Writer) ([]c
 	return out, nil
 }
 
+// maxNodeRows is how many per-node metrics (promotion_ms:m0 and the like)
+// the terminal gets: a failure of 300 masters at 2,000 nodes has about a
+// thousand, which made a report print 200 KB of table no one reads there.
+// The CSV and JSON beside it keep them all.
+const maxNodeRows = 24
+
 // printComparison prints the statistics, the per-seed differences and the
-// seeds whose verdict differs.
-func printComparison(w io.Writer, c reports.Comparison) {
+// seeds whose verdict differs: every run-level metric and the first
+// maxNodeRows per-node ones; the rest are counted, with where to find
+// them (rest: the CSV that holds them all, or "" if none is written).
+func printComparison(w io.Writer, c reports.Comparison, rest string) {
 	fmt.Fprintf(w, "compare %s, seeds %s: A = %s, B = %s\n", c.Scenario, reports.SeedText(c.Seeds), c.A.Label, c.B.Label)
+	var shown []int // indices into c.Metrics
+	hidden := 0
+	for i, st := range c.Metrics {
+		if strings.Contains(st.Metric, ":") {
+			if hidden++; hidden > maxNodeRows {
+				continue
+			}
+		}
+		shown = append(shown, i)
+	}
+	hidden = max(hidden-maxNodeRows, 0)
 	tw := tabwriter.NewWriter(w, 2, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "metric\tpairs\tonly A\tonly B\tdiffer\tmedian A\tmedian B\tmedian B−A\t95% CI of B−A\t")
 	num := func(v *float64) string {
@@ -174,7 +194,8 @@ func printComparison(w io.Writer, c reports.Comparison) {
 		}
 		return fmt.Sprintf("%.1f", *v)
 	}
-	for _, st := range c.Metrics {
+	for _, m := range shown {
+		st := c.Metrics[m]
 		ci := "-"
 		if st.CILow != nil {
 			ci = fmt.Sprintf("[%s, %s]", num(st.CILow), num(st.CIHigh))
@@ -183,16 +204,23 @@ func printComparison(w io.Writer, c reports.Comparison) {
 			num(st.MedianA), num(st.MedianB), num(st.MedianDiff), ci)
 	}
 	tw.Flush()
+	if hidden > 0 {
+		where := "rerun with --out to write them all"
+		if rest != "" {
+			where = "all are in " + rest
+		}
+		fmt.Fprintf(w, "and %d more per-node metrics, left out here and below; %s\n", hidden, where)
+	}
 	fmt.Fprintln(w, "per seed, B − A (= same, a→b where one side has none):")
 	tw = tabwriter.NewWriter(w, 2, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprint(tw, "seed\t")
-	for _, st := range c.Metrics {
-		fmt.Fprintf(tw, "%s\t", st.Metric)
+	for _, m := range shown {
+		fmt.Fprintf(tw, "%s\t", c.Metrics[m].Metric)
 	}
 	fmt.Fprintln(tw)
 	for i, seed := range c.Seeds {
 		fmt.Fprintf(tw, "%d\t", seed)
-		for m := range c.Metrics {
+		for _, m := range shown {
 			fmt.Fprintf(tw, "%s\t", cellText(c.Rows[m*len(c.Seeds)+i]))
 		}
 		fmt.Fprintln(tw)

@@ -177,11 +177,11 @@ func sweepComparisons(stdout io.Writer, out string, spec sweep.Spec, groups []re
 			fmt.Fprintf(stdout, "report: no paired view of %s: %v (an incomplete sweep?)\n", sb.Label, err)
 			continue
 		}
-		printComparison(stdout, c)
 		stem := "compare"
 		if len(groups) > 2 {
 			stem += "-" + g.Settings[0]
 		}
+		printComparison(stdout, c, filepath.Join(out, stem+".csv"))
 		if err := writePaired(out, stem, c); err != nil {
 			return err
 		}
