@@ -180,10 +180,10 @@ func compile(d Dist) (*sampler, error) {
 	if s.kind != drawUniform && s.hi == 0 {
 		s.hi = us(maxDraw)
 	}
-	switch d.Kind {
-	case KindNormal:
+	switch s.kind {
+	case drawNormal:
 		s.mean, s.sd = float64(us(d.Mean)), float64(us(d.Stddev))
-	case KindLognormal:
+	case drawLognormal:
 		s.mu = logPure(float64(us(d.Median)))
 		s.sigma = (logPure(float64(us(d.P99))) - s.mu) / z99
 	}

@@ -118,7 +118,7 @@ func runCompare(args []string, f compareFlags, stdout, stderr io.Writer) error {
 		return simBugError{err.Error()}
 	}
 	if f.out == "" {
-		printComparison(stdout, c, "")
+		printComparison(stdout, c, "") // nothing written to point at
 		return nil
 	}
 	printComparison(stdout, c, filepath.Join(f.out, "compare.csv"))
