@@ -17,5 +17,5 @@ func main() {
 	if a, ok := realredis.ChildArgs(); ok {
 		args = a // re-executed inside the namespace (realredis.Reexec)
 	}
-	os.Exit(run(args, os.Stdout, os.Stderr))
+	os.Exit(withBallast(os.Getenv, func() int { return run(args, os.Stdout, os.Stderr) }))
 }
