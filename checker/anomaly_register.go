@@ -13,12 +13,19 @@ import (
 	"github.com/rcsim/rcsim/checker/history"
 )
 
-// writers are the non-failed sets of one value, by invoke, with the latest
-// end among the first i of them (endUpTo[i]).
+// writers are the non-failed sets of one value, by invoke. Only what the
+// sweeps need of each is kept, not the op (a copy of every set was a fifth
+// of the checker's allocations in a sweep).
 type writers struct {
-	ops     []history.Op
-	endUpTo []int64
-	write   []int // index of each in registerKey.writes; -1 if not ok
+	sets []valueSet
+}
+
+// valueSet is one non-failed set of a value.
+type valueSet struct {
+	invoke  int64
+	endUpTo int64 // the latest end among the value's sets up to this one
+	write   int   // its index in registerKey.writes; -1 if not ok
+	ok      bool
 }
 
 // registerKey is one key's sets and gets, prepared for the sweeps.
@@ -40,8 +47,9 @@ type registerKey struct {
 }
 
 func newRegisterKey(ops []history.Op) *registerKey {
-	k := &registerKey{of: map[string]*writers{}, lastRead: map[string]int64{}}
+	k := &registerKey{}
 	k.writes, k.reads = split(ops, "set", "get")
+	k.of, k.lastRead = make(map[string]*writers, len(k.writes)), make(map[string]int64, len(k.reads))
 	for _, op := range ops {
 		if op.Kind == "set" && op.Status != history.Fail {
 			w := k.of[op.Value]
@@ -49,16 +57,19 @@ func newRegisterKey(ops []history.Op) *registerKey {
 				w = &writers{}
 				k.of[op.Value] = w
 			}
-			w.ops = append(w.ops, op) // ops are in invoke order
-			w.endUpTo = append(w.endUpTo, max(end(op), lastOr(w.endUpTo, math.MinInt64)))
-			w.write = append(w.write, -1)
+			upTo := end(op)
+			if n := len(w.sets); n > 0 {
+				upTo = max(upTo, w.sets[n-1].endUpTo)
+			}
+			// ops are in invoke order
+			w.sets = append(w.sets, valueSet{invoke: int64(op.Invoke), endUpTo: upTo, write: -1, ok: op.Status == history.OK})
 		}
 	}
 	for i, op := range k.writes { // the ok writers, in the same order
 		w := k.of[op.Value]
-		for j := range w.ops {
-			if w.write[j] < 0 && w.ops[j].Status == history.OK && w.ops[j].Invoke == op.Invoke {
-				w.write[j] = i
+		for j := range w.sets {
+			if ws := &w.sets[j]; ws.write < 0 && ws.ok && ws.invoke == int64(op.Invoke) {
+				ws.write = i
 				break
 			}
 		}
@@ -77,26 +88,30 @@ func newRegisterKey(ops []history.Op) *registerKey {
 		w := k.of[r.Result]
 		n := 0
 		if w != nil {
-			n = invokedBy(w.ops, int64(r.Return)) // the sets that can explain it
+			n = setsInvokedBy(w.sets, int64(r.Return)) // the sets that can explain it
 		}
 		if n == 0 {
 			k.since[i] = math.MaxInt64 // a value no set wrote (yet): Porcupine names it
 			continue
 		}
-		k.since[i] = w.endUpTo[n-1]
+		k.since[i] = w.sets[n-1].endUpTo
 		k.lastRead[r.Result] = max(k.lastRead[r.Result], int64(r.Invoke))
-		if j := w.write[0]; n == 1 && j >= 0 && int64(r.Invoke) > k.seen[j] {
+		if j := w.sets[0].write; n == 1 && j >= 0 && int64(r.Invoke) > k.seen[j] {
 			k.seen[j], k.seenBy[j] = int64(r.Invoke), i
 		}
 	}
 	return k
 }
 
-func lastOr(s []int64, v int64) int64 {
-	if len(s) == 0 {
-		return v
-	}
-	return s[len(s)-1]
+// setsInvokedBy is how many of sets were invoked at t or before.
+func setsInvokedBy(sets []valueSet, t int64) int {
+	n, _ := slices.BinarySearchFunc(sets, t, func(s valueSet, t int64) int {
+		if s.invoke <= t {
+			return -1
+		}
+		return 1
+	})
+	return n
 }
 
 func (k *registerKey) lastReadOf(v string) int64 {
@@ -147,7 +162,7 @@ func (k *registerKey) sweepReads(a *Anomalies) {
 		w := k.writes[j]
 		a.Unattributed = append(a.Unattributed, Unattributed{Read: r, Why: fmt.Sprintf(
 			"missed %s; later reads saw %s again, but %d sets wrote it: cannot tell whether this one survived",
-			DescribeOp(w), strconv.Quote(w.Value), len(k.of[w.Value].ops))})
+			DescribeOp(w), strconv.Quote(w.Value), len(k.of[w.Value].sets))})
 	}
 }
 

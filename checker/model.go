@@ -106,13 +106,13 @@ func porcupineModel(name string) (porcupine.Model, error) {
 		if info == nil {
 			return ""
 		}
-		return string(history.AppendJSON(nil, info.(history.Op)))
+		return string(history.AppendJSON(nil, *info.(*history.Op)))
 	}
 	return m, nil
 }
 
 func stepRegister(state, in, out any) (bool, any) {
-	st, i, o := state.(regState), in.(input), out.(output)
+	st, i, o := state.(regState), in.(*input), out.(*output)
 	switch i.Kind {
 	case "set":
 		return true, regState{Value: i.Value, Exists: true}
@@ -128,7 +128,7 @@ func stepRegister(state, in, out any) (bool, any) {
 }
 
 func stepCounter(state, in, out any) (bool, any) {
-	st, i, o := state.(ctrState), in.(input), out.(output)
+	st, i, o := state.(ctrState), in.(*input), out.(*output)
 	switch i.Kind {
 	case "incr":
 		next := ctrState{N: st.N + 1, Exists: true}
@@ -150,7 +150,7 @@ func stepCounter(state, in, out any) (bool, any) {
 }
 
 func stepList(state, in, out any) (bool, any) {
-	st, i, o := state.([]string), in.(input), out.(output)
+	st, i, o := state.([]string), in.(*input), out.(*output)
 	switch i.Kind {
 	case "rpush":
 		next := make([]string, len(st)+1)
@@ -170,7 +170,7 @@ func stepList(state, in, out any) (bool, any) {
 }
 
 func describeOp(in, out any) string {
-	i, o := in.(input), out.(output)
+	i, o := in.(*input), out.(*output)
 	var b strings.Builder
 	b.WriteString(i.Key + ": " + i.Kind)
 	if i.Value != "" || IsWrite(i.Kind) && i.Kind != "incr" {

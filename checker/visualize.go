@@ -66,7 +66,7 @@ func Visualize(v Visual, w io.Writer) error {
 	m.Partition = func(h []porcupine.Operation) [][]porcupine.Operation {
 		out := make([][]porcupine.Operation, len(drawn))
 		for _, o := range h {
-			k := index[o.Metadata.(history.Op).Key]
+			k := index[o.Metadata.(*history.Op).Key]
 			out[k] = append(out[k], o)
 		}
 		return out
