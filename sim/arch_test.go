@@ -35,6 +35,7 @@ var allowedImports = map[string][]string{
 	"sim/nodetest":    {"node", "node/trace", "scenarios", "sim"},
 	"sim/simtest":     {},
 	"sim/proptest":    {},
+	"sim/ballast":     {},
 	"cmd/rcsim":       nil, // anything
 }
 
@@ -49,7 +50,7 @@ var floors = map[string]int{
 	"sim":       4,
 	"checker":   5,
 	"sim/sweep": 6, "sim/explore": 6, "sim/calibrate": 6, "sim/nodetest": 5,
-	"sim/simtest": 0, "sim/proptest": 6,
+	"sim/simtest": 0, "sim/proptest": 6, "sim/ballast": 0,
 	"reports":   7,
 	"cmd/rcsim": 8,
 }

@@ -5,6 +5,7 @@ package main
 import (
 	"os"
 
+	"github.com/rcsim/rcsim/sim/ballast"
 	"github.com/rcsim/rcsim/sim/realredis"
 )
 
@@ -17,5 +18,8 @@ func main() {
 	if a, ok := realredis.ChildArgs(); ok {
 		args = a // re-executed inside the namespace (realredis.Reexec)
 	}
-	os.Exit(withBallast(os.Getenv, func() int { return run(args, os.Stdout, os.Stderr) }))
+	release := ballast.Hold() // many small runs: see the package
+	code := run(args, os.Stdout, os.Stderr)
+	release()
+	os.Exit(code)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/rcsim/rcsim/scenarios/gen"
 	"github.com/rcsim/rcsim/scenarios/rng"
 	"github.com/rcsim/rcsim/sim"
+	"github.com/rcsim/rcsim/sim/ballast"
 	"github.com/rcsim/rcsim/sim/explore"
 )
 
@@ -32,7 +33,8 @@ import (
 const propChecks = 8
 
 // TestMain lowers rapid's default number of checks (100) to propChecks
-// unless the command line or the environment set it.
+// unless the command line or the environment set it, and holds the heap
+// ballast for the many runs.
 func TestMain(m *testing.M) {
 	flag.Parse()
 	set := os.Getenv("RAPID_CHECKS") != ""
@@ -40,7 +42,10 @@ func TestMain(m *testing.M) {
 	if !set {
 		_ = flag.Set("rapid.checks", strconv.Itoa(propChecks))
 	}
-	os.Exit(m.Run())
+	release := ballast.Hold()
+	code := m.Run()
+	release()
+	os.Exit(code)
 }
 
 // fail writes s with explore.WriteRepro (the last write of a test is
