@@ -75,13 +75,13 @@ type Linearizability struct {
 }
 
 // prepared is one key's operations as Porcupine takes them, with the
-// history ops they came from (same index). Each Operation's Input, Output
-// and Metadata point into arrays of the whole history's (an *input, an
-// *output and the *history.Op in source), so boxing them allocates nothing.
+// history ops they came from (same index). An Operation's Input, Output
+// and Metadata are all its op, a pointer into the history prepare was
+// given, so boxing them allocates nothing and no op is copied.
 type prepared struct {
 	key    string
 	ops    []porcupine.Operation
-	source []history.Op
+	source []*history.Op
 }
 
 // prepare drops failed ops and unknown reads, gives unknown writes an
@@ -91,23 +91,27 @@ type prepared struct {
 // quarter of the checker's allocations growing these.
 func prepare(model string, ops []history.Op) ([]prepared, error) {
 	allowed := kindsOf[model]
-	group := map[string]int{} // key → its index in counts, by first appearance
+	group := map[string]int32{}   // key → its index in counts, by first appearance
+	of := make([]int32, len(ops)) // each op's group; -1: dropped
 	var counts []int
 	kept := 0
-	for i, op := range ops {
+	for i := range ops {
+		op := &ops[i]
 		if !slices.Contains(allowed, op.Kind) {
 			return nil, fmt.Errorf("checker: op %d (%s %q): the %s model takes only %s",
 				i+1, op.Kind, op.Key, model, strings.Join(allowed, " and "))
 		}
 		if dropped(op) {
+			of[i] = -1
 			continue
 		}
 		g, ok := group[op.Key]
 		if !ok {
-			g = len(counts)
+			g = int32(len(counts))
 			group[op.Key] = g
 			counts = append(counts, 0)
 		}
+		of[i] = g
 		counts[g]++
 		kept++
 	}
@@ -117,30 +121,26 @@ func prepare(model string, ops []history.Op) ([]prepared, error) {
 	}
 	sort.Strings(keys)
 	out := make([]prepared, len(keys))
-	start := make([]int, len(counts)) // where each group's ops begin in the shared arrays
-	pops, src := make([]porcupine.Operation, kept), make([]history.Op, kept)
-	ins, outs := make([]input, kept), make([]output, kept)
+	next := make([]int, len(counts)) // next free index of each group in the shared arrays
+	pops, src := make([]porcupine.Operation, kept), make([]*history.Op, kept)
 	at := 0
 	for i, k := range keys {
 		g := group[k]
-		start[g] = at
+		next[g] = at
 		n := counts[g]
 		out[i] = prepared{key: k, ops: pops[at : at+n : at+n], source: src[at : at+n : at+n]}
 		at += n
 	}
-	next := start // next free index of each group
-	for _, op := range ops {
-		if dropped(op) {
+	for i, g := range of {
+		if g < 0 {
 			continue
 		}
-		g := group[op.Key]
+		op := &ops[i]
 		j := next[g]
 		next[g]++
 		src[j] = op
-		ins[j] = input{op.Kind, op.Value, op.Key}
-		outs[j] = output{Result: op.Result, Nil: op.Nil, List: op.List, Unknown: op.Status == history.Unknown}
-		pops[j] = porcupine.Operation{ClientId: op.Client, Input: &ins[j], Call: int64(op.Invoke),
-			Output: &outs[j], Return: int64(op.Return), Metadata: &src[j]}
+		pops[j] = porcupine.Operation{ClientId: op.Client, Input: op, Call: int64(op.Invoke),
+			Output: op, Return: int64(op.Return), Metadata: op}
 	}
 	for i := range out {
 		p := &out[i]
@@ -159,7 +159,7 @@ func prepare(model string, ops []history.Op) ([]prepared, error) {
 
 // dropped says whether prepare leaves op out: a failed op had no effect,
 // and an unknown read says nothing.
-func dropped(op history.Op) bool {
+func dropped(op *history.Op) bool {
 	return op.Status == history.Fail || op.Status == history.Unknown && !IsWrite(op.Kind)
 }
 
@@ -344,7 +344,7 @@ func involved(p prepared, info porcupine.LinearizationInfo) []history.Op {
 		pick[i] = o.Call <= c.Return && o.Return >= c.Call
 	}
 	for j := len(longest) - 1; j >= 0; j-- {
-		if id := longest[j]; IsWrite(p.ops[id].Input.(*input).Kind) {
+		if id := longest[j]; IsWrite(p.source[id].Kind) {
 			pick[id] = true
 			break
 		}
@@ -352,7 +352,7 @@ func involved(p prepared, info porcupine.LinearizationInfo) []history.Op {
 	var out []history.Op
 	for i, ok := range pick {
 		if ok {
-			out = append(out, p.source[i])
+			out = append(out, *p.source[i])
 		}
 	}
 	slices.SortStableFunc(out, func(a, b history.Op) int { return cmp.Compare(a.Invoke, b.Invoke) })

@@ -121,15 +121,17 @@ func byInvoke(a, b history.Op) int {
 // groups share one array of the history's size, counted first (growing
 // one slice per key was an eighth of a sweep run's allocations).
 func byKey(ops []history.Op) [][]history.Op {
-	group := map[string]int{} // key → its index in counts, by first appearance
+	group := map[string]int32{}   // key → its index in counts, by first appearance
+	of := make([]int32, len(ops)) // each op's group
 	var counts []int
-	for _, op := range ops {
-		g, ok := group[op.Key]
+	for i := range ops {
+		g, ok := group[ops[i].Key]
 		if !ok {
-			g = len(counts)
-			group[op.Key] = g
+			g = int32(len(counts))
+			group[ops[i].Key] = g
 			counts = append(counts, 0)
 		}
+		of[i] = g
 		counts[g]++
 	}
 	keys := make([]string, 0, len(group))
@@ -147,9 +149,8 @@ func byKey(ops []history.Op) [][]history.Op {
 		out[i] = all[at : at+counts[g] : at+counts[g]]
 		at += counts[g]
 	}
-	for _, op := range ops {
-		g := group[op.Key]
-		all[next[g]] = op
+	for i, g := range of {
+		all[next[g]] = ops[i]
 		next[g]++
 	}
 	for _, ks := range out {

@@ -7,8 +7,8 @@
 package checker
 
 // The Porcupine models: one per workload kind, each checking one key's
-// sub-history. Unknown writes carry an output flag the model accepts in any
-// state while still applying the effect (porcupine's etcdModel trick).
+// sub-history. An unknown write is accepted in any state while its effect
+// still applies (porcupine's etcdModel trick).
 
 import (
 	"fmt"
@@ -25,21 +25,10 @@ import (
 // Models is the set of model names CheckLinearizable accepts.
 var Models = []string{"register", "counter", "list"}
 
-// input is an op's call as a model sees it. Key is only for the
-// visualization's descriptions (a model sees one key).
-type input struct {
-	Kind  string
-	Value string
-	Key   string
-}
-
-// output is an op's answer as a model sees it.
-type output struct {
-	Result  string
-	Nil     bool
-	List    []string
-	Unknown bool // no answer: accept any state, still apply the effect
-}
+// A model sees each op whole: an Operation's Input and Output are the same
+// *history.Op (prepare), its call (Kind, Value) and its answer (Result,
+// Nil, List; status unknown: no answer, so any state is accepted while the
+// effect still applies), and boxing a pointer allocates nothing.
 
 // regState is the register state of one key.
 type regState struct {
@@ -111,13 +100,13 @@ func porcupineModel(name string) (porcupine.Model, error) {
 	return m, nil
 }
 
-func stepRegister(state, in, out any) (bool, any) {
-	st, i, o := state.(regState), in.(*input), out.(*output)
-	switch i.Kind {
+func stepRegister(state, in, _ any) (bool, any) {
+	st, o := state.(regState), in.(*history.Op)
+	switch o.Kind {
 	case "set":
-		return true, regState{Value: i.Value, Exists: true}
+		return true, regState{Value: o.Value, Exists: true}
 	default: // get
-		if o.Unknown {
+		if o.Status == history.Unknown {
 			return true, st
 		}
 		if o.Nil {
@@ -127,18 +116,18 @@ func stepRegister(state, in, out any) (bool, any) {
 	}
 }
 
-func stepCounter(state, in, out any) (bool, any) {
-	st, i, o := state.(ctrState), in.(*input), out.(*output)
-	switch i.Kind {
+func stepCounter(state, in, _ any) (bool, any) {
+	st, o := state.(ctrState), in.(*history.Op)
+	switch o.Kind {
 	case "incr":
 		next := ctrState{N: st.N + 1, Exists: true}
-		if o.Unknown {
+		if o.Status == history.Unknown {
 			return true, next
 		}
 		n, err := strconv.ParseInt(o.Result, 10, 64)
 		return err == nil && n == next.N, next
 	default: // get
-		if o.Unknown {
+		if o.Status == history.Unknown {
 			return true, st
 		}
 		if o.Nil {
@@ -149,41 +138,41 @@ func stepCounter(state, in, out any) (bool, any) {
 	}
 }
 
-func stepList(state, in, out any) (bool, any) {
-	st, i, o := state.([]string), in.(*input), out.(*output)
-	switch i.Kind {
+func stepList(state, in, _ any) (bool, any) {
+	st, o := state.([]string), in.(*history.Op)
+	switch o.Kind {
 	case "rpush":
 		next := make([]string, len(st)+1)
 		copy(next, st)
-		next[len(st)] = i.Value
-		if o.Unknown || o.Result == "" { // "": the length was not recorded (a Jepsen append)
+		next[len(st)] = o.Value
+		if o.Status == history.Unknown || o.Result == "" { // "": the length was not recorded (a Jepsen append)
 			return true, next
 		}
 		n, err := strconv.Atoi(o.Result)
 		return err == nil && n == len(next), next
 	default: // lrange
-		if o.Unknown {
+		if o.Status == history.Unknown {
 			return true, st
 		}
 		return slices.Equal(st, o.List), st
 	}
 }
 
-func describeOp(in, out any) string {
-	i, o := in.(*input), out.(*output)
+func describeOp(in, _ any) string {
+	o := in.(*history.Op)
 	var b strings.Builder
-	b.WriteString(i.Key + ": " + i.Kind)
-	if i.Value != "" || IsWrite(i.Kind) && i.Kind != "incr" {
-		b.WriteString(" " + strconv.Quote(i.Value))
+	b.WriteString(o.Key + ": " + o.Kind)
+	if o.Value != "" || IsWrite(o.Kind) && o.Kind != "incr" {
+		b.WriteString(" " + strconv.Quote(o.Value))
 	}
 	switch {
-	case o.Unknown:
+	case o.Status == history.Unknown:
 		b.WriteString(" -> ?")
 	case o.Nil:
 		b.WriteString(" -> nil")
-	case i.Kind == "lrange":
+	case o.Kind == "lrange":
 		fmt.Fprintf(&b, " -> %q", o.List)
-	case o.Result == "" && i.Kind == "rpush":
+	case o.Result == "" && o.Kind == "rpush":
 		b.WriteString(" -> ok")
 	default:
 		b.WriteString(" -> " + o.Result)
