@@ -14,11 +14,11 @@ import (
 // counted is an op of a counter key with its integer (an incr's result, a
 // get's value, nil being 0).
 type counted struct {
-	op history.Op
+	op *history.Op
 	n  int64
 }
 
-func countedOps(ops []history.Op, kind string) []counted {
+func countedOps(ops []*history.Op, kind string) []counted {
 	var out []counted
 	for _, op := range ops {
 		if op.Status != history.OK || op.Kind != kind {
@@ -33,7 +33,7 @@ func countedOps(ops []history.Op, kind string) []counted {
 	return out
 }
 
-func analyzeCounter(ops []history.Op, a *Anomalies) {
+func analyzeCounter(ops []*history.Op, a *Anomalies) {
 	writes, reads := countedOps(ops, "incr"), countedOps(ops, "get") // by invoke
 	if len(writes) == 0 {
 		return
@@ -49,10 +49,10 @@ func analyzeCounter(ops []history.Op, a *Anomalies) {
 	}
 	for _, w := range writes {
 		if j := minFrom[invokedAfter(writes, int64(w.op.Return))]; j >= 0 && writes[j].n <= w.n {
-			a.Lost = append(a.Lost, LostOp{Write: w.op, Evidence: writes[j].op})
+			a.Lost = append(a.Lost, LostOp{Write: *w.op, Evidence: *writes[j].op})
 		} else if len(reads) > 0 {
 			if last := reads[len(reads)-1]; last.op.Invoke > w.op.Return && last.n < w.n {
-				a.Lost = append(a.Lost, LostOp{Write: w.op, Evidence: last.op})
+				a.Lost = append(a.Lost, LostOp{Write: *w.op, Evidence: *last.op})
 			}
 		}
 	}
@@ -99,7 +99,7 @@ func analyzeCounter(ops []history.Op, a *Anomalies) {
 		lo, _ := slices.BinarySearch(values, r.n+1)
 		hi, _ := slices.BinarySearch(values, reads[j].n+1)
 		if _, k := done.max(lo, hi); k >= 0 {
-			a.Stale = append(a.Stale, StaleRead{Read: r.op, Missed: writes[by[k]].op, Later: reads[j].op})
+			a.Stale = append(a.Stale, StaleRead{Read: *r.op, Missed: *writes[by[k]].op, Later: *reads[j].op})
 		}
 	}
 }

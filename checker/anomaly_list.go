@@ -11,7 +11,7 @@ import (
 	"github.com/rcsim/rcsim/checker/history"
 )
 
-func analyzeList(ops []history.Op, a *Anomalies) {
+func analyzeList(ops []*history.Op, a *Anomalies) {
 	writes, reads := split(ops, "rpush", "lrange")
 	if len(writes) == 0 || len(reads) == 0 {
 		return
@@ -29,7 +29,7 @@ func analyzeList(ops []history.Op, a *Anomalies) {
 		}
 	}
 	order := byReturn(writes)
-	sorted := make([]history.Op, len(order)) // writes by return
+	sorted := make([]*history.Op, len(order)) // writes by return
 	for i, o := range order {
 		sorted[i] = writes[o]
 	}
@@ -60,7 +60,7 @@ func analyzeList(ops []history.Op, a *Anomalies) {
 		}
 	}
 	for _, r := range reads {
-		p, _ := slices.BinarySearchFunc(sorted, r.Invoke, func(w history.Op, t time.Duration) int {
+		p, _ := slices.BinarySearchFunc(sorted, r.Invoke, func(w *history.Op, t time.Duration) int {
 			if w.Return < t {
 				return -1
 			}
@@ -75,7 +75,7 @@ func analyzeList(ops []history.Op, a *Anomalies) {
 			if holds[sorted[i].Value] > 0 {
 				return true
 			}
-			a.Stale = append(a.Stale, StaleRead{Read: r, Missed: sorted[i], Later: reads[lastHolding[sorted[i].Value]]})
+			a.Stale = append(a.Stale, StaleRead{Read: *r, Missed: *sorted[i], Later: *reads[lastHolding[sorted[i].Value]]})
 			stale = true
 			return false
 		})
@@ -84,7 +84,7 @@ func analyzeList(ops []history.Op, a *Anomalies) {
 			if holds[sorted[i].Value] > 0 {
 				return true
 			}
-			a.Lost = append(a.Lost, LostOp{Write: sorted[i], Evidence: r})
+			a.Lost = append(a.Lost, LostOp{Write: *sorted[i], Evidence: *r})
 			unseen.set(i, none)
 			missed = true
 			return true
@@ -96,7 +96,7 @@ func analyzeList(ops []history.Op, a *Anomalies) {
 			continue
 		}
 		if d := dupDeficit(holds, dupOf, dupReturns, r.Invoke); d > 0 {
-			a.Unattributed = append(a.Unattributed, Unattributed{Read: r, Why: fmt.Sprintf(
+			a.Unattributed = append(a.Unattributed, Unattributed{Read: *r, Why: fmt.Sprintf(
 				"lacks %d completed pushes of values pushed more than once: cannot tell which pushes", d)})
 		}
 	}

@@ -30,8 +30,8 @@ type valueSet struct {
 
 // registerKey is one key's sets and gets, prepared for the sweeps.
 type registerKey struct {
-	writes []history.Op // ok sets, by invoke
-	reads  []history.Op // ok gets, by invoke
+	writes []*history.Op // ok sets, by invoke
+	reads  []*history.Op // ok gets, by invoke
 	of     map[string]*writers
 	// since[i] is the latest end of a set that read i could have seen:
 	// a set invoked after it is what read i missed. MinInt64 for a nil
@@ -46,7 +46,7 @@ type registerKey struct {
 	seenBy []int
 }
 
-func newRegisterKey(ops []history.Op) *registerKey {
+func newRegisterKey(ops []*history.Op) *registerKey {
 	k := &registerKey{}
 	k.writes, k.reads = split(ops, "set", "get")
 	k.of, k.lastRead = make(map[string]*writers, len(k.writes)), make(map[string]int64, len(k.reads))
@@ -121,7 +121,7 @@ func (k *registerKey) lastReadOf(v string) int64 {
 	return none
 }
 
-func analyzeRegister(ops []history.Op, a *Anomalies) {
+func analyzeRegister(ops []*history.Op, a *Anomalies) {
 	k := newRegisterKey(ops)
 	if len(k.writes) == 0 || len(k.reads) == 0 {
 		return
@@ -153,16 +153,16 @@ func (k *registerKey) sweepReads(a *Anomalies) {
 			continue // missed nothing
 		}
 		if t, w := seen.max(from, len(k.writes)); w >= 0 && t > int64(r.Return) {
-			a.Stale = append(a.Stale, StaleRead{Read: r, Missed: k.writes[w], Later: k.reads[k.seenBy[w]]})
+			a.Stale = append(a.Stale, StaleRead{Read: *r, Missed: *k.writes[w], Later: *k.reads[k.seenBy[w]]})
 			continue
 		}
 		if negate(lo) <= int64(r.Return) {
 			continue // evidence of a lost write
 		}
 		w := k.writes[j]
-		a.Unattributed = append(a.Unattributed, Unattributed{Read: r, Why: fmt.Sprintf(
+		a.Unattributed = append(a.Unattributed, Unattributed{Read: *r, Why: fmt.Sprintf(
 			"missed %s; later reads saw %s again, but %d sets wrote it: cannot tell whether this one survived",
-			DescribeOp(w), strconv.Quote(w.Value), len(k.of[w.Value].sets))})
+			DescribeOp(*w), strconv.Quote(w.Value), len(k.of[w.Value].sets))})
 	}
 }
 
@@ -193,7 +193,7 @@ func (k *registerKey) sweepWrites(a *Anomalies) {
 		}
 		upto, _ := slices.BinarySearch(sinces, int64(w.Invoke)) // since < invoke
 		if t, p := tree.max(0, upto); p >= 0 && t >= k.lastReadOf(w.Value) {
-			a.Lost = append(a.Lost, LostOp{Write: w, Evidence: k.reads[rank[p]]})
+			a.Lost = append(a.Lost, LostOp{Write: *w, Evidence: *k.reads[rank[p]]})
 		}
 	}
 }

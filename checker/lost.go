@@ -118,9 +118,10 @@ func byInvoke(a, b history.Op) int {
 }
 
 // byKey groups ops by key, keys sorted, each group in invoke order. The
-// groups share one array of the history's size, counted first (growing
-// one slice per key was an eighth of a sweep run's allocations).
-func byKey(ops []history.Op) [][]history.Op {
+// groups are pointers into ops, sharing one array of the history's size,
+// counted first (growing one slice of copies per key was an eighth of a
+// sweep run's allocations); the analyses only read them.
+func byKey(ops []history.Op) [][]*history.Op {
 	group := map[string]int32{}   // key → its index in counts, by first appearance
 	of := make([]int32, len(ops)) // each op's group
 	var counts []int
@@ -139,9 +140,9 @@ func byKey(ops []history.Op) [][]history.Op {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	all := make([]history.Op, len(ops))
+	all := make([]*history.Op, len(ops))
 	next := make([]int, len(counts)) // next free index of each group in all
-	out := make([][]history.Op, len(keys))
+	out := make([][]*history.Op, len(keys))
 	at := 0
 	for i, k := range keys {
 		g := group[k]
@@ -150,18 +151,18 @@ func byKey(ops []history.Op) [][]history.Op {
 		at += counts[g]
 	}
 	for i, g := range of {
-		all[next[g]] = ops[i]
+		all[next[g]] = &ops[i]
 		next[g]++
 	}
 	for _, ks := range out {
-		slices.SortStableFunc(ks, func(a, b history.Op) int { return cmp.Compare(a.Invoke, b.Invoke) })
+		slices.SortStableFunc(ks, func(a, b *history.Op) int { return cmp.Compare(a.Invoke, b.Invoke) })
 	}
 	return out
 }
 
 // split returns the ok writes and ok reads of one key, in invoke order,
 // each in a slice of its exact size.
-func split(ops []history.Op, write, read string) (writes, reads []history.Op) {
+func split(ops []*history.Op, write, read string) (writes, reads []*history.Op) {
 	nw, nr := 0, 0
 	for _, op := range ops {
 		if op.Status == history.OK {
@@ -173,7 +174,7 @@ func split(ops []history.Op, write, read string) (writes, reads []history.Op) {
 			}
 		}
 	}
-	writes, reads = make([]history.Op, 0, nw), make([]history.Op, 0, nr)
+	writes, reads = make([]*history.Op, 0, nw), make([]*history.Op, 0, nr)
 	for _, op := range ops {
 		if op.Status != history.OK {
 			continue
@@ -190,7 +191,7 @@ func split(ops []history.Op, write, read string) (writes, reads []history.Op) {
 
 // end is when an op's effect is over at the latest: its return, or never
 // for an unknown op.
-func end(op history.Op) int64 {
+func end(op *history.Op) int64 {
 	if op.Status == history.Unknown {
 		return math.MaxInt64
 	}
@@ -198,7 +199,7 @@ func end(op history.Op) int64 {
 }
 
 // byReturn returns the indexes of ops sorted by return time (stable).
-func byReturn(ops []history.Op) []int {
+func byReturn(ops []*history.Op) []int {
 	idx := make([]int, len(ops))
 	for i := range idx {
 		idx[i] = i
@@ -208,8 +209,8 @@ func byReturn(ops []history.Op) []int {
 }
 
 // invokedBy is the number of ops, in invoke order, invoked at or before t.
-func invokedBy(ops []history.Op, t int64) int {
-	n, _ := slices.BinarySearchFunc(ops, t, func(op history.Op, t int64) int {
+func invokedBy(ops []*history.Op, t int64) int {
+	n, _ := slices.BinarySearchFunc(ops, t, func(op *history.Op, t int64) int {
 		if int64(op.Invoke) <= t {
 			return -1
 		}
