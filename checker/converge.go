@@ -19,24 +19,57 @@ const numSlots = 16384 // CLUSTER_SLOTS
 // views tracks each node's belief of the owner of every slot, with a hash
 // of each view kept as slots move, so that "do all live nodes agree" costs
 // one comparison per node instead of 16384 (at 2,000 nodes a trace has
-// hundreds of thousands of moments to judge).
+// hundreds of thousands of moments to judge). A view holds owners by
+// number (names[o], 0 being unowned): a quarter of the memory of names, and
+// a move hashes each owner once instead of once per slot.
 type views struct {
-	boot     []string            // owner per slot from the Boot events ("" unowned)
-	of       map[string][]string // per node, created from boot at its first change
+	boot     []owner            // owner per slot from the Boot events
+	of       map[string][]owner // per node, created from boot at its first change
 	bootHash uint64
 	hash     map[string]uint64 // per node with its own view
+	names    []string          // by owner number; names[0] is "" (unowned)
+	hashes   []uint64          // ownerHash of each name
+	number   map[string]owner
 }
+
+// owner is a slot owner's number in a table of names (views.names,
+// invState.names), 0 being none: a slot table of them is a quarter of the
+// size of one of names.
+type owner int32
 
 func newViews() *views {
-	return &views{boot: make([]string, numSlots), of: map[string][]string{}, hash: map[string]uint64{}}
+	return &views{boot: make([]owner, numSlots), of: map[string][]owner{}, hash: map[string]uint64{},
+		names: []string{""}, hashes: []uint64{ownerHash("")}, number: map[string]owner{"": 0}}
 }
 
-func (v *views) view(n string) []string {
+func (v *views) view(n string) []owner {
 	if v.of[n] == nil {
 		v.of[n] = slices.Clone(v.boot)
 		v.hash[n] = v.bootHash
 	}
 	return v.of[n]
+}
+
+// numberOf is name's owner number, given one at its first use.
+func (v *views) numberOf(name string) owner {
+	o, ok := v.number[name]
+	if !ok {
+		o = owner(len(v.names))
+		v.number[name] = o
+		v.names, v.hashes = append(v.names, name), append(v.hashes, ownerHash(name))
+	}
+	return o
+}
+
+// nameOf is the node a view's slot names ("" unowned).
+func (v *views) nameOf(o owner) string { return v.names[o] }
+
+// viewOf is n's view, the boot view until its first change.
+func (v *views) viewOf(n string) []owner {
+	if view := v.of[n]; view != nil {
+		return view
+	}
+	return v.boot
 }
 
 // hashOf is the hash of n's view.
@@ -47,8 +80,9 @@ func (v *views) hashOf(n string) uint64 {
 	return v.bootHash
 }
 
-// assign binds the slots rs to owner in n's view ("" for the boot view).
-func (v *views) assign(n string, rs []slotRange, owner string) {
+// assign binds the slots rs to the node named to in n's view ("" for the
+// boot view).
+func (v *views) assign(n string, rs []slotRange, to string) {
 	view, h := v.boot, &v.bootHash
 	if n != "" {
 		view = v.view(n)
@@ -56,11 +90,12 @@ func (v *views) assign(n string, rs []slotRange, owner string) {
 		h = &x
 		defer func() { v.hash[n] = x }()
 	}
-	oh := ownerHash(owner)
+	o := v.numberOf(to)
+	oh := v.hashes[o]
 	for _, r := range rs {
 		for s := max(r.Start, 0); s <= min(r.End, numSlots-1); s++ {
-			*h += slotHash(s, oh) - slotHash(s, ownerHash(view[s]))
-			view[s] = owner
+			*h += slotHash(s, oh) - slotHash(s, v.hashes[view[s]])
+			view[s] = o
 		}
 	}
 }
@@ -103,8 +138,9 @@ func (v *views) apply(e trace.Event) {
 	case trace.Role:
 		if e.Value == "replica" && e.Peer != "" {
 			var mine []slotRange
+			me := v.numberOf(e.Node)
 			for s, o := range v.view(e.Node) {
-				if o == e.Node {
+				if o == me {
 					mine = append(mine, slotRange{Start: s, End: s})
 				}
 			}
@@ -117,22 +153,20 @@ func (v *views) apply(e trace.Event) {
 // or "" when all agree.
 func (v *views) disagreement(w *world) string {
 	var first string
-	var ref []string
+	var ref []owner
 	for _, n := range w.nodes {
 		if !w.member(n) {
 			continue
 		}
-		view := v.of[n]
-		if view == nil {
-			view = v.boot
-		}
+		view := v.viewOf(n)
 		if ref == nil {
 			first, ref = n, view
 			continue
 		}
 		for s := range ref {
 			if ref[s] != view[s] {
-				return fmt.Sprintf("%s and %s disagree on slot %d (%s vs %s)", first, n, s, show(ref[s]), show(view[s]))
+				return fmt.Sprintf("%s and %s disagree on slot %d (%s vs %s)", first, n, s,
+					show(v.nameOf(ref[s])), show(v.nameOf(view[s])))
 			}
 		}
 	}
@@ -175,10 +209,11 @@ func disturbs(e trace.Event) bool {
 
 // unserved describes the first slot whose agreed owner is not a live
 // member of the cluster (unowned, crashed or removed), or "" when every
-// slot is served. ref is the view all live nodes share.
-func (w *world) unserved(ref []string) string {
-	for s, o := range ref {
-		switch {
+// slot is served. ref is the view all live nodes share, its owners named
+// by v.
+func (w *world) unserved(v *views, ref []owner) string {
+	for s, n := range ref {
+		switch o := v.nameOf(n); {
 		case o == "":
 			return fmt.Sprintf("slot %d is unowned", s)
 		case w.crashed[o]:
@@ -203,11 +238,7 @@ func settled(w *world, v *views) string {
 	}
 	for _, n := range w.nodes {
 		if w.member(n) {
-			view := v.of[n]
-			if view == nil {
-				view = v.boot
-			}
-			return w.unserved(view)
+			return w.unserved(v, v.viewOf(n))
 		}
 	}
 	return "no live node"
@@ -330,11 +361,7 @@ func (q *quick) settled(w *world, v *views) bool {
 		return false
 	}
 	if h := v.hashOf(ref); !q.checked || h != q.refHash || q.gen != q.checkGen {
-		view := v.of[ref]
-		if view == nil {
-			view = v.boot
-		}
-		q.refHash, q.checkGen, q.checked, q.served = h, q.gen, true, w.unserved(view) == ""
+		q.refHash, q.checkGen, q.checked, q.served = h, q.gen, true, w.unserved(v, v.viewOf(ref)) == ""
 	}
 	return q.served
 }

@@ -98,8 +98,10 @@ type invState struct {
 	cur      map[string]uint64            // last currentEpoch
 	votes    map[string]map[uint64]string // voter -> epoch -> candidate
 	voteAt   map[string]map[uint64]time.Duration
-	claims   map[uint64][]string        // configEpoch -> claimant per slot
+	claims   map[uint64][]owner         // configEpoch -> claimant per slot, by number in names
 	claimAt  map[uint64][]time.Duration // when the slot was first claimed
+	names    []string                   // claimants by number; names[0] is "" (none yet)
+	number   map[string]owner
 	groups   map[claimKey]*conflict
 	order    []claimKey
 	crashed  map[string]bool
@@ -109,8 +111,9 @@ type invState struct {
 func newInvState() *invState {
 	return &invState{master: map[string]bool{}, own: map[string][]bool{}, cfg: map[string]uint64{},
 		cfgKnown: map[string]bool{}, cur: map[string]uint64{}, votes: map[string]map[uint64]string{},
-		voteAt: map[string]map[uint64]time.Duration{}, claims: map[uint64][]string{},
-		claimAt: map[uint64][]time.Duration{}, groups: map[claimKey]*conflict{}, crashed: map[string]bool{}}
+		voteAt: map[string]map[uint64]time.Duration{}, claims: map[uint64][]owner{},
+		claimAt: map[uint64][]time.Duration{}, names: []string{""}, number: map[string]owner{},
+		groups: map[claimKey]*conflict{}, crashed: map[string]bool{}}
 }
 
 // CheckInvariants checks the trace-level safety rules (RuleSlotOwner,
@@ -283,19 +286,25 @@ func (st *invState) claim(node string, rs []slotRange, epoch uint64, at time.Dur
 	}
 	owners := st.claims[epoch]
 	if owners == nil {
-		owners = make([]string, numSlots)
+		owners = make([]owner, numSlots)
 		st.claims[epoch] = owners
 		st.claimAt[epoch] = make([]time.Duration, numSlots)
+	}
+	me, ok := st.number[node]
+	if !ok {
+		me = owner(len(st.names))
+		st.number[node] = me
+		st.names = append(st.names, node)
 	}
 	since := st.claimAt[epoch]
 	for _, r := range rs {
 		for s := max(r.Start, 0); s <= min(r.End, numSlots-1); s++ {
 			switch o := owners[s]; o {
-			case "":
-				owners[s], since[s] = node, at
-			case node:
+			case 0:
+				owners[s], since[s] = me, at
+			case me:
 			default:
-				st.conflict(claimKey{epoch, o, node}, s, at, since[s])
+				st.conflict(claimKey{epoch, st.names[o], node}, s, at, since[s])
 			}
 		}
 	}
