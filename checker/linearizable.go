@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -86,58 +85,28 @@ type prepared struct {
 
 // prepare drops failed ops and unknown reads, gives unknown writes an
 // open-ended return (after every other op of the key) and groups by key,
-// keys sorted. It rejects ops the model does not know. It counts each key's
-// ops first and fills arrays of the exact size: a sweep's runs spent a
-// quarter of the checker's allocations growing these.
+// keys sorted (layOut). It rejects ops the model does not know.
 func prepare(model string, ops []history.Op) ([]prepared, error) {
 	allowed := kindsOf[model]
-	group := map[string]int32{}   // key → its index in counts, by first appearance
-	of := make([]int32, len(ops)) // each op's group; -1: dropped
-	var counts []int
-	kept := 0
-	for i := range ops {
-		op := &ops[i]
+	for i, op := range ops {
 		if !slices.Contains(allowed, op.Kind) {
 			return nil, fmt.Errorf("checker: op %d (%s %q): the %s model takes only %s",
 				i+1, op.Kind, op.Key, model, strings.Join(allowed, " and "))
 		}
-		if dropped(op) {
-			of[i] = -1
-			continue
-		}
-		g, ok := group[op.Key]
-		if !ok {
-			g = int32(len(counts))
-			group[op.Key] = g
-			counts = append(counts, 0)
-		}
-		of[i] = g
-		counts[g]++
-		kept++
 	}
-	keys := make([]string, 0, len(group))
-	for k := range group {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := make([]prepared, len(keys))
-	next := make([]int, len(counts)) // next free index of each group in the shared arrays
+	l := layOut(ops, func(op *history.Op) bool { return !dropped(op) })
+	kept := l.start[len(l.keys)]
 	pops, src := make([]porcupine.Operation, kept), make([]*history.Op, kept)
-	at := 0
-	for i, k := range keys {
-		g := group[k]
-		next[g] = at
-		n := counts[g]
-		out[i] = prepared{key: k, ops: pops[at : at+n : at+n], source: src[at : at+n : at+n]}
-		at += n
+	out := make([]prepared, len(l.keys))
+	for k, key := range l.keys {
+		a, b := l.start[k], l.start[k+1]
+		out[k] = prepared{key: key, ops: pops[a:b:b], source: src[a:b:b]}
 	}
-	for i, g := range of {
-		if g < 0 {
+	for i, j := range l.slot {
+		if j < 0 {
 			continue
 		}
 		op := &ops[i]
-		j := next[g]
-		next[g]++
 		src[j] = op
 		pops[j] = porcupine.Operation{ClientId: op.Client, Input: op, Call: int64(op.Invoke),
 			Output: op, Return: int64(op.Return), Metadata: op}

@@ -118,14 +118,43 @@ func byInvoke(a, b history.Op) int {
 }
 
 // byKey groups ops by key, keys sorted, each group in invoke order. The
-// groups are pointers into ops, sharing one array of the history's size,
-// counted first (growing one slice of copies per key was an eighth of a
-// sweep run's allocations); the analyses only read them.
+// groups are pointers into ops, sharing one array of the history's size
+// (layOut); the analyses only read them.
 func byKey(ops []history.Op) [][]*history.Op {
-	group := map[string]int32{}   // key → its index in counts, by first appearance
-	of := make([]int32, len(ops)) // each op's group
+	l := layOut(ops, func(*history.Op) bool { return true })
+	all := make([]*history.Op, len(ops))
+	for i, j := range l.slot {
+		all[j] = &ops[i]
+	}
+	out := make([][]*history.Op, len(l.keys))
+	for k := range out {
+		out[k] = all[l.start[k]:l.start[k+1]:l.start[k+1]]
+		slices.SortStableFunc(out[k], func(a, b *history.Op) int { return cmp.Compare(a.Invoke, b.Invoke) })
+	}
+	return out
+}
+
+// keyLayout places the ops a check keeps of a history in one array,
+// grouped by key, keys sorted, each group in history order: op i goes to
+// slot[i] (-1: not kept) and key k's ops fill [start[k], start[k+1]).
+// Counting first sizes every array exactly (growing a slice of copies per
+// key was most of the checker's allocations in a sweep).
+type keyLayout struct {
+	keys  []string
+	start []int // len(keys)+1
+	slot  []int32
+}
+
+// layOut lays out the ops of ops that keep accepts (see keyLayout).
+func layOut(ops []history.Op, keep func(*history.Op) bool) keyLayout {
+	group := map[string]int32{} // key → its number, by first appearance
+	of := make([]int32, len(ops))
 	var counts []int
 	for i := range ops {
+		if !keep(&ops[i]) {
+			of[i] = -1
+			continue
+		}
 		g, ok := group[ops[i].Key]
 		if !ok {
 			g = int32(len(counts))
@@ -135,29 +164,24 @@ func byKey(ops []history.Op) [][]*history.Op {
 		of[i] = g
 		counts[g]++
 	}
-	keys := make([]string, 0, len(group))
+	l := keyLayout{keys: make([]string, 0, len(group)), start: make([]int, len(group)+1), slot: of}
 	for k := range group {
-		keys = append(keys, k)
+		l.keys = append(l.keys, k)
 	}
-	slices.Sort(keys)
-	all := make([]*history.Op, len(ops))
-	next := make([]int, len(counts)) // next free index of each group in all
-	out := make([][]*history.Op, len(keys))
-	at := 0
-	for i, k := range keys {
-		g := group[k]
-		next[g] = at
-		out[i] = all[at : at+counts[g] : at+counts[g]]
-		at += counts[g]
+	slices.Sort(l.keys)
+	next := make([]int, len(counts)) // by key number: the next slot of its group
+	for k, key := range l.keys {
+		g := group[key]
+		next[g] = l.start[k]
+		l.start[k+1] = l.start[k] + counts[g]
 	}
 	for i, g := range of {
-		all[next[g]] = &ops[i]
-		next[g]++
+		if g >= 0 {
+			of[i] = int32(next[g])
+			next[g]++
+		}
 	}
-	for _, ks := range out {
-		slices.SortStableFunc(ks, func(a, b *history.Op) int { return cmp.Compare(a.Invoke, b.Invoke) })
-	}
-	return out
+	return l
 }
 
 // split returns the ok writes and ok reads of one key, in invoke order,

@@ -4,6 +4,7 @@ package checker
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -68,5 +69,19 @@ func TestLostWrites(t *testing.T) {
 				t.Fatalf("lost %+v\nwant %+v", got, want)
 			}
 		})
+	}
+}
+
+// TestLayOut: the kept ops grouped by key, keys sorted, each group in
+// history order, the others left out.
+func TestLayOut(t *testing.T) {
+	ops := []history.Op{{Key: "b", Value: "1"}, {Key: "a", Value: "2"}, {Key: "c", Value: "skip"},
+		{Key: "b", Value: "3"}, {Key: "a", Value: "4"}}
+	l := layOut(ops, func(op *history.Op) bool { return op.Value != "skip" })
+	if !slices.Equal(l.keys, []string{"a", "b"}) || !slices.Equal(l.start, []int{0, 2, 4}) {
+		t.Fatalf("keys %v, start %v; want [a b], [0 2 4]", l.keys, l.start)
+	}
+	if want := []int32{2, 0, -1, 3, 1}; !slices.Equal(l.slot, want) {
+		t.Fatalf("slots %v, want %v", l.slot, want)
 	}
 }
