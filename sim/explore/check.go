@@ -35,7 +35,7 @@ const (
 // Options tune Run.
 type Options struct {
 	AllowBugs bool          // permit the scenario's x-bugs switches
-	Budget    time.Duration // per-key Porcupine budget (0: 10 s)
+	Budget    time.Duration // wall-clock budget of each run's whole check, Porcupine included (0: 10 s)
 	// Stop, if set, is asked during a run whether to give it up (sim's
 	// Options.Abort): Run then returns ErrStopped.
 	Stop func() bool

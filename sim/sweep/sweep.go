@@ -37,8 +37,9 @@ type Options struct {
 	// StopAfter, if positive, stops the sweep after writing that many new
 	// runs, as if it were killed: the files are left unsorted. For tests.
 	StopAfter int
-	// Budget is the checker's per-key Porcupine budget (0: 30s, as rcsim
-	// run uses). A run whose check exceeds it records verdict unknown.
+	// Budget is the wall-clock budget of each run's whole check, Porcupine
+	// included (0: 30s, as rcsim run uses). A run whose check exceeds it
+	// records verdict unknown.
 	Budget time.Duration
 }
 
