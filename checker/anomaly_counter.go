@@ -48,7 +48,7 @@ func analyzeCounter(ops []*history.Op, a *Anomalies) {
 		}
 	}
 	for _, w := range writes {
-		if j := minFrom[invokedAfter(writes, int64(w.op.Return))]; j >= 0 && writes[j].n <= w.n {
+		if j := minFrom[invokedBy(writes, int64(w.op.Return), countedInvoke)]; j >= 0 && writes[j].n <= w.n {
 			a.Lost = append(a.Lost, LostOp{Write: *w.op, Evidence: *writes[j].op})
 		} else if len(reads) > 0 {
 			if last := reads[len(reads)-1]; last.op.Invoke > w.op.Return && last.n < w.n {
@@ -92,7 +92,7 @@ func analyzeCounter(ops []*history.Op, a *Anomalies) {
 				by[k] = w
 			}
 		}
-		j := maxFrom[invokedAfter(reads, int64(r.op.Return))]
+		j := maxFrom[invokedBy(reads, int64(r.op.Return), countedInvoke)]
 		if j < 0 || reads[j].n <= r.n {
 			continue
 		}
@@ -104,13 +104,5 @@ func analyzeCounter(ops []*history.Op, a *Anomalies) {
 	}
 }
 
-// invokedAfter is the index of the first op (by invoke) invoked after t.
-func invokedAfter(ops []counted, t int64) int {
-	n, _ := slices.BinarySearchFunc(ops, t, func(c counted, t int64) int {
-		if int64(c.op.Invoke) <= t {
-			return -1
-		}
-		return 1
-	})
-	return n
-}
+// countedInvoke is a counted op's invoke time, for invokedBy.
+func countedInvoke(c counted) int64 { return int64(c.op.Invoke) }

@@ -13,14 +13,9 @@ import (
 	"github.com/rcsim/rcsim/checker/history"
 )
 
-// writers are the non-failed sets of one value, by invoke. Only what the
-// sweeps need of each is kept, not the op (a copy of every set was a fifth
-// of the checker's allocations in a sweep).
-type writers struct {
-	sets []valueSet
-}
-
-// valueSet is one non-failed set of a value.
+// valueSet is one non-failed set of a value: only what the sweeps need of
+// it, not the op (a copy of every set was a fifth of the checker's
+// allocations in a sweep).
 type valueSet struct {
 	invoke  int64
 	endUpTo int64 // the latest end among the value's sets up to this one
@@ -30,9 +25,9 @@ type valueSet struct {
 
 // registerKey is one key's sets and gets, prepared for the sweeps.
 type registerKey struct {
-	writes []*history.Op // ok sets, by invoke
-	reads  []*history.Op // ok gets, by invoke
-	of     map[string]*writers
+	writes []*history.Op         // ok sets, by invoke
+	reads  []*history.Op         // ok gets, by invoke
+	of     map[string][]valueSet // the non-failed sets of each value, by invoke
 	// since[i] is the latest end of a set that read i could have seen:
 	// a set invoked after it is what read i missed. MinInt64 for a nil
 	// read (it saw no set), MaxInt64 when no set explains its value.
@@ -49,26 +44,22 @@ type registerKey struct {
 func newRegisterKey(ops []*history.Op) *registerKey {
 	k := &registerKey{}
 	k.writes, k.reads = split(ops, "set", "get")
-	k.of, k.lastRead = make(map[string]*writers, len(k.writes)), make(map[string]int64, len(k.reads))
+	k.of, k.lastRead = make(map[string][]valueSet, len(k.writes)), make(map[string]int64, len(k.reads))
 	for _, op := range ops {
 		if op.Kind == "set" && op.Status != history.Fail {
-			w := k.of[op.Value]
-			if w == nil {
-				w = &writers{}
-				k.of[op.Value] = w
-			}
+			sets := k.of[op.Value]
 			upTo := end(op)
-			if n := len(w.sets); n > 0 {
-				upTo = max(upTo, w.sets[n-1].endUpTo)
+			if n := len(sets); n > 0 {
+				upTo = max(upTo, sets[n-1].endUpTo)
 			}
 			// ops are in invoke order
-			w.sets = append(w.sets, valueSet{invoke: int64(op.Invoke), endUpTo: upTo, write: -1, ok: op.Status == history.OK})
+			k.of[op.Value] = append(sets, valueSet{invoke: int64(op.Invoke), endUpTo: upTo, write: -1, ok: op.Status == history.OK})
 		}
 	}
 	for i, op := range k.writes { // the ok writers, in the same order
-		w := k.of[op.Value]
-		for j := range w.sets {
-			if ws := &w.sets[j]; ws.write < 0 && ws.ok && ws.invoke == int64(op.Invoke) {
+		sets := k.of[op.Value]
+		for j := range sets {
+			if ws := &sets[j]; ws.write < 0 && ws.ok && ws.invoke == int64(op.Invoke) {
 				ws.write = i
 				break
 			}
@@ -85,33 +76,19 @@ func newRegisterKey(ops []*history.Op) *registerKey {
 			k.since[i] = math.MinInt64
 			continue
 		}
-		w := k.of[r.Result]
-		n := 0
-		if w != nil {
-			n = setsInvokedBy(w.sets, int64(r.Return)) // the sets that can explain it
-		}
+		sets := k.of[r.Result]
+		n := invokedBy(sets, int64(r.Return), func(s valueSet) int64 { return s.invoke }) // the sets that can explain it
 		if n == 0 {
 			k.since[i] = math.MaxInt64 // a value no set wrote (yet): Porcupine names it
 			continue
 		}
-		k.since[i] = w.sets[n-1].endUpTo
+		k.since[i] = sets[n-1].endUpTo
 		k.lastRead[r.Result] = max(k.lastRead[r.Result], int64(r.Invoke))
-		if j := w.sets[0].write; n == 1 && j >= 0 && int64(r.Invoke) > k.seen[j] {
+		if j := sets[0].write; n == 1 && j >= 0 && int64(r.Invoke) > k.seen[j] {
 			k.seen[j], k.seenBy[j] = int64(r.Invoke), i
 		}
 	}
 	return k
-}
-
-// setsInvokedBy is how many of sets were invoked at t or before.
-func setsInvokedBy(sets []valueSet, t int64) int {
-	n, _ := slices.BinarySearchFunc(sets, t, func(s valueSet, t int64) int {
-		if s.invoke <= t {
-			return -1
-		}
-		return 1
-	})
-	return n
 }
 
 func (k *registerKey) lastReadOf(v string) int64 {
@@ -147,7 +124,7 @@ func (k *registerKey) sweepReads(a *Anomalies) {
 		if k.since[i] == math.MaxInt64 {
 			continue
 		}
-		from := invokedBy(k.writes, k.since[i]) // the first write invoked after since
+		from := invokedBy(k.writes, k.since[i], opInvoke) // the first write invoked after since
 		lo, j := unseen.max(from, len(k.writes))
 		if j < 0 {
 			continue // missed nothing
@@ -162,7 +139,7 @@ func (k *registerKey) sweepReads(a *Anomalies) {
 		w := k.writes[j]
 		a.Unattributed = append(a.Unattributed, Unattributed{Read: *r, Why: fmt.Sprintf(
 			"missed %s; later reads saw %s again, but %d sets wrote it: cannot tell whether this one survived",
-			DescribeOp(*w), strconv.Quote(w.Value), len(k.of[w.Value].sets))})
+			DescribeOp(*w), strconv.Quote(w.Value), len(k.of[w.Value]))})
 	}
 }
 

@@ -232,13 +232,18 @@ func byReturn(ops []*history.Op) []int {
 	return idx
 }
 
-// invokedBy is the number of ops, in invoke order, invoked at or before t.
-func invokedBy(ops []*history.Op, t int64) int {
-	n, _ := slices.BinarySearchFunc(ops, t, func(op *history.Op, t int64) int {
-		if int64(op.Invoke) <= t {
+// invokedBy is the number of elements of s, in invoke order, invoked at or
+// before t (so the index of the first invoked after t); invoke reads an
+// element's invoke time.
+func invokedBy[T any](s []T, t int64, invoke func(T) int64) int {
+	n, _ := slices.BinarySearchFunc(s, t, func(e T, t int64) int {
+		if invoke(e) <= t {
 			return -1
 		}
 		return 1
 	})
 	return n
 }
+
+// opInvoke is an op's invoke time, for invokedBy.
+func opInvoke(op *history.Op) int64 { return int64(op.Invoke) }
