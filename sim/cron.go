@@ -42,20 +42,22 @@ func (w *world) startCron(h *host, running bool) {
 	w.pushTick(h, h.cronDue)
 }
 
-// pushTick queues h's next tick; it replaces any tick still queued.
+// pushTick arms h's next tick, in place of any tick still pending. Ticks
+// are kept apart from the event queue (world.ticks), one per host, but take
+// their insertion numbers from it (queue.key), so they run in exactly the
+// order a queue holding them would give them. A tick superseded before it
+// came due is no event at all: in the queue it would have run as a no-op.
 func (w *world) pushTick(h *host, at time.Duration) {
-	h.cronGen++
-	w.q.push(event{at: at, kind: evTick, dst: h.idx, inc: h.inc, gen: h.cronGen})
+	w.ticks.set(h.idx, w.q.key(at))
 }
 
 // tick runs serverCron, unless the process is stopped (the timer fires late,
 // on resume), a slow node is still busy (the cron waits its turn in the
 // event loop), or the event loop is still asleep in an epoll_wait whose
 // whole-millisecond timeout ends after the deadline.
-func (w *world) tick(ev *event) {
-	h := w.hosts[ev.dst]
-	if !h.up || ev.inc != h.inc || ev.gen != h.cronGen {
-		return
+func (w *world) tick(h *host) {
+	if !h.up {
+		return // a crash left the tick armed; a restart arms a new one
 	}
 	if h.paused || len(h.migrates) > 0 {
 		h.tickMissed = true

@@ -62,11 +62,11 @@ func (m *Manual) Now() time.Duration { return m.w.now }
 func (m *Manual) RunUntil(t time.Duration, stop func() bool) bool {
 	w := m.w
 	for {
-		k, wake, ok := w.peekNext()
+		k, src, ok := w.peekNext()
 		if !ok || k.at > t {
 			break
 		}
-		w.step(k, wake)
+		w.step(k, src)
 		if stop != nil && stop() {
 			return true
 		}

@@ -57,7 +57,7 @@ type Result struct {
 	History     []history.Op  // every client operation, in invoke order
 	TraceSHA256 string        // hex SHA-256 of the trace.jsonl bytes
 	Events      int           // number of trace events
-	Steps       int           // number of kernel events processed
+	Steps       int           // number of kernel events processed (a wake-up or tick superseded before it came due is none)
 	BusMessages int           // cluster-bus messages put on the wire (replication and clients not counted)
 	VirtualEnd  time.Duration // virtual time at which the run stopped
 	StopReason  string        // "duration", "event limit" or "aborted"

@@ -25,28 +25,7 @@ import "time"
 // world.clients).
 type wakes struct {
 	cl   []clientWakes
-	heap []wakeEntry // clients with a live wake-up, a min-heap by it
-	pos  []int32     // client number → its index in heap, -1 while it has none
-	// popped is 1 + the client pop returned, whose entry is still on top of
-	// the heap (0: none): a woken client nearly always asks at once for its
-	// next wake-up, which then takes the entry's place with one sift
-	// instead of a removal and an insertion. Anything else settles it first.
-	popped int
-}
-
-// settle removes the entry of the client pop returned, if still there.
-func (w *wakes) settle() {
-	if w.popped != 0 {
-		i := w.popped - 1
-		w.popped = 0
-		w.fix(i)
-	}
-}
-
-// wakeEntry is a client in the heap with its live wake-up.
-type wakeEntry struct {
-	k qkey
-	c int32
+	heap keyHeap // clients with a live wake-up, by it
 }
 
 // clientWakes is one client's live wake-up and, sorted by key, the keys of
@@ -64,12 +43,7 @@ type clientWakes struct {
 func (w *wakes) push(i int, k, cur qkey) {
 	for len(w.cl) <= i {
 		w.cl = append(w.cl, clientWakes{})
-		w.pos = append(w.pos, -1)
 	}
-	if w.popped != i+1 {
-		w.settle()
-	}
-	w.popped = 0 // fix below moves i's entry, if on top, to k's place
 	c := &w.cl[i]
 	if c.hasLive {
 		c.insert(c.live)
@@ -91,7 +65,7 @@ func (w *wakes) push(i int, k, cur qkey) {
 		c.sortFrom(j)
 	}
 	c.live, c.hasLive = k, true
-	w.fix(i)
+	w.heap.set(i, k)
 }
 
 // insert adds k to the superseded keys, from the back: a superseded
@@ -135,83 +109,11 @@ func (c *clientWakes) at(at time.Duration) int {
 }
 
 // peek returns the earliest live wake-up of any client.
-func (w *wakes) peek() (qkey, bool) {
-	w.settle()
-	if len(w.heap) == 0 {
-		return qkey{}, false
-	}
-	return w.heap[0].k, true
-}
+func (w *wakes) peek() (qkey, bool) { return w.heap.peek() }
 
 // pop removes the earliest live wake-up and returns its client number.
 func (w *wakes) pop() int {
-	w.settle()
-	i := int(w.heap[0].c)
+	i := w.heap.pop()
 	w.cl[i].hasLive = false
-	w.popped = i + 1
 	return i
-}
-
-// fix restores the heap after client i's entries changed.
-func (w *wakes) fix(i int) {
-	k, ok := w.cl[i].live, w.cl[i].hasLive
-	p := int(w.pos[i])
-	switch {
-	case !ok && p < 0:
-		return
-	case !ok:
-		last := len(w.heap) - 1
-		w.swap(p, last)
-		w.heap = w.heap[:last]
-		w.pos[i] = -1
-		if p < last {
-			w.down(p)
-			w.up(p)
-		}
-	case p < 0:
-		w.heap = append(w.heap, wakeEntry{k: k, c: int32(i)})
-		w.pos[i] = int32(len(w.heap) - 1)
-		w.up(len(w.heap) - 1)
-	default:
-		w.heap[p].k = k
-		w.down(p)
-		w.up(int(w.pos[i]))
-	}
-}
-
-func (w *wakes) less(a, b int) bool { return keyLess(w.heap[a].k, w.heap[b].k) }
-
-func (w *wakes) swap(a, b int) {
-	w.heap[a], w.heap[b] = w.heap[b], w.heap[a]
-	w.pos[w.heap[a].c], w.pos[w.heap[b].c] = int32(a), int32(b)
-}
-
-func (w *wakes) up(j int) {
-	for j > 0 {
-		p := (j - 1) / 2
-		if !w.less(j, p) {
-			return
-		}
-		w.swap(j, p)
-		j = p
-	}
-}
-
-func (w *wakes) down(j int) {
-	n := len(w.heap)
-	for {
-		l := 2*j + 1
-		if l >= n {
-			return
-		}
-		m := l
-		if r := l + 1; r < n && w.less(r, l) {
-			m = r
-		}
-		if !w.less(m, j) {
-			return
-		}
-		w.swap(j, m)
-		j = m
-	}
 }

@@ -20,7 +20,7 @@ import (
 type evKind uint8
 
 const (
-	evTick     evKind = iota + 1 // serverCron of node dst (gen: the tick's number)
+	evTick     evKind = iota + 1 // serverCron of node dst: never queued (world.ticks holds those), only observed
 	evDeliver                    // a bus or replication message arrives over a connection
 	evLink                       // a connection event reaches node dst
 	evFault                      // scenario fault number `fault`
@@ -43,7 +43,7 @@ type event struct {
 	seq  uint64
 	kind evKind
 	dst  int    // endpoint index (node or client)
-	inc  uint32 // incarnation of node dst the event belongs to (ticks, links)
+	inc  uint32 // incarnation of node dst the event belongs to (links)
 	num  int    // evFault, evFaultEnd, evFlap: the scenario fault's number; a refusal's evLink: its slot in the dialer's host.refusing
 	dir  uint8  // evDeliver: 0 dialer→peer, 1 peer→dialer
 	syn  uint8  // evSyn: which retransmission of the SYN this is (1, 2, …)
@@ -94,7 +94,6 @@ type host struct {
 	cron      *rand.Rand    // the "cron/<name>" stream: phase at boot, each tick's overhead
 	cronArmed time.Duration // when ae last armed the timer
 	cronDue   time.Duration // when it expires (ae's te->when)
-	cronGen   uint64        // number of the queued tick; an older one is stale
 	lastIn    time.Duration // when the event loop last handled input and slept again
 	busyUntil time.Duration // a slow node is busy with earlier input until then
 
@@ -114,6 +113,9 @@ type world struct {
 	q    queue
 	// wakes holds the clients' wake-ups (evClient events), apart from q.
 	wakes wakes
+	// ticks holds each host's pending serverCron tick (evTick), apart
+	// from q (sim/cron.go pushTick).
+	ticks keyHeap
 	// instant holds the events that take no virtual time and run before
 	// anything else queued for this instant, in order: a MIGRATE's request
 	// and reply (Redis's MIGRATE blocks the source until the target
@@ -170,7 +172,7 @@ type world struct {
 
 func (w *world) run() {
 	for {
-		k, wake, ok := w.peekNext()
+		k, src, ok := w.peekNext()
 		if !ok || k.at > w.opt.Until {
 			w.stop = "duration"
 			break
@@ -183,7 +185,7 @@ func (w *world) run() {
 			w.stop = "aborted"
 			break
 		}
-		w.step(k, wake)
+		w.step(k, src)
 	}
 	if w.now < w.opt.Until && w.stop == "duration" {
 		w.now = w.opt.Until
@@ -195,26 +197,45 @@ func (w *world) run() {
 
 // peekNext returns the key of the next event: the queue's first or, when
 // earlier (wake), a client's wake-up.
-func (w *world) peekNext() (k qkey, wake, ok bool) {
+func (w *world) peekNext() (k qkey, src source, ok bool) {
 	k, ok = w.q.peek()
-	if wk, wok := w.wakes.peek(); wok && (!ok || keyLess(wk, k)) {
-		return wk, true, true
+	if tk, tok := w.ticks.peek(); tok && (!ok || keyLess(tk, k)) {
+		k, src, ok = tk, fromTicks, true
 	}
-	return k, false, ok
+	if wk, wok := w.wakes.peek(); wok && (!ok || keyLess(wk, k)) {
+		return wk, fromWakes, true
+	}
+	return k, src, ok
 }
+
+// source says which of the kernel's three orders holds the next event.
+type source uint8
+
+const (
+	fromQueue source = iota
+	fromWakes        // a client's wake-up (evClient)
+	fromTicks        // a node's cron tick (evTick)
+)
 
 // step carries out the next event, whose key peekNext returned, and the
 // instant events it queued.
-func (w *world) step(k qkey, wake bool) {
+func (w *world) step(k qkey, src source) {
 	w.now, w.cur = k.at, k
 	w.steps++
-	if wake {
+	switch src {
+	case fromWakes:
 		dst := len(w.hosts) + w.wakes.pop()
 		w.wakeClient(dst)
 		if w.observe != nil {
 			w.observe(&event{at: k.at, seq: k.seq, kind: evClient, dst: dst})
 		}
-	} else {
+	case fromTicks:
+		h := w.hosts[w.ticks.pop()]
+		w.tick(h)
+		if w.observe != nil {
+			w.observe(&event{at: k.at, seq: k.seq, kind: evTick, dst: h.idx, inc: h.inc})
+		}
+	default:
 		slot := w.q.take()
 		ev := &w.q.slots[slot] // run in place (see take)
 		w.dispatch(ev)
@@ -240,8 +261,6 @@ func (w *world) drainInstant() {
 
 func (w *world) dispatch(ev *event) {
 	switch ev.kind {
-	case evTick:
-		w.tick(ev)
 	case evDeliver:
 		w.deliver(ev)
 	case evLink:
