@@ -29,6 +29,7 @@ func newWorld(s *scenarios.Scenario, opt Options) (*world, error) {
 		w.tw.HashEvery(opt.HashEvery, opt.HashOut)
 	}
 	members := w.buildHosts()
+	w.wakes = wakes{timers: &w.timers, base: len(w.hosts)}
 	nClients := 0
 	if s.Workload.Kind != "" && s.Workload.Kind != "none" {
 		nClients = s.Workload.Clients

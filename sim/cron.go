@@ -43,12 +43,12 @@ func (w *world) startCron(h *host, running bool) {
 }
 
 // pushTick arms h's next tick, in place of any tick still pending. Ticks
-// are kept apart from the event queue (world.ticks), one per host, but take
+// are kept apart from the event queue (world.timers), one per host, but take
 // their insertion numbers from it (queue.key), so they run in exactly the
 // order a queue holding them would give them. A tick superseded before it
 // came due is no event at all: in the queue it would have run as a no-op.
 func (w *world) pushTick(h *host, at time.Duration) {
-	w.ticks.set(h.idx, w.q.key(at))
+	w.timers.set(h.idx, w.q.key(at))
 }
 
 // tick runs serverCron, unless the process is stopped (the timer fires late,

@@ -1,13 +1,15 @@
 package sim
 
-// keyHeap orders timers kept apart from the event queue, each with at most
-// one live key: the clients' wake-ups (sim/wakes.go) and the nodes'
-// serverCron ticks (sim/cron.go). Both come due far more often than they are
-// superseded, and nearly every one that comes due is at once re-armed by its
-// owner (a woken client asks for its next wake-up, a cron re-arms its timer),
-// so pop leaves the popped entry on top and a set of the same owner replaces
-// it with one sift, instead of a removal and an insertion. Anything else
-// settles it (removes it) first.
+// keyHeap orders timers kept apart from the event queue, each owner with at
+// most one live key: world.timers holds the nodes' serverCron ticks
+// (sim/cron.go) and the clients' wake-ups (sim/wakes.go) in one heap, so
+// that the kernel compares the queue's next event with one other key a step.
+// Both come due far more often than they are superseded, and nearly every
+// one that comes due is at once re-armed by its owner (a woken client asks
+// for its next wake-up, a cron re-arms its timer), so pop leaves the popped
+// entry on top and a set of the same owner replaces it with one sift,
+// instead of a removal and an insertion. Anything else settles it (removes
+// it) first.
 type keyHeap struct {
 	heap []heapEntry // owners with a live key, a min-heap by keyLess
 	pos  []int32     // owner → its index in heap, -1 while it has none

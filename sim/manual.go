@@ -62,11 +62,11 @@ func (m *Manual) Now() time.Duration { return m.w.now }
 func (m *Manual) RunUntil(t time.Duration, stop func() bool) bool {
 	w := m.w
 	for {
-		k, src, ok := w.peekNext()
+		k, timer, ok := w.peekNext()
 		if !ok || k.at > t {
 			break
 		}
-		w.step(k, src)
+		w.step(k, timer)
 		if stop != nil && stop() {
 			return true
 		}

@@ -180,7 +180,8 @@ func BenchmarkQueueHold(b *testing.B) {
 func TestWakesOrder(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		var ref, other, seqs queue // ref: everything, as one queue; other: the non-wake events
-		var w wakes
+		var timers keyHeap
+		w := wakes{timers: &timers}
 		const clients = 3
 		wantAt, gotAt := make([]time.Duration, clients), make([]time.Duration, clients)
 		for c := range wantAt {
@@ -220,10 +221,12 @@ func TestWakesOrder(t *testing.T) {
 			// The kernel's: the earlier of the queue's and the wake-ups'.
 			var got event
 			qk, qok := other.peek()
-			wk, wok := w.peek()
+			wk, wok := timers.peek()
 			switch {
 			case wok && (!qok || keyLess(wk, qk)):
-				got = event{at: wk.at, seq: wk.seq, dst: w.pop()}
+				c := timers.pop()
+				w.woke(c)
+				got = event{at: wk.at, seq: wk.seq, dst: c}
 			case qok:
 				got, _ = other.pop()
 			default:

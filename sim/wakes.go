@@ -8,7 +8,8 @@ import "time"
 // superseded before they come due: at 1,000 ops/s with a 1 s timeout the
 // queue would hold about a thousand dead deadlines, and every pop would
 // sift through them. Here each client has one live wake-up, and a heap as
-// small as the number of clients orders the clients by it.
+// small as the number of endpoints (world.timers, shared with the nodes'
+// cron ticks) orders the clients by it.
 //
 // A superseded wake-up is no event at all: it would wake nobody when it came
 // due (wakeClient ignores a wake-up its client no longer asked for), so it
@@ -24,8 +25,11 @@ import "time"
 // wakes is the clients' wake-up events, by client number (the index into
 // world.clients).
 type wakes struct {
-	cl   []clientWakes
-	heap keyHeap // clients with a live wake-up, by it
+	cl []clientWakes
+	// timers holds each client's live wake-up, owner base + its number
+	// (its endpoint index: world.timers, shared with the nodes' ticks).
+	timers *keyHeap
+	base   int
 }
 
 // clientWakes is one client's live wake-up and, sorted by key, the keys of
@@ -65,7 +69,7 @@ func (w *wakes) push(i int, k, cur qkey) {
 		c.sortFrom(j)
 	}
 	c.live, c.hasLive = k, true
-	w.heap.set(i, k)
+	w.timers.set(w.base+i, k)
 }
 
 // insert adds k to the superseded keys, from the back: a superseded
@@ -108,12 +112,5 @@ func (c *clientWakes) at(at time.Duration) int {
 	return -1
 }
 
-// peek returns the earliest live wake-up of any client.
-func (w *wakes) peek() (qkey, bool) { return w.heap.peek() }
-
-// pop removes the earliest live wake-up and returns its client number.
-func (w *wakes) pop() int {
-	i := w.heap.pop()
-	w.cl[i].hasLive = false
-	return i
-}
+// woke notes that the kernel took client i's live wake-up from timers.
+func (w *wakes) woke(i int) { w.cl[i].hasLive = false }

@@ -111,11 +111,12 @@ type world struct {
 	now  time.Duration
 	cur  qkey // the key of the event running now (sim/wakes.go)
 	q    queue
-	// wakes holds the clients' wake-ups (evClient events), apart from q.
-	wakes wakes
-	// ticks holds each host's pending serverCron tick (evTick), apart
-	// from q (sim/cron.go pushTick).
-	ticks keyHeap
+	// timers holds, apart from q, each host's pending serverCron tick
+	// (evTick, owner: the host's index; sim/cron.go pushTick) and each
+	// client's live wake-up (evClient, owner: the client's endpoint index;
+	// wakes keeps the rest of their state).
+	timers keyHeap
+	wakes  wakes
 	// instant holds the events that take no virtual time and run before
 	// anything else queued for this instant, in order: a MIGRATE's request
 	// and reply (Redis's MIGRATE blocks the source until the target
@@ -172,7 +173,7 @@ type world struct {
 
 func (w *world) run() {
 	for {
-		k, src, ok := w.peekNext()
+		k, timer, ok := w.peekNext()
 		if !ok || k.at > w.opt.Until {
 			w.stop = "duration"
 			break
@@ -185,7 +186,7 @@ func (w *world) run() {
 			w.stop = "aborted"
 			break
 		}
-		w.step(k, src)
+		w.step(k, timer)
 	}
 	if w.now < w.opt.Until && w.stop == "duration" {
 		w.now = w.opt.Until
@@ -196,46 +197,23 @@ func (w *world) run() {
 }
 
 // peekNext returns the key of the next event: the queue's first or, when
-// earlier (wake), a client's wake-up.
-func (w *world) peekNext() (k qkey, src source, ok bool) {
+// earlier (timer), a node's tick or a client's wake-up.
+func (w *world) peekNext() (k qkey, timer, ok bool) {
 	k, ok = w.q.peek()
-	if tk, tok := w.ticks.peek(); tok && (!ok || keyLess(tk, k)) {
-		k, src, ok = tk, fromTicks, true
+	if tk, tok := w.timers.peek(); tok && (!ok || keyLess(tk, k)) {
+		return tk, true, true
 	}
-	if wk, wok := w.wakes.peek(); wok && (!ok || keyLess(wk, k)) {
-		return wk, fromWakes, true
-	}
-	return k, src, ok
+	return k, false, ok
 }
-
-// source says which of the kernel's three orders holds the next event.
-type source uint8
-
-const (
-	fromQueue source = iota
-	fromWakes        // a client's wake-up (evClient)
-	fromTicks        // a node's cron tick (evTick)
-)
 
 // step carries out the next event, whose key peekNext returned, and the
 // instant events it queued.
-func (w *world) step(k qkey, src source) {
+func (w *world) step(k qkey, timer bool) {
 	w.now, w.cur = k.at, k
 	w.steps++
-	switch src {
-	case fromWakes:
-		dst := len(w.hosts) + w.wakes.pop()
-		w.wakeClient(dst)
-		if w.observe != nil {
-			w.observe(&event{at: k.at, seq: k.seq, kind: evClient, dst: dst})
-		}
-	case fromTicks:
-		h := w.hosts[w.ticks.pop()]
-		w.tick(h)
-		if w.observe != nil {
-			w.observe(&event{at: k.at, seq: k.seq, kind: evTick, dst: h.idx, inc: h.inc})
-		}
-	default:
+	if timer {
+		w.runTimer(k, w.timers.pop())
+	} else {
 		slot := w.q.take()
 		ev := &w.q.slots[slot] // run in place (see take)
 		w.dispatch(ev)
@@ -248,6 +226,21 @@ func (w *world) step(k qkey, src source) {
 		w.q.release(slot)
 	}
 	w.drainInstant()
+}
+
+// runTimer runs the tick or wake-up of owner id that came due at k.
+func (w *world) runTimer(k qkey, id int) {
+	kind := evTick
+	if id < len(w.hosts) {
+		w.tick(w.hosts[id])
+	} else {
+		kind = evClient
+		w.wakes.woke(id - len(w.hosts))
+		w.wakeClient(id)
+	}
+	if w.observe != nil {
+		w.observe(&event{at: k.at, seq: k.seq, kind: kind, dst: id})
+	}
 }
 
 // drainInstant runs the instant events the last handler queued, in order.
