@@ -20,11 +20,11 @@ import (
 type evKind uint8
 
 const (
-	evTick     evKind = iota + 1 // serverCron of node dst: never queued (world.ticks holds those), only observed
+	evTick     evKind = iota + 1 // serverCron of node dst: never queued (world.timers holds those), only observed
 	evDeliver                    // a bus or replication message arrives over a connection
 	evLink                       // a connection event reaches node dst
 	evFault                      // scenario fault number `fault`
-	evClient                     // client dst wakes up: never queued (world.wakes holds those), only observed
+	evClient                     // client dst wakes up: never queued (world.timers holds those), only observed
 	evCommand                    // a client command arrives at node dst
 	evReply                      // a reply arrives at client dst
 	evDump                       // dump every node's state
