@@ -61,14 +61,6 @@ func (h *keyHeap) set(id int, k qkey) {
 	h.up(int(h.pos[id]))
 }
 
-// clear drops owner id's live key, if it has one.
-func (h *keyHeap) clear(id int) {
-	h.settle()
-	if id < len(h.pos) && h.pos[id] >= 0 {
-		h.remove(int(h.pos[id]), id)
-	}
-}
-
 // peek returns the earliest live key.
 func (h *keyHeap) peek() (qkey, bool) {
 	if h.popped != 0 { // settle's test, here so that peek stays a few inlined instructions
