@@ -20,26 +20,46 @@ const numSlots = 16384 // CLUSTER_SLOTS
 // of each view kept as slots move, so that "do all live nodes agree" costs
 // one comparison per node instead of 16384 (at 2,000 nodes a trace has
 // hundreds of thousands of moments to judge). A view holds owners by
-// number (names[o], 0 being unowned): a quarter of the memory of names, and
+// number (owners, 0 being unowned): a quarter of the memory of names, and
 // a move hashes each owner once instead of once per slot.
 type views struct {
 	boot     []owner            // owner per slot from the Boot events
 	of       map[string][]owner // per node, created from boot at its first change
 	bootHash uint64
 	hash     map[string]uint64 // per node with its own view
-	names    []string          // by owner number; names[0] is "" (unowned)
-	hashes   []uint64          // ownerHash of each name
-	number   map[string]owner
+	owners   ownerNames
+	hashes   []uint64 // ownerHash of each owner's name, by number
 }
 
-// owner is a slot owner's number in a table of names (views.names,
-// invState.names), 0 being none: a slot table of them is a quarter of the
-// size of one of names.
+// owner is a slot owner's number in an ownerNames (views, invState), 0
+// being none: a slot table of them is a quarter of the size of one of names.
 type owner int32
+
+// ownerNames numbers the nodes that own slots, by first use; 0 is ""
+// (none).
+type ownerNames struct {
+	names  []string // by number
+	number map[string]owner
+}
+
+func newOwnerNames() ownerNames {
+	return ownerNames{names: []string{""}, number: map[string]owner{"": 0}}
+}
+
+// of is name's number, given one at its first use.
+func (t *ownerNames) of(name string) owner {
+	o, ok := t.number[name]
+	if !ok {
+		o = owner(len(t.names))
+		t.number[name] = o
+		t.names = append(t.names, name)
+	}
+	return o
+}
 
 func newViews() *views {
 	return &views{boot: make([]owner, numSlots), of: map[string][]owner{}, hash: map[string]uint64{},
-		names: []string{""}, hashes: []uint64{ownerHash("")}, number: map[string]owner{"": 0}}
+		owners: newOwnerNames(), hashes: []uint64{ownerHash("")}}
 }
 
 func (v *views) view(n string) []owner {
@@ -52,17 +72,15 @@ func (v *views) view(n string) []owner {
 
 // numberOf is name's owner number, given one at its first use.
 func (v *views) numberOf(name string) owner {
-	o, ok := v.number[name]
-	if !ok {
-		o = owner(len(v.names))
-		v.number[name] = o
-		v.names, v.hashes = append(v.names, name), append(v.hashes, ownerHash(name))
+	o := v.owners.of(name)
+	if int(o) == len(v.hashes) {
+		v.hashes = append(v.hashes, ownerHash(name))
 	}
 	return o
 }
 
 // nameOf is the node a view's slot names ("" unowned).
-func (v *views) nameOf(o owner) string { return v.names[o] }
+func (v *views) nameOf(o owner) string { return v.owners.names[o] }
 
 // viewOf is n's view, the boot view until its first change.
 func (v *views) viewOf(n string) []owner {

@@ -91,28 +91,27 @@ type conflict struct {
 
 // invState is what the invariant checks know about each node so far.
 type invState struct {
-	master   map[string]bool
-	own      map[string][]bool // slots each node believes it serves
-	cfg      map[string]uint64 // last configEpoch an event carried
-	cfgKnown map[string]bool
-	cur      map[string]uint64            // last currentEpoch
-	votes    map[string]map[uint64]string // voter -> epoch -> candidate
-	voteAt   map[string]map[uint64]time.Duration
-	claims   map[uint64][]owner         // configEpoch -> claimant per slot, by number in names
-	claimAt  map[uint64][]time.Duration // when the slot was first claimed
-	names    []string                   // claimants by number; names[0] is "" (none yet)
-	number   map[string]owner
-	groups   map[claimKey]*conflict
-	order    []claimKey
-	crashed  map[string]bool
-	out      []Violation
+	master    map[string]bool
+	own       map[string][]bool // slots each node believes it serves
+	cfg       map[string]uint64 // last configEpoch an event carried
+	cfgKnown  map[string]bool
+	cur       map[string]uint64            // last currentEpoch
+	votes     map[string]map[uint64]string // voter -> epoch -> candidate
+	voteAt    map[string]map[uint64]time.Duration
+	claims    map[uint64][]owner         // configEpoch -> claimant per slot, by number in claimants
+	claimAt   map[uint64][]time.Duration // when the slot was first claimed
+	claimants ownerNames
+	groups    map[claimKey]*conflict
+	order     []claimKey
+	crashed   map[string]bool
+	out       []Violation
 }
 
 func newInvState() *invState {
 	return &invState{master: map[string]bool{}, own: map[string][]bool{}, cfg: map[string]uint64{},
 		cfgKnown: map[string]bool{}, cur: map[string]uint64{}, votes: map[string]map[uint64]string{},
 		voteAt: map[string]map[uint64]time.Duration{}, claims: map[uint64][]owner{},
-		claimAt: map[uint64][]time.Duration{}, names: []string{""}, number: map[string]owner{},
+		claimAt: map[uint64][]time.Duration{}, claimants: newOwnerNames(),
 		groups: map[claimKey]*conflict{}, crashed: map[string]bool{}}
 }
 
@@ -290,12 +289,7 @@ func (st *invState) claim(node string, rs []slotRange, epoch uint64, at time.Dur
 		st.claims[epoch] = owners
 		st.claimAt[epoch] = make([]time.Duration, numSlots)
 	}
-	me, ok := st.number[node]
-	if !ok {
-		me = owner(len(st.names))
-		st.number[node] = me
-		st.names = append(st.names, node)
-	}
+	me := st.claimants.of(node)
 	since := st.claimAt[epoch]
 	for _, r := range rs {
 		for s := max(r.Start, 0); s <= min(r.End, numSlots-1); s++ {
@@ -304,7 +298,7 @@ func (st *invState) claim(node string, rs []slotRange, epoch uint64, at time.Dur
 				owners[s], since[s] = me, at
 			case me:
 			default:
-				st.conflict(claimKey{epoch, st.names[o], node}, s, at, since[s])
+				st.conflict(claimKey{epoch, st.claimants.names[o], node}, s, at, since[s])
 			}
 		}
 	}
